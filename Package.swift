@@ -1,0 +1,68 @@
+// swift-tools-version: 6.1
+//
+// memplan: how much memory will training this model need, and will it fit?
+// Data flows one way: profile → budget → plan → arena → trainer → measurement → report.
+
+import PackageDescription
+
+let package = Package(
+    name: "memplan",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "memplan", targets: ["memplan"]),
+        .library(name: "ModelProfile", targets: ["ModelProfile"]),
+        .library(name: "MemoryBudget", targets: ["MemoryBudget"]),
+        .library(name: "ArenaPlanner", targets: ["ArenaPlanner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // MARK: - C libraries (one shim header each)
+        .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: - Pure Swift modules (no C library, fast tests)
+        .target(name: "ModelProfile", dependencies: ["Yams"]),
+        .target(name: "MemoryBudget", dependencies: ["ModelProfile"]),
+        .target(name: "ArenaPlanner", dependencies: ["ModelProfile", "MemoryBudget"]),
+        .target(name: "Reports", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner"]),
+
+        // MARK: - Runtime (libnuma, OpenBLAS)
+        .target(name: "NUMAArena", dependencies: ["CNUMA"]),
+        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "ArenaPlanner", "NUMAArena", "CBLAS"]),
+
+        // MARK: - The CLI
+        .executableTarget(
+            name: "memplan",
+            dependencies: [
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "Reports", "NUMAArena", "MLPTrainer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Benchmarks (`swift package benchmark`)
+        .executableTarget(
+            name: "MemplanBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "Yams",
+            ],
+            path: "Benchmarks/MemplanBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
+        .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
+        .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
+        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "ModelProfile", "ArenaPlanner", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

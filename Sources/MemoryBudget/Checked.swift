@@ -1,0 +1,43 @@
+// Checked Int arithmetic that throws instead of trapping: profiles can ask for absurd sizes.
+
+/// Adds and multiplies byte counts, throwing `BudgetError.overflow` naming the quantity.
+/// The quantity's name is an autoclosure: it is only built when something overflows.
+struct Checked {
+    let context: String
+
+    func multiply(_ a: Int, _ b: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw .overflow(quantity: what(), context: context) }
+        return product
+    }
+
+    func multiply(_ a: Int, _ b: Int, _ c: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
+        try multiply(try multiply(a, b, what: what()), c, what: what())
+    }
+
+    func add(_ a: Int, _ b: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw .overflow(quantity: what(), context: context) }
+        return total
+    }
+
+    func sum(_ values: [Int], what: @autoclosure () -> String) throws(BudgetError) -> Int {
+        var result = 0
+        for value in values { result = try add(result, value, what: what()) }
+        return result
+    }
+}
+
+/// Why a budget cannot be computed.
+public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A byte or element count exceeds `Int.max` (about 9.2e18 bytes, 8 EiB).
+    case overflow(quantity: String, context: String)
+
+    public var description: String {
+        switch self {
+        case .overflow(let quantity, let context):
+            "\(context): \(quantity) would exceed \(Int.max) (2⁶³−1, about 8 EiB), the largest number memplan counts in; "
+                + "check the profile for a mistyped width, parameter count or batch size"
+        }
+    }
+}

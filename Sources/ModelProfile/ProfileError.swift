@@ -1,0 +1,79 @@
+// Everything that can be wrong with a profile, each with the file, line and a hint.
+
+/// Where in a profile something was found: file, 1-based line and column when known.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+
+    public init(file: String, line: Int? = nil, column: Int? = nil) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    /// `file:line:column`, as compilers print it.
+    public var description: String {
+        var text = file
+        if let line { text += ":\(line)" }
+        if let line = line, line > 0, let column { text += ":\(column)" }
+        return text
+    }
+}
+
+/// Why a profile could not be loaded. Every case renders as one line that names the file,
+/// the line, the field and the offending value, and says what would be accepted.
+public enum ProfileError: Error, Equatable, Sendable, CustomStringConvertible {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case malformed(SourceLocation, problem: String)
+    case unknownKey(SourceLocation, key: String, section: String, suggestion: String?, valid: [String])
+    case missingField(SourceLocation, field: String, section: String, hint: String)
+    case wrongType(SourceLocation, field: String, expected: String, got: String)
+    case unknownName(SourceLocation, field: String, value: String, valid: [String], suggestion: String?)
+    case invalidValue(SourceLocation, field: String, value: String, reason: String)
+    case invalidModel(SourceLocation, ModelError)
+    case inconsistent(SourceLocation, String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): no such profile file; the shipped profiles are in profiles/ (e.g. profiles/fashion-mnist-mlp.yaml)"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot read the profile: \(reason)"
+        case .malformed(let location, let problem):
+            return "\(location): malformed YAML/JSON: \(problem)"
+        case .unknownKey(let location, let key, let section, let suggestion, let valid):
+            var text = "\(location): unknown key '\(key)' in \(section)"
+            if let suggestion { text += "; did you mean '\(suggestion)'?" }
+            text += " (valid keys: \(valid.joined(separator: ", ")))"
+            return text
+        case .missingField(let location, let field, let section, let hint):
+            return "\(location): \(section) is missing '\(field)'; \(hint)"
+        case .wrongType(let location, let field, let expected, let got):
+            return "\(location): '\(field)' must be \(expected), got \(got)"
+        case .unknownName(let location, let field, let value, let valid, let suggestion):
+            var text = "\(location): unknown \(field) '\(value)'"
+            if let suggestion { text += "; did you mean '\(suggestion)'?" }
+            text += " (expected one of: \(valid.joined(separator: ", ")))"
+            return text
+        case .invalidValue(let location, let field, let value, let reason):
+            return "\(location): invalid \(field) '\(value)': \(reason)"
+        case .invalidModel(let location, let error):
+            return "\(location): \(error)"
+        case .inconsistent(let location, let message):
+            return "\(location): \(message)"
+        }
+    }
+
+    /// The location the error points at, when it has one.
+    public var location: SourceLocation? {
+        switch self {
+        case .fileNotFound, .unreadable: nil
+        case .malformed(let l, _), .unknownKey(let l, _, _, _, _), .missingField(let l, _, _, _),
+            .wrongType(let l, _, _, _), .unknownName(let l, _, _, _, _), .invalidValue(let l, _, _, _),
+            .invalidModel(let l, _), .inconsistent(let l, _):
+            l
+        }
+    }
+}

@@ -1,0 +1,88 @@
+// Helpers shared by the test targets: the package's own files, and running the built CLI.
+
+import Foundation
+
+/// The package root, found from this file's location (Sources/TestSupport/TestSupport.swift).
+public let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The path of a shipped profile, e.g. `profilePath("fashion-mnist-mlp")`.
+public func profilePath(_ name: String) -> String {
+    packageRoot.appendingPathComponent("profiles").appendingPathComponent(name + ".yaml").path
+}
+
+/// Names of every shipped model profile (profiles/*.yaml), without extension.
+public func shippedProfileNames() -> [String] {
+    let directory = packageRoot.appendingPathComponent("profiles")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+    return names.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+}
+
+/// A fresh empty directory under the system temporary directory.
+public func makeTemporaryDirectory(_ label: String = "memplan-test") throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// What a finished process printed and how it ended.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    /// True when the process was killed by a signal (a crash or trap), not an exit.
+    public var wasSignalled: Bool
+    public var standardOutput: String
+    public var standardError: String
+}
+
+/// The built `memplan` executable next to the test bundle (.build/<config>/memplan).
+public func memplanExecutable() -> URL {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    // The Linux test runner is .build/<config>/<package>PackageTests.xctest; on macOS the bundle's
+    // executable sits deeper inside Contents/MacOS.
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("memplan").path),
+        directory.pathComponents.count > 1
+    {
+        directory = directory.deletingLastPathComponent()
+    }
+    return directory.appendingPathComponent("memplan")
+}
+
+/// Runs the built `memplan` with `arguments` from the package root and waits for it.
+public func runMemplan(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = memplanExecutable()
+    process.arguments = arguments
+    process.currentDirectoryURL = packageRoot
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    let output = Pipe()
+    let error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    if let input {
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        stdin.fileHandleForWriting.write(input)
+        try stdin.fileHandleForWriting.close()
+    } else {
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+    // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var errorData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+        errorData = error.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus, wasSignalled: process.terminationReason == .uncaughtSignal,
+        standardOutput: String(decoding: outputData, as: UTF8.self),
+        standardError: String(decoding: errorData, as: UTF8.self))
+}

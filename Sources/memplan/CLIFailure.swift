@@ -1,0 +1,39 @@
+// Maps every module's error enum to one message line and an exit status.
+
+import ArenaPlanner
+import MemoryBudget
+import ModelProfile
+
+/// Exit statuses: 2 for bad input, 3 for resources the machine lacks, 1 for anything else.
+enum ExitStatus {
+    static let failure: Int32 = 1
+    static let badInput: Int32 = 2
+    static let missingResource: Int32 = 3
+}
+
+/// An error the CLI knows how to explain.
+struct CLIFailure: Error {
+    var message: String
+    var exitCode: Int32
+
+    init(message: String, exitCode: Int32) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    /// Recognises the library error enums; nil for argument-parser errors (handled separately).
+    init?(_ error: any Error) {
+        switch error {
+        case let failure as CLIFailure: self = failure
+        case let error as ProfileError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as ModelError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as BudgetError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as Quantity.ParseError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        default: return nil
+        }
+    }
+
+    static func badInput(_ message: String) -> CLIFailure {
+        CLIFailure(message: message, exitCode: ExitStatus.badInput)
+    }
+}

@@ -1,0 +1,47 @@
+// `memplan estimate`: the closed-form budget of one training step.
+
+import ArgumentParser
+import MemoryBudget
+import ModelProfile
+import Reports
+
+extension Memplan {
+    struct Estimate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Budget the bytes of one training step, layer by layer.",
+            discussion: """
+                Exact mode (a network profile, or --mlp) counts per layer the weights and biases, their gradients, the layer's output for the whole batch (kept for the backward pass) and the optimizer state; plus the input batch (features and targets).
+
+                Bound mode (a bound profile, or --parameters with --sample-bytes) is the lecture's back-of-envelope method: parameters + gradients + activations (at most the parameter bytes per sample) + input samples.
+
+                Sizes are shown exactly in bytes, in decimal units (GB = 10⁹ B) and in binary units (GiB = 2³⁰ B); bound mode adds the lecture's own units.
+
+                Examples:
+                  memplan estimate profiles/perceptron-3-4-2.yaml
+                  memplan estimate profiles/quiz-300b.yaml --precision double
+                  memplan estimate --parameters 300e9 --sample-bytes 1GB
+                  memplan estimate --mlp 784,256,128,10 --loss softmax-ce
+                """)
+
+        @OptionGroup var source: ModelSource
+        @OptionGroup var overrides: StepOverrides
+
+        @Option(help: ArgumentHelp("table, json or markdown.", valueName: "format"))
+        var format: OutputFormat = .table
+
+        func validate() throws {
+            guard format != .html else { throw ValidationError("estimate prints table, json or markdown; for HTML use `memplan report`") }
+        }
+
+        func run() throws {
+            let profile = try overrides.apply(to: try source.resolve())
+            let budget = try MemoryBudget.estimate(profile)
+            switch format {
+            case .table: print(EstimateRenderer.text(budget), terminator: "")
+            case .json: print(EstimateRenderer.json(budget), terminator: "")
+            case .markdown: print(EstimateRenderer.markdown(budget), terminator: "")
+            case .html: break
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// The `memplan` command line: subcommands only; the work happens in the library modules.
+
+import ArgumentParser
+import Foundation
+
+struct Memplan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memplan",
+        abstract: "How much memory will training this model need, and will it fit?",
+        discussion: """
+            memplan reads a model profile (profiles/*.yaml), budgets the bytes of one training step (parameters, gradients, activations, inputs, optimizer state), plans them into one arena, and can train the real model inside exactly that arena to prove the estimate.
+
+            Start with:
+              memplan estimate profiles/fashion-mnist-mlp.yaml
+              memplan estimate profiles/quiz-300b.yaml --batch 1000
+              memplan estimate --mlp 784,256,128,10 --batch 128
+
+            Exit status: 0 success, 1 internal failure, 2 bad input (profile, flag or data), 3 a resource this machine lacks (memory, NUMA node).
+            """,
+        version: "0.1.0",
+        subcommands: [Estimate.self]
+    )
+}
+
+/// Runs the command and turns every error into one stderr line and a documented exit status.
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try Memplan.parseAsRoot()
+            try command.run()
+        } catch {
+            exitReporting(error)
+        }
+    }
+
+    static func exitReporting(_ error: any Error) -> Never {
+        if let failure = CLIFailure(error) {
+            FileHandle.standardError.write(Data(("memplan: error: " + failure.message + "\n").utf8))
+            exit(failure.exitCode)
+        }
+        let code = Memplan.exitCode(for: error)
+        if code == .success { Memplan.exit(withError: error) }  // --help, --version
+        if let exitCode = error as? ExitCode { exit(exitCode.rawValue) }
+        // Usage errors from the argument parser (unknown flag, bad value): bad input, status 2, one line.
+        var message = Memplan.message(for: error).split(separator: "\n").joined(separator: " ")
+        if message.hasPrefix("Error: ") { message.removeFirst(7) }
+        let arguments = CommandLine.arguments.dropFirst()
+        let subcommand = arguments.first.flatMap { name in
+            Memplan.configuration.subcommands.contains { $0._commandName == name } ? name : nil
+        }
+        let hint = subcommand.map { "memplan \($0) --help" } ?? "memplan --help"
+        FileHandle.standardError.write(Data("memplan: error: \(message) (see '\(hint)')\n".utf8))
+        exit(ExitStatus.badInput)
+    }
+}

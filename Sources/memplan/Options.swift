@@ -1,0 +1,128 @@
+// Options shared by several subcommands, and argument types that parse exactly.
+
+import ArgumentParser
+import ModelProfile
+
+/// Output formats; each subcommand lists which it supports.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, markdown, html
+}
+
+/// A whole count that accepts `128`, `1_000`, `1e3`, `300e9` (see `Quantity.count`).
+struct CountArgument {
+    var value: Int
+
+    /// For `@Option(transform:)`: the parse error's reason reaches the user.
+    @Sendable static func parse(_ text: String) throws -> CountArgument {
+        CountArgument(value: try Quantity.count(text))
+    }
+}
+
+/// A byte size that accepts `1GB`, `1.5GiB`, `4096`.
+struct ByteCountArgument {
+    var value: Int
+
+    @Sendable static func parse(_ text: String) throws -> ByteCountArgument {
+        ByteCountArgument(value: try Quantity.byteCount(text))
+    }
+}
+
+extension Precision: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { ["single", "double", "half", "bfloat16"] }
+}
+
+extension OptimizerKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension Activation: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension Loss: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { ["l1", "l2", "hinge", "binary-cross-entropy", "softmax-ce"] }
+}
+
+/// Where the model comes from: a profile file, or a size given on the command line.
+struct ModelSource: ParsableArguments {
+    @Argument(help: "A model profile (YAML or JSON), e.g. profiles/fashion-mnist-mlp.yaml. Omit it to use --parameters or --mlp.")
+    var profile: String?
+
+    @Option(
+        help: ArgumentHelp("Bound mode without a profile: the parameter count, e.g. 300e9.", valueName: "count"),
+        transform: CountArgument.parse)
+    var parameters: CountArgument?
+
+    @Option(
+        name: .customLong("sample-bytes"),
+        help: ArgumentHelp("Bound mode: bytes of one input sample, e.g. 1GB (10⁹ B) or 1GiB.", valueName: "size"),
+        transform: ByteCountArgument.parse)
+    var sampleBytes: ByteCountArgument?
+
+    @Option(help: ArgumentHelp("Exact mode without a profile: layer widths from input to output, e.g. 784,256,128,10.", valueName: "widths"))
+    var mlp: String?
+
+    @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
+    var activation: Activation = .relu
+
+    @Option(help: ArgumentHelp("Loss for --mlp; it also picks the output activation.", valueName: "name"))
+    var loss: Loss = .softmaxCrossEntropy
+
+    func validate() throws {
+        let sources = [profile != nil, parameters != nil || sampleBytes != nil, mlp != nil].filter { $0 }.count
+        guard sources == 1 else {
+            throw ValidationError(
+                sources == 0
+                    ? "give a profile file, or --parameters and --sample-bytes (bound mode), or --mlp widths (exact mode)"
+                    : "give only one of: a profile file, --parameters/--sample-bytes, --mlp")
+        }
+        if (parameters != nil) != (sampleBytes != nil) {
+            throw ValidationError("bound mode needs both --parameters and --sample-bytes (e.g. --parameters 300e9 --sample-bytes 1GB)")
+        }
+    }
+
+    /// Loads or builds the profile.
+    func resolve() throws -> Profile {
+        if let profile { return try ProfileParser.load(path: profile) }
+        if let parameters, let sampleBytes {
+            return .bound(try BoundModel(name: "bound", parameterCount: parameters.value, sampleByteCount: sampleBytes.value))
+        }
+        let text = mlp ?? ""
+        var widths: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            do {
+                widths.append(try Quantity.count(String(part)))
+            } catch {
+                throw CLIFailure.badInput("--mlp \(text): '\(part)' is not a layer width (\(error)); give widths like 784,256,128,10")
+            }
+        }
+        guard widths.count >= 2 else {
+            throw CLIFailure.badInput("--mlp \(text): give at least an input and an output width, e.g. 784,10")
+        }
+        return .exact(try Model(name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation, loss: loss))
+    }
+}
+
+/// --precision, --batch and --optimizer: overrides of what the profile says.
+struct StepOverrides: ParsableArguments {
+    @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double|half|bfloat16"))
+    var precision: Precision?
+
+    @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+    var batch: CountArgument?
+
+    @Option(help: ArgumentHelp("Optimizer, which sets the state kept per parameter (default: the profile's).", valueName: "sgd|momentum|adam"))
+    var optimizer: OptimizerKind?
+
+    func validate() throws {
+        if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
+    }
+
+    func apply(to profile: Profile) throws -> Profile {
+        try profile.with(precision: precision, batchSize: batch?.value, optimizer: optimizer)
+    }
+}
