@@ -58,10 +58,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
         .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
-        .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryBudget", "ModelProfile", "TestSupport"]),
-        .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
-        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "ModelProfile", "ArenaPlanner", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -35,7 +35,7 @@ extension Memplan {
 
         func run() throws {
             let profile = try overrides.apply(to: try source.resolve())
-            let budget = try MemoryBudget.estimate(profile)
+            let budget = try source.attributing { try MemoryBudget.estimate(profile) }
             switch format {
             case .table: print(EstimateRenderer.text(budget), terminator: "")
             case .json: print(EstimateRenderer.json(budget), terminator: "")

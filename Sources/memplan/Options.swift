@@ -1,6 +1,7 @@
 // Options shared by several subcommands, and argument types that parse exactly.
 
 import ArgumentParser
+import MemoryBudget
 import ModelProfile
 
 /// Output formats; each subcommand lists which it supports.
@@ -82,6 +83,17 @@ struct ModelSource: ParsableArguments {
         }
         if (parameters != nil) != (sampleBytes != nil) {
             throw ValidationError("bound mode needs both --parameters and --sample-bytes (e.g. --parameters 300e9 --sample-bytes 1GB)")
+        }
+    }
+
+    /// Runs `body`, prefixing budget and planning errors with the profile's path so the message
+    /// names the file the numbers came from.
+    func attributing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as BudgetError {
+            guard let profile else { throw error }
+            throw CLIFailure.badInput("\(profile): \(error)")
         }
     }
 

@@ -77,7 +77,7 @@ struct EstimateCLITests {
         ("input: 3\nhidden:\n  - units: 4\n    activaton: relu\noutput: {units: 1}\nloss: l2\n", "did you mean 'activation'?", ":4:"),
         ("input: 3\nhidden: [{units: 4, activation: rellu}]\noutput: {units: 1}\nloss: l2\n", "unknown activation 'rellu'", "relu"),
         ("input:\n  features: 3\n hidden: [\n", "malformed", ":3:"),
-        ("input: 1e15\noutput: {units: 1e10}\nloss: l2\n", "exceeds", "8 EiB"),
+        ("input: 1e15\noutput: {units: 1e10}\nloss: l2\n", "would exceed", "bad.yaml: bad: the weights of layer 1"),
     ]
 
     @Test("bad profiles: one clear line on stderr, exit 2", arguments: badInputs)
