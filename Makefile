@@ -16,6 +16,7 @@ build: deps
 demo: build
 	$(MEMPLAN) estimate $(PROFILE)
 	$(MEMPLAN) estimate profiles/quiz-300b.yaml --batch 1000 --precision double
+	$(MEMPLAN) plan $(PROFILE)
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -1,6 +1,7 @@
 // Benchmarks: `swift package benchmark` (full), `swift package benchmark --filter … ` for one.
 // Targets checked here, not by timed unit tests: see the README's "Benchmarks" section.
 
+import ArenaPlanner
 import Benchmark
 import MemoryBudget
 import ModelProfile
@@ -41,6 +42,36 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     _ = yamlOnly
+
+    // Issue "Arena planner": planning 100,000 buffers takes < 1 s.
+    // (a) The training step of a 16,667-layer MLP: 6 buffers per layer (W, b, a, dz, dW, db) + x, y.
+    let deepSchedule = try! TrainingSchedule(
+        model: try! Model(name: "deep", widths: Array(repeating: 32, count: 16_667) + [10], loss: .softmaxCrossEntropy, batchSize: 64))
+    Benchmark("plan: training step with \(deepSchedule.buffers.count) buffers (default planner)", configuration: .init(maxIterations: 10)) {
+        benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try BestPlanner().plan(deepSchedule.buffers, alignment: 64))
+        }
+    }
+    // (b) 100,000 random buffers, each live for up to 64 of 20,000 ops.
+    var generator = SystemRandomNumberGenerator()
+    let randomBuffers = (0..<100_000).map { index in
+        let first = Int.random(in: 0..<20_000, using: &generator)
+        return BufferRequest(
+            name: "b\(index)", byteCount: 64 * Int.random(in: 1...16_384, using: &generator),
+            lifetime: first...min(19_999, first + Int.random(in: 0..<64, using: &generator)))
+    }
+    Benchmark("plan: 100,000 random short-lived buffers (default planner)", configuration: .init(maxIterations: 10)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try BestPlanner().plan(randomBuffers, alignment: 64))
+        }
+    }
+    let mlpSchedule = try! TrainingSchedule(model: try! Model(name: "mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, batchSize: 128))
+    Benchmark("plan: fashion-mnist-mlp step (19 buffers, every strategy)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try BestPlanner().plan(mlpSchedule.buffers, alignment: 64))
+        }
+    }
     let mlp = try! ProfileParser.load(path: "profiles/fashion-mnist-mlp.yaml")
     Benchmark("estimate: fashion-mnist-mlp", configuration: .init(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {

@@ -2,26 +2,31 @@
 
 /// Adds and multiplies byte counts, throwing `BudgetError.overflow` naming the quantity.
 /// The quantity's name is an autoclosure: it is only built when something overflows.
-struct Checked {
-    let context: String
+public struct Checked: Sendable {
+    /// What the numbers belong to, for the message (a profile name).
+    public let context: String
 
-    func multiply(_ a: Int, _ b: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
+    public init(context: String) {
+        self.context = context
+    }
+
+    public func multiply(_ a: Int, _ b: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
         let (product, overflow) = a.multipliedReportingOverflow(by: b)
         guard !overflow else { throw .overflow(quantity: what(), context: context) }
         return product
     }
 
-    func multiply(_ a: Int, _ b: Int, _ c: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
+    public func multiply(_ a: Int, _ b: Int, _ c: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
         try multiply(try multiply(a, b, what: what()), c, what: what())
     }
 
-    func add(_ a: Int, _ b: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
+    public func add(_ a: Int, _ b: Int, what: @autoclosure () -> String) throws(BudgetError) -> Int {
         let (total, overflow) = a.addingReportingOverflow(b)
         guard !overflow else { throw .overflow(quantity: what(), context: context) }
         return total
     }
 
-    func sum(_ values: [Int], what: @autoclosure () -> String) throws(BudgetError) -> Int {
+    public func sum(_ values: [Int], what: @autoclosure () -> String) throws(BudgetError) -> Int {
         var result = 0
         for value in values { result = try add(result, value, what: what()) }
         return result

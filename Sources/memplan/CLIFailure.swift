@@ -29,6 +29,7 @@ struct CLIFailure: Error {
         case let error as ModelError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as BudgetError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as Quantity.ParseError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as PlanError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         default: return nil
         }
     }

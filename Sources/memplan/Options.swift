@@ -1,5 +1,6 @@
 // Options shared by several subcommands, and argument types that parse exactly.
 
+import ArenaPlanner
 import ArgumentParser
 import MemoryBudget
 import ModelProfile
@@ -92,6 +93,9 @@ struct ModelSource: ParsableArguments {
         do {
             return try body()
         } catch let error as BudgetError {
+            guard let profile else { throw error }
+            throw CLIFailure.badInput("\(profile): \(error)")
+        } catch let error as PlanError {
             guard let profile else { throw error }
             throw CLIFailure.badInput("\(profile): \(error)")
         }

@@ -1,0 +1,79 @@
+// `memplan plan`: one training step as buffers with lifetimes, placed in one arena.
+
+import ArenaPlanner
+import ArgumentParser
+import ModelProfile
+import Reports
+
+/// Which placement `--planner` asks for.
+enum PlannerChoice: String, ExpressibleByArgument, CaseIterable {
+    case best, greedy, sweep, skyline, linear
+
+    var planner: any MemoryPlanner {
+        switch self {
+        case .best: BestPlanner()
+        case .greedy: GreedyPlanner()
+        case .sweep: SweepPlanner()
+        case .skyline: SkylinePlanner()
+        case .linear: LinearPlanner()
+        }
+    }
+}
+
+extension Memplan {
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Plan one training step's buffers into one arena, with offsets and lifetimes.",
+            discussion: """
+                A training step is ops in order — load the batch, forward through each layer, the loss, backward through each layer, the optimizer update — and buffers with inclusive lifetimes [first op, last op]: parameters and optimizer state (live at every op), the batch x and y, each layer's output a_k, the backward deltas dz_k and the gradients dW_k, db_k.
+
+                The planner places buffers that are live at the same op at disjoint offsets, and buffers that never meet on top of each other. The summary compares the naive sum (the lecture's method, no reuse), the planned arena, and the lower bound no plan can beat (the most bytes live at one op).
+
+                Planners: best (default: every strategy below, keeping the smallest arena), greedy (greedy by size with best-fit gaps, as TensorFlow Lite), sweep (online best fit in op order), skyline (best fit by lifetime), linear (no reuse).
+
+                Examples:
+                  memplan plan profiles/fashion-mnist-mlp.yaml
+                  memplan plan profiles/fashion-mnist-mlp.yaml --batch 8192 --format json
+                  memplan plan profiles/multilabel.yaml --optimizer adam --alignment 4096
+                """)
+
+        @OptionGroup var source: ModelSource
+        @OptionGroup var overrides: StepOverrides
+
+        @Option(help: ArgumentHelp("Offset alignment in bytes, a power of two.", valueName: "bytes"), transform: CountArgument.parse)
+        var alignment: CountArgument = CountArgument(value: 64)
+
+        @Option(help: ArgumentHelp("Placement strategy.", valueName: "best|greedy|sweep|skyline|linear"))
+        var planner: PlannerChoice = .best
+
+        @Option(help: ArgumentHelp("Rows of the ASCII timeline.", valueName: "n"))
+        var rows: Int = 16
+
+        @Option(help: ArgumentHelp("table or json.", valueName: "format"))
+        var format: OutputFormat = .table
+
+        func validate() throws {
+            guard format == .table || format == .json else { throw ValidationError("plan prints table or json") }
+            let value = alignment.value
+            guard value > 0, value & (value - 1) == 0, value <= 1 << 30 else {
+                throw ValidationError("--alignment must be a power of two from 1 to 1 GiB, such as 64 or 4096; got \(value)")
+            }
+            guard (1...200).contains(rows) else { throw ValidationError("--rows must be between 1 and 200, got \(rows)") }
+        }
+
+        func run() throws {
+            let profile = try overrides.apply(to: try source.resolve())
+            guard case .exact(let model) = profile else {
+                throw CLIFailure.badInput(
+                    "\(source.profile ?? "the model") is a bound profile: it states only a parameter count, so there are no layers to plan; "
+                        + "use `memplan estimate` for its bound, or give an exact profile")
+            }
+            let report = try source.attributing {
+                let schedule = try TrainingSchedule(model: model)
+                let plan = try planner.planner.plan(schedule.buffers, alignment: alignment.value)
+                return PlanReport(plan: plan, schedule: schedule, naiveBytes: try schedule.naiveByteCount())
+            }
+            print(format == .json ? PlanRenderer.json(report) : PlanRenderer.text(report, timelineRows: rows), terminator: "")
+        }
+    }
+}
