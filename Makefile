@@ -5,7 +5,7 @@ SWIFT ?= swift
 MEMPLAN := .build/release/memplan
 PROFILE ?= profiles/fashion-mnist-mlp.yaml
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test check-training clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -15,12 +15,17 @@ build: deps
 
 demo: build
 	$(MEMPLAN) estimate $(PROFILE)
-	$(MEMPLAN) estimate profiles/quiz-300b.yaml --batch 1000 --precision double
-	$(MEMPLAN) plan $(PROFILE)
+	$(MEMPLAN) plan $(PROFILE) --rows 12
+	$(MEMPLAN) train $(PROFILE) --record reports/fashion-mnist-mlp.json
 
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	scripts/check-training.sh
+
+# Acceptance checks that need an optimised build (allocation counts, accuracy, page placement).
+check-training: deps
+	scripts/check-training.sh
 
 clean:
 	rm -rf .build

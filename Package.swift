@@ -14,15 +14,24 @@ let package = Package(
         .library(name: "MemoryBudget", targets: ["MemoryBudget"]),
         .library(name: "ArenaPlanner", targets: ["ArenaPlanner"]),
     ],
+    traits: [
+        .trait(
+            name: "HeapCounting",
+            description: "Count heap allocations in the training step loop (links ordo-one/malloc-interposer, a shared library; "
+                + "disable with --disable-default-traits for a fully static memplan)."),
+        .default(enabledTraits: ["HeapCounting"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // MARK: - C libraries (one shim header each)
         .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: - Pure Swift modules (no C library, fast tests)
         .target(name: "ModelProfile", dependencies: ["Yams"]),
@@ -32,7 +41,7 @@ let package = Package(
 
         // MARK: - Runtime (libnuma, OpenBLAS)
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
-        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "ArenaPlanner", "NUMAArena", "CBLAS"]),
+        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "CBLAS", "CZlib"]),
 
         // MARK: - The CLI
         .executableTarget(
@@ -40,6 +49,7 @@ let package = Package(
             dependencies: [
                 "ModelProfile", "MemoryBudget", "ArenaPlanner", "Reports", "NUMAArena", "MLPTrainer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer", condition: .when(traits: ["HeapCounting"])),
             ]
         ),
 
@@ -59,6 +69,9 @@ let package = Package(
         .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
         .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
+        .testTarget(
+            name: "MLPTrainerTests", dependencies: ["MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],

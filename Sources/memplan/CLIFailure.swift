@@ -1,8 +1,10 @@
 // Maps every module's error enum to one message line and an exit status.
 
 import ArenaPlanner
+import MLPTrainer
 import MemoryBudget
 import ModelProfile
+import NUMAArena
 
 /// Exit statuses: 2 for bad input, 3 for resources the machine lacks, 1 for anything else.
 enum ExitStatus {
@@ -30,6 +32,11 @@ struct CLIFailure: Error {
         case let error as BudgetError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as Quantity.ParseError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as PlanError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as NUMAError:
+            // A node that does not exist, too little memory: resources this machine lacks.
+            self.init(message: error.description, exitCode: ExitStatus.missingResource)
+        case let error as TrainerError:
+            self.init(message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
         default: return nil
         }
     }

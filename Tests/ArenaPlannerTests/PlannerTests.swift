@@ -1,4 +1,5 @@
 import ArenaPlanner
+import ModelProfile
 import Foundation
 import TestSupport
 import Testing

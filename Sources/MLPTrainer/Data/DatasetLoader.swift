@@ -1,0 +1,262 @@
+// A profile's data: first its shape (so the plan can account for it), then decoded once into the arena.
+
+import ArenaPlanner
+import Foundation
+import ModelProfile
+
+/// Loads a profile's data source in two phases: `init` learns the sample counts (reading only
+/// headers, or scanning a CSV), so the planner can size the data buffers; `load(into:)` then
+/// decodes every sample straight into those buffers.
+public final class DatasetLoader {
+    public let model: Model
+    public let source: DataSource
+    /// Samples for training (and validation) and for the test set.
+    public let shape: DataShape
+    /// What `describe` prints: e.g. "Fashion-MNIST, /usr/share/datasets/fashion-mnist".
+    public let summary: String
+
+    /// The Fashion-MNIST file names, with `.gz` or without.
+    static let fashionFiles = (
+        trainImages: "train-images-idx3-ubyte", trainLabels: "train-labels-idx1-ubyte",
+        testImages: "t10k-images-idx3-ubyte", testLabels: "t10k-labels-idx1-ubyte"
+    )
+    static let fashionPackage = "dataset-fashion-mnist"
+
+    private var csvRows: [[Double]] = []
+    private var csvTestRows: [Int] = []
+    private var fashionPaths: [String] = []
+
+    /// Reads the source's shape. `dataPath` overrides the profile's path (a Fashion-MNIST
+    /// directory or a CSV file).
+    public init(model: Model, dataPath: String? = nil) throws {
+        guard let source = model.data else { throw TrainerError.noDataSource(profile: model.name) }
+        if let dataPath {
+            switch source {
+            case .fashionMNIST, .csv: break
+            case .polynomial, .synthetic:
+                throw TrainerError.datasetMismatch(
+                    path: dataPath, reason: "\(model.name) generates its \(source.kindName) data; --data applies to fashion-mnist and csv sources")
+            }
+        }
+        self.model = model
+        switch source {
+        case .fashionMNIST(let path, let labels):
+            let directory = dataPath ?? path
+            self.source = .fashionMNIST(path: directory, labels: labels)
+            let isDefault = directory == DataSource.defaultFashionMNISTPath
+            var paths: [String] = []
+            for name in [Self.fashionFiles.trainImages, Self.fashionFiles.trainLabels, Self.fashionFiles.testImages, Self.fashionFiles.testLabels] {
+                let base = (directory as NSString).appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: base + ".gz") {
+                    paths.append(base + ".gz")
+                } else if FileManager.default.fileExists(atPath: base) {
+                    paths.append(base)
+                } else {
+                    throw TrainerError.datasetMissing(path: base + ".gz", package: isDefault ? Self.fashionPackage : nil)
+                }
+            }
+            fashionPaths = paths
+            let trainCount = try IDX.itemCount(path: paths[0], dimensions: 3)[0]
+            let testCount = try IDX.itemCount(path: paths[2], dimensions: 3)[0]
+            guard trainCount > 0 else { throw TrainerError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
+            shape = DataShape(trainCount: trainCount, testCount: testCount)
+            summary = "Fashion-MNIST from \(directory)"
+        case .polynomial(let degree, let count, let testCount, let noise, let target, _):
+            self.source = source
+            shape = DataShape(trainCount: count, testCount: testCount)
+            summary = "polynomial degree \(degree), y = \(target == .sine ? "sin(2πx)" : "1.5x³ − x") + ε (σ = \(noise))"
+        case .synthetic(let task, let count, let testCount, let noise, _):
+            self.source = source
+            shape = DataShape(trainCount: count, testCount: testCount)
+            summary = "synthetic \(task.rawValue) data from a random teacher network (noise σ = \(noise))"
+        case .csv(let path, let targetColumns, let hasHeader, let testFraction):
+            let file = dataPath ?? path
+            self.source = .csv(path: file, targetColumns: targetColumns, hasHeader: hasHeader, testFraction: testFraction)
+            csvRows = try Self.parseCSV(path: file, hasHeader: hasHeader, columns: model.inputWidth + targetColumns)
+            guard csvRows.count >= 2 else {
+                throw TrainerError.notEnoughSamples(reason: "\(file): \(csvRows.count) data row(s); need at least 2 (some to train on, some to test)")
+            }
+            var generator = SplitMix64(seed: model.seed ^ 0xC5F)
+            var permutation = Array(0..<csvRows.count)
+            permutation.shuffle(using: &generator)
+            let testCount = max(1, Int((Double(csvRows.count) * testFraction).rounded()))
+            csvTestRows = Array(permutation.suffix(testCount))
+            shape = DataShape(trainCount: csvRows.count - testCount, testCount: testCount)
+            summary = "CSV \(file) (\(csvRows.count) rows)"
+        }
+    }
+
+    // MARK: - Loading
+
+    func load<T: TrainingScalar>(into data: DataTensors<T>) throws {
+        let targetsArePlusMinus = model.loss == .hinge
+        switch source {
+        case .fashionMNIST(_, let labels):
+            try IDX.readImages(path: fashionPaths[0], count: shape.trainCount, width: model.inputWidth, into: data.trainFeatures)
+            let trainLabels = try IDX.readLabels(path: fashionPaths[1], count: shape.trainCount, classes: 10)
+            writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
+            try IDX.readImages(path: fashionPaths[2], count: shape.testCount, width: model.inputWidth, into: data.testFeatures)
+            let testLabels = try IDX.readLabels(path: fashionPaths[3], count: shape.testCount, classes: 10)
+            writeTargets(testLabels, labels: labels, into: data.testTargets, plusMinus: targetsArePlusMinus)
+        case .polynomial(let degree, _, _, let noise, let target, let seed):
+            var generator = SplitMix64(seed: seed)
+            Self.polynomial(degree: degree, count: shape.trainCount, noise: noise, target: target, generator: &generator, features: data.trainFeatures, targets: data.trainTargets)
+            var testGenerator = SplitMix64(seed: seed &+ 0x7E57)
+            Self.polynomial(degree: degree, count: shape.testCount, noise: noise, target: target, generator: &testGenerator, features: data.testFeatures, targets: data.testTargets)
+        case .synthetic(let task, _, _, let noise, let seed):
+            let teacher = Teacher(model: model, seed: seed)
+            var generator = SplitMix64(seed: seed &+ 1)
+            teacher.generate(task: task, count: shape.trainCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.trainFeatures, targets: data.trainTargets)
+            teacher.generate(task: task, count: shape.testCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.testFeatures, targets: data.testTargets)
+        case .csv:
+            let testSet = Set(csvTestRows)
+            var train = 0
+            for (index, row) in csvRows.enumerated() where !testSet.contains(index) {
+                writeRow(row, at: train, features: data.trainFeatures, targets: data.trainTargets, plusMinus: targetsArePlusMinus)
+                train += 1
+            }
+            for (position, index) in csvTestRows.enumerated() {
+                writeRow(csvRows[index], at: position, features: data.testFeatures, targets: data.testTargets, plusMinus: targetsArePlusMinus)
+            }
+        }
+    }
+
+    private func writeRow<T: TrainingScalar>(
+        _ row: [Double], at index: Int, features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>, plusMinus: Bool
+    ) {
+        let width = model.inputWidth
+        let targetWidth = model.outputWidth
+        for column in 0..<width { features[index * width + column] = T(row[column]) }
+        for column in 0..<targetWidth {
+            let value = row[width + column]
+            targets[index * targetWidth + column] = T(plusMinus && value == 0 ? -1 : value)
+        }
+    }
+
+    /// One-hot, binary or multi-label targets from class labels; hinge targets use −1 for 0.
+    private func writeTargets<T: TrainingScalar>(_ labels: [UInt8], labels mapping: LabelMapping, into targets: UnsafeMutablePointer<T>, plusMinus: Bool) {
+        let width = mapping.targetCount
+        let off: T = plusMinus ? -1 : 0
+        for (index, label) in labels.enumerated() {
+            let row = targets + index * width
+            let classLabel = Int(label)
+            switch mapping {
+            case .classes:
+                for column in 0..<width { row[column] = column == classLabel ? 1 : off }
+            case .binary(let positive):
+                row[0] = positive.contains(classLabel) ? 1 : off
+            case .groups(let groups):
+                for (column, group) in groups.enumerated() { row[column] = group.contains(classLabel) ? 1 : off }
+            }
+        }
+    }
+
+    // MARK: - Generated data
+
+    /// x uniform on [0, 1] (sine) or [−1, 1] (cubic); features x¹ … x^degree; y = f(x) + N(0, noise²).
+    static func polynomial<T: TrainingScalar>(
+        degree: Int, count: Int, noise: Double, target: PolynomialTarget, generator: inout SplitMix64,
+        features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>
+    ) {
+        for index in 0..<count {
+            let x = target == .sine ? generator.nextUnit() : 2 * generator.nextUnit() - 1
+            var power = 1.0
+            for column in 0..<degree {
+                power *= x
+                features[index * degree + column] = T(power)
+            }
+            let clean = target == .sine ? sin(2 * .pi * x) : 1.5 * x * x * x - x
+            targets[index] = T(clean + noise * generator.nextNormal())
+        }
+    }
+
+    // MARK: - CSV
+
+    /// Numbers separated by commas (or semicolons, or tabs); blank lines and `#` comments skipped.
+    static func parseCSV(path: String, hasHeader: Bool, columns expected: Int) throws -> [[Double]] {
+        guard FileManager.default.fileExists(atPath: path) else { throw TrainerError.datasetMissing(path: path, package: nil) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TrainerError.datasetCorrupt(path: path, reason: "cannot be read (permission denied or I/O error)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw TrainerError.datasetCorrupt(path: path, reason: "is not UTF-8 text") }
+        var rows: [[Double]] = []
+        var skippedHeader = !hasHeader
+        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            if !skippedHeader {
+                skippedHeader = true
+                continue
+            }
+            let fields = trimmed.split(separator: trimmed.contains(",") ? "," : (trimmed.contains(";") ? ";" : "\t"), omittingEmptySubsequences: false)
+            guard fields.count == expected else {
+                throw TrainerError.csvMalformed(
+                    path: path, line: offset + 1,
+                    reason: "\(fields.count) column(s), expected \(expected) (the model's input features plus target columns)")
+            }
+            var row: [Double] = []
+            row.reserveCapacity(expected)
+            for (column, field) in fields.enumerated() {
+                let cleaned = field.trimmingCharacters(in: .whitespaces)
+                guard let value = Double(cleaned), value.isFinite else {
+                    throw TrainerError.csvMalformed(path: path, line: offset + 1, reason: "column \(column + 1) is '\(cleaned.prefix(40))', not a finite number")
+                }
+                row.append(value)
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+}
+
+/// A random network of the model's shape that labels synthetic data (the teacher-student setup).
+/// Hidden layers use tanh so the target is smooth; outputs are thresholded or arg-maxed per task.
+struct Teacher {
+    let layers: [(weights: [Double], bias: [Double], inputs: Int, outputs: Int)]
+
+    init(model: Model, seed: UInt64) {
+        var generator = SplitMix64(seed: seed ^ 0x7EAC4E5)
+        layers = model.layers.map { layer in
+            let scale = 1 / Double(max(layer.inputWidth, 1)).squareRoot()
+            let weights = (0..<(layer.inputWidth * layer.outputWidth)).map { _ in generator.nextNormal() * scale * 1.5 }
+            let bias = (0..<layer.outputWidth).map { _ in layer.hasBias ? generator.nextNormal() * 0.3 : 0 }
+            return (weights, bias, layer.inputWidth, layer.outputWidth)
+        }
+    }
+
+    func generate<T: TrainingScalar>(
+        task: SyntheticTask, count: Int, noise: Double, plusMinus: Bool, generator: inout SplitMix64,
+        features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>
+    ) {
+        guard let inputWidth = layers.first?.inputs, let outputWidth = layers.last?.outputs else { return }
+        var activations = [Double](repeating: 0, count: inputWidth)
+        let off: T = plusMinus ? -1 : 0
+        for index in 0..<count {
+            for column in 0..<inputWidth {
+                activations[column] = generator.nextNormal()
+                features[index * inputWidth + column] = T(activations[column])
+            }
+            for (position, layer) in layers.enumerated() {
+                var next = layer.bias
+                for row in 0..<layer.outputs {
+                    for column in 0..<layer.inputs { next[row] += layer.weights[row * layer.inputs + column] * activations[column] }
+                    if position < layers.count - 1 { next[row] = Foundation.tanh(next[row]) }
+                }
+                activations = next
+            }
+            let row = targets + index * outputWidth
+            switch task {
+            case .regression:
+                for column in 0..<outputWidth { row[column] = T(activations[column] + noise * generator.nextNormal()) }
+            case .binary, .multilabel:
+                for column in 0..<outputWidth { row[column] = activations[column] + noise * generator.nextNormal() > 0 ? 1 : off }
+            case .classes:
+                var best = 0
+                for column in 0..<outputWidth where activations[column] > activations[best] { best = column }
+                for column in 0..<outputWidth { row[column] = column == best ? 1 : off }
+            }
+            activations = [Double](repeating: 0, count: inputWidth)
+        }
+    }
+}

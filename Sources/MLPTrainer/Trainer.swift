@@ -1,0 +1,294 @@
+// One model's training step over its planned tensors: gather, forward, loss, backward, update.
+// Everything runs on arena memory resolved once; nothing here allocates.
+
+import ModelProfile
+
+/// Runs the ops of `TrainingSchedule` on the tensors of `ModelTensors`.
+///
+/// Lifecycle, as llm.c's: `initializeParameters`, then per batch `gatherTraining` and `step`;
+/// `evaluate` for validation and test sets.
+final class Trainer<T: TrainingScalar> {
+    let model: Model
+    let tensors: ModelTensors<T>
+    private var adamStep = 0
+
+    init(model: Model, tensors: ModelTensors<T>) {
+        self.model = model
+        self.tensors = tensors
+    }
+
+    // MARK: - Parameters
+
+    /// Draws the first weights (He normal for relu layers, Glorot uniform otherwise, or as the
+    /// profile's `init` says), zeroes biases and optimizer state.
+    func initializeParameters(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        for layer in tensors.layers {
+            let count = layer.weightCount
+            let fanIn = Double(max(layer.inputWidth, 1))
+            let fanOut = Double(layer.outputWidth)
+            let rule: WeightInit = model.weightInit == .auto ? (layer.activation == .relu ? .he : .xavier) : model.weightInit
+            switch rule {
+            case .zeros, .auto:
+                layer.weights.update(repeating: 0, count: count)
+            case .he:
+                let deviation = (2 / fanIn).squareRoot()
+                for index in 0..<count { layer.weights[index] = T(generator.nextNormal() * deviation) }
+            case .xavier:
+                let limit = (6 / (fanIn + fanOut)).squareRoot()
+                for index in 0..<count { layer.weights[index] = T((2 * generator.nextUnit() - 1) * limit) }
+            }
+            layer.bias?.update(repeating: 0, count: layer.outputWidth)
+            for state in layer.weightState { state.update(repeating: 0, count: count) }
+            for state in layer.biasState { state.update(repeating: 0, count: layer.outputWidth) }
+        }
+        adamStep = 0
+    }
+
+    // MARK: - Batches
+
+    /// Copies training samples `order[first ..< first + rows]` into x and y.
+    @inline(__always)
+    func gatherTraining(orderStart first: Int, rows: Int) {
+        let data = tensors.data
+        let width = data.featureWidth
+        let targetWidth = data.targetWidth
+        for row in 0..<rows {
+            let sample = Int(data.order[first + row])
+            (tensors.features + row * width).update(from: data.trainFeatures + sample * width, count: width)  // (1, I)
+            (tensors.targets + row * targetWidth).update(from: data.trainTargets + sample * targetWidth, count: targetWidth)  // (1, K)
+        }
+    }
+
+    /// Copies test samples `first ..< first + rows` into x and y.
+    @inline(__always)
+    func gatherTest(start first: Int, rows: Int) {
+        let data = tensors.data
+        tensors.features.update(from: data.testFeatures + first * data.featureWidth, count: rows * data.featureWidth)
+        tensors.targets.update(from: data.testTargets + first * data.targetWidth, count: rows * data.targetWidth)
+    }
+
+    // MARK: - The step
+    //
+    // Each op that carries real work is split into `pool.partCount` parts: by rows of the batch
+    // when there are enough rows, else by columns (outputs or inputs), so batch 1 splits too.
+    // The caller runs part 0; parts never write the same bytes.
+
+    /// What the workers are running now.
+    enum Job {
+        case forward(layer: Int, rows: Int)
+        case backward(layer: Int, rows: Int)
+        case update
+    }
+
+    private var job = Job.update
+    private var pool: WorkerPool?
+
+    /// Uses `pool` to split each op; `nil` runs everything on the calling thread.
+    func attach(_ pool: WorkerPool) {
+        self.pool = pool
+        pool.setBody { [unowned self] part in self.runPart(part) }
+    }
+
+    @inline(__always)
+    private func dispatch(_ job: Job) {
+        self.job = job
+        if let pool {
+            pool.run { part in self.runPart(part) }
+        } else {
+            runPart(0)
+        }
+    }
+
+    @inline(__always)
+    private var partCount: Int { pool?.partCount ?? 1 }
+
+    @inline(__always)
+    func runPart(_ part: Int) {
+        switch job {
+        case .forward(let layer, let rows): forwardPart(layer: layer, rows: rows, part: part)
+        case .backward(let layer, let rows): backwardPart(layer: layer, rows: rows, part: part)
+        case .update: updatePart(part)
+        }
+    }
+
+    /// Rows are split when each part gets at least this many; otherwise columns are.
+    private static var minimumRowsPerPart: Int { 8 }
+
+    @inline(__always)
+    private func input(of layer: Int) -> UnsafeMutablePointer<T> {
+        layer == 0 ? tensors.features : tensors.layers[layer - 1].output
+    }
+
+    /// fwd k for one part: a_k = f(a_{k−1}·W_kᵀ + b_k).
+    @inline(__always)
+    private func forwardPart(layer index: Int, rows: Int, part: Int) {
+        let layer = tensors.layers[index]
+        let x = input(of: index)
+        let inputs = layer.inputWidth
+        let outputs = layer.outputWidth
+        let parts = partCount
+        if rows >= parts * Self.minimumRowsPerPart || outputs < parts {
+            let range = WorkerPool.range(of: part, parts: parts, count: rows)
+            let out = layer.output + range.lowerBound * outputs
+            Kernels.linear(
+                x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: layer.bias, out: out, outStride: outputs,
+                rows: range.count, inputs: inputs, outputs: outputs)
+            Kernels.activate(out, rows: range.count, columns: outputs, stride: outputs, layer.activation)
+        } else {
+            let range = WorkerPool.range(of: part, parts: parts, count: outputs)
+            let out = layer.output + range.lowerBound
+            Kernels.linear(
+                x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: layer.bias.map { $0 + range.lowerBound },
+                out: out, outStride: outputs, rows: rows, inputs: inputs, outputs: range.count)
+            if layer.activation != .softmax {  // softmax needs whole rows: done after the join
+                Kernels.activate(out, rows: rows, columns: range.count, stride: outputs, layer.activation)
+            }
+        }
+    }
+
+    /// bwd k for one part: its share of dW_k and db_k (by output rows), and of dz_{k−1} (by rows,
+    /// or by columns for small batches), which then gets multiplied by f'(a_{k−1}).
+    @inline(__always)
+    private func backwardPart(layer index: Int, rows: Int, part: Int) {
+        let layer = tensors.layers[index]
+        let x = input(of: index)
+        let inputs = layer.inputWidth
+        let outputs = layer.outputWidth
+        let parts = partCount
+        if outputs >= parts {
+            let range = WorkerPool.range(of: part, parts: parts, count: outputs)
+            Kernels.weightGradient(
+                dz: layer.delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
+                dWeights: layer.dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count, inputs: inputs)
+            if let dBias = layer.dBias {
+                Kernels.biasGradient(dz: layer.delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows, outputs: range.count)
+            }
+        } else {
+            let range = WorkerPool.range(of: part, parts: parts, count: inputs)
+            Kernels.weightGradient(
+                dz: layer.delta, dzStride: outputs, x: x + range.lowerBound, xStride: inputs, dWeights: layer.dWeights + range.lowerBound,
+                dWStride: inputs, batch: rows, outputs: outputs, inputs: range.count)
+            if part == 0, let dBias = layer.dBias {
+                Kernels.biasGradient(dz: layer.delta, dzStride: outputs, dBias: dBias, batch: rows, outputs: outputs)
+            }
+        }
+        guard index > 0 else { return }
+        let previous = tensors.layers[index - 1]
+        let dx = previous.delta
+        if rows >= parts * Self.minimumRowsPerPart || inputs < parts {
+            let range = WorkerPool.range(of: part, parts: parts, count: rows)
+            Kernels.inputGradient(
+                dz: layer.delta + range.lowerBound * outputs, dzStride: outputs, weights: layer.weights, wStride: inputs,
+                dx: dx + range.lowerBound * inputs, dxStride: inputs, rows: range.count, outputs: outputs, inputs: inputs)
+            Kernels.multiplyByDerivative(
+                dx + range.lowerBound * inputs, output: previous.output + range.lowerBound * inputs, rows: range.count, columns: inputs,
+                stride: inputs, previous.activation)
+        } else {
+            let range = WorkerPool.range(of: part, parts: parts, count: inputs)
+            Kernels.inputGradient(
+                dz: layer.delta, dzStride: outputs, weights: layer.weights + range.lowerBound, wStride: inputs, dx: dx + range.lowerBound,
+                dxStride: inputs, rows: rows, outputs: outputs, inputs: range.count)
+            Kernels.multiplyByDerivative(
+                dx + range.lowerBound, output: previous.output + range.lowerBound, rows: rows, columns: range.count, stride: inputs,
+                previous.activation)
+        }
+    }
+
+    /// fwd 1 … fwd L on the first `rows` rows of x.
+    @inline(__always)
+    func forward(rows: Int) {
+        for index in tensors.layers.indices {
+            dispatch(.forward(layer: index, rows: rows))
+            let layer = tensors.layers[index]
+            let splitByColumns = !(rows >= partCount * Self.minimumRowsPerPart || layer.outputWidth < partCount)
+            if layer.activation == .softmax, splitByColumns {
+                Kernels.activate(layer.output, rows: rows, columns: layer.outputWidth, stride: layer.outputWidth, .softmax)
+            }
+        }
+    }
+
+    /// One training step on the first `rows` rows of x and y: forward, loss, backward, update.
+    /// Returns the batch's summed loss and its correct predictions.
+    @inline(__always)
+    func step(rows: Int) -> Kernels.LossResult {
+        let result = computeGradients(rows: rows)
+        if model.optimizer.kind == .adam { adamStep += 1 }
+        dispatch(.update)
+        return result
+    }
+
+    /// Forward, loss and backward: leaves ∂(mean loss)/∂θ in dW and db, parameters unchanged.
+    @inline(__always)
+    func computeGradients(rows: Int) -> Kernels.LossResult {
+        forward(rows: rows)
+        let output = tensors.layers[tensors.layers.count - 1]
+        let result = Kernels.loss(
+            output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
+            outputActivation: output.activation, writeGradient: true)
+        for index in stride(from: tensors.layers.count - 1, through: 0, by: -1) {
+            dispatch(.backward(layer: index, rows: rows))
+        }
+        return result
+    }
+
+    /// The optimizer step on this part's share of every parameter tensor.
+    @inline(__always)
+    private func updatePart(_ part: Int) {
+        let optimizer = model.optimizer
+        let learningRate = T(optimizer.learningRate)
+        let parts = partCount
+        for layer in tensors.layers {
+            let weights = WorkerPool.range(of: part, parts: parts, count: layer.weightCount)
+            let biases = WorkerPool.range(of: part, parts: parts, count: layer.outputWidth)
+            switch optimizer.kind {
+            case .sgd:
+                Kernels.sgd(layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound, count: weights.count, learningRate: learningRate)
+                if let bias = layer.bias, let dBias = layer.dBias {
+                    Kernels.sgd(bias + biases.lowerBound, gradient: dBias + biases.lowerBound, count: biases.count, learningRate: learningRate)
+                }
+            case .momentum:
+                let momentum = T(optimizer.momentum)
+                Kernels.momentum(
+                    layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound,
+                    velocity: layer.weightState[0] + weights.lowerBound, count: weights.count, learningRate: learningRate, momentum: momentum)
+                if let bias = layer.bias, let dBias = layer.dBias {
+                    Kernels.momentum(
+                        bias + biases.lowerBound, gradient: dBias + biases.lowerBound, velocity: layer.biasState[0] + biases.lowerBound,
+                        count: biases.count, learningRate: learningRate, momentum: momentum)
+                }
+            case .adam:
+                let beta1 = T(optimizer.beta1)
+                let beta2 = T(optimizer.beta2)
+                let correction1 = T(1 - pow(optimizer.beta1, Double(adamStep)))
+                let correction2 = T(1 - pow(optimizer.beta2, Double(adamStep)))
+                let epsilon = T(optimizer.epsilon)
+                Kernels.adam(
+                    layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound,
+                    first: layer.weightState[0] + weights.lowerBound, second: layer.weightState[1] + weights.lowerBound,
+                    count: weights.count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                    correction1: correction1, correction2: correction2)
+                if let bias = layer.bias, let dBias = layer.dBias {
+                    Kernels.adam(
+                        bias + biases.lowerBound, gradient: dBias + biases.lowerBound, first: layer.biasState[0] + biases.lowerBound,
+                        second: layer.biasState[1] + biases.lowerBound, count: biases.count, learningRate: learningRate, beta1: beta1,
+                        beta2: beta2, epsilon: epsilon, correction1: correction1, correction2: correction2)
+                }
+            }
+        }
+    }
+
+    /// Forward and loss without touching parameters, for the rows already in x and y.
+    @inline(__always)
+    func evaluate(rows: Int) -> Kernels.LossResult {
+        forward(rows: rows)
+        let output = tensors.layers[tensors.layers.count - 1]
+        return Kernels.loss(
+            output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
+            outputActivation: output.activation, writeGradient: false)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -1,0 +1,332 @@
+// A whole training run: data shape → plan → arena → data decoded into it → epochs → measurements.
+
+import ArenaPlanner
+import Foundation
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+
+/// Counts heap allocations over a window (the CLI supplies one backed by a malloc interposer).
+public protocol AllocationCounter: AnyObject {
+    /// Starts counting from zero.
+    func start()
+    /// Stops counting; returns the allocations since `start()`.
+    func stop() -> Int
+}
+
+/// How to run.
+public struct TrainingOptions {
+    public var placement: Placement = .local
+    /// Allocate even when the arena exceeds the free memory where it must go.
+    public var force = false
+    /// Overrides the profile's data path (a Fashion-MNIST directory or a CSV file).
+    public var dataPath: String?
+    /// Measures heap allocations in the step loop when set.
+    public var allocationCounter: AllocationCounter?
+    /// Called every `progressInterval` steps and at the end of each epoch, outside measured windows.
+    public var progress: ((TrainingProgress) -> Void)?
+    public var progressInterval = 20
+    /// Checked after every step; when it returns true the run stops and its result is marked partial.
+    public var shouldStop: (() -> Bool)?
+    public var alignment = 64
+    /// Threads that split each step (the caller plus workers). Default: the CPUs this process may
+    /// run on (after `node:N` binding, that node's CPUs), or 1 for models too small to split.
+    /// OpenBLAS itself runs single-threaded.
+    public var threadCount: Int?
+    /// k-fold cross-validation: hold out fold `fold` (0-based) of `folds` instead of the profile's
+    /// validation fraction.
+    public var crossValidationFold: (fold: Int, folds: Int)?
+
+    public init() {}
+}
+
+/// Where a run is.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var steps: Int
+    /// Mean loss per sample so far this epoch.
+    public var trainLoss: Double
+    public var samplesPerSecond: Double
+    public var isEpochEnd: Bool
+    public var epochMetrics: EpochMetrics?
+}
+
+/// Per-epoch results.
+public struct EpochMetrics: Sendable, Codable, Equatable {
+    public var epoch: Int
+    /// Mean loss per sample over the epoch's training steps.
+    public var trainLoss: Double
+    /// Accuracy of the epoch's training predictions (classification only).
+    public var trainAccuracy: Double?
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
+    public var seconds: Double
+}
+
+/// What a run predicted, measured and learned.
+public struct TrainingResult: Sendable {
+    public var model: Model
+    public var schedule: TrainingSchedule
+    public var plan: ArenaPlan
+    public var budget: Budget
+    public var dataSummary: String
+    public var trainCount: Int
+    public var validationCount: Int
+    public var testCount: Int
+
+    public var placement: Placement
+    public var isNUMABacked: Bool
+    /// The node the plan put the arena on: N for node:N, the thread's node for local, nil for interleave.
+    public var plannedNode: Int?
+    /// Bytes of the arena allocation (equal to the plan's arena by construction) and as mapped (whole pages).
+    public var allocatedBytes: Int
+    public var mappedBytes: Int
+    /// Page census right after the first step, and at the end of the run.
+    public var censusAfterFirstStep: PageCensus
+    public var censusAtEnd: PageCensus
+    public var numaMapsLine: String?
+    public var threadsBound: Int
+    /// VmHWM − VmRSS before the arena was allocated: everything the run added at its peak.
+    public var peakRSSGrowthBytes: Int
+    public var baselineRSSBytes: Int
+    /// Mean heap allocations per steady-state step, when measured.
+    public var heapAllocationsPerStep: Double?
+    public var measuredSteps: Int
+
+    public var epochs: [EpochMetrics]
+    public var testLoss: Double?
+    public var testAccuracy: Double?
+    /// Training samples per second over the steps only (no evaluation).
+    public var samplesPerSecond: Double
+    public var trainingSeconds: Double
+    public var blasCore: String
+    /// Threads that ran each step (memplan's own split; OpenBLAS runs single-threaded inside each).
+    public var blasThreads: Int
+    /// True when the run was stopped early (SIGINT); metrics cover what ran.
+    public var isPartial: Bool
+}
+
+/// Runs training end to end inside one planned arena.
+public enum TrainingSession {
+    /// Trains `model` on its data source and measures the run.
+    ///
+    /// - Throws: `TrainerError` (data, divergence, precision), `NUMAError` (placement, memory),
+    ///   `BudgetError`/`PlanError` (sizes).
+    public static func run(_ model: Model, options: TrainingOptions = TrainingOptions()) throws -> TrainingResult {
+        switch model.precision {
+        case .single: try run(model, options: options, as: Float.self)
+        case .double: try run(model, options: options, as: Double.self)
+        case .half, .bfloat16: throw TrainerError.unsupportedPrecision(model.precision.rawValue)
+        }
+    }
+
+    /// The plan a run of `model` would use (data buffers included), without running it.
+    public static func plan(_ model: Model, dataPath: String? = nil, alignment: Int = 64) throws -> (DatasetLoader, TrainingSchedule, ArenaPlan) {
+        let loader = try DatasetLoader(model: model, dataPath: dataPath)
+        let schedule = try TrainingSchedule(model: model, data: loader.shape)
+        let plan = try BestPlanner().plan(schedule.buffers, alignment: alignment)
+        return (loader, schedule, plan)
+    }
+
+    static func run<T: TrainingScalar>(_ model: Model, options: TrainingOptions, as type: T.Type) throws -> TrainingResult {
+        let (loader, schedule, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment)
+        let budget = try MemoryBudget.estimate(model)
+        let shape = loader.shape
+        let validationCount: Int
+        if let (fold, folds) = options.crossValidationFold {
+            validationCount = WorkerPool.range(of: fold, parts: folds, count: shape.trainCount).count
+        } else {
+            validationCount = Int((Double(shape.trainCount) * model.split.validationFraction).rounded(.down))
+        }
+        let trainCount = shape.trainCount - validationCount
+        guard trainCount >= 1 else {
+            throw TrainerError.notEnoughSamples(
+                reason: "\(shape.trainCount) sample(s) with validation fraction \(model.split.validationFraction) leave none to train on")
+        }
+
+        // Everything the run adds to resident memory from here on counts as its growth.
+        ProcessMemory.resetPeak()
+        let baseline = ProcessMemory.residentBytes()
+        let arena = try Arena(byteCount: plan.arenaByteCount, placement: options.placement, force: options.force)
+        let threadsBound = arena.bindThreadsToPlacementNode()
+        let plannedNode: Int? = switch options.placement {
+        case .node(let node): node
+        case .local: NUMATopology.currentNode()
+        case .interleave: nil
+        }
+        let tensors = ModelTensors<T>(schedule: schedule, plan: plan, arena: arena)
+        try loader.load(into: tensors.data)
+
+        let trainer = Trainer(model: model, tensors: tensors)
+        // OpenBLAS's threaded level-3 path mallocs per call; memplan splits the work itself.
+        BLASInfo.setThreadCount(1)
+        let threads = max(1, options.threadCount ?? (isWorthSplitting(model) ? ProcessMemory.allowedCPUCount() : 1))
+        let pool = WorkerPool(partCount: threads)
+        trainer.attach(pool)
+        defer { withExtendedLifetime(pool) {} }
+        trainer.initializeParameters(seed: model.seed)
+        var generator = SplitMix64(seed: model.seed &+ 0x5EED)
+        let order = tensors.data.order
+        for index in 0..<shape.trainCount { order[index] = Int32(index) }
+        shuffle(order, count: shape.trainCount, using: &generator)  // the tail becomes the fixed validation set
+        if let (fold, folds) = options.crossValidationFold {
+            // Move fold `fold` of the shuffled order to the tail: it is the validation set.
+            let held = WorkerPool.range(of: fold, parts: folds, count: shape.trainCount)
+            rotateToEnd(order, range: held, count: shape.trainCount)
+        }
+
+        let batch = model.batchSize
+        let stepsPerEpoch = (trainCount + batch - 1) / batch
+        let warmupSteps = min(2, max(0, stepsPerEpoch * model.epochs - 1))
+        var census: PageCensus?
+        var epochs: [EpochMetrics] = []
+        var allocations = 0
+        var measuredSteps = 0
+        var trainingSeconds = 0.0
+        var samplesTrained = 0
+        var stopped = false
+        var globalStep = 0
+
+        epochLoop: for epoch in 1...model.epochs {
+            shuffle(order, count: trainCount, using: &generator)
+            var lossSum = 0.0
+            var correct = 0
+            var judged = 0
+            var epochSamples = 0
+            var epochSeconds = 0.0
+            for step in 0..<stepsPerEpoch {
+                let first = step * batch
+                let rows = min(batch, trainCount - first)
+                let measuring = options.allocationCounter != nil && globalStep >= warmupSteps
+                let started = DispatchTime.now().uptimeNanoseconds
+                if measuring { options.allocationCounter!.start() }
+                trainer.gatherTraining(orderStart: first, rows: rows)
+                let result = trainer.step(rows: rows)
+                if measuring {
+                    allocations += options.allocationCounter!.stop()
+                    measuredSteps += 1
+                }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                epochSeconds += elapsed
+                globalStep += 1
+                guard result.loss.isFinite else {
+                    throw TrainerError.diverged(epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
+                }
+                lossSum += result.loss
+                correct += result.correct
+                judged += result.judged
+                epochSamples += rows
+                if census == nil { census = arena.pageCensus() }
+                if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
+                    progress(
+                        TrainingProgress(
+                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch, trainLoss: lossSum / Double(epochSamples),
+                            samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil))
+                }
+                if let shouldStop = options.shouldStop, shouldStop() {
+                    stopped = true
+                    trainingSeconds += epochSeconds
+                    samplesTrained += epochSamples
+                    epochs.append(
+                        EpochMetrics(
+                            epoch: epoch, trainLoss: lossSum / Double(max(epochSamples, 1)),
+                            trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil, validationLoss: nil,
+                            validationAccuracy: nil, seconds: epochSeconds))
+                    break epochLoop
+                }
+            }
+            trainingSeconds += epochSeconds
+            samplesTrained += epochSamples
+            var metrics = EpochMetrics(
+                epoch: epoch, trainLoss: lossSum / Double(epochSamples), trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
+                validationLoss: nil, validationAccuracy: nil, seconds: epochSeconds)
+            if validationCount > 0 {
+                let evaluation = evaluate(trainer, count: validationCount) { first, rows in
+                    trainer.gatherTraining(orderStart: trainCount + first, rows: rows)
+                }
+                metrics.validationLoss = evaluation.loss
+                metrics.validationAccuracy = evaluation.accuracy
+            }
+            epochs.append(metrics)
+            options.progress?(
+                TrainingProgress(
+                    epoch: epoch, epochs: model.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
+                    samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: true, epochMetrics: metrics))
+        }
+
+        var testLoss: Double?
+        var testAccuracy: Double?
+        if shape.testCount > 0 {
+            let evaluation = evaluate(trainer, count: shape.testCount) { first, rows in trainer.gatherTest(start: first, rows: rows) }
+            testLoss = evaluation.loss
+            testAccuracy = evaluation.accuracy
+        }
+        let end = arena.pageCensus()
+        let peakGrowth = max(0, ProcessMemory.peakResidentBytes() - baseline)
+        return TrainingResult(
+            model: model, schedule: schedule, plan: plan, budget: budget, dataSummary: loader.summary, trainCount: trainCount,
+            validationCount: validationCount, testCount: shape.testCount, placement: options.placement, isNUMABacked: arena.isNUMABacked,
+            plannedNode: plannedNode, allocatedBytes: arena.byteCount, mappedBytes: arena.mappedByteCount,
+            censusAfterFirstStep: census ?? end, censusAtEnd: end, numaMapsLine: arena.numaMapsLine(), threadsBound: threadsBound,
+            peakRSSGrowthBytes: peakGrowth, baselineRSSBytes: baseline,
+            heapAllocationsPerStep: options.allocationCounter == nil || measuredSteps == 0 ? nil : Double(allocations) / Double(measuredSteps),
+            measuredSteps: measuredSteps, epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
+            samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
+            blasCore: BLASInfo.coreName, blasThreads: threads, isPartial: stopped)
+    }
+
+    /// Mean loss per sample and accuracy over `count` samples, gathered batch by batch.
+    static func evaluate<T: TrainingScalar>(
+        _ trainer: Trainer<T>, count: Int, gather: (_ first: Int, _ rows: Int) -> Void
+    ) -> (loss: Double, accuracy: Double?) {
+        let batch = trainer.tensors.batchCapacity
+        var loss = 0.0
+        var correct = 0
+        var judged = 0
+        var first = 0
+        while first < count {
+            let rows = min(batch, count - first)
+            gather(first, rows)
+            let result = trainer.evaluate(rows: rows)
+            loss += result.loss
+            correct += result.correct
+            judged += result.judged
+            first += rows
+        }
+        return (loss / Double(max(count, 1)), judged > 0 ? Double(correct) / Double(judged) : nil)
+    }
+
+    /// Whether a step has enough arithmetic to pay for handing parts to other threads.
+    static func isWorthSplitting(_ model: Model) -> Bool {
+        let weights = model.layers.reduce(0) { $0 + $1.inputWidth * $1.outputWidth }
+        return weights.multipliedReportingOverflow(by: model.batchSize).partialValue >= 200_000
+    }
+
+    /// Moves `order[range]` to the end of `order[0 ..< count]`, keeping both parts' order.
+    static func rotateToEnd(_ order: UnsafeMutablePointer<Int32>, range: Range<Int>, count: Int) {
+        let held = Array(UnsafeBufferPointer(start: order + range.lowerBound, count: range.count))
+        let after = Array(UnsafeBufferPointer(start: order + range.upperBound, count: count - range.upperBound))
+        var position = range.lowerBound
+        for value in after {
+            order[position] = value
+            position += 1
+        }
+        for value in held {
+            order[position] = value
+            position += 1
+        }
+    }
+
+    /// Fisher–Yates over the first `count` entries, in place.
+    static func shuffle(_ order: UnsafeMutablePointer<Int32>, count: Int, using generator: inout SplitMix64) {
+        guard count > 1 else { return }
+        for index in stride(from: count - 1, to: 0, by: -1) {
+            let other = Int(generator.next() % UInt64(index + 1))
+            let swap = order[index]
+            order[index] = order[other]
+            order[other] = swap
+        }
+    }
+}

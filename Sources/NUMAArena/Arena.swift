@@ -1,0 +1,156 @@
+// One allocation per plan, placed by NUMA policy, and the check of where its pages really are.
+
+import Foundation
+
+/// A block of memory for one planned arena.
+///
+/// The arena knows bytes and offsets, not models: the trainer resolves planned offsets against
+/// `baseAddress`. Memory is mapped with the placement's policy (or plain anonymous memory when
+/// libnuma reports no NUMA), every page is touched once at allocation so placement happens
+/// there (first touch) and the run never page-faults on the arena, and it is freed on deinit.
+///
+///     let arena = try Arena(byteCount: plan.arenaByteCount, placement: .node(1))
+///     let census = arena.pageCensus()   // pages per node, from move_pages
+public final class Arena: @unchecked Sendable {
+    /// Page-aligned start of the arena.
+    public let baseAddress: UnsafeMutableRawPointer
+    /// The bytes the plan asked for.
+    public let byteCount: Int
+    /// `byteCount` rounded up to whole pages: what was mapped.
+    public let mappedByteCount: Int
+    public let placement: Placement
+    /// Whether the memory came from libnuma (false: plain `mmap`, NUMA unavailable).
+    public let isNUMABacked: Bool
+    public let pageSize: Int
+
+    /// Allocates and prefaults `byteCount` bytes.
+    ///
+    /// - Parameters:
+    ///   - force: skip the free-memory check.
+    ///   - topology: the machine (defaults to the current one).
+    /// - Throws: `NUMAError` for a node that does not exist, too little free memory (unless
+    ///   `force`), NUMA placement without NUMA, or a failed allocation.
+    public init(byteCount: Int, placement: Placement, force: Bool = false, topology: NUMATopology = .current()) throws(NUMAError) {
+        let pageSize = ProcessMemory.pageSize
+        let (rounded, overflow) = byteCount.addingReportingOverflow(pageSize - 1)
+        guard !overflow, byteCount >= 0 else { throw .allocationFailed(bytes: byteCount, function: "arena") }
+        let mapped = max(pageSize, rounded / pageSize * pageSize)
+        if !topology.isAvailable, placement != .local {
+            if case .node(0) = placement {} else { throw .unavailable(placement: placement.description) }
+        }
+        if case .node(let node) = placement, topology.node(node) == nil {
+            throw .noSuchNode(requested: node, available: topology.nodes.map(\.id))
+        }
+        if !force {
+            let (free, whereTo): (Int, String)
+            switch placement {
+            case .node(let node): (free, whereTo) = (topology.node(node)?.freeBytes ?? 0, "node \(node)")
+            case .interleave: (free, whereTo) = (topology.freeBytes, "the machine (all nodes)")
+            case .local:
+                let node = NUMATopology.currentNode()
+                (free, whereTo) = (topology.node(node)?.freeBytes ?? topology.freeBytes, topology.isAvailable ? "node \(node) (local)" : "the machine")
+            }
+            guard mapped <= free else { throw .insufficientMemory(requiredBytes: mapped, freeBytes: free, whereTo: whereTo) }
+        }
+        let pointer: UnsafeMutableRawPointer?
+        if topology.isAvailable {
+            pointer = LibNUMA.allocate(bytes: mapped, placement: placement)
+        } else {
+            let mapping = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            pointer = mapping == MAP_FAILED ? nil : mapping
+        }
+        guard let pointer else {
+            throw .allocationFailed(bytes: mapped, function: topology.isAvailable ? "numa_alloc (\(placement))" : "mmap")
+        }
+        self.baseAddress = pointer
+        self.byteCount = byteCount
+        self.mappedByteCount = mapped
+        self.placement = placement
+        self.isNUMABacked = topology.isAvailable
+        self.pageSize = pageSize
+        prefault()
+    }
+
+    deinit {
+        if isNUMABacked {
+            LibNUMA.free(baseAddress, bytes: mappedByteCount)
+        } else {
+            munmap(baseAddress, mappedByteCount)
+        }
+    }
+
+    /// Writes one zero byte per page, so every page is resident on its policy's node now.
+    public func prefault() {
+        var offset = 0
+        while offset < mappedByteCount {
+            baseAddress.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+            offset += pageSize
+        }
+    }
+
+    /// A typed pointer `offset` bytes into the arena.
+    ///
+    /// Traps (a programmer error) when the range runs past the arena or is misaligned for `T`.
+    public func pointer<T>(at offset: Int, count: Int, as type: T.Type) -> UnsafeMutablePointer<T> {
+        precondition(
+            offset >= 0 && count >= 0 && offset + count * MemoryLayout<T>.stride <= mappedByteCount,
+            "Arena.pointer: [\(offset), +\(count) × \(MemoryLayout<T>.stride)) runs past the arena (\(mappedByteCount) bytes)")
+        precondition(offset % MemoryLayout<T>.alignment == 0, "Arena.pointer: offset \(offset) misaligned for \(T.self)")
+        return (baseAddress + offset).bindMemory(to: T.self, capacity: max(count, 1))
+    }
+
+    /// Where the arena's pages are, per node, from `move_pages` (node of every page).
+    public func pageCensus() -> PageCensus {
+        let pageCount = mappedByteCount / pageSize
+        var pages = (0..<pageCount).map { Optional(baseAddress + $0 * pageSize) }
+        guard isNUMABacked, let status = LibNUMA.nodesOfPages(&pages) else {
+            // Without NUMA every resident page is on the one implicit node 0.
+            let resident = residentPageCount()
+            return PageCensus(pageCount: pageCount, pageSize: pageSize, pagesByNode: [0: resident], notResident: pageCount - resident, source: "mincore")
+        }
+        var byNode: [Int: Int] = [:]
+        var missing = 0
+        for value in status {
+            if value >= 0 { byNode[Int(value), default: 0] += 1 } else { missing += 1 }
+        }
+        return PageCensus(pageCount: pageCount, pageSize: pageSize, pagesByNode: byNode, notResident: missing, source: "move_pages")
+    }
+
+    /// Resident pages by `mincore`, for plain memory.
+    func residentPageCount() -> Int {
+        let pageCount = mappedByteCount / pageSize
+        var vector = [UInt8](repeating: 0, count: pageCount)
+        guard mincore(baseAddress, mappedByteCount, &vector) == 0 else { return 0 }
+        return vector.reduce(0) { $0 + Int($1 & 1) }
+    }
+
+    /// This arena's line of /proc/self/numa_maps (policy and `N<node>=<pages>` counts), if present.
+    public func numaMapsLine() -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/self/numa_maps", encoding: .utf8) else { return nil }
+        let prefix = String(UInt(bitPattern: baseAddress), radix: 16) + " "
+        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
+    }
+
+    /// Binds every thread of the process to the CPUs of the placement's node (`node:N` only);
+    /// returns the number of threads bound.
+    @discardableResult
+    public func bindThreadsToPlacementNode() -> Int {
+        guard isNUMABacked, case .node(let node) = placement else { return 0 }
+        return LibNUMA.bindAllThreads(toNode: node)
+    }
+}
+
+/// Where an arena's pages are.
+public struct PageCensus: Sendable, Hashable, Codable {
+    public var pageCount: Int
+    public var pageSize: Int
+    /// Resident pages per node.
+    public var pagesByNode: [Int: Int]
+    /// Pages not resident (never touched, or swapped out).
+    public var notResident: Int
+    /// `move_pages` (per-page node query) or `mincore` (residency only, no NUMA).
+    public var source: String
+
+    public var residentPages: Int { pagesByNode.values.reduce(0, +) }
+    public var residentBytes: Int { residentPages * pageSize }
+}

@@ -1,0 +1,69 @@
+// Resident memory of this process and of the machine, from /proc.
+
+import Foundation
+
+/// Reads the kernel's accounting of this process's memory.
+public enum ProcessMemory {
+    /// Current resident set size (VmRSS) in bytes.
+    public static func residentBytes() -> Int { statusField("VmRSS") ?? 0 }
+
+    /// Peak resident set size (VmHWM) in bytes since start or the last `resetPeak()`.
+    public static func peakResidentBytes() -> Int { statusField("VmHWM") ?? 0 }
+
+    /// Resets VmHWM to the current RSS by writing 5 to /proc/self/clear_refs; false if not permitted.
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? handle.close() }
+        do {
+            try handle.write(contentsOf: Data("5".utf8))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// MemTotal and MemAvailable from /proc/meminfo, in bytes.
+    public static func systemMemory() -> (total: Int, available: Int) {
+        let fields = keyedKilobytes(path: "/proc/meminfo")
+        return (fields["MemTotal"] ?? 0, fields["MemAvailable"] ?? fields["MemFree"] ?? 0)
+    }
+
+    /// CPUs online, from sysconf.
+    public static func onlineCPUCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// CPUs this process may run on now (its affinity mask, e.g. after binding to a node).
+    public static func allowedCPUCount() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return onlineCPUCount() }
+        var count = 0
+        for part in line.dropFirst("Cpus_allowed_list:".count).split(separator: ",") {
+            let bounds = part.trimmingCharacters(in: .whitespaces).split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 2 { count += bounds[1] - bounds[0] + 1 } else if bounds.count == 1 { count += 1 }
+        }
+        return max(1, count)
+    }
+
+    /// The system page size in bytes.
+    public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
+
+    static func statusField(_ name: String) -> Int? {
+        keyedKilobytes(path: "/proc/self/status")[name]
+    }
+
+    /// Parses `Key:   1234 kB` lines into bytes.
+    static func keyedKilobytes(path: String) -> [String: Int] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var result: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = String(line[..<colon])
+            let parts = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let number = parts.first.flatMap({ Int($0) }) else { continue }
+            let unit = parts.count > 1 ? parts[1] : ""
+            result[key] = unit == "kB" ? number * 1024 : number
+        }
+        return result
+    }
+}

@@ -1,0 +1,353 @@
+// `memplan train` output and `--record` file: predicted against actual, metrics, throughput.
+
+import Foundation
+
+/// The `--format json` contract of `memplan train`, also written by `--record` (stable; keys may be added):
+///
+///     {"predicted": {"arena_bytes", "bytes": {"parameters", "gradients", "activations", "inputs",
+///                                             "optimizer", "total", "deltas", "data"}},
+///      "actual": {"arena_bytes", "resident_bytes", "pages_by_node": {"0": n, …}, "planned_node",
+///                 "peak_rss_growth_bytes", "heap_allocations_per_step", …},
+///      "metrics": {"test_accuracy", "epochs": [{"train_loss", "validation_accuracy", …}], …},
+///      "throughput": {"samples_per_second", …},
+///      "run": {"profile", "precision", "batch", "epochs", "placement", "partial", …},
+///      "plan": <the `memplan plan` JSON of the run's arena, data buffers included>}
+///
+/// `bytes.total` is the estimate's total (the five categories of `memplan estimate`); `deltas` and
+/// `data` are what the plan adds: backward deltas and the dataset decoded into the arena.
+/// `planned_node` is null for interleave; `heap_allocations_per_step` is null when the binary has no
+/// allocation counter; accuracies are null for regression.
+public struct TrainingRecord: Codable, Sendable, Equatable {
+    public struct PredictedBytes: Codable, Sendable, Equatable {
+        public var parameters: Int
+        public var gradients: Int
+        public var activations: Int
+        public var inputs: Int
+        public var optimizer: Int
+        public var total: Int
+        public var deltas: Int
+        public var data: Int
+
+        public init(parameters: Int, gradients: Int, activations: Int, inputs: Int, optimizer: Int, total: Int, deltas: Int, data: Int) {
+            self.parameters = parameters
+            self.gradients = gradients
+            self.activations = activations
+            self.inputs = inputs
+            self.optimizer = optimizer
+            self.total = total
+            self.deltas = deltas
+            self.data = data
+        }
+    }
+
+    public struct Predicted: Codable, Sendable, Equatable {
+        public var arenaBytes: Int
+        public var lowerBoundBytes: Int
+        public var naiveBytes: Int
+        public var bytes: PredictedBytes
+
+        enum CodingKeys: String, CodingKey {
+            case arenaBytes = "arena_bytes"
+            case lowerBoundBytes = "lower_bound_bytes"
+            case naiveBytes = "naive_bytes"
+            case bytes
+        }
+
+        public init(arenaBytes: Int, lowerBoundBytes: Int, naiveBytes: Int, bytes: PredictedBytes) {
+            self.arenaBytes = arenaBytes
+            self.lowerBoundBytes = lowerBoundBytes
+            self.naiveBytes = naiveBytes
+            self.bytes = bytes
+        }
+    }
+
+    public struct Actual: Codable, Sendable, Equatable {
+        public var arenaBytes: Int
+        public var mappedBytes: Int
+        public var residentBytes: Int
+        public var pagesByNode: [String: Int]
+        public var pagesNotResident: Int
+        public var pagesByNodeAfterFirstStep: [String: Int]
+        public var plannedNode: Int?
+        public var pagesOnPlannedNode: Int?
+        public var peakRSSGrowthBytes: Int
+        public var heapAllocationsPerStep: Double?
+        public var measuredSteps: Int
+        public var numaAvailable: Bool
+        public var numaMaps: String?
+        public var threadsBound: Int
+        public var pageSource: String
+
+        enum CodingKeys: String, CodingKey {
+            case arenaBytes = "arena_bytes"
+            case mappedBytes = "mapped_bytes"
+            case residentBytes = "resident_bytes"
+            case pagesByNode = "pages_by_node"
+            case pagesNotResident = "pages_not_resident"
+            case pagesByNodeAfterFirstStep = "pages_by_node_after_first_step"
+            case plannedNode = "planned_node"
+            case pagesOnPlannedNode = "pages_on_planned_node"
+            case peakRSSGrowthBytes = "peak_rss_growth_bytes"
+            case heapAllocationsPerStep = "heap_allocations_per_step"
+            case measuredSteps = "measured_steps"
+            case numaAvailable = "numa_available"
+            case numaMaps = "numa_maps"
+            case threadsBound = "threads_bound"
+            case pageSource = "page_source"
+        }
+
+        public init(
+            arenaBytes: Int, mappedBytes: Int, residentBytes: Int, pagesByNode: [String: Int], pagesNotResident: Int,
+            pagesByNodeAfterFirstStep: [String: Int], plannedNode: Int?, pagesOnPlannedNode: Int?, peakRSSGrowthBytes: Int,
+            heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool, numaMaps: String?, threadsBound: Int,
+            pageSource: String
+        ) {
+            self.arenaBytes = arenaBytes
+            self.mappedBytes = mappedBytes
+            self.residentBytes = residentBytes
+            self.pagesByNode = pagesByNode
+            self.pagesNotResident = pagesNotResident
+            self.pagesByNodeAfterFirstStep = pagesByNodeAfterFirstStep
+            self.plannedNode = plannedNode
+            self.pagesOnPlannedNode = pagesOnPlannedNode
+            self.peakRSSGrowthBytes = peakRSSGrowthBytes
+            self.heapAllocationsPerStep = heapAllocationsPerStep
+            self.measuredSteps = measuredSteps
+            self.numaAvailable = numaAvailable
+            self.numaMaps = numaMaps
+            self.threadsBound = threadsBound
+            self.pageSource = pageSource
+        }
+
+        // Encode nil as null so every key is always present.
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(arenaBytes, forKey: .arenaBytes)
+            try container.encode(mappedBytes, forKey: .mappedBytes)
+            try container.encode(residentBytes, forKey: .residentBytes)
+            try container.encode(pagesByNode, forKey: .pagesByNode)
+            try container.encode(pagesNotResident, forKey: .pagesNotResident)
+            try container.encode(pagesByNodeAfterFirstStep, forKey: .pagesByNodeAfterFirstStep)
+            try container.encode(plannedNode, forKey: .plannedNode)
+            try container.encode(pagesOnPlannedNode, forKey: .pagesOnPlannedNode)
+            try container.encode(peakRSSGrowthBytes, forKey: .peakRSSGrowthBytes)
+            try container.encode(heapAllocationsPerStep, forKey: .heapAllocationsPerStep)
+            try container.encode(measuredSteps, forKey: .measuredSteps)
+            try container.encode(numaAvailable, forKey: .numaAvailable)
+            try container.encode(numaMaps, forKey: .numaMaps)
+            try container.encode(threadsBound, forKey: .threadsBound)
+            try container.encode(pageSource, forKey: .pageSource)
+        }
+    }
+
+    public struct Epoch: Codable, Sendable, Equatable {
+        public var epoch: Int
+        public var trainLoss: Double
+        public var trainAccuracy: Double?
+        public var validationLoss: Double?
+        public var validationAccuracy: Double?
+        public var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case epoch, seconds
+            case trainLoss = "train_loss"
+            case trainAccuracy = "train_accuracy"
+            case validationLoss = "validation_loss"
+            case validationAccuracy = "validation_accuracy"
+        }
+
+        public init(epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?, seconds: Double) {
+            self.epoch = epoch
+            self.trainLoss = trainLoss
+            self.trainAccuracy = trainAccuracy
+            self.validationLoss = validationLoss
+            self.validationAccuracy = validationAccuracy
+            self.seconds = seconds
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(epoch, forKey: .epoch)
+            try container.encode(trainLoss, forKey: .trainLoss)
+            try container.encode(trainAccuracy, forKey: .trainAccuracy)
+            try container.encode(validationLoss, forKey: .validationLoss)
+            try container.encode(validationAccuracy, forKey: .validationAccuracy)
+            try container.encode(seconds, forKey: .seconds)
+        }
+    }
+
+    public struct Metrics: Codable, Sendable, Equatable {
+        public var testAccuracy: Double?
+        public var testLoss: Double?
+        public var epochs: [Epoch]
+        public var trainSamples: Int
+        public var validationSamples: Int
+        public var testSamples: Int
+
+        enum CodingKeys: String, CodingKey {
+            case epochs
+            case testAccuracy = "test_accuracy"
+            case testLoss = "test_loss"
+            case trainSamples = "train_samples"
+            case validationSamples = "validation_samples"
+            case testSamples = "test_samples"
+        }
+
+        public init(testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int, testSamples: Int) {
+            self.testAccuracy = testAccuracy
+            self.testLoss = testLoss
+            self.epochs = epochs
+            self.trainSamples = trainSamples
+            self.validationSamples = validationSamples
+            self.testSamples = testSamples
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(testAccuracy, forKey: .testAccuracy)
+            try container.encode(testLoss, forKey: .testLoss)
+            try container.encode(epochs, forKey: .epochs)
+            try container.encode(trainSamples, forKey: .trainSamples)
+            try container.encode(validationSamples, forKey: .validationSamples)
+            try container.encode(testSamples, forKey: .testSamples)
+        }
+    }
+
+    public struct Throughput: Codable, Sendable, Equatable {
+        public var samplesPerSecond: Double
+        public var trainingSeconds: Double
+        public var blasCore: String
+        public var blasThreads: Int
+
+        enum CodingKeys: String, CodingKey {
+            case samplesPerSecond = "samples_per_second"
+            case trainingSeconds = "training_seconds"
+            case blasCore = "blas_core"
+            case blasThreads = "blas_threads"
+        }
+
+        public init(samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int) {
+            self.samplesPerSecond = samplesPerSecond
+            self.trainingSeconds = trainingSeconds
+            self.blasCore = blasCore
+            self.blasThreads = blasThreads
+        }
+    }
+
+    public struct Run: Codable, Sendable, Equatable {
+        public var profile: String
+        public var precision: String
+        public var batch: Int
+        public var epochs: Int
+        public var optimizer: String
+        public var learningRate: Double
+        public var loss: String
+        public var placement: String
+        public var seed: UInt64
+        public var data: String
+        public var partial: Bool
+        public var memplanVersion: String
+        public var date: String
+
+        enum CodingKeys: String, CodingKey {
+            case profile, precision, batch, epochs, optimizer, loss, placement, seed, data, partial, date
+            case learningRate = "learning_rate"
+            case memplanVersion = "memplan_version"
+        }
+
+        public init(
+            profile: String, precision: String, batch: Int, epochs: Int, optimizer: String, learningRate: Double, loss: String,
+            placement: String, seed: UInt64, data: String, partial: Bool, memplanVersion: String, date: String
+        ) {
+            self.profile = profile
+            self.precision = precision
+            self.batch = batch
+            self.epochs = epochs
+            self.optimizer = optimizer
+            self.learningRate = learningRate
+            self.loss = loss
+            self.placement = placement
+            self.seed = seed
+            self.data = data
+            self.partial = partial
+            self.memplanVersion = memplanVersion
+            self.date = date
+        }
+    }
+
+    public var predicted: Predicted
+    public var actual: Actual
+    public var metrics: Metrics
+    public var throughput: Throughput
+    public var run: Run
+    public var plan: PlanReport
+
+    public init(predicted: Predicted, actual: Actual, metrics: Metrics, throughput: Throughput, run: Run, plan: PlanReport) {
+        self.predicted = predicted
+        self.actual = actual
+        self.metrics = metrics
+        self.throughput = throughput
+        self.run = run
+        self.plan = plan
+    }
+}
+
+/// Renders training records for the terminal and as JSON.
+public enum TrainingRenderer {
+    public static func json(_ record: TrainingRecord) -> String { JSONText.encode(record) }
+
+    /// The epoch table is printed live by the CLI; this is the closing summary.
+    public static func summary(_ record: TrainingRecord) -> String {
+        var out = ""
+        if let accuracy = record.metrics.testAccuracy {
+            out += "Test accuracy: \(percent(accuracy)) on \(ByteUnits.grouped(record.metrics.testSamples)) samples"
+            if let loss = record.metrics.testLoss { out += " (loss \(decimal(loss)))" }
+            out += "\n"
+        } else if let loss = record.metrics.testLoss {
+            out += "Test loss: \(decimal(loss)) per sample on \(ByteUnits.grouped(record.metrics.testSamples)) samples\n"
+        }
+        out += "Throughput: \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond.rounded()))) samples/s "
+        out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
+        out += "thread\(record.throughput.blasThreads == 1 ? "" : "s"); OpenBLAS \(record.throughput.blasCore) kernels)\n"
+        if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
+        out += "\nPredicted against actual\n\n"
+        var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
+        let predicted = record.predicted
+        let actual = record.actual
+        table.append(["arena", ByteUnits.grouped(predicted.arenaBytes), ByteUnits.grouped(actual.arenaBytes), actual.arenaBytes == predicted.arenaBytes ? "allocated exactly as planned" : "differs!"])
+        table.append(["arena, whole pages", ByteUnits.grouped(actual.mappedBytes), ByteUnits.grouped(actual.residentBytes), actual.pagesNotResident == 0 ? "every page resident" : "\(actual.pagesNotResident) pages not resident"])
+        let nodes = actual.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+        let totalPages = max(1, actual.pagesByNode.values.reduce(0, +) + actual.pagesNotResident)
+        for node in nodes {
+            let pages = actual.pagesByNode[node] ?? 0
+            let share = Double(pages) / Double(totalPages)
+            let planned = actual.plannedNode.map { "\($0)" == node } ?? false
+            table.append(["pages on node \(node)", planned ? "all" : (actual.plannedNode == nil ? "share" : "0"), ByteUnits.grouped(pages), "\(percent(share))\(planned ? ", the planned node" : "")"])
+        }
+        table.append([
+            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes + 8 << 20), ByteUnits.grouped(actual.peakRSSGrowthBytes),
+            "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes - predicted.arenaBytes))) of runtime, BLAS and I/O buffers",
+        ])
+        let allocations = actual.heapAllocationsPerStep.map { decimal($0) } ?? "not measured"
+        table.append(["heap allocations per step", "0", allocations, "over \(ByteUnits.grouped(actual.measuredSteps)) steady-state steps"])
+        out += table.renderText()
+        out += "\nPlanned bytes by category: "
+        let bytes = predicted.bytes
+        out += [("parameters", bytes.parameters), ("gradients", bytes.gradients), ("optimizer", bytes.optimizer), ("activations", bytes.activations), ("deltas", bytes.deltas), ("inputs", bytes.inputs), ("data", bytes.data)]
+            .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
+        out += "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
+        if let maps = actual.numaMaps { out += "numa_maps: \(maps)\n" }
+        if !actual.numaAvailable { out += "NUMA is not available here: the arena is plain memory, counted as node 0.\n" }
+        return out
+    }
+
+    static func percent(_ value: Double) -> String { String(format2: value * 100) + "%" }
+
+    static func decimal(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if abs(value) >= 1 || value == 0 { return String(format2: value) }
+        var text = String(Double(Int((value * 1e4).rounded())) / 1e4)
+        if text.hasPrefix("0.") { text = "0." + text.dropFirst(2) }
+        return text
+    }
+}

@@ -1,0 +1,256 @@
+// `memplan train`: train the real model inside exactly the planned arena, then compare.
+
+import ArenaPlanner
+import ArgumentParser
+import Foundation
+import MLPTrainer
+import ModelProfile
+import NUMAArena
+import Reports
+import Synchronization
+
+/// Set by SIGINT; the training loop stops after the current step.
+let stopRequested = Atomic<Bool>(false)
+
+extension Memplan {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the model inside its planned arena and compare predicted with actual memory.",
+            discussion: """
+                memplan plans the training step and the dataset into one arena, allocates exactly that arena with the chosen NUMA placement, decodes the data into it, trains, and then measures: the node of every arena page (move_pages), resident pages, peak RSS growth and heap allocations per step.
+
+                Placement: local (pages where the training thread runs), node:N (every page on node N, and the training threads bound to N's CPUs), interleave (pages spread over all nodes).
+
+                Ctrl-C stops after the current step; the record written then is marked partial.
+
+                Examples:
+                  memplan train profiles/fashion-mnist-mlp.yaml
+                  memplan train profiles/fashion-mnist-mlp.yaml --epochs 20 --record reports/run.json
+                  memplan train profiles/smallest-perceptron.yaml --format json
+                  memplan train profiles/softmax-fashion.yaml --placement node:0 --precision double
+                """)
+
+        @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml.")
+        var profile: String
+
+        @Option(help: ArgumentHelp("Epochs (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        var epochs: CountArgument?
+
+        @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        var batch: CountArgument?
+
+        @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double"))
+        var precision: Precision?
+
+        @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
+        var learningRate: Double?
+
+        @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
+        var placement: String = "local"
+
+        @Option(help: ArgumentHelp("Seed for initial weights, shuffling and generated data (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        var seed: CountArgument?
+
+        @Option(help: ArgumentHelp("Data location: a Fashion-MNIST directory or a CSV file (default: the profile's).", valueName: "path"))
+        var data: String?
+
+        @Option(help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
+        var threads: Int?
+
+        @Flag(help: "Allocate even when the arena is larger than the free memory where it must go.")
+        var force = false
+
+        @Flag(name: .customLong("no-progress"), help: "Do not draw the progress bar (it is drawn only on a terminal anyway).")
+        var noProgress = false
+
+        @Option(help: ArgumentHelp("table or json.", valueName: "format"))
+        var format: OutputFormat = .table
+
+        @Option(help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
+        var record: String?
+
+        func validate() throws {
+            guard format == .table || format == .json else { throw ValidationError("train prints table or json") }
+            guard Placement(placement) != nil else {
+                throw ValidationError("--placement must be local, node:N (e.g. node:1) or interleave; got '\(placement)'")
+            }
+            if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs.value)") }
+            if let epochs, epochs.value > 1_000_000 { throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)") }
+            if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
+            if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
+                throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
+            }
+            if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
+            if let precision, !precision.isTrainable {
+                throw ValidationError("--precision \(precision.rawValue) is for estimates only; train with single or double")
+            }
+        }
+
+        func run() throws {
+            guard case .exact(var model) = try ProfileParser.load(path: profile) else {
+                throw CLIFailure.badInput("\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
+            }
+            model = try model.with(precision: precision, batchSize: batch?.value)
+            if let epochs { model.epochs = epochs.value }
+            if let seed { model.seed = UInt64(seed.value) }
+            if let learningRate { model.optimizer.learningRate = learningRate }
+            if let record { try RecordFile.checkWritable(record) }
+
+            var options = TrainingOptions()
+            options.placement = Placement(placement)!
+            options.force = force
+            options.dataPath = data
+            options.threadCount = threads
+            options.allocationCounter = makeAllocationCounter()
+            let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
+            let bar = ProgressBar(enabled: interactive)
+            let table = format == .table
+            if table { print(header(model)) }
+            options.progress = { progress in
+                bar.update(progress)
+                if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
+                    bar.clear()
+                    print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
+                }
+            }
+            options.shouldStop = { stopRequested.load(ordering: .relaxed) }
+            signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+
+            let result = try TrainingSession.run(model, options: options)
+            bar.clear()
+            let report = try makeRecord(result)
+            if let record { try RecordFile.write(TrainingRenderer.json(report), to: record) }
+            if table {
+                print("")
+                print(TrainingRenderer.summary(report), terminator: "")
+                if let record { print("Record written to \(record)") }
+            } else {
+                print(TrainingRenderer.json(report), terminator: "")
+            }
+            if result.isPartial { throw ExitCode(130) }
+        }
+
+        func header(_ model: Model) -> String {
+            var text = "memplan train — \(model.name): \(model.precision.rawValue) precision, batch \(model.batchSize), "
+            text += "\(model.optimizer.kind.rawValue) η = \(model.optimizer.learningRate), \(model.epochs) epoch\(model.epochs == 1 ? "" : "s"), "
+            text += "placement \(placement)\n\n" + EpochLine.header
+            return text
+        }
+
+        func makeRecord(_ result: TrainingResult) throws -> TrainingRecord {
+            let budget = result.budget
+            let plan = result.plan
+            let naive = try result.schedule.naiveByteCount()
+            func byNode(_ census: PageCensus) -> [String: Int] {
+                Dictionary(uniqueKeysWithValues: census.pagesByNode.map { (String($0.key), $0.value) })
+            }
+            let predicted = TrainingRecord.Predicted(
+                arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: naive,
+                bytes: TrainingRecord.PredictedBytes(
+                    parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
+                    inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
+                    deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data)))
+            let actual = TrainingRecord.Actual(
+                arenaBytes: result.allocatedBytes, mappedBytes: result.mappedBytes, residentBytes: result.censusAtEnd.residentBytes,
+                pagesByNode: byNode(result.censusAtEnd), pagesNotResident: result.censusAtEnd.notResident,
+                pagesByNodeAfterFirstStep: byNode(result.censusAfterFirstStep), plannedNode: result.plannedNode,
+                pagesOnPlannedNode: result.plannedNode.map { result.censusAtEnd.pagesByNode[$0] ?? 0 },
+                peakRSSGrowthBytes: result.peakRSSGrowthBytes, heapAllocationsPerStep: result.heapAllocationsPerStep,
+                measuredSteps: result.measuredSteps, numaAvailable: result.isNUMABacked, numaMaps: result.numaMapsLine,
+                threadsBound: result.threadsBound, pageSource: result.censusAtEnd.source)
+            let metrics = TrainingRecord.Metrics(
+                testAccuracy: result.testAccuracy, testLoss: result.testLoss,
+                epochs: result.epochs.map {
+                    TrainingRecord.Epoch(
+                        epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy, validationLoss: $0.validationLoss,
+                        validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
+                },
+                trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount)
+            let model = result.model
+            let run = TrainingRecord.Run(
+                profile: model.name, precision: model.precision.rawValue, batch: model.batchSize, epochs: model.epochs,
+                optimizer: model.optimizer.kind.rawValue, learningRate: model.optimizer.learningRate, loss: model.loss.rawValue,
+                placement: result.placement.description, seed: model.seed, data: result.dataSummary, partial: result.isPartial,
+                memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date()))
+            return TrainingRecord(
+                predicted: predicted, actual: actual, metrics: metrics,
+                throughput: TrainingRecord.Throughput(
+                    samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
+                    blasThreads: result.blasThreads),
+                run: run, plan: PlanReport(plan: plan, schedule: result.schedule, naiveBytes: naive))
+        }
+    }
+}
+
+/// One line per epoch in the table output.
+enum EpochLine {
+    static let header = "Epoch  Train loss  Train acc  Val loss  Val acc     Time  Samples/s"
+
+    static func format(_ metrics: EpochMetrics, samplesPerSecond: Double) -> String {
+        func cell(_ text: String, _ width: Int) -> String { text.leftPadded(width) }
+        func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "–" }
+        func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
+        return cell(String(metrics.epoch), 5) + cell(number(metrics.trainLoss), 12) + cell(percent(metrics.trainAccuracy), 11)
+            + cell(number(metrics.validationLoss), 10) + cell(percent(metrics.validationAccuracy), 9)
+            + cell(String(format: "%.2fs", metrics.seconds), 9) + cell(String(Int(samplesPerSecond.rounded())), 11)
+    }
+}
+
+/// A one-line progress bar on stderr, redrawn in place; silent when not on a terminal.
+final class ProgressBar: @unchecked Sendable {
+    let enabled: Bool
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: TrainingProgress) {
+        guard enabled, !progress.isEpochEnd else { return }
+        let width = 30
+        let done = progress.steps > 0 ? progress.step * width / progress.steps : width
+        let bar = String(repeating: "█", count: done) + String(repeating: "░", count: width - done)
+        let line = String(
+            format: "\r epoch %d/%d %@ %d/%d  loss %.4f  %.0f samples/s ", progress.epoch, progress.epochs, bar, progress.step,
+            progress.steps, progress.trainLoss, progress.samplesPerSecond)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+}
+
+/// Writes result files atomically: a temporary file beside the target, then rename.
+enum RecordFile {
+    /// Fails early (before any training) when the file's directory is missing or not writable.
+    static func checkWritable(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIFailure.badInput("\(path): the directory \(directory) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw CLIFailure.badInput("\(path): the directory \(directory) is not writable")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIFailure.badInput("\(path) is a directory; give a file name")
+        }
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try checkWritable(path)
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        do {
+            try Data(text.utf8).write(to: temporary)
+            if rename(temporary.path, url.path) != 0 {
+                let reason = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: temporary)
+                throw CLIFailure.badInput("\(path): cannot write: \(reason)")
+            }
+        } catch let failure as CLIFailure {
+            throw failure
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw CLIFailure.badInput("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import TestSupport
+import Testing
+
+let fashionInstalled = FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+
+@Suite("memplan train, topology and select, end to end")
+struct TrainCLITests {
+    func json(_ result: ProcessResult) throws -> [String: Any] {
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+    }
+
+    @Test("the train JSON contract, predicted against actual, in a process of its own", .enabled(if: fashionInstalled))
+    func contract() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recordPath = directory.appendingPathComponent("run.json").path
+        let document = try json(try runMemplan(["train", "profiles/fashion-mnist-mlp.yaml", "--epochs", "1", "--format", "json", "--record", recordPath]))
+        let predicted = try #require(document["predicted"] as? [String: Any])
+        let actual = try #require(document["actual"] as? [String: Any])
+        let metrics = try #require(document["metrics"] as? [String: Any])
+        let throughput = try #require(document["throughput"] as? [String: Any])
+        let arena = try #require(predicted["arena_bytes"] as? Int)
+        #expect(actual["arena_bytes"] as? Int == arena)
+        let bytes = try #require(predicted["bytes"] as? [String: Any])
+        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total"] { #expect(bytes[key] is Int, "\(key)") }
+        #expect(bytes["parameters"] as? Int == 940_584)
+        let pages = try #require(actual["pages_by_node"] as? [String: Int])
+        let planned = try #require(actual["planned_node"] as? Int)
+        #expect(pages.count == 1 && pages["\(planned)"] != nil, "pages \(pages), planned node \(planned)")
+        #expect(actual["pages_not_resident"] as? Int == 0)
+        let resident = try #require(actual["resident_bytes"] as? Int)
+        #expect(resident >= arena)
+        let growth = try #require(actual["peak_rss_growth_bytes"] as? Int)
+        #expect(growth <= arena + 8 << 20, "peak RSS growth \(growth) exceeds arena \(arena) + 8 MiB")
+        #expect(actual["heap_allocations_per_step"] is Double || actual["heap_allocations_per_step"] is Int)
+        let epochs = try #require(metrics["epochs"] as? [[String: Any]])
+        #expect(epochs.count == 1)
+        #expect(epochs[0]["train_loss"] is Double)
+        #expect(epochs[0].keys.contains("validation_accuracy"))
+        let accuracy = try #require(metrics["test_accuracy"] as? Double)
+        #expect(accuracy > 0.75)
+        #expect((throughput["samples_per_second"] as? Double ?? 0) > 0)
+        // --record holds the same document.
+        let recorded = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recordPath))) as? [String: Any])
+        #expect((recorded["predicted"] as? [String: Any])?["arena_bytes"] as? Int == arena)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run.json"])
+    }
+
+    @Test("the table output shows epochs and the comparison")
+    func table() throws {
+        let result = try runMemplan(["train", "profiles/smallest-perceptron.yaml"])
+        #expect(result.status == 0, "\(result.standardError)")
+        for text in ["Epoch", "Train loss", "Predicted against actual", "allocated exactly as planned", "heap allocations per step", "pages on node"] {
+            #expect(result.standardOutput.contains(text), "missing '\(text)'")
+        }
+        #expect(result.standardError.isEmpty, "no progress bar when not on a terminal: \(result.standardError)")
+    }
+
+    @Test(
+        "bad input and missing resources: one line, the right exit status, no record left behind",
+        arguments: [
+            (["--placement", "node:7"], Int32(3), "NUMA node 7 does not exist"),
+            (["--placement", "remote"], 2, "--placement must be local, node:N"),
+            (["--data", "/nonexistent/fashion"], 2, "no such data file"),
+            (["--data", "/tmp"], 2, "--data applies to fashion-mnist and csv"),
+            (["--learning-rate", "1e30"], 2, "probably too large"),
+            (["--epochs", "0"], 2, "--epochs must be at least 1"),
+            (["--precision", "half"], 2, "estimates only"),
+            (["--batch", "1e30"], 2, "larger than"),
+        ])
+    func badInput(extra: [String], status: Int32, message: String) throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let record = directory.appendingPathComponent("run.json").path
+        let profile = extra == ["--data", "/nonexistent/fashion"] ? "profiles/softmax-fashion.yaml" : "profiles/second-smallest-perceptron.yaml"
+        let arguments = ["train", profile, "--record", record] + extra
+        let result = try runMemplan(arguments)
+        #expect(!result.wasSignalled)
+        #expect(result.status == status, "\(extra): \(result.standardError)")
+        #expect(result.standardError.contains(message), "\(extra): \(result.standardError)")
+        #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "a record was left behind")
+    }
+
+    @Test("profiles that cannot be trained, and unwritable records, fail before training")
+    func cannotTrain() throws {
+        let bound = try runMemplan(["train", "profiles/quiz-300b.yaml"])
+        #expect(bound.status == 2)
+        #expect(bound.standardError.contains("bound profile"))
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let noData = directory.appendingPathComponent("nodata.yaml")
+        try "input: 3\noutput: {units: 1}\nloss: l2\n".write(to: noData, atomically: true, encoding: .utf8)
+        let missing = try runMemplan(["train", noData.path])
+        #expect(missing.status == 2)
+        #expect(missing.standardError.contains("names no data source"))
+        let unwritable = try runMemplan(["train", "profiles/smallest-perceptron.yaml", "--record", "/nonexistent-dir/run.json"])
+        #expect(unwritable.status == 2)
+        #expect(unwritable.standardError.contains("does not exist"))
+    }
+
+    @Test("topology prints the nodes as JSON")
+    func topology() throws {
+        let document = try json(try runMemplan(["topology", "--format", "json"]))
+        let nodes = try #require(document["nodes"] as? [[String: Any]])
+        #expect(!nodes.isEmpty)
+        for node in nodes {
+            #expect(node["node"] is Int)
+            #expect((node["cpus"] as? [Int])?.isEmpty == false)
+            #expect((node["total_bytes"] as? Int ?? 0) > 0)
+            #expect(node["free_bytes"] is Int)
+        }
+        #expect(document["numa_available"] is Bool)
+        let table = try runMemplan(["topology"])
+        #expect(table.standardOutput.contains("node 0 cpus:"))
+        #expect(table.standardOutput.contains("node distances:"))
+    }
+
+    @Test("select reports every degree and the best one")
+    func select() throws {
+        let document = try json(try runMemplan(["select", "profiles/polynomial-9.yaml", "--degrees", "0,1,6", "--folds", "3", "--epochs", "500", "--format", "json"]))
+        let degrees = try #require(document["degrees"] as? [[String: Any]])
+        #expect(degrees.map { $0["degree"] as? Int } == [0, 1, 6])
+        for degree in degrees {
+            for key in ["train_loss", "validation_loss", "validation_loss_std", "test_loss"] { #expect(degree[key] is Double, "\(key)") }
+        }
+        #expect(document["best_degree"] is Int)
+        let bad = try runMemplan(["select", "profiles/polynomial-9.yaml", "--degrees", "5...2"])
+        #expect(bad.status == 2)
+    }
+}

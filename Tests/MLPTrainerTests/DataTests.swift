@@ -1,0 +1,138 @@
+import Foundation
+@testable import MLPTrainer
+import ModelProfile
+import TestSupport
+import Testing
+
+@Suite("Data sources")
+struct DataTests {
+    /// Writes an IDX file: magic 0 0 8 dims, big-endian sizes, then `body`.
+    func idx(dimensions: [Int], body: [UInt8], type: UInt8 = 8, to url: URL) throws {
+        var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
+        for size in dimensions { bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)] }
+        try Data(bytes + body).write(to: url)
+    }
+
+    /// A directory holding a valid (plain, not gzipped) two-image Fashion-MNIST, with one file replaced.
+    func fashionDirectory(replacing name: String? = nil, with write: ((URL) throws -> Void)? = nil) throws -> URL {
+        let directory = try makeTemporaryDirectory("idx")
+        let files = [
+            ("train-images-idx3-ubyte", [2, 28, 28], [UInt8](repeating: 128, count: 2 * 784)),
+            ("train-labels-idx1-ubyte", [2], [3, 9]),
+            ("t10k-images-idx3-ubyte", [1, 28, 28], [UInt8](repeating: 255, count: 784)),
+            ("t10k-labels-idx1-ubyte", [1], [0]),
+        ]
+        for (file, dimensions, body) in files {
+            let url = directory.appendingPathComponent(file)
+            if file == name, let write { try write(url) } else { try idx(dimensions: dimensions, body: body, to: url) }
+        }
+        return directory
+    }
+
+    func softmaxModel() throws -> Model {
+        try Model(
+            name: "tiny-fashion", inputShape: [28, 28], layers: [LayerSpec(inputWidth: 784, outputWidth: 10, activation: .softmax)],
+            loss: .softmaxCrossEntropy, batchSize: 2, data: .fashionMNIST(path: "/nonexistent", labels: .classes))
+    }
+
+    func failure(_ directory: URL) throws -> TrainerError? {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = TrainingOptions()
+        options.dataPath = directory.path
+        do {
+            _ = try TrainingSession.run(try softmaxModel(), options: options)
+            return nil
+        } catch let error as TrainerError {
+            return error
+        }
+    }
+
+    @Test("a valid tiny IDX set trains, uncompressed files accepted")
+    func valid() throws {
+        #expect(try failure(try fashionDirectory()) == nil)
+    }
+
+    @Test("IDX: wrong magic, wrong dimensions, truncated body, labels out of range, count mismatch")
+    func corruptIDX() throws {
+        let magic = try failure(try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: [], type: 9, to: $0) })
+        #expect(magic?.description.contains("wrong IDX magic number 0x00000903") == true, "\(String(describing: magic))")
+        let dimensions = try failure(
+            try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 10, 10], body: [UInt8](repeating: 1, count: 200), to: $0) })
+        #expect(dimensions?.description.contains("10×10 = 100 pixels") == true, "\(String(describing: dimensions))")
+        let truncated = try failure(
+            try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: [UInt8](repeating: 1, count: 1000), to: $0) })
+        #expect(truncated?.description.contains("truncated") == true, "\(String(describing: truncated))")
+        let labels = try failure(try fashionDirectory(replacing: "train-labels-idx1-ubyte") { try idx(dimensions: [2], body: [3, 12], to: $0) })
+        #expect(labels?.description.contains("label 12 at index 1 is out of range") == true, "\(String(describing: labels))")
+        let count = try failure(try fashionDirectory(replacing: "train-labels-idx1-ubyte") { try idx(dimensions: [3], body: [1, 2, 3], to: $0) })
+        #expect(count?.description.contains("holds 3 labels but the images file holds 2") == true, "\(String(describing: count))")
+        let short = try failure(try fashionDirectory(replacing: "t10k-labels-idx1-ubyte") { try Data([0, 0]).write(to: $0) })
+        #expect(short?.description.contains("truncated") == true, "\(String(describing: short))")
+    }
+
+    @Test("a missing Fashion-MNIST names the Debian package when it is the package's path")
+    func missing() throws {
+        let model = try softmaxModel().withData(.fashionMNIST(path: DataSource.defaultFashionMNISTPath + "-absent", labels: .classes))
+        #expect(throws: TrainerError.datasetMissing(path: DataSource.defaultFashionMNISTPath + "-absent/train-images-idx3-ubyte.gz", package: nil)) {
+            try DatasetLoader(model: model)
+        }
+        let error = TrainerError.datasetMissing(path: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", package: "dataset-fashion-mnist")
+        #expect(error.description.contains("apt-get install dataset-fashion-mnist"))
+        #expect(error.isMissingResource)
+    }
+
+    func csvModel(_ path: String, header: Bool = false) throws -> Model {
+        try Model(
+            name: "csv", inputShape: [2], layers: [LayerSpec(inputWidth: 2, outputWidth: 1, activation: .identity)], loss: .l2,
+            batchSize: 2, data: .csv(path: path, targetColumns: 1, hasHeader: header, testFraction: 0.25))
+    }
+
+    func csvFailure(_ text: String) throws -> TrainerError? {
+        let directory = try makeTemporaryDirectory("csv")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("data.csv")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try TrainingSession.run(try csvModel(file.path))
+            return nil
+        } catch let error as TrainerError {
+            return error
+        }
+    }
+
+    @Test("CSV: good rows train; ragged rows, non-numbers, too few rows and wrong widths are named by line")
+    func csv() throws {
+        #expect(try csvFailure("1,2,3\n4,5,9\n# a comment\n\n7,8,15\n1,1,2\n") == nil)
+        #expect(try csvFailure("1,2,3\n4,5\n")?.description.contains("data.csv:2: 2 column(s), expected 3") == true)
+        #expect(try csvFailure("1,2,3\n4,x,9\n")?.description.contains(":2: column 2 is 'x', not a finite number") == true)
+        #expect(try csvFailure("1,2,nan\n")?.description.contains("not a finite number") == true)
+        #expect(try csvFailure("1,2,3\n")?.description.contains("need at least 2") == true)
+        #expect(try csvFailure("")?.description.contains("0 data row(s)") == true)
+        #expect(try csvFailure("1,2,3,4\n")?.description.contains("4 column(s), expected 3") == true)
+    }
+
+    @Test("polynomial features are the powers of x, and the same x for every degree")
+    func polynomial() throws {
+        var generator = SplitMix64(seed: 5)
+        var features = [Double](repeating: 0, count: 3 * 4)
+        var targets = [Double](repeating: 0, count: 3)
+        features.withUnsafeMutableBufferPointer { f in
+            targets.withUnsafeMutableBufferPointer { t in
+                DatasetLoader.polynomial(degree: 4, count: 3, noise: 0, target: .sine, generator: &generator, features: f.baseAddress!, targets: t.baseAddress!)
+            }
+        }
+        for row in 0..<3 {
+            let x = features[row * 4]
+            #expect(abs(features[row * 4 + 3] - x * x * x * x) < 1e-15)
+            #expect(abs(targets[row] - sin(2 * .pi * x)) < 1e-12)
+        }
+    }
+}
+
+extension Model {
+    func withData(_ data: DataSource) -> Model {
+        var copy = self
+        copy.data = data
+        return copy
+    }
+}

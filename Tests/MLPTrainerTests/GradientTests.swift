@@ -1,0 +1,99 @@
+@testable import MLPTrainer
+import ModelProfile
+import Testing
+
+/// Backpropagated gradients against central finite differences, in double precision.
+@Suite("Gradients")
+struct GradientTests {
+    static let cases: [(Loss, Activation?, Activation)] = [
+        (.l2, .identity, .tanh), (.l2, .sigmoid, .sigmoid), (.l2, .tanh, .relu), (.l2, .identity, .identity),
+        (.l1, .identity, .tanh), (.hinge, .identity, .tanh), (.binaryCrossEntropy, nil, .relu),
+        (.binaryCrossEntropy, nil, .sigmoid), (.softmaxCrossEntropy, nil, .tanh), (.softmaxCrossEntropy, nil, .relu),
+    ]
+
+    @Test("∂L/∂θ matches finite differences", arguments: cases.indices)
+    func finiteDifferences(caseIndex: Int) throws {
+        let (loss, output, hidden) = Self.cases[caseIndex]
+        for threads in [1, 2] {
+            let model = try syntheticModel(widths: [4, 5, 3], hidden: hidden, loss: loss, output: output, batch: 6)
+            let fixture = try Fixture<Double>(model, threads: threads)
+            let trainer = fixture.trainer
+            let rows = 6
+            trainer.gatherTraining(orderStart: 0, rows: rows)
+            _ = trainer.computeGradients(rows: rows)
+            let analytic = fixture.parameters.map { Array(UnsafeBufferPointer(start: $0.gradient, count: $0.count)) }
+            // The plan lets gradients reuse the bytes of y once the loss has read it, so gather again.
+            func meanLoss() -> Double {
+                trainer.gatherTraining(orderStart: 0, rows: rows)
+                return trainer.evaluate(rows: rows).loss / Double(rows)
+            }
+            let h = 1e-6
+            var worst = 0.0
+            for (tensor, parameter) in fixture.parameters.enumerated() {
+                for index in 0..<parameter.count {
+                    let saved = parameter.values[index]
+                    parameter.values[index] = saved + h
+                    let plus = meanLoss()
+                    parameter.values[index] = saved - h
+                    let minus = meanLoss()
+                    parameter.values[index] = saved
+                    let numeric = (plus - minus) / (2 * h)
+                    let error = abs(numeric - analytic[tensor][index]) / max(1e-4, abs(numeric) + abs(analytic[tensor][index]))
+                    worst = max(worst, error)
+                }
+            }
+            #expect(worst < 1e-5, "\(loss) output \(String(describing: output)) hidden \(hidden), \(threads) threads: worst relative error \(worst)")
+        }
+    }
+
+    @Test("one thread and two give the same step")
+    func threadsAgree() throws {
+        let model = try syntheticModel(widths: [6, 40, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32)
+        var results: [[Double]] = []
+        for threads in [1, 2, 3] {
+            let fixture = try Fixture<Double>(model, threads: threads)
+            fixture.trainer.gatherTraining(orderStart: 0, rows: 32)
+            _ = fixture.trainer.step(rows: 32)
+            fixture.trainer.gatherTraining(orderStart: 1, rows: 1)
+            _ = fixture.trainer.step(rows: 1)  // batch 1 splits by columns
+            results.append(fixture.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) })
+        }
+        for other in results.dropFirst() {
+            let difference = zip(results[0], other).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference < 1e-12, "parameters differ by \(difference)")
+        }
+    }
+
+    @Test("the optimizers move parameters against the gradient", arguments: [OptimizerKind.sgd, .momentum, .adam])
+    func optimizers(kind: OptimizerKind) throws {
+        let optimizer = Optimizer(kind: kind, learningRate: kind == .adam ? 0.01 : 0.1)
+        let model = try syntheticModel(widths: [3, 8, 1], loss: .l2, batch: 16, optimizer: optimizer, count: 256)
+        let fixture = try Fixture<Double>(model)
+        var losses: [Double] = []
+        for step in 0..<200 {
+            fixture.trainer.gatherTraining(orderStart: (step * 16) % 240, rows: 16)
+            losses.append(fixture.trainer.step(rows: 16).loss / 16)
+        }
+        let early = losses.prefix(20).reduce(0, +) / 20
+        let late = losses.suffix(20).reduce(0, +) / 20
+        #expect(late < early * 0.5, "\(kind): loss \(early) → \(late)")
+    }
+
+    @Test("SGD is exactly θ − η·g, the lecture's update")
+    func sgdExact() throws {
+        let model = try syntheticModel(widths: [2, 1], loss: .l2, batch: 1, optimizer: Optimizer(kind: .sgd, learningRate: 0.25))
+        let fixture = try Fixture<Double>(model)
+        let trainer = fixture.trainer
+        trainer.gatherTraining(orderStart: 0, rows: 1)
+        let w = fixture.parameters[0]
+        let before = [w.values[0], w.values[1], fixture.parameters[1].values[0]]
+        let x = [trainer.tensors.features[0], trainer.tensors.features[1]]
+        let y = trainer.tensors.targets[0]
+        let prediction = before[0] * x[0] + before[1] * x[1] + before[2]
+        _ = trainer.step(rows: 1)
+        // L = ½(ŷ − y)²: w_i ← w_i − η (ŷ − y) x_i = w_i + η (y − ŷ) x_i
+        #expect(abs(w.values[0] - (before[0] + 0.25 * (y - prediction) * x[0])) < 1e-12)
+        #expect(abs(w.values[1] - (before[1] + 0.25 * (y - prediction) * x[1])) < 1e-12)
+        #expect(abs(fixture.parameters[1].values[0] - (before[2] + 0.25 * (y - prediction))) < 1e-12)
+    }
+}

@@ -1,0 +1,129 @@
+@testable import MLPTrainer
+import ModelProfile
+import Testing
+
+/// Kernels against naive triple loops.
+@Suite("Kernels")
+struct KernelTests {
+    func random<T: TrainingScalar>(_ count: Int, _ generator: inout SplitMix64, as: T.Type = T.self) -> [T] {
+        (0..<count).map { _ in T(generator.nextNormal()) }
+    }
+
+    func check<T: TrainingScalar>(_: T.Type, tolerance: Double) {
+        var generator = SplitMix64(seed: 9)
+        for (rows, inputs, outputs) in [(1, 7, 5), (4, 3, 6), (9, 17, 2), (32, 33, 31)] {
+            let x: [T] = random(rows * inputs, &generator)
+            let w: [T] = random(outputs * inputs, &generator)
+            let b: [T] = random(outputs, &generator)
+            // out = x·Wᵀ + b
+            var out = [T](repeating: 7, count: rows * outputs)
+            x.withUnsafeBufferPointer { xp in
+                w.withUnsafeBufferPointer { wp in
+                    b.withUnsafeBufferPointer { bp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            Kernels.linear(
+                                x: xp.baseAddress!, xStride: inputs, weights: wp.baseAddress!, bias: bp.baseAddress!, out: op.baseAddress!,
+                                outStride: outputs, rows: rows, inputs: inputs, outputs: outputs)
+                        }
+                    }
+                }
+            }
+            for r in 0..<rows {
+                for o in 0..<outputs {
+                    var expected = Double(b[o])
+                    for i in 0..<inputs { expected += Double(x[r * inputs + i]) * Double(w[o * inputs + i]) }
+                    #expect(abs(Double(out[r * outputs + o]) - expected) <= tolerance * max(1, abs(expected)), "linear \(rows)×\(inputs)→\(outputs)")
+                }
+            }
+            // dW = dzᵀ·x, db = Σ dz, dx = dz·W
+            let dz: [T] = random(rows * outputs, &generator)
+            var dW = [T](repeating: 7, count: outputs * inputs)
+            var db = [T](repeating: 7, count: outputs)
+            var dx = [T](repeating: 7, count: rows * inputs)
+            dz.withUnsafeBufferPointer { dzp in
+                x.withUnsafeBufferPointer { xp in
+                    w.withUnsafeBufferPointer { wp in
+                        dW.withUnsafeMutableBufferPointer { dWp in
+                            Kernels.weightGradient(
+                                dz: dzp.baseAddress!, dzStride: outputs, x: xp.baseAddress!, xStride: inputs, dWeights: dWp.baseAddress!,
+                                dWStride: inputs, batch: rows, outputs: outputs, inputs: inputs)
+                        }
+                        db.withUnsafeMutableBufferPointer { dbp in
+                            Kernels.biasGradient(dz: dzp.baseAddress!, dzStride: outputs, dBias: dbp.baseAddress!, batch: rows, outputs: outputs)
+                        }
+                        dx.withUnsafeMutableBufferPointer { dxp in
+                            Kernels.inputGradient(
+                                dz: dzp.baseAddress!, dzStride: outputs, weights: wp.baseAddress!, wStride: inputs, dx: dxp.baseAddress!,
+                                dxStride: inputs, rows: rows, outputs: outputs, inputs: inputs)
+                        }
+                    }
+                }
+            }
+            for o in 0..<outputs {
+                var bias = 0.0
+                for r in 0..<rows { bias += Double(dz[r * outputs + o]) }
+                #expect(abs(Double(db[o]) - bias) <= tolerance * max(1, abs(bias)))
+                for i in 0..<inputs {
+                    var expected = 0.0
+                    for r in 0..<rows { expected += Double(dz[r * outputs + o]) * Double(x[r * inputs + i]) }
+                    #expect(abs(Double(dW[o * inputs + i]) - expected) <= tolerance * max(1, abs(expected)))
+                }
+            }
+            for r in 0..<rows {
+                for i in 0..<inputs {
+                    var expected = 0.0
+                    for o in 0..<outputs { expected += Double(dz[r * outputs + o]) * Double(w[o * inputs + i]) }
+                    #expect(abs(Double(dx[r * inputs + i]) - expected) <= tolerance * max(1, abs(expected)))
+                }
+            }
+        }
+    }
+
+    @Test("products match naive loops in single precision") func single() { check(Float.self, tolerance: 1e-4) }
+    @Test("products match naive loops in double precision") func double() { check(Double.self, tolerance: 1e-12) }
+
+    @Test("activations and their derivatives from outputs")
+    func activations() {
+        let z: [Double] = [-2, -0.5, 0, 0.5, 3]
+        func apply(_ activation: Activation) -> [Double] {
+            var values = z
+            values.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: 1, columns: 5, stride: 5, activation) }
+            return values
+        }
+        #expect(apply(.identity) == z)
+        #expect(apply(.step) == [0, 0, 0, 1, 1])
+        #expect(apply(.relu) == [0, 0, 0, 0.5, 3])
+        for (value, input) in zip(apply(.sigmoid), z) { #expect(abs(value - 1 / (1 + Foundation.exp(-input))) < 1e-15) }
+        for (value, input) in zip(apply(.tanh), z) { #expect(abs(value - Foundation.tanh(input)) < 1e-15) }
+        let softmax = apply(.softmax)
+        #expect(abs(softmax.reduce(0, +) - 1) < 1e-15)
+        #expect(softmax == softmax.sorted())
+        // Derivatives from outputs agree with finite differences of the activation.
+        for activation in [Activation.sigmoid, .tanh, .relu, .identity] {
+            let a = apply(activation)
+            var delta = [Double](repeating: 1, count: 5)
+            a.withUnsafeBufferPointer { ap in
+                delta.withUnsafeMutableBufferPointer {
+                    Kernels.multiplyByDerivative($0.baseAddress!, output: ap.baseAddress!, rows: 1, columns: 5, stride: 5, activation)
+                }
+            }
+            for (index, input) in z.enumerated() where input != 0 {
+                var plus = [input + 1e-6]
+                var minus = [input - 1e-6]
+                plus.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: 1, columns: 1, stride: 1, activation) }
+                minus.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: 1, columns: 1, stride: 1, activation) }
+                let numeric = (plus[0] - minus[0]) / 2e-6
+                #expect(abs(delta[index] - numeric) < 1e-6, "\(activation) at \(input)")
+            }
+        }
+    }
+
+    @Test("sigmoid does not overflow at large |z|")
+    func sigmoidRange() {
+        #expect(Kernels.sigmoid(Float(-200)) == 0)
+        #expect(Kernels.sigmoid(Float(200)) == 1)
+        #expect(Kernels.sigmoid(Double(-1000)).isFinite)
+    }
+}
+
+import Foundation
