@@ -5,7 +5,7 @@ SWIFT ?= swift
 MEMPLAN := .build/release/memplan
 PROFILE ?= profiles/fashion-mnist-mlp.yaml
 
-.PHONY: deps build demo test check-training clean
+.PHONY: deps build demo test check-training check-reports clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -22,10 +22,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/check-training.sh
+	scripts/check-reports.sh
 
 # Acceptance checks that need an optimised build (allocation counts, accuracy, page placement).
 check-training: deps
 	scripts/check-training.sh
+
+# Fresh example reports rendered in headless Chromium (installs Debian's chromium when root).
+check-reports: deps
+	scripts/check-reports.sh
 
 clean:
 	rm -rf .build

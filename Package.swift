@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
         .testTarget(
             name: "MLPTrainerTests", dependencies: ["MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -32,6 +32,40 @@ public enum ProfileParser {
         "csv": ["source", "path", "targets", "header", "test_fraction"],
     ]
 
+    /// Reads `path` and composes its YAML node tree.
+    static func compose(path: String) throws -> (Node, NodeReader) {
+        let text = try readText(path: path)
+        let directory = (path as NSString).deletingLastPathComponent
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text, .basic) else {
+                throw ProfileError.malformed(SourceLocation(file: path, line: 1), problem: "the file is empty")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw Self.malformed(error, file: path)
+        }
+        return (root, NodeReader(file: path, baseDirectory: directory))
+    }
+
+    static func readText(path: String) throws(ProfileError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .fileNotFound(path: path)
+        }
+        guard !isDirectory.boolValue else { throw .unreadable(path: path, reason: "it is a directory, not a file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path, reason: "permission denied or I/O error")
+        }
+        guard data.count <= maximumFileByteCount else {
+            throw .unreadable(path: path, reason: "\(data.count) bytes is too large for a profile (limit \(maximumFileByteCount))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .unreadable(path: path, reason: "not UTF-8 text")
+        }
+        return text
+    }
+
     /// Loads and validates the profile at `path`.
     ///
     /// - Throws: `ProfileError` naming the file (and line, where there is one).
@@ -93,6 +127,9 @@ public enum ProfileParser {
             return .bound(try parseBound(top, reader: reader))
         case nil, "exact", "model", "mlp":
             return .exact(try parseExact(top, reader: reader))
+        case "machine":
+            throw ProfileError.inconsistent(
+                reader.location(top["kind"]!), "this is a machine profile; pass it as --machine \(file) and give a model profile first")
         case let other?:
             throw ProfileError.unknownName(
                 reader.location(top["kind"]!), field: "kind", value: other, valid: ["exact", "bound"],

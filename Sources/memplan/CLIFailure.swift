@@ -32,6 +32,7 @@ struct CLIFailure: Error {
         case let error as BudgetError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as Quantity.ParseError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as PlanError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as CapacityError: self.init(message: error.description, exitCode: ExitStatus.missingResource)
         case let error as NUMAError:
             // A node that does not exist, too little memory: resources this machine lacks.
             self.init(message: error.description, exitCode: ExitStatus.missingResource)

@@ -1,0 +1,291 @@
+// `memplan capacity` output: the JSON contract, a table, Markdown.
+
+import ArenaPlanner
+import Foundation
+import MemoryBudget
+import ModelProfile
+
+/// The `--format json` contract of `memplan capacity` (stable; keys may be added):
+///
+///     {"machine": {"name", "source", "nodes": [{"node", "total_bytes", "free_bytes"}]},
+///      "profile", "mode", "headroom", "profile_batch", "includes_data", "data_bytes", "scaling_rule",
+///      "results": [{"precision", "max_batch": {"machine", "per_node": {"0": n}}, "max_scale",
+///                   "arena_bytes_at_max_batch", "usable_bytes": {"machine", "per_node"},
+///                   "bytes_at_profile_batch", "machines_needed", "scaled_widths", "scaled_parameters",
+///                   "max_parameters", "curve": [{"batch", "bytes"}],
+///                   "lecture": [{"batch", "total_bytes", "lecture", "machines_needed"}]}]}
+///
+/// `max_scale` is the largest hidden-width multiplier k at the profile's batch (null without hidden
+/// layers or in bound mode); `max_parameters` is bound mode's largest parameter count.
+public struct CapacityReport: Codable, Sendable, Equatable {
+    public struct Node: Codable, Sendable, Equatable {
+        public var node: Int
+        public var totalBytes: Int
+        public var freeBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case node
+            case totalBytes = "total_bytes"
+            case freeBytes = "free_bytes"
+        }
+    }
+
+    public struct MachineInfo: Codable, Sendable, Equatable {
+        public var name: String
+        public var source: String
+        public var description: String?
+        public var nodes: [Node]
+    }
+
+    public struct MaxBatch: Codable, Sendable, Equatable {
+        public var machine: Int
+        public var perNode: [String: Int]
+
+        enum CodingKeys: String, CodingKey {
+            case machine
+            case perNode = "per_node"
+        }
+    }
+
+    public struct Usable: Codable, Sendable, Equatable {
+        public var machine: Int
+        public var perNode: [String: Int]
+
+        enum CodingKeys: String, CodingKey {
+            case machine
+            case perNode = "per_node"
+        }
+    }
+
+    public struct Point: Codable, Sendable, Equatable {
+        public var batch: Int
+        public var bytes: Int
+    }
+
+    public struct LectureAnswer: Codable, Sendable, Equatable {
+        public var batch: Int
+        public var totalBytes: Int
+        public var lecture: String
+        public var machinesNeeded: Int
+
+        enum CodingKeys: String, CodingKey {
+            case batch, lecture
+            case totalBytes = "total_bytes"
+            case machinesNeeded = "machines_needed"
+        }
+    }
+
+    public struct Result: Codable, Sendable, Equatable {
+        public var precision: String
+        public var maxBatch: MaxBatch
+        public var maxScale: Double?
+        public var arenaBytesAtMaxBatch: Int?
+        public var usableBytes: Usable
+        public var bytesAtProfileBatch: Int?
+        public var machinesNeeded: Int?
+        public var scaledWidths: [Int]?
+        public var scaledParameters: Int?
+        public var maxParameters: Int?
+        public var curve: [Point]
+        public var lecture: [LectureAnswer]
+
+        enum CodingKeys: String, CodingKey {
+            case precision, curve, lecture
+            case maxBatch = "max_batch"
+            case maxScale = "max_scale"
+            case arenaBytesAtMaxBatch = "arena_bytes_at_max_batch"
+            case usableBytes = "usable_bytes"
+            case bytesAtProfileBatch = "bytes_at_profile_batch"
+            case machinesNeeded = "machines_needed"
+            case scaledWidths = "scaled_widths"
+            case scaledParameters = "scaled_parameters"
+            case maxParameters = "max_parameters"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(precision, forKey: .precision)
+            try container.encode(maxBatch, forKey: .maxBatch)
+            try container.encode(maxScale, forKey: .maxScale)
+            try container.encode(arenaBytesAtMaxBatch, forKey: .arenaBytesAtMaxBatch)
+            try container.encode(usableBytes, forKey: .usableBytes)
+            try container.encode(bytesAtProfileBatch, forKey: .bytesAtProfileBatch)
+            try container.encode(machinesNeeded, forKey: .machinesNeeded)
+            try container.encode(scaledWidths, forKey: .scaledWidths)
+            try container.encode(scaledParameters, forKey: .scaledParameters)
+            try container.encode(maxParameters, forKey: .maxParameters)
+            try container.encode(curve, forKey: .curve)
+            try container.encode(lecture, forKey: .lecture)
+        }
+    }
+
+    public var machine: MachineInfo
+    public var profile: String
+    public var mode: String
+    public var headroom: Double
+    public var profileBatch: Int
+    public var includesData: Bool
+    public var dataBytes: Int
+    public var scalingRule: String?
+    public var results: [Result]
+
+    enum CodingKeys: String, CodingKey {
+        case machine, profile, mode, headroom, results
+        case profileBatch = "profile_batch"
+        case includesData = "includes_data"
+        case dataBytes = "data_bytes"
+        case scalingRule = "scaling_rule"
+    }
+
+    public init(_ result: CapacityResult) {
+        machine = MachineInfo(
+            name: result.machine.name, source: result.machine.source, description: result.machine.description,
+            nodes: result.machine.nodes.map { Node(node: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) })
+        profile = result.profileName
+        mode = result.mode.rawValue
+        headroom = result.headroom
+        profileBatch = result.profileBatch
+        includesData = result.data != nil
+        dataBytes = result.dataBytes
+        scalingRule = result.scalingRule
+        results = result.results.map { capacity in
+            Result(
+                precision: capacity.precision.rawValue,
+                maxBatch: MaxBatch(
+                    machine: capacity.maxBatchMachine,
+                    perNode: Dictionary(uniqueKeysWithValues: capacity.maxBatchPerNode.map { (String($0.key), $0.value) })),
+                maxScale: capacity.maxScale, arenaBytesAtMaxBatch: capacity.arenaBytesAtMaxBatch,
+                usableBytes: Usable(
+                    machine: capacity.usableMachineBytes,
+                    perNode: Dictionary(uniqueKeysWithValues: capacity.usableNodeBytes.map { (String($0.key), $0.value) })),
+                bytesAtProfileBatch: capacity.bytesAtProfileBatch, machinesNeeded: capacity.machinesNeeded,
+                scaledWidths: capacity.scaledWidths, scaledParameters: capacity.scaledParameters, maxParameters: capacity.maxParameters,
+                curve: capacity.curve.map { Point(batch: $0.batch, bytes: $0.bytes) },
+                lecture: capacity.lectureAnswers.map {
+                    LectureAnswer(batch: $0.batch, totalBytes: $0.bytes, lecture: ByteUnits.lecture($0.bytes), machinesNeeded: $0.machinesNeeded)
+                })
+        }
+    }
+
+    /// Node ids in order.
+    var nodeIDs: [String] { machine.nodes.map { String($0.node) } }
+}
+
+/// Renders capacity reports.
+public enum CapacityRenderer {
+    public static func json(_ report: CapacityReport) -> String { JSONText.encode(report) }
+
+    static func headline(_ report: CapacityReport) -> String {
+        let total = report.machine.nodes.reduce(0) { $0 + $1.totalBytes }
+        let free = report.machine.nodes.reduce(0) { $0 + $1.freeBytes }
+        var text = "\(report.profile) on \(report.machine.name) (\(report.machine.nodes.count) node\(report.machine.nodes.count == 1 ? "" : "s"), "
+        text += "\(ByteUnits.binary(total)) in all, \(ByteUnits.binary(free)) free), headroom \(percentText(report.headroom))"
+        return text
+    }
+
+    static func percentText(_ fraction: Double) -> String {
+        let percent = fraction * 100
+        return percent == percent.rounded() ? "\(Int(percent))%" : String(format2: percent) + "%"
+    }
+
+    static func notes(_ report: CapacityReport) -> [String] {
+        var notes: [String] = []
+        if report.mode == "bound" {
+            notes.append(
+                "Bound mode (the lecture's method): parameters + gradients + activations (≤ parameter bytes per sample) + samples. "
+                    + "The lecture counts in decimal GB and steps by 1024 above that, so 1,203,400 GB reads \"1.15 PB\".")
+        } else {
+            notes.append(
+                "Max batch: exact search over the planner's arena (the largest B whose planned arena fits the usable bytes; B + 1 does not)."
+                    + (report.includesData
+                        ? " Every arena includes the dataset (\(ByteUnits.decimal(report.dataBytes)) at \(report.results.first?.precision ?? "") precision), as `memplan train` allocates it; --no-data leaves it out."
+                        : ""))
+            if let rule = report.scalingRule { notes.append("Max scale k: \(rule).") }
+        }
+        notes.append("Usable bytes: each node's free memory less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena).")
+        return notes
+    }
+
+    static func table(_ report: CapacityReport) -> TextTable {
+        var columns: [TextTable.Column] = [.left("Precision"), .right("Max batch (machine)")]
+        columns += report.nodeIDs.prefix(8).map { .right("node \($0)") }
+        columns += [.right("At max batch"), .right("At batch \(ByteUnits.grouped(report.profileBatch))"), .right("Machines")]
+        columns.append(report.mode == "bound" ? .right("Max parameters") : .left("Max scale k (widths)"))
+        var table = TextTable(columns: columns)
+        for result in report.results {
+            var row = [result.precision, ByteUnits.grouped(result.maxBatch.machine)]
+            row += report.nodeIDs.prefix(8).map { ByteUnits.grouped(result.maxBatch.perNode[$0] ?? 0) }
+            row.append(result.arenaBytesAtMaxBatch.map(ByteUnits.decimal) ?? "–")
+            row.append(result.bytesAtProfileBatch.map(ByteUnits.decimal) ?? "–")
+            row.append(result.machinesNeeded.map(ByteUnits.grouped) ?? "–")
+            if report.mode == "bound" {
+                row.append(result.maxParameters.map(ByteUnits.grouped) ?? "–")
+            } else if let scale = result.maxScale {
+                row.append("\(String(format2: scale)) (\((result.scaledWidths ?? []).map(String.init).joined(separator: "-")))")
+            } else {
+                row.append("– (no hidden layers)")
+            }
+            table.append(row)
+        }
+        return table
+    }
+
+    static func lectureTable(_ report: CapacityReport) -> TextTable? {
+        guard report.mode == "bound" else { return nil }
+        var table = TextTable(columns: [.left("Precision"), .right("Batch"), .right("Bytes"), .right("Lecture"), .right("Machines like this one")])
+        for result in report.results {
+            for answer in result.lecture {
+                table.append([
+                    result.precision, ByteUnits.grouped(answer.batch), ByteUnits.grouped(answer.totalBytes), answer.lecture,
+                    ByteUnits.grouped(answer.machinesNeeded),
+                ])
+            }
+        }
+        return table
+    }
+
+    /// Sentences a reader can quote: "300 B parameters, 1,000 samples: 2.29 PB at double precision — needs N machines like this one".
+    public static func sentences(_ report: CapacityReport) -> [String] {
+        var lines: [String] = []
+        let usable = report.results.first?.usableBytes.machine ?? 0
+        for result in report.results {
+            if report.mode == "bound" {
+                for answer in result.lecture {
+                    lines.append(
+                        "\(report.profile), batch \(ByteUnits.grouped(answer.batch)): \(answer.lecture) at \(result.precision) precision — "
+                            + "needs \(ByteUnits.grouped(answer.machinesNeeded)) machine\(answer.machinesNeeded == 1 ? "" : "s") like \(report.machine.name) "
+                            + "(\(ByteUnits.binary(usable)) usable each)")
+                }
+            } else {
+                var line = "\(result.precision): the largest batch that fits \(report.machine.name) is \(ByteUnits.grouped(result.maxBatch.machine))"
+                if let arena = result.arenaBytesAtMaxBatch { line += " (arena \(ByteUnits.decimal(arena)))" }
+                if let scale = result.maxScale { line += "; at batch \(report.profileBatch) the hidden layers can grow \(String(format2: scale))×" }
+                lines.append(line)
+            }
+        }
+        return lines
+    }
+
+    public static func text(_ report: CapacityReport) -> String {
+        var out = "memplan capacity — " + headline(report) + "\n\n"
+        out += table(report).renderText()
+        if let lecture = lectureTable(report) { out += "\n" + lecture.renderText() }
+        out += "\n" + sentences(report).joined(separator: "\n") + "\n"
+        out += notes(report).map { "\n" + $0 }.joined() + "\n"
+        return out
+    }
+
+    public static func markdown(_ report: CapacityReport) -> String {
+        var out = "# Capacity: \(report.profile) on \(report.machine.name)\n\n"
+        out += "*" + headline(report) + "*\n\n"
+        var machineTable = TextTable(columns: [.right("Node"), .right("Total"), .right("Free")])
+        for node in report.machine.nodes {
+            machineTable.append([String(node.node), ByteUnits.binary(node.totalBytes), ByteUnits.binary(node.freeBytes)])
+        }
+        out += "## Machine\n\n" + machineTable.renderMarkdown() + "\n## What fits\n\n" + table(report).renderMarkdown()
+        if let lecture = lectureTable(report) { out += "\n## The lecture's answer\n\n" + lecture.renderMarkdown() }
+        out += "\n" + sentences(report).map { "- " + $0 }.joined(separator: "\n") + "\n"
+        out += notes(report).map { "\n> " + $0 + "\n" }.joined()
+        return out
+    }
+}

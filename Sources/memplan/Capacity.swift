@@ -1,0 +1,181 @@
+// `memplan capacity`: what fits on this machine, on each NUMA node, or on a machine you plan for.
+
+import ArenaPlanner
+import ArgumentParser
+import Foundation
+import MLPTrainer
+import ModelProfile
+import NUMAArena
+import Reports
+
+extension Memplan {
+    struct Capacity: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find the largest batch and model that fit each NUMA node and the whole machine.",
+            discussion: """
+                For each precision: the largest batch whose planned arena fits each node and the whole machine (an exact search over the planner, not a formula), the largest scale of the hidden layers at the profile's batch, and how many machines like this one the profile needs. For bound profiles the answers are the lecture's (300 B parameters, 1,000 samples: 2.29 PB at double precision).
+
+                --machine local reads this machine's nodes and their free memory through libnuma; --machine FILE reads a machine profile (profiles/machines/*.yaml) for hardware you do not have. The headroom is left free on every node.
+
+                Examples:
+                  memplan capacity profiles/fashion-mnist-mlp.yaml
+                  memplan capacity profiles/fashion-mnist-mlp.yaml --machine profiles/machines/two-socket-512g.yaml
+                  memplan capacity profiles/quiz-300b.yaml --machine profiles/machines/dgx-8x80g.yaml
+                  memplan capacity profiles/quiz-300b.yaml --format html --output reports/quiz-300b.html
+                """)
+
+        @Argument(help: "A model profile (exact or bound).")
+        var profile: String
+
+        @Option(help: ArgumentHelp("local, or a machine profile file.", valueName: "local|FILE"))
+        var machine: String = "local"
+
+        @Option(help: ArgumentHelp("Comma-separated precisions.", valueName: "single,double,…"))
+        var precision: String = "single,double"
+
+        @Option(help: ArgumentHelp("Memory to leave free on every node: 10% or 0.1.", valueName: "percent"))
+        var headroom: String = "10%"
+
+        @Flag(name: .customLong("no-data"), help: "Plan the training step alone, without the dataset buffers `memplan train` adds.")
+        var noData = false
+
+        @Option(help: ArgumentHelp("table, json, markdown or html.", valueName: "format"))
+        var format: OutputFormat = .table
+
+        @Option(help: ArgumentHelp("Write to this file (atomically) instead of standard output; html defaults to reports/.", valueName: "path"))
+        var output: String?
+
+        func parsedPrecisions() throws -> [Precision] {
+            var result: [Precision] = []
+            for part in precision.split(separator: ",") {
+                let name = part.trimmingCharacters(in: .whitespaces)
+                guard let value = Precision(name: name) else {
+                    throw ValidationError("--precision: unknown precision '\(name)'; use single, double, half or bfloat16, comma-separated")
+                }
+                if !result.contains(value) { result.append(value) }
+            }
+            guard !result.isEmpty else { throw ValidationError("--precision: give at least one precision") }
+            return result
+        }
+
+        func parsedHeadroom() throws -> Double {
+            var text = headroom.trimmingCharacters(in: .whitespaces)
+            var scale = 1.0
+            if text.hasSuffix("%") {
+                text.removeLast()
+                scale = 0.01
+            }
+            guard let value = Double(text), value.isFinite, value * scale >= 0, value * scale < 1 else {
+                throw ValidationError("--headroom must be a fraction in [0, 1) or a percentage in [0%, 100%), such as 10%; got '\(headroom)'")
+            }
+            return value * scale
+        }
+
+        func validate() throws {
+            _ = try parsedPrecisions()
+            _ = try parsedHeadroom()
+        }
+
+        func run() throws {
+            let loaded = try ProfileParser.load(path: profile)
+            let target = try loadMachine()
+            var data: DataShape?
+            var dataNote: String?
+            if !noData, case .exact(let model) = loaded, model.data != nil {
+                do {
+                    data = try DatasetLoader(model: model).shape
+                } catch let error as TrainerError {
+                    if case .fashionMNIST = model.data {
+                        data = DataShape(trainCount: 60_000, testCount: 10_000)
+                        dataNote = "Fashion-MNIST files not found (\(error)); planned with its standard 60,000 + 10,000 samples"
+                    } else {
+                        throw error
+                    }
+                }
+            }
+            let result = try CapacityAnalysis.analyze(
+                loaded, machine: target, precisions: try parsedPrecisions(), headroom: try parsedHeadroom(), data: data)
+            let report = CapacityReport(result)
+            let text: String
+            switch format {
+            case .table: text = CapacityRenderer.text(report)
+            case .json: text = CapacityRenderer.json(report)
+            case .markdown: text = CapacityRenderer.markdown(report)
+            case .html: text = HTMLPage.capacity(report)
+            }
+            if let dataNote { FileHandle.standardError.write(Data("memplan: note: \(dataNote)\n".utf8)) }
+            let path = output ?? (format == .html ? "reports/capacity-\(report.profile)-\(report.machine.name).html" : nil)
+            if let path {
+                try RecordFile.write(text, to: path)
+                print("Wrote \(path)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+
+        func loadMachine() throws -> Machine {
+            if machine == "local" {
+                let topology = NUMATopology.current()
+                return Machine(
+                    name: "local", description: topology.isAvailable ? nil : "libnuma reports no NUMA; /proc/meminfo as one node",
+                    source: "local",
+                    nodes: topology.nodes.map { MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count) })
+            }
+            return try MachineParser.load(path: machine)
+        }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render a training record or a capacity result as Markdown or a self-contained HTML page.",
+            discussion: """
+                Reads the JSON that `memplan train --record FILE` or `memplan capacity --format json` wrote. HTML pages are one file with inline SVG charts (no scripts, no network): predicted bytes by category next to the measured ones, the arena timeline from the planner, the loss per epoch; or memory against batch size per precision with the node and machine limits drawn.
+
+                Examples:
+                  memplan report reports/fashion-mnist-mlp.json
+                  memplan report reports/fashion-mnist-mlp.json --format markdown --output reports/run.md
+                """)
+
+        @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`.")
+        var input: String
+
+        @Option(help: ArgumentHelp("markdown or html.", valueName: "format"))
+        var format: OutputFormat = .html
+
+        @Option(help: ArgumentHelp("Output file (default: reports/<input name>.html or .md); - for standard output.", valueName: "path"))
+        var output: String?
+
+        func validate() throws {
+            guard format == .html || format == .markdown else { throw ValidationError("report renders markdown or html") }
+        }
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: input) else { throw CLIFailure.badInput("\(input): no such file") }
+            guard let data = FileManager.default.contents(atPath: input) else { throw CLIFailure.badInput("\(input): cannot be read") }
+            let decoder = JSONDecoder()
+            let text: String
+            if let record = try? decoder.decode(TrainingRecord.self, from: data) {
+                text = format == .html ? HTMLPage.training(record) : TrainingRenderer.markdown(record)
+            } else if let capacity = try? decoder.decode(CapacityReport.self, from: data) {
+                text = format == .html ? HTMLPage.capacity(capacity) : CapacityRenderer.markdown(capacity)
+            } else {
+                let reason: String
+                do {
+                    _ = try JSONSerialization.jsonObject(with: data)
+                    reason = "it is JSON, but neither a training record (memplan train --record) nor a capacity result (memplan capacity --format json)"
+                } catch {
+                    reason = "it is not valid JSON"
+                }
+                throw CLIFailure.badInput("\(input): \(reason)")
+            }
+            let base = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
+            let path = output ?? "reports/\(base).\(format == .html ? "html" : "md")"
+            if path == "-" {
+                print(text, terminator: "")
+            } else {
+                try RecordFile.write(text, to: path)
+                print("Wrote \(path)")
+            }
+        }
+    }
+}
