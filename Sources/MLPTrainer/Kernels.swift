@@ -52,6 +52,34 @@ enum Kernels {
             b: x, ldb: xStride, beta: 0, c: dWeights, ldc: dWStride)
     }
 
+    /// W −= η·dzᵀ·x for a slice of W's columns: the SGD update fused into the backward pass, so
+    /// dW is never written (one GEMM with β = 1; a rank-1 update for one row).
+    ///
+    /// dz (batch, outputs) stride dzStride; x (batch, inputs) stride xStride; W (outputs, inputs) stride wStride.
+    @inline(__always)
+    static func sgdWeightUpdate<T: TrainingScalar>(
+        dz: UnsafePointer<T>, dzStride: Int, x: UnsafePointer<T>, xStride: Int, weights: UnsafeMutablePointer<T>, wStride: Int,
+        batch: Int, outputs: Int, inputs: Int, learningRate: T
+    ) {
+        guard outputs > 0, inputs > 0, batch > 0 else { return }
+        if batch == 1 {
+            T.ger(m: outputs, n: inputs, alpha: -learningRate, x: dz, y: x, a: weights, lda: wStride)
+        } else {
+            T.gemm(
+                transposeA: true, transposeB: false, m: outputs, n: inputs, k: batch, alpha: -learningRate, a: dz, lda: dzStride,
+                b: x, ldb: xStride, beta: 1, c: weights, ldc: wStride)
+        }
+    }
+
+    /// b −= η·Σ_rows dz for a slice of columns.  dz (batch, outputs) stride dzStride; b (outputs).
+    @inline(__always)
+    static func sgdBiasUpdate<T: TrainingScalar>(dz: UnsafePointer<T>, dzStride: Int, bias: UnsafeMutablePointer<T>, batch: Int, outputs: Int, learningRate: T) {
+        for row in 0..<batch {
+            let source = dz + row * dzStride
+            for column in 0..<outputs { bias[column] -= learningRate * source[column] }
+        }
+    }
+
     /// db = Σ_rows dz for a slice of columns.  dz (batch, outputs) stride dzStride; db (outputs).
     @inline(__always)
     static func biasGradient<T: TrainingScalar>(dz: UnsafePointer<T>, dzStride: Int, dBias: UnsafeMutablePointer<T>, batch: Int, outputs: Int) {
@@ -145,7 +173,7 @@ enum Kernels {
             let out = a + row * stride
             switch activation {
             case .relu:
-                for column in 0..<columns where out[column] <= 0 { d[column] = 0 }
+                reluMask(d, output: out, count: columns)
             case .sigmoid:
                 for column in 0..<columns { d[column] *= out[column] * (1 - out[column]) }
             case .tanh:
@@ -154,6 +182,13 @@ enum Kernels {
                 break
             }
         }
+    }
+
+    /// d[i] = 0 where out[i] ≤ 0 (the pointers may alias as far as the compiler knows, so a plain
+    /// loop stays scalar and branchy; each scalar type supplies a SIMD version).
+    @inline(__always)
+    static func reluMask<T: TrainingScalar>(_ d: UnsafeMutablePointer<T>, output out: UnsafePointer<T>, count: Int) {
+        T.reluMask(d, output: out, count: count)
     }
 
     // MARK: - Losses

@@ -104,20 +104,106 @@ final class Trainer<T: TrainingScalar> {
     private var partCount: Int { pool?.partCount ?? 1 }
 
     @inline(__always)
+    private func range(_ part: Int, of count: Int) -> Range<Int> {
+        WorkerPool.range(of: part, parts: partCount, count: count)
+    }
+
+    @inline(__always)
     func runPart(_ part: Int) {
         switch job {
         case .forward(let layer, let rows): forwardPart(layer: layer, rows: rows, part: part)
-        case .backward(let layer, let rows): backwardPart(layer: layer, rows: rows, part: part)
+        case .backward(let layer, let rows):
+            if fusesUpdate { fusedBackwardPart(layer: layer, rows: rows, part: part) } else { backwardPart(layer: layer, rows: rows, part: part) }
         case .update: updatePart(part)
         }
     }
 
+    /// Plain SGD updates each layer's parameters inside its backward op (W −= η·dzᵀ·x with one
+    /// GEMM), after dz_{k−1} has been computed from the old W: dW and db are never written and
+    /// the separate update op disappears. The result is the same step. Off for momentum and Adam,
+    /// which need the gradient itself, and for `computeGradients`.
+    private(set) var fusesUpdate = false
+
+    /// Whether bwd k for one sample splits W by rows (the layer's outputs), as fwd k does for one
+    /// sample, so each thread keeps touching the same part of W; the parts' partial dz_{k−1} are
+    /// summed after the join, part 1 onwards staging theirs in dW_k's planned bytes (unused when
+    /// the update is fused, and live exactly during bwd k).
+    @inline(__always)
+    private func splitsBackwardByOutputs(layer: LayerTensors<T>, rows: Int) -> Bool {
+        rows == 1 && partCount > 1 && layer.outputWidth >= partCount
+    }
+
+    /// bwd k with the SGD update fused in, for one part: the part owns a slice of W's columns (the
+    /// layer's inputs), computes dz_{k−1} for those columns from the old W, then updates them.
+    /// For one sample it owns a slice of W's rows instead (see `splitsBackwardByOutputs`).
+    @inline(__always)
+    private func fusedBackwardPart(layer index: Int, rows: Int, part: Int) {
+        let layer = tensors.layers[index]
+        if splitsBackwardByOutputs(layer: layer, rows: rows) {
+            let x = input(of: index)
+            let inputs = layer.inputWidth
+            let outputs = range(part, of: layer.outputWidth)
+            let learningRate = T(model.optimizer.learningRate)
+            if index > 0 {
+                // dz_{k−1} partial = W[o0..<o1, :]ᵀ · dz[o0..<o1], from the rows this part is about to update.
+                let target = part == 0 ? tensors.layers[index - 1].delta : layer.dWeights + (part - 1) * inputs
+                T.gemv(
+                    transpose: true, m: outputs.count, n: inputs, alpha: 1, a: layer.weights + outputs.lowerBound * inputs, lda: inputs,
+                    x: layer.delta + outputs.lowerBound, beta: 0, y: target)
+            }
+            Kernels.sgdWeightUpdate(
+                dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, x: x, xStride: inputs,
+                weights: layer.weights + outputs.lowerBound * inputs, wStride: inputs, batch: 1, outputs: outputs.count, inputs: inputs,
+                learningRate: learningRate)
+            if let bias = layer.bias {
+                Kernels.sgdBiasUpdate(
+                    dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, bias: bias + outputs.lowerBound, batch: 1,
+                    outputs: outputs.count, learningRate: learningRate)
+            }
+            return
+        }
+        let x = input(of: index)
+        let inputs = layer.inputWidth
+        let outputs = layer.outputWidth
+        let parts = partCount
+        let learningRate = T(model.optimizer.learningRate)
+        let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
+        if index > 0 {
+            let previous = tensors.layers[index - 1]
+            let dx = previous.delta
+            Kernels.inputGradient(
+                dz: layer.delta, dzStride: outputs, weights: layer.weights + columns.lowerBound, wStride: inputs,
+                dx: dx + columns.lowerBound, dxStride: inputs, rows: rows, outputs: outputs, inputs: columns.count)
+            Kernels.multiplyByDerivative(
+                dx + columns.lowerBound, output: previous.output + columns.lowerBound, rows: rows, columns: columns.count, stride: inputs,
+                previous.activation)
+        }
+        Kernels.sgdWeightUpdate(
+            dz: layer.delta, dzStride: outputs, x: x + columns.lowerBound, xStride: inputs, weights: layer.weights + columns.lowerBound,
+            wStride: inputs, batch: rows, outputs: outputs, inputs: columns.count, learningRate: learningRate)
+        if let bias = layer.bias {
+            let biasColumns = WorkerPool.range(of: part, parts: parts, count: outputs)
+            Kernels.sgdBiasUpdate(
+                dz: layer.delta + biasColumns.lowerBound, dzStride: outputs, bias: bias + biasColumns.lowerBound, batch: rows,
+                outputs: biasColumns.count, learningRate: learningRate)
+        }
+    }
+
     /// Rows are split when each part gets at least this many; otherwise columns are.
-    private static var minimumRowsPerPart: Int { 8 }
+    static var minimumRowsPerPart: Int { 8 }
 
     @inline(__always)
     private func input(of layer: Int) -> UnsafeMutablePointer<T> {
         layer == 0 ? tensors.features : tensors.layers[layer - 1].output
+    }
+
+    /// Whether fwd k splits its outputs (W's rows) rather than the batch rows across parts: each
+    /// part then reads all of x and its share of W instead of its share of x and all of W, which
+    /// reads less when the layer has more outputs than the batch has rows, and for small batches.
+    @inline(__always)
+    static func forwardSplitsOutputs(rows: Int, outputs: Int, parts: Int) -> Bool {
+        guard parts > 1, outputs >= parts else { return false }
+        return rows < parts * minimumRowsPerPart || outputs > rows
     }
 
     /// fwd k for one part: a_k = f(a_{k−1}·W_kᵀ + b_k).
@@ -128,7 +214,7 @@ final class Trainer<T: TrainingScalar> {
         let inputs = layer.inputWidth
         let outputs = layer.outputWidth
         let parts = partCount
-        if rows >= parts * Self.minimumRowsPerPart || outputs < parts {
+        if !Self.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: parts) {
             let range = WorkerPool.range(of: part, parts: parts, count: rows)
             let out = layer.output + range.lowerBound * outputs
             Kernels.linear(
@@ -201,8 +287,7 @@ final class Trainer<T: TrainingScalar> {
         for index in tensors.layers.indices {
             dispatch(.forward(layer: index, rows: rows))
             let layer = tensors.layers[index]
-            let splitByColumns = !(rows >= partCount * Self.minimumRowsPerPart || layer.outputWidth < partCount)
-            if layer.activation == .softmax, splitByColumns {
+            if layer.activation == .softmax, Self.forwardSplitsOutputs(rows: rows, outputs: layer.outputWidth, parts: partCount) {
                 Kernels.activate(layer.output, rows: rows, columns: layer.outputWidth, stride: layer.outputWidth, .softmax)
             }
         }
@@ -212,6 +297,11 @@ final class Trainer<T: TrainingScalar> {
     /// Returns the batch's summed loss and its correct predictions.
     @inline(__always)
     func step(rows: Int) -> Kernels.LossResult {
+        if model.optimizer.kind == .sgd {
+            fusesUpdate = true
+            defer { fusesUpdate = false }
+            return computeGradients(rows: rows)
+        }
         let result = computeGradients(rows: rows)
         if model.optimizer.kind == .adam { adamStep += 1 }
         dispatch(.update)
@@ -228,6 +318,17 @@ final class Trainer<T: TrainingScalar> {
             outputActivation: output.activation, writeGradient: true)
         for index in stride(from: tensors.layers.count - 1, through: 0, by: -1) {
             dispatch(.backward(layer: index, rows: rows))
+            let layer = tensors.layers[index]
+            if fusesUpdate, index > 0, splitsBackwardByOutputs(layer: layer, rows: rows) {
+                // Sum the parts' partial dz_{k−1}, then apply f'(a_{k−1}).
+                let previous = tensors.layers[index - 1]
+                let inputs = layer.inputWidth
+                for part in 1..<partCount {
+                    let partial = layer.dWeights + (part - 1) * inputs
+                    for column in 0..<inputs { previous.delta[column] += partial[column] }
+                }
+                Kernels.multiplyByDerivative(previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.activation)
+            }
         }
         return result
     }

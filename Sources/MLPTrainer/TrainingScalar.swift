@@ -13,7 +13,7 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     static var precision: Precision { get }
 
     /// Row-major `C = α·op(A)·op(B) + β·C`, C (m, n), op(A) (m, k), op(B) (k, n).
-    /// The corresponding C functions are `cblas_sgemm` and `cblas_dgemm`.
+    /// The corresponding C functions are `cblas_sgemm` and `cblas_dgemm` (through the shim's `memplan_sgemm`).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
@@ -23,6 +23,13 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int, x: UnsafePointer<Self>,
         beta: Self, y: UnsafeMutablePointer<Self>)
+
+    /// Row-major rank-1 update `A = α·x·yᵀ + A` for A (m, n).
+    /// The corresponding C functions are `cblas_sger` and `cblas_dger`.
+    static func ger(m: Int, n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafePointer<Self>, a: UnsafeMutablePointer<Self>, lda: Int)
+
+    /// d[i] = 0 where out[i] ≤ 0, with explicit SIMD lanes.
+    static func reluMask(_ d: UnsafeMutablePointer<Self>, output out: UnsafePointer<Self>, count: Int)
 
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
@@ -38,9 +45,8 @@ extension Float: TrainingScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        memplan_sgemm(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     @inline(__always)
@@ -48,7 +54,28 @@ extension Float: TrainingScalar {
         transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
         beta: Float, y: UnsafeMutablePointer<Float>
     ) {
-        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        memplan_sgemv(transpose ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
+    }
+
+    @inline(__always)
+    public static func ger(m: Int, n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, lda: Int) {
+        memplan_sger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
+    }
+
+    @inline(__always)
+    public static func reluMask(_ d: UnsafeMutablePointer<Float>, output out: UnsafePointer<Float>, count: Int) {
+        var index = 0
+        while index + 16 <= count {
+            let a = UnsafeRawPointer(out + index).loadUnaligned(as: SIMD16<Float>.self)
+            var values = UnsafeRawPointer(d + index).loadUnaligned(as: SIMD16<Float>.self)
+            values.replace(with: 0, where: a .<= 0)
+            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD16<Float>.self)
+            index += 16
+        }
+        while index < count {
+            if out[index] <= 0 { d[index] = 0 }
+            index += 1
+        }
     }
 
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
@@ -65,9 +92,8 @@ extension Double: TrainingScalar {
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        cblas_dgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        memplan_dgemm(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     @inline(__always)
@@ -75,7 +101,28 @@ extension Double: TrainingScalar {
         transpose: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
         beta: Double, y: UnsafeMutablePointer<Double>
     ) {
-        cblas_dgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        memplan_dgemv(transpose ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
+    }
+
+    @inline(__always)
+    public static func ger(m: Int, n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafePointer<Double>, a: UnsafeMutablePointer<Double>, lda: Int) {
+        memplan_dger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
+    }
+
+    @inline(__always)
+    public static func reluMask(_ d: UnsafeMutablePointer<Double>, output out: UnsafePointer<Double>, count: Int) {
+        var index = 0
+        while index + 8 <= count {
+            let a = UnsafeRawPointer(out + index).loadUnaligned(as: SIMD8<Double>.self)
+            var values = UnsafeRawPointer(d + index).loadUnaligned(as: SIMD8<Double>.self)
+            values.replace(with: 0, where: a .<= 0)
+            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD8<Double>.self)
+            index += 8
+        }
+        while index < count {
+            if out[index] <= 0 { d[index] = 0 }
+            index += 1
+        }
     }
 
     @inline(__always) public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
@@ -86,13 +133,16 @@ extension Double: TrainingScalar {
 /// OpenBLAS's thread count and the kernel it picked for this CPU.
 public enum BLASInfo {
     /// The corresponding C function is `openblas_get_num_threads`.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    public static var threadCount: Int { Int(memplan_get_num_threads()) }
 
     /// The corresponding C function is `openblas_set_num_threads`.
-    public static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+    public static func setThreadCount(_ count: Int) { memplan_set_num_threads(Int32(count)) }
 
     /// e.g. `Cooperlake`, `Haswell`. The corresponding C function is `openblas_get_corename`.
-    public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+    public static var coreName: String { memplan_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// `system` (the distribution's OpenBLAS) or `scipy-openblas32` (built with -DMEMPLAN_SCIPY_OPENBLAS).
+    public static var provider: String { String(cString: memplan_blas_provider()) }
 
     /// Kernels OpenBLAS falls back to when it does not recognise a CPU (Debian's 0.3.21 picks
     /// Prescott, SSE3 only, on CPU models newer than itself).

@@ -91,6 +91,9 @@ public struct TrainingResult: Sendable {
     /// VmHWM − VmRSS before the arena was allocated: everything the run added at its peak.
     public var peakRSSGrowthBytes: Int
     public var baselineRSSBytes: Int
+    /// VmHWM at the end − VmRSS once the data is in the arena: what training itself added
+    /// (worker stacks, BLAS buffers), the way peers' "RSS growth during training" is measured.
+    public var trainingRSSGrowthBytes: Int
     /// Mean heap allocations per steady-state step, when measured.
     public var heapAllocationsPerStep: Double?
     public var measuredSteps: Int
@@ -176,6 +179,11 @@ public enum TrainingSession {
             let held = WorkerPool.range(of: fold, parts: folds, count: shape.trainCount)
             rotateToEnd(order, range: held, count: shape.trainCount)
         }
+
+        // The whole run's peak is the arena plus what was added so far; note it, then measure training alone.
+        let loadPeak = ProcessMemory.peakResidentBytes()
+        ProcessMemory.resetPeak()
+        let trainingBaseline = ProcessMemory.residentBytes()
 
         let batch = model.batchSize
         let stepsPerEpoch = (trainCount + batch - 1) / batch
@@ -264,13 +272,14 @@ public enum TrainingSession {
             testAccuracy = evaluation.accuracy
         }
         let end = arena.pageCensus()
-        let peakGrowth = max(0, ProcessMemory.peakResidentBytes() - baseline)
+        let trainingPeak = ProcessMemory.peakResidentBytes()
+        let peakGrowth = max(0, max(loadPeak, trainingPeak) - baseline)
         return TrainingResult(
             model: model, schedule: schedule, plan: plan, budget: budget, dataSummary: loader.summary, trainCount: trainCount,
             validationCount: validationCount, testCount: shape.testCount, placement: options.placement, isNUMABacked: arena.isNUMABacked,
             plannedNode: plannedNode, allocatedBytes: arena.byteCount, mappedBytes: arena.mappedByteCount,
             censusAfterFirstStep: census ?? end, censusAtEnd: end, numaMapsLine: arena.numaMapsLine(), threadsBound: threadsBound,
-            peakRSSGrowthBytes: peakGrowth, baselineRSSBytes: baseline,
+            peakRSSGrowthBytes: peakGrowth, baselineRSSBytes: baseline, trainingRSSGrowthBytes: max(0, trainingPeak - trainingBaseline),
             heapAllocationsPerStep: options.allocationCounter == nil || measuredSteps == 0 ? nil : Double(allocations) / Double(measuredSteps),
             measuredSteps: measuredSteps, epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,

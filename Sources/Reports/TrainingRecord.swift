@@ -71,6 +71,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public var plannedNode: Int?
         public var pagesOnPlannedNode: Int?
         public var peakRSSGrowthBytes: Int
+        /// Peak RSS during training − RSS once the data was loaded (new key; absent in old records).
+        public var trainingRSSGrowthBytes: Int?
         public var heapAllocationsPerStep: Double?
         public var measuredSteps: Int
         public var numaAvailable: Bool
@@ -88,6 +90,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             case plannedNode = "planned_node"
             case pagesOnPlannedNode = "pages_on_planned_node"
             case peakRSSGrowthBytes = "peak_rss_growth_bytes"
+            case trainingRSSGrowthBytes = "training_rss_growth_bytes"
             case heapAllocationsPerStep = "heap_allocations_per_step"
             case measuredSteps = "measured_steps"
             case numaAvailable = "numa_available"
@@ -99,7 +102,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public init(
             arenaBytes: Int, mappedBytes: Int, residentBytes: Int, pagesByNode: [String: Int], pagesNotResident: Int,
             pagesByNodeAfterFirstStep: [String: Int], plannedNode: Int?, pagesOnPlannedNode: Int?, peakRSSGrowthBytes: Int,
-            heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool, numaMaps: String?, threadsBound: Int,
+            trainingRSSGrowthBytes: Int? = nil, heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool, numaMaps: String?, threadsBound: Int,
             pageSource: String
         ) {
             self.arenaBytes = arenaBytes
@@ -111,6 +114,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             self.plannedNode = plannedNode
             self.pagesOnPlannedNode = pagesOnPlannedNode
             self.peakRSSGrowthBytes = peakRSSGrowthBytes
+            self.trainingRSSGrowthBytes = trainingRSSGrowthBytes
             self.heapAllocationsPerStep = heapAllocationsPerStep
             self.measuredSteps = measuredSteps
             self.numaAvailable = numaAvailable
@@ -131,6 +135,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             try container.encode(plannedNode, forKey: .plannedNode)
             try container.encode(pagesOnPlannedNode, forKey: .pagesOnPlannedNode)
             try container.encode(peakRSSGrowthBytes, forKey: .peakRSSGrowthBytes)
+            try container.encode(trainingRSSGrowthBytes, forKey: .trainingRSSGrowthBytes)
             try container.encode(heapAllocationsPerStep, forKey: .heapAllocationsPerStep)
             try container.encode(measuredSteps, forKey: .measuredSteps)
             try container.encode(numaAvailable, forKey: .numaAvailable)
@@ -328,6 +333,9 @@ public enum TrainingRenderer {
             "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes + 8 << 20), ByteUnits.grouped(actual.peakRSSGrowthBytes),
             "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes - predicted.arenaBytes))) of runtime, BLAS and I/O buffers",
         ])
+        if let training = actual.trainingRSSGrowthBytes {
+            table.append(["RSS growth during training", "", ByteUnits.grouped(training), "peak while training − RSS with the data loaded"])
+        }
         let allocations = actual.heapAllocationsPerStep.map { decimal($0) } ?? "not measured"
         table.append(["heap allocations per step", "0", allocations, "over \(ByteUnits.grouped(actual.measuredSteps)) steady-state steps"])
         out += table.renderText()

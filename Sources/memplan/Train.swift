@@ -155,7 +155,8 @@ extension Memplan {
                 pagesByNode: byNode(result.censusAtEnd), pagesNotResident: result.censusAtEnd.notResident,
                 pagesByNodeAfterFirstStep: byNode(result.censusAfterFirstStep), plannedNode: result.plannedNode,
                 pagesOnPlannedNode: result.plannedNode.map { result.censusAtEnd.pagesByNode[$0] ?? 0 },
-                peakRSSGrowthBytes: result.peakRSSGrowthBytes, heapAllocationsPerStep: result.heapAllocationsPerStep,
+                peakRSSGrowthBytes: result.peakRSSGrowthBytes, trainingRSSGrowthBytes: result.trainingRSSGrowthBytes,
+                heapAllocationsPerStep: result.heapAllocationsPerStep,
                 measuredSteps: result.measuredSteps, numaAvailable: result.isNUMABacked, numaMaps: result.numaMapsLine,
                 threadsBound: result.threadsBound, pageSource: result.censusAtEnd.source)
             let metrics = TrainingRecord.Metrics(

@@ -97,3 +97,28 @@ struct GradientTests {
         #expect(abs(fixture.parameters[1].values[0] - (before[2] + 0.25 * (y - prediction))) < 1e-12)
     }
 }
+
+@Suite("Fused SGD")
+struct FusedSGDTests {
+    @Test("the fused step equals gradients followed by θ − η·g", arguments: [1, 7, 32])
+    func fusedMatchesSeparate(batch: Int) throws {
+        for threads in [1, 2] {
+            let model = try syntheticModel(widths: [9, 12, 5, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32, optimizer: Optimizer(kind: .sgd, learningRate: 0.3))
+            let fused = try Fixture<Double>(model, threads: threads)
+            let separate = try Fixture<Double>(model, threads: threads)
+            for step in 0..<3 {
+                fused.trainer.gatherTraining(orderStart: step, rows: batch)
+                _ = fused.trainer.step(rows: batch)
+                separate.trainer.gatherTraining(orderStart: step, rows: batch)
+                _ = separate.trainer.computeGradients(rows: batch)
+                for parameter in separate.parameters {
+                    for index in 0..<parameter.count { parameter.values[index] -= 0.3 * parameter.gradient[index] }
+                }
+            }
+            let a = fused.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+            let b = separate.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+            let difference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference < 1e-12, "batch \(batch), \(threads) threads: \(difference)")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+// The GEMM-only ceiling of a training step: the step's matrix products at its real shapes, nothing else.
+
+import Foundation
+import ModelProfile
+
+/// Measures how many samples per second the products of one SGD step alone could sustain.
+///
+/// A step of an L-layer MLP at batch B runs 3L − 1 products: L forward (B, out) = (B, in)·Wᵀ,
+/// L weight products (out, in) = dzᵀ·a and L − 1 input products (B, in) = dz·W. This runs exactly
+/// those, on scratch buffers, `steps` times, either with OpenBLAS's own threads or split over
+/// memplan's workers as the trainer splits them, and reports samples per second.
+public enum GEMMCeiling {
+    public enum Threading: String, Sendable, CaseIterable {
+        /// OpenBLAS splits each product over its own `threads` threads.
+        case openblas
+        /// memplan splits each product over its worker pool (OpenBLAS single-threaded inside).
+        case memplan
+    }
+
+    public static func samplesPerSecond(
+        widths: [Int], batch: Int, precision: Precision, threads: Int, threading: Threading, steps: Int
+    ) throws -> Double {
+        switch precision {
+        case .single: measure(Float.self, widths: widths, batch: batch, threads: threads, threading: threading, steps: steps)
+        case .double: measure(Double.self, widths: widths, batch: batch, threads: threads, threading: threading, steps: steps)
+        case .half, .bfloat16: throw TrainerError.unsupportedPrecision(precision.rawValue)
+        }
+    }
+
+    static func measure<T: TrainingScalar>(_: T.Type, widths: [Int], batch: Int, threads: Int, threading: Threading, steps: Int) -> Double {
+        let layers = Array(zip(widths.dropLast(), widths.dropFirst()))
+        func buffer(_ count: Int) -> UnsafeMutablePointer<T> {
+            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+            for index in 0..<max(count, 1) { pointer[index] = T(Double((index * 7919) % 97) / 97 - 0.5) }
+            return pointer
+        }
+        let activations = widths.map { buffer(batch * $0) }
+        let deltas = widths.map { buffer(batch * $0) }
+        let weights = layers.map { buffer($0.0 * $0.1) }
+        let gradients = layers.map { buffer($0.0 * $0.1) }
+        defer {
+            for pointer in activations + deltas + weights + gradients { pointer.deallocate() }
+        }
+        let parts = threading == .memplan ? threads : 1
+        BLASInfo.setThreadCount(threading == .openblas ? threads : 1)
+        defer { BLASInfo.setThreadCount(1) }
+        let pool = WorkerPool(partCount: parts)
+        nonisolated(unsafe) var job: (Int) -> Void = { _ in }
+        pool.setBody { part in job(part) }
+        func run(_ body: @escaping (Int) -> Void) {
+            job = body
+            pool.run { part in body(part) }
+        }
+        func oneStep() {
+            for (index, (inputs, outputs)) in layers.enumerated() {
+                run { part in
+                    if Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
+                        let columns = WorkerPool.range(of: part, parts: parts, count: outputs)
+                        T.gemm(
+                            transposeA: false, transposeB: true, m: batch, n: columns.count, k: inputs, alpha: 1,
+                            a: activations[index], lda: inputs, b: weights[index] + columns.lowerBound * inputs, ldb: inputs, beta: 0,
+                            c: activations[index + 1] + columns.lowerBound, ldc: outputs)
+                    } else {
+                        let rows = WorkerPool.range(of: part, parts: parts, count: batch)
+                        T.gemm(
+                            transposeA: false, transposeB: true, m: rows.count, n: outputs, k: inputs, alpha: 1,
+                            a: activations[index] + rows.lowerBound * inputs, lda: inputs, b: weights[index], ldb: inputs, beta: 0,
+                            c: activations[index + 1] + rows.lowerBound * outputs, ldc: outputs)
+                    }
+                }
+            }
+            for (index, (inputs, outputs)) in layers.enumerated().reversed() {
+                run { part in
+                    let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
+                    if index > 0 {
+                        T.gemm(
+                            transposeA: false, transposeB: false, m: batch, n: columns.count, k: outputs, alpha: 1, a: deltas[index + 1],
+                            lda: outputs, b: weights[index] + columns.lowerBound, ldb: inputs, beta: 0, c: deltas[index] + columns.lowerBound,
+                            ldc: inputs)
+                    }
+                    T.gemm(
+                        transposeA: true, transposeB: false, m: outputs, n: columns.count, k: batch, alpha: 1, a: deltas[index + 1],
+                        lda: outputs, b: activations[index] + columns.lowerBound, ldb: inputs, beta: 0,
+                        c: gradients[index] + columns.lowerBound, ldc: inputs)
+                }
+            }
+        }
+        for _ in 0..<max(3, steps / 20) { oneStep() }  // warm-up
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { oneStep() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(steps * batch) / seconds
+    }
+}
