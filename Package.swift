@@ -41,7 +41,8 @@ let package = Package(
 
         // MARK: - Runtime (libnuma, OpenBLAS)
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
-        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "CBLAS", "CZlib"]),
+        .target(name: "DataFormats", dependencies: ["CZlib"]),
+        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "DataFormats", "CBLAS"]),
 
         // MARK: - The CLI
         .executableTarget(
@@ -58,11 +59,16 @@ let package = Package(
             name: "MemplanBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                "ModelProfile", "MemoryBudget", "ArenaPlanner", "Yams",
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "Yams",
             ],
             path: "Benchmarks/MemplanBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+
+        // MARK: - Fuzzers (fuzz/run.sh builds them with -sanitize=fuzzer,address and -DFUZZING)
+        .target(name: "FuzzSupport", path: "fuzz/FuzzSupport"),
+        .executableTarget(name: "FuzzProfile", dependencies: ["ModelProfile", "FuzzSupport"], path: "fuzz/FuzzProfile"),
+        .executableTarget(name: "FuzzIDX", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzIDX"),
 
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
@@ -72,6 +78,7 @@ let package = Package(
         .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
         .testTarget(
             name: "MLPTrainerTests", dependencies: ["MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
+        .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],

@@ -60,15 +60,7 @@ public enum CapacityError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var result = ""
-    for (index, character) in digits.enumerated() {
-        if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
-        result.append(character)
-    }
-    return value < 0 ? "-" + result : result
-}
+func grouped(_ value: Int) -> String { value.groupedDigits }
 
 public enum CapacityAnalysis {
     /// Capacity of `profile` on `machine` at each precision.

@@ -1,5 +1,7 @@
 // Machines to plan for: the local one, or a machine profile describing hardware you do not have.
 
+import Yams
+
 /// One memory domain: a NUMA node, or one accelerator's memory.
 public struct MachineNode: Sendable, Hashable, Codable {
     public var id: Int
@@ -63,8 +65,24 @@ public enum MachineParser {
         }
     }
 
+    /// Parses machine-profile text (what `load` reads from a file).
+    public static func parse(_ text: String, file: String = "<machine>") throws(ProfileError) -> Machine {
+        do {
+            let (root, reader) = try ProfileParser.compose(text: text, file: file, baseDirectory: ".")
+            return try build(root, reader: reader, path: file)
+        } catch let error as ProfileError {
+            throw error
+        } catch {
+            throw .malformed(SourceLocation(file: file), problem: "\(error)")
+        }
+    }
+
     static func loadUntyped(path: String) throws -> Machine {
         let (root, reader) = try ProfileParser.compose(path: path)
+        return try build(root, reader: reader, path: path)
+    }
+
+    static func build(_ root: Node, reader: NodeReader, path: String) throws -> Machine {
         let top = try reader.section(root, named: "the machine profile", allowed: topKeys)
         try reader.rejectUnknown(top, allowed: topKeys)
         if let kind = top["kind"] {

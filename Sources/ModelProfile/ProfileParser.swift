@@ -35,17 +35,60 @@ public enum ProfileParser {
     /// Reads `path` and composes its YAML node tree.
     static func compose(path: String) throws -> (Node, NodeReader) {
         let text = try readText(path: path)
-        let directory = (path as NSString).deletingLastPathComponent
+        return try compose(text: text, file: path, baseDirectory: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// The deepest `[`/`{` nesting a profile may have; deeper flow collections would recurse
+    /// through the YAML composer without bound.
+    static let maximumNesting = 64
+
+    /// Composes profile text into a node tree, after checking its nesting depth.
+    static func compose(text: String, file: String, baseDirectory: String) throws -> (Node, NodeReader) {
+        try checkNesting(text, file: file)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw ProfileError.malformed(SourceLocation(file: path, line: 1), problem: "the file is empty")
+                throw ProfileError.malformed(SourceLocation(file: file, line: 1), problem: "the file is empty")
             }
             root = node
         } catch let error as YamlError {
-            throw Self.malformed(error, file: path)
+            throw Self.malformed(error, file: file)
         }
-        return (root, NodeReader(file: path, baseDirectory: directory))
+        return (root, NodeReader(file: file, baseDirectory: baseDirectory))
+    }
+
+    /// Rejects text whose brackets nest deeper than `maximumNesting` (quoted text and comments
+    /// are skipped). Block nesting needs an indentation step per level, so a profile under the
+    /// size limit cannot nest deep enough in block style to exhaust the stack.
+    static func checkNesting(_ text: String, file: String) throws(ProfileError) {
+        var depth = 0
+        var line = 1
+        var quote: UInt8?
+        var comment = false
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte == 10 {
+                line += 1
+                comment = false
+            } else if comment {
+            } else if let open = quote {
+                if byte == open, previous != 92 { quote = nil }
+            } else if byte == 35, previous == 32 || previous == 10 || previous == 0 || previous == 9 {
+                comment = true
+            } else if byte == 34 || byte == 39 {
+                quote = byte
+            } else if byte == 91 || byte == 123 {
+                depth += 1
+                if depth > maximumNesting {
+                    throw .malformed(
+                        SourceLocation(file: file, line: line),
+                        problem: "lists or mappings nested more than \(maximumNesting) deep; a profile needs a handful")
+                }
+            } else if byte == 93 || byte == 125 {
+                depth = max(0, depth - 1)
+            }
+            previous = byte
+        }
     }
 
     static func readText(path: String) throws(ProfileError) -> String {
@@ -102,22 +145,9 @@ public enum ProfileParser {
     }
 
     static func parseUntyped(_ text: String, file: String, baseDirectory: String) throws -> Profile {
-        let root: Node
-        do {
-            // The basic resolver (no implicit tag rules): every scalar is read as text by NodeReader,
-            // and Yams skips its regular-expression tag resolution (a third of the time on big files).
-            guard let node = try Yams.compose(yaml: text, .basic) else {
-                throw ProfileError.malformed(SourceLocation(file: file, line: 1), problem: "the file is empty")
-            }
-            root = node
-        } catch let error as ProfileError {
-            throw error
-        } catch let error as YamlError {
-            throw Self.malformed(error, file: file)
-        } catch {
-            throw ProfileError.malformed(SourceLocation(file: file), problem: "\(error)")
-        }
-        let reader = NodeReader(file: file, baseDirectory: baseDirectory)
+        // The basic resolver (no implicit tag rules) is used: every scalar is read as text by
+        // NodeReader, and Yams skips its regular-expression tag resolution (a third of the time on big files).
+        let (root, reader) = try compose(text: text, file: file, baseDirectory: baseDirectory)
         let top = try reader.section(root, named: "the profile", allowed: exactKeys + boundKeys)
         let kind = try top["kind"].map { try reader.string($0, field: "kind") }
         switch kind?.lowercased() {

@@ -177,6 +177,19 @@ struct ExactDecimal {
     }
 }
 
+extension Int {
+    /// The number with thousands separators: `3601000000000` → `"3,601,000,000,000"`.
+    public var groupedDigits: String {
+        let digits = String(magnitude)
+        var result = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(character)
+        }
+        return self < 0 ? "-" + result : result
+    }
+}
+
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -31,6 +31,7 @@ public enum NUMAError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isResourceError: Bool { true }
 }
 
+/// Thousands separators (NUMAArena depends on no other memplan module, so it keeps its own copy).
 func grouped(_ value: Int) -> String {
     let digits = String(value.magnitude)
     var result = ""

@@ -1,5 +1,7 @@
 // Byte counts for people: exact with separators, decimal (GB) and binary (GiB) units, and the lecture's style.
 
+import ModelProfile
+
 /// Formats byte counts three ways. Decimal units are powers of 1000 (kB, MB, GB, TB, PB),
 /// binary units powers of 1024 (KiB, MiB, GiB, TiB, PiB).
 ///
@@ -7,15 +9,7 @@
 /// step above that, so its "1.15 PB" is 1,203,400 GB / 1024². `lecture(_:)` reproduces that.
 public enum ByteUnits {
     /// `3601000000000` → `"3,601,000,000,000"`.
-    public static func grouped(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var result = ""
-        for (index, character) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
-            result.append(character)
-        }
-        return value < 0 ? "-" + result : result
-    }
+    public static func grouped(_ value: Int) -> String { value.groupedDigits }
 
     /// Decimal units with three significant digits: `"3.60 TB"`, `"940.58 kB"` (two decimals).
     public static func decimal(_ bytes: Int) -> String {

@@ -87,6 +87,17 @@ extension Memplan {
         }
 
         func run() throws {
+            // Ctrl-C: finish the current step, write the record marked partial, free the arena.
+            // A second Ctrl-C (the handler restores the default) stops at once.
+            signal(SIGINT) { _ in
+                stopRequested.store(true, ordering: .relaxed)
+                signal(SIGINT, SIG_DFL)
+            }
+            // A parent may have started us with SIGINT blocked (some process launchers do); unblock it.
+            var interrupt = sigset_t()
+            sigemptyset(&interrupt)
+            sigaddset(&interrupt, SIGINT)
+            pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
             guard case .exact(var model) = try ProfileParser.load(path: profile) else {
                 throw CLIFailure.badInput("\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
             }
@@ -114,7 +125,6 @@ extension Memplan {
                 }
             }
             options.shouldStop = { stopRequested.load(ordering: .relaxed) }
-            signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
 
             let result = try TrainingSession.run(model, options: options)
             bar.clear()

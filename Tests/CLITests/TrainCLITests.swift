@@ -131,3 +131,45 @@ struct TrainCLITests {
         #expect(bad.status == 2)
     }
 }
+
+@Suite("Faults during training")
+struct FaultTests {
+    @Test("SIGINT stops after the current step and writes the record, marked partial, atomically")
+    func interrupt() throws {
+        let directory = try makeTemporaryDirectory("sigint")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let record = directory.appendingPathComponent("run.json")
+        let process = Process()
+        process.executableURL = memplanExecutable()
+        process.arguments = ["train", "profiles/perceptron-3-4-2.yaml", "--epochs", "1000000", "--record", record.path, "--format", "json"]
+        process.currentDirectoryURL = packageRoot
+        // stdout to a file, not a pipe: a full pipe would block the child writing its JSON.
+        let outputPath = directory.appendingPathComponent("stdout.json")
+        FileManager.default.createFile(atPath: outputPath.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputPath)
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(process.processIdentifier, SIGINT)
+        // If the signal were ignored the run would go on for hours: give up after a minute.
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try output.close()
+        let data = try Data(contentsOf: outputPath)
+        try FileManager.default.removeItem(at: outputPath)
+        #expect(process.terminationReason == .exit, "killed by a signal instead of stopping cleanly")
+        #expect(process.terminationStatus == 130)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: record)) as? [String: Any])
+        let run = try #require(document["run"] as? [String: Any])
+        #expect(run["partial"] as? Bool == true)
+        let epochs = try #require((document["metrics"] as? [String: Any])?["epochs"] as? [Any])
+        #expect(!epochs.isEmpty)
+        #expect(epochs.count < 100_000)
+        #expect(!data.isEmpty, "the JSON also went to stdout")
+        // Only the record: no temporary file left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run.json"])
+    }
+}

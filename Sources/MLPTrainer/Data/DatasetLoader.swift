@@ -1,6 +1,7 @@
 // A profile's data: first its shape (so the plan can account for it), then decoded once into the arena.
 
 import ArenaPlanner
+import DataFormats
 import Foundation
 import ModelProfile
 
@@ -56,8 +57,8 @@ public final class DatasetLoader {
                 }
             }
             fashionPaths = paths
-            let trainCount = try IDX.itemCount(path: paths[0], dimensions: 3)[0]
-            let testCount = try IDX.itemCount(path: paths[2], dimensions: 3)[0]
+            let trainCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0] }
+            let testCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0] }
             guard trainCount > 0 else { throw TrainerError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
             shape = DataShape(trainCount: trainCount, testCount: testCount)
             summary = "Fashion-MNIST from \(directory)"
@@ -92,11 +93,23 @@ public final class DatasetLoader {
         let targetsArePlusMinus = model.loss == .hinge
         switch source {
         case .fashionMNIST(_, let labels):
-            try IDX.readImages(path: fashionPaths[0], count: shape.trainCount, width: model.inputWidth, into: data.trainFeatures)
-            let trainLabels = try IDX.readLabels(path: fashionPaths[1], count: shape.trainCount, classes: 10)
+            let scale = T(1) / 255
+            let width = model.inputWidth
+            let (trainCount, testCount) = (shape.trainCount, shape.testCount)
+            let paths = fashionPaths
+            try Self.mapped { () throws(DataFileError) in
+                try IDX.readImages(try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures) { T($0) * scale }
+            }
+            let trainLabels = try Self.mapped { () throws(DataFileError) in
+                try IDX.readLabels(try GzipFileSource(path: paths[1]), count: trainCount, classes: 10)
+            }
             writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
-            try IDX.readImages(path: fashionPaths[2], count: shape.testCount, width: model.inputWidth, into: data.testFeatures)
-            let testLabels = try IDX.readLabels(path: fashionPaths[3], count: shape.testCount, classes: 10)
+            try Self.mapped { () throws(DataFileError) in
+                try IDX.readImages(try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures) { T($0) * scale }
+            }
+            let testLabels = try Self.mapped { () throws(DataFileError) in
+                try IDX.readLabels(try GzipFileSource(path: paths[3]), count: testCount, classes: 10)
+            }
             writeTargets(testLabels, labels: labels, into: data.testTargets, plusMinus: targetsArePlusMinus)
         case .polynomial(let degree, _, _, let noise, let target, let seed):
             var generator = SplitMix64(seed: seed)
@@ -147,6 +160,19 @@ public final class DatasetLoader {
                 row[0] = positive.contains(classLabel) ? 1 : off
             case .groups(let groups):
                 for (column, group) in groups.enumerated() { row[column] = group.contains(classLabel) ? 1 : off }
+            }
+        }
+    }
+
+    /// Runs a data-file decoder, turning its errors into `TrainerError`s.
+    static func mapped<R>(_ body: () throws(DataFileError) -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
+            switch error {
+            case .missing(let path): throw TrainerError.datasetMissing(path: path, package: nil)
+            case .corrupt(let path, let reason): throw TrainerError.datasetCorrupt(path: path, reason: reason)
+            case .mismatch(let path, let reason): throw TrainerError.datasetMismatch(path: path, reason: reason)
             }
         }
     }

@@ -1,0 +1,29 @@
+#!/bin/busybox sh
+# /init of the two-node test VM: mounts /proc, /sys, /dev, runs the checks, prints each result
+# between markers on the serial console, and reports the status through isa-debug-exit.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+cd /memplan
+export HOME=/tmp
+status=0
+run() {
+    name=$1
+    shift
+    echo "=== BEGIN $name"
+    "$@" 2>/tmp/stderr
+    code=$?
+    echo "=== END $name exit=$code"
+    echo "=== STDERR $name: $(head -c 400 /tmp/stderr | tr '\n' ' ')"
+}
+run topology ./memplan topology --format json
+run node1 ./memplan train vm-softmax.yaml --placement node:1 --format json
+run node0 ./memplan train vm-softmax.yaml --placement node:0 --format json
+run interleave ./memplan train vm-softmax.yaml --placement interleave --format json
+run capacity ./memplan capacity vm-softmax.yaml --machine local --format json
+run too-large ./memplan train vm-too-large.yaml --placement node:1 --format json
+echo "=== DONE"
+# qemu exits with (value << 1) | 1; write 1 so a clean run exits 3.
+printf '\001' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+poweroff -f

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Runs a libFuzzer target for a while: fuzz/run.sh profile|idx [seconds] (default 60).
+# Builds with -sanitize=fuzzer,address into .build-fuzz, starts from the committed seed corpus
+# (fuzz/corpus/<target>) plus what earlier runs found (fuzz/corpus-work/<target>, not committed),
+# and leaves crash reproducers in fuzz/artifacts/. Exits non-zero on a crash.
+set -eu
+cd "$(dirname "$0")/.."
+target=${1:?usage: fuzz/run.sh profile|idx [seconds]}
+seconds=${2:-60}
+case "$target" in
+    profile) product=FuzzProfile ;;
+    idx) product=FuzzIDX ;;
+    *) echo "fuzz/run.sh: unknown target '$target' (profile or idx)" >&2; exit 2 ;;
+esac
+swift build -c release --scratch-path .build-fuzz --product "$product" \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address >&2
+mkdir -p "fuzz/corpus-work/$target" fuzz/artifacts
+# The Swift runtime's backtracer would catch signals before libFuzzer can save the input.
+SWIFT_BACKTRACE=enable=no ".build-fuzz/release/$product" "fuzz/corpus-work/$target" "fuzz/corpus/$target" \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    -artifact_prefix="fuzz/artifacts/$target-" -print_final_stats=1
