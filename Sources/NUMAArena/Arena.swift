@@ -124,10 +124,24 @@ public final class Arena: @unchecked Sendable {
         return vector.reduce(0) { $0 + Int($1 & 1) }
     }
 
-    /// This arena's line of /proc/self/numa_maps (policy and `N<node>=<pages>` counts), if present.
+    /// The /proc/self/numa_maps line of the mapping holding this arena (policy and `N<node>=<pages>`
+    /// counts), if present. The kernel may merge the arena with a neighbouring mapping of the same
+    /// policy, so the mapping is looked up in /proc/self/maps first.
     public func numaMapsLine() -> String? {
+        let base = UInt(bitPattern: baseAddress)
+        var start = base
+        if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) {
+            for line in maps.split(separator: "\n") {
+                let range = line.prefix { $0 != " " }.split(separator: "-")
+                guard range.count == 2, let low = UInt(range[0], radix: 16), let high = UInt(range[1], radix: 16) else { continue }
+                if low <= base, base < high {
+                    start = low
+                    break
+                }
+            }
+        }
         guard let text = try? String(contentsOfFile: "/proc/self/numa_maps", encoding: .utf8) else { return nil }
-        let prefix = String(UInt(bitPattern: baseAddress), radix: 16) + " "
+        let prefix = String(start, radix: 16) + " "
         return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
     }
 
