@@ -145,9 +145,10 @@ public enum BLASInfo {
     public static var provider: String { String(cString: memplan_blas_provider()) }
 
     /// Kernels OpenBLAS falls back to when it does not recognise a CPU (Debian's 0.3.21 picks
-    /// Prescott, SSE3 only, on CPU models newer than itself).
+    /// Prescott, SSE3 only, on Intel models newer than itself, and Opteron on qemu's TCG CPU).
     static let fallbackCores: Set<String> = [
-        "Prescott", "Katmai", "Coppermine", "Northwood", "Banias", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "unknown",
+        "Prescott", "Katmai", "Coppermine", "Northwood", "Banias", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom",
+        "Opteron", "Barcelona", "Bobcat", "unknown",
     ]
 
     /// The OpenBLAS core type this CPU supports, from its /proc/cpuinfo flags: SkylakeX with
@@ -163,6 +164,21 @@ public enum BLASInfo {
     public static func betterCoreType(current: String, cpuFlags: Set<String>) -> String? {
         guard fallbackCores.contains(current) else { return nil }
         return supportedCoreType(cpuFlags: cpuFlags)
+    }
+
+    /// Debian's OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPUs newer than it
+    /// knows (several times slower). OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so when
+    /// that happened this sets it to what the CPU supports and re-executes the program, once.
+    /// A user's own OPENBLAS_CORETYPE is respected; MEMPLAN_NO_REEXEC=1 turns this off.
+    public static func reexecutingWithBetterKernelsIfNeeded() {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment["MEMPLAN_NO_REEXEC"] == nil,
+            let core = betterCoreType(current: coreName, cpuFlags: cpuFlags())
+        else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        setenv("MEMPLAN_NO_REEXEC", "1", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv returned: it failed; carry on with OpenBLAS's own choice.
     }
 
     /// The flags of the first CPU in /proc/cpuinfo.

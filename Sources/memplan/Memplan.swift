@@ -27,28 +27,13 @@ struct Memplan: ParsableCommand {
 @main
 enum Main {
     static func main() {
-        selectBLASKernels()
+        BLASInfo.reexecutingWithBetterKernelsIfNeeded()
         do {
             var command = try Memplan.parseAsRoot()
             try command.run()
         } catch {
             exitReporting(error)
         }
-    }
-
-    /// Debian's OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPUs newer than it
-    /// knows (several times slower). OpenBLAS reads OPENBLAS_CORETYPE only when it loads, so when
-    /// that happened memplan sets it to what the CPU supports and re-executes itself, once.
-    /// Set OPENBLAS_CORETYPE yourself to choose; MEMPLAN_NO_REEXEC=1 turns this off.
-    static func selectBLASKernels() {
-        let environment = ProcessInfo.processInfo.environment
-        guard environment["OPENBLAS_CORETYPE"] == nil, environment["MEMPLAN_NO_REEXEC"] == nil,
-            let core = BLASInfo.betterCoreType(current: BLASInfo.coreName, cpuFlags: BLASInfo.cpuFlags())
-        else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
-        setenv("MEMPLAN_NO_REEXEC", "1", 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // execv returned: it failed; carry on with OpenBLAS's own choice.
     }
 
     static func exitReporting(_ error: any Error) -> Never {

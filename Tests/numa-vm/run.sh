@@ -8,9 +8,14 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 scripts/ensure-deps.sh qemu-system-x86 linux-image-amd64 busybox-static cpio
 
-echo "numa-vm: building a static memplan" >&2
-swift build -c release --product memplan --scratch-path .build-static --disable-default-traits \
-    -Xswiftc -static-executable >&2
+echo "numa-vm: building a static memplan (.build-static/release/memplan)" >&2
+log=$(mktemp)
+if ! swift build -c release --product memplan --scratch-path .build-static --disable-default-traits \
+    -Xswiftc -static-executable > "$log" 2>&1; then
+    tail -40 "$log" >&2
+    exit 1
+fi
+rm -f "$log"
 binary=.build-static/release/memplan
 file "$binary" | grep -q "statically linked" || { echo "numa-vm: $binary is not statically linked" >&2; exit 1; }
 
