@@ -47,13 +47,25 @@ final class Trainer<T: TrainingScalar> {
 
     // MARK: - Batches
 
-    /// Copies training samples `order[first ..< first + rows]` into x and y.
+    /// Copies training samples `order[first ..< first + rows]` into x and y, split by rows over
+    /// the workers when there are enough rows (the copy is a step's largest piece of work that
+    /// is not a product: B·I values read from rows scattered over the training set).
     @inline(__always)
     func gatherTraining(orderStart first: Int, rows: Int) {
+        if partCount > 1, rows >= partCount * Self.minimumRowsPerPart {
+            dispatch(.gather(orderStart: first, rows: rows))
+        } else {
+            gatherTrainingRows(orderStart: first, rows: 0..<rows)
+        }
+    }
+
+    /// Copies training samples `order[first + r]` for r in `rows` into row r of x and y.
+    @inline(__always)
+    private func gatherTrainingRows(orderStart first: Int, rows: Range<Int>) {
         let data = tensors.data
         let width = data.featureWidth
         let targetWidth = data.targetWidth
-        for row in 0..<rows {
+        for row in rows {
             let sample = Int(data.order[first + row])
             (tensors.features + row * width).update(from: data.trainFeatures + sample * width, count: width)  // (1, I)
             (tensors.targets + row * targetWidth).update(from: data.trainTargets + sample * targetWidth, count: targetWidth)  // (1, K)
@@ -76,6 +88,7 @@ final class Trainer<T: TrainingScalar> {
 
     /// What the workers are running now.
     enum Job {
+        case gather(orderStart: Int, rows: Int)
         case forward(layer: Int, rows: Int)
         case backward(layer: Int, rows: Int)
         case update
@@ -111,6 +124,7 @@ final class Trainer<T: TrainingScalar> {
     @inline(__always)
     func runPart(_ part: Int) {
         switch job {
+        case .gather(let first, let rows): gatherTrainingRows(orderStart: first, rows: range(part, of: rows))
         case .forward(let layer, let rows): forwardPart(layer: layer, rows: rows, part: part)
         case .backward(let layer, let rows):
             if fusesUpdate { fusedBackwardPart(layer: layer, rows: rows, part: part) } else { backwardPart(layer: layer, rows: rows, part: part) }

@@ -52,7 +52,16 @@ struct GradientTests {
         var results: [[Double]] = []
         for threads in [1, 2, 3] {
             let fixture = try Fixture<Double>(model, threads: threads)
+            // A shuffled order, so a part that gathers the wrong rows changes the step.
+            let data = fixture.trainer.tensors.data
+            for index in 0..<64 { data.order[index] = Int32((index * 37 + 11) % 64) }
             fixture.trainer.gatherTraining(orderStart: 0, rows: 32)
+            for row in [0, 17, 31] {
+                let sample = Int(data.order[row])
+                for column in 0..<6 {
+                    #expect(fixture.trainer.tensors.features[row * 6 + column] == data.trainFeatures[sample * 6 + column])
+                }
+            }
             _ = fixture.trainer.step(rows: 32)
             fixture.trainer.gatherTraining(orderStart: 1, rows: 1)
             _ = fixture.trainer.step(rows: 1)  // batch 1 splits by columns
