@@ -217,15 +217,16 @@ public enum ProfileParser {
         let inputNode = try top.require("input", hint: "give the input features, e.g. input: {features: 784}")
         let inputShape = try reader.inputShape(inputNode)
 
-        var specs: [(units: Int, activation: Activation, hasBias: Bool, node: Node)] = []
+        var specs: [(units: Int, activation: Activation, hasBias: Bool, mark: Mark?)] = []
         if let hidden = top["hidden"] {
-            for (index, layerNode) in try reader.list(hidden, field: "hidden").enumerated() {
-                let layer = try reader.section(layerNode, named: "hidden", index: index, allowed: layerKeys)
-                let units = try reader.count(
-                    try layer.require("units", hint: "give the layer's width, e.g. units: 256"), field: "units", minimum: 1)
-                let activation = try layer["activation"].map { try reader.activation($0) } ?? .relu
-                let hasBias = try layer["bias"].map { try reader.bool($0, field: "bias") } ?? true
-                specs.append((units, activation, hasBias, layerNode))
+            guard case .sequence(let sequence) = hidden else {
+                throw ProfileError.wrongType(reader.location(hidden), field: "hidden", expected: "a list", got: reader.describe(hidden))
+            }
+            specs.reserveCapacity(sequence.count + 1)
+            var index = 0
+            for layerNode in sequence {
+                specs.append(try reader.hiddenLayer(layerNode, index: index))
+                index += 1
             }
         }
         let lossNode = try top.require("loss", hint: "name the loss, e.g. loss: softmax-cross-entropy")
@@ -236,7 +237,7 @@ public enum ProfileParser {
             try output.require("units", hint: "give the number of outputs, e.g. units: 10"), field: "units", minimum: 1)
         let outputActivation = try output["activation"].map { try reader.activation($0) } ?? loss.impliedOutputActivation
         let outputBias = try output["bias"].map { try reader.bool($0, field: "bias") } ?? true
-        specs.append((outputUnits, outputActivation, outputBias, outputNode))
+        specs.append((outputUnits, outputActivation, outputBias, outputNode.mark))
 
         var inputWidth = 1
         for dimension in inputShape {
@@ -295,13 +296,13 @@ public enum ProfileParser {
             return model
         } catch {
             // Point at the node the problem is about where we can tell.
-            let node: Node
+            let location: SourceLocation
             switch error {
-            case .lossNeedsClasses, .lossNeedsActivation: node = outputNode
-            case .softmaxInHiddenLayer(let layer): node = specs[layer - 1].node
-            default: node = top.node
+            case .lossNeedsClasses, .lossNeedsActivation: location = reader.location(outputNode)
+            case .softmaxInHiddenLayer(let layer): location = reader.location(mark: specs[layer - 1].mark)
+            default: location = reader.location(top.node)
             }
-            throw ProfileError.invalidModel(reader.location(node), error)
+            throw ProfileError.invalidModel(location, error)
         }
     }
 }
@@ -352,8 +353,49 @@ struct NodeReader {
     }
 
     func location(_ node: Node) -> SourceLocation {
-        SourceLocation(file: file, line: node.mark?.line, column: node.mark?.column)
+        location(mark: node.mark)
     }
+
+    func location(mark: Mark?) -> SourceLocation {
+        SourceLocation(file: file, line: mark?.line, column: mark?.column)
+    }
+
+    /// One entry of `hidden:` — `{units, activation = relu, bias = true}` — read straight from
+    /// its mapping. The same checks and messages as `section` + `require`, without building a
+    /// `Section` per layer: a generated 100,000-layer profile spends its time here.
+    func hiddenLayer(_ node: Node, index: Int) throws -> (units: Int, activation: Activation, hasBias: Bool, mark: Mark?) {
+        guard case .mapping(let mapping) = node else {
+            throw ProfileError.wrongType(location(node), field: "hidden[\(index)]", expected: "a mapping of keys to values", got: describe(node))
+        }
+        var units: Int?
+        var activation = Activation.relu
+        var hasBias = true
+        for (keyNode, value) in mapping {
+            guard case .scalar(let key) = keyNode else {
+                throw ProfileError.wrongType(location(keyNode), field: "a key in hidden[\(index)]", expected: "a plain name", got: describe(keyNode))
+            }
+            switch key.string {
+            case "units":
+                if case .scalar(let scalar) = value, scalar.style == .plain, isNullText(scalar.string) {
+                    throw ProfileError.missingField(location(node), field: "units", section: "hidden[\(index)]", hint: Self.unitsHint)
+                }
+                units = try count(value, field: "units", minimum: 1)
+            case "activation": activation = try self.activation(value)
+            case "bias": hasBias = try bool(value, field: "bias")
+            default:
+                let allowed = ProfileParser.layerKeys
+                throw ProfileError.unknownKey(
+                    location(keyNode), key: key.string, section: "hidden[\(index)]",
+                    suggestion: Suggestion.closest(to: key.string, in: allowed), valid: allowed)
+            }
+        }
+        guard let units else {
+            throw ProfileError.missingField(location(node), field: "units", section: "hidden[\(index)]", hint: Self.unitsHint)
+        }
+        return (units, activation, hasBias, node.mark)
+    }
+
+    static let unitsHint = "give the layer's width, e.g. units: 256"
 
     /// How a node reads in an error message: `'text'`, `a mapping`, `a list`.
     func describe(_ node: Node) -> String {

@@ -169,6 +169,36 @@ struct ProfileParserTests {
         #expect(error("kind: bound\nparameters: 10\n")?.description.contains("missing 'sample_bytes'") == true)
     }
 
+    @Test("hidden layers: each malformed entry names its index, line and what was expected")
+    func hiddenLayerShapes() throws {
+        let notList = try #require(error("input: 3\nhidden: {units: 4}\noutput: {units: 1}\nloss: l2\n"))
+        #expect(notList.description.contains("hidden") && notList.description.contains("a list"), "\(notList)")
+        let notMapping = try #require(error("input: 3\nhidden: [{units: 4}, 5]\noutput: {units: 1}\nloss: l2\n"))
+        #expect(notMapping.description.contains("hidden[1]") && notMapping.description.contains("a mapping"), "\(notMapping)")
+        let missing = try #require(error("input: 3\nhidden:\n  - {units: 4}\n  - {activation: tanh}\noutput: {units: 1}\nloss: l2\n"))
+        guard case .missingField(let location, let field, let section, _) = missing else {
+            Issue.record("wrong error: \(missing)")
+            return
+        }
+        #expect(field == "units" && section == "hidden[1]" && location.line == 4)
+        let null = try #require(error("input: 3\nhidden: [{units: ~}]\noutput: {units: 1}\nloss: l2\n"))
+        #expect(null.description.contains("units") && null.description.contains("hidden[0]"), "\(null)")
+        let badBias = try #require(error("input: 3\nhidden: [{units: 4, bias: maybe}]\noutput: {units: 1}\nloss: l2\n"))
+        #expect(badBias.description.contains("true or false"), "\(badBias)")
+        // A model error about a hidden layer points at that layer's line.
+        let softmax = try #require(error("input: 3\nhidden:\n  - {units: 4}\n  - {units: 4, activation: softmax}\noutput: {units: 2}\nloss: l2\n"))
+        #expect(softmax.location?.line == 4, "\(softmax)")
+        // Defaults: relu, with bias.
+        guard case .exact(let model) = try ProfileParser.parse("input: 3\nhidden: [{units: 4}, {units: 5, activation: tanh, bias: false}]\noutput: {units: 1}\nloss: l2\n")
+        else {
+            Issue.record("not an exact profile")
+            return
+        }
+        #expect(model.layers.map(\.outputWidth) == [4, 5, 1])
+        #expect(model.layers[0].activation == .relu && model.layers[0].hasBias)
+        #expect(model.layers[1].activation == .tanh && !model.layers[1].hasBias)
+    }
+
     @Test("a loss that does not fit the output is rejected")
     func lossMismatch() throws {
         #expect(error("input: 3\noutput: {units: 1}\nloss: softmax-ce\n")?.description.contains("needs at least 2 output units") == true)
