@@ -17,6 +17,16 @@ public enum GEMMCeiling {
         case memplan
     }
 
+    /// Floating-point operations per sample of those products: 2·in·out each for the forward
+    /// product and the weight product, and for the input product of every layer but the first
+    /// (4·in·out for layer 1, 6·in·out for the others).
+    public static func flopsPerSample(widths: [Int]) -> Double {
+        zip(widths.dropLast(), widths.dropFirst()).enumerated().reduce(0.0) { total, entry in
+            let (index, (inputs, outputs)) = entry
+            return total + Double(inputs) * Double(outputs) * (index == 0 ? 4 : 6)
+        }
+    }
+
     public static func samplesPerSecond(
         widths: [Int], batch: Int, precision: Precision, threads: Int, threading: Threading, steps: Int
     ) throws -> Double {

@@ -28,7 +28,9 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     /// The corresponding C functions are `cblas_sger` and `cblas_dger`.
     static func ger(m: Int, n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafePointer<Self>, a: UnsafeMutablePointer<Self>, lda: Int)
 
-    /// d[i] = 0 where out[i] ≤ 0, with explicit SIMD lanes.
+    /// d[i] = 0 where out[i] ≤ 0, with explicit SIMD lanes. Float and Double each spell the loop
+    /// out with their concrete vector type: a generic helper over `V: SIMD` was measured to run
+    /// unvectorised (21% of a step's cycles instead of under 1%).
     static func reluMask(_ d: UnsafeMutablePointer<Self>, output out: UnsafePointer<Self>, count: Int)
 
     static func exp(_ x: Self) -> Self

@@ -1,9 +1,7 @@
 // One training step on its own, for benchmarks: a model planned and placed like `memplan train`
 // does it, on synthetic data, stepping over the same batch again and again.
 
-import ArenaPlanner
 import ModelProfile
-import NUMAArena
 
 /// A model ready to step: its arena allocated, synthetic data loaded, parameters initialised.
 ///
@@ -30,22 +28,13 @@ public final class TrainingStep {
     public func run() { runStep() }
 
     static func make<T: TrainingScalar>(_ model: Model, threads: Int, as: T.Type) throws -> (() -> Void, [AnyObject]) {
-        let loader = try DatasetLoader(model: model)
-        let schedule = try TrainingSchedule(model: model, data: loader.shape)
-        let plan = try BestPlanner().plan(schedule.buffers, alignment: 64)
-        let arena = try Arena(byteCount: plan.arenaByteCount, placement: .local)
-        let tensors = ModelTensors<T>(schedule: schedule, plan: plan, arena: arena)
-        try loader.load(into: tensors.data)
-        for index in 0..<loader.shape.trainCount { tensors.data.order[index] = Int32(index) }
+        let local = try LocalTrainer<T>(model: model, threads: threads)
         BLASInfo.setThreadCount(1)
-        let pool = WorkerPool(partCount: threads)
-        let trainer = Trainer(model: model, tensors: tensors)
-        trainer.attach(pool)
-        trainer.initializeParameters(seed: model.seed)
-        let rows = min(model.batchSize, loader.shape.trainCount)
+        let trainer = local.trainer
+        let rows = min(model.batchSize, local.trainCount)
         return ({
             trainer.gatherTraining(orderStart: 0, rows: rows)
             _ = trainer.step(rows: rows)
-        }, [arena, pool, trainer])
+        }, [local])
     }
 }

@@ -317,6 +317,12 @@ func isNullText(_ text: String) -> Bool {
     }
 }
 
+/// Whether a node is YAML's null written plainly (`units:`, `units: ~`): a field given no value.
+func isNullNode(_ node: Node) -> Bool {
+    if case .scalar(let scalar) = node, scalar.style == .plain, isNullText(scalar.string) { return true }
+    return false
+}
+
 /// A mapping whose keys have been checked for duplicates, with each key's node kept for its line.
 struct Section {
     let node: Node
@@ -336,7 +342,7 @@ struct Section {
         guard let node = self[key] else {
             throw ProfileError.missingField(reader.location(node), field: key, section: name, hint: hint)
         }
-        if case .scalar(let scalar) = node, scalar.style == .plain, isNullText(scalar.string) {
+        if isNullNode(node) {
             throw ProfileError.missingField(reader.location(node), field: key, section: name, hint: hint)
         }
         return node
@@ -376,17 +382,14 @@ struct NodeReader {
             }
             switch key.string {
             case "units":
-                if case .scalar(let scalar) = value, scalar.style == .plain, isNullText(scalar.string) {
+                if isNullNode(value) {
                     throw ProfileError.missingField(location(node), field: "units", section: "hidden[\(index)]", hint: Self.unitsHint)
                 }
                 units = try count(value, field: "units", minimum: 1)
             case "activation": activation = try self.activation(value)
             case "bias": hasBias = try bool(value, field: "bias")
             default:
-                let allowed = ProfileParser.layerKeys
-                throw ProfileError.unknownKey(
-                    location(keyNode), key: key.string, section: "hidden[\(index)]",
-                    suggestion: Suggestion.closest(to: key.string, in: allowed), valid: allowed)
+                throw unknownKey(key.string, at: keyNode, section: "hidden[\(index)]", allowed: ProfileParser.layerKeys)
             }
         }
         guard let units else {
@@ -428,10 +431,13 @@ struct NodeReader {
 
     func rejectUnknown(_ section: Section, allowed: [String]) throws {
         for entry in section.keys where !allowed.contains(entry.key) {
-            throw ProfileError.unknownKey(
-                location(entry.keyNode), key: entry.key, section: section.name,
-                suggestion: Suggestion.closest(to: entry.key, in: allowed), valid: allowed)
+            throw unknownKey(entry.key, at: entry.keyNode, section: section.name, allowed: allowed)
         }
+    }
+
+    /// The error for a key `allowed` does not list, with the closest valid key as a suggestion.
+    func unknownKey(_ key: String, at keyNode: Node, section: String, allowed: [String]) -> ProfileError {
+        .unknownKey(location(keyNode), key: key, section: section, suggestion: Suggestion.closest(to: key, in: allowed), valid: allowed)
     }
 
     func scalarText(_ node: Node, field: String, expected: String) throws -> String {

@@ -34,10 +34,7 @@ extension Memplan {
                     widths: widths, batch: batch, precision: precision, threads: threads, threading: threading, steps: steps)
             }
             let best = results.values.max() ?? 0
-            let flops = zip(widths.dropLast(), widths.dropFirst()).enumerated().reduce(0.0) { total, entry in
-                let (index, (inputs, outputs)) = entry
-                return total + Double(inputs * outputs) * (index == 0 ? 4 : 6)
-            }
+            let flops = GEMMCeiling.flopsPerSample(widths: widths)
             let object: [String: Any] = [
                 "precision": precision.rawValue, "batch": batch, "threads": threads, "widths": widths,
                 "samples_per_second": results, "ceiling_samples_per_second": best, "flops_per_sample": flops,

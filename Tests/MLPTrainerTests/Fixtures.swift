@@ -1,4 +1,3 @@
-import ArenaPlanner
 import Foundation
 @testable import MLPTrainer
 import ModelProfile
@@ -13,17 +12,10 @@ final class Fixture<T: TrainingScalar> {
 
     init(_ model: Model, threads: Int = 1) throws {
         self.model = model
-        let loader = try DatasetLoader(model: model)
-        let schedule = try TrainingSchedule(model: model, data: loader.shape)
-        let plan = try BestPlanner().plan(schedule.buffers, alignment: 64)
-        arena = try Arena(byteCount: plan.arenaByteCount, placement: .local)
-        let tensors = ModelTensors<T>(schedule: schedule, plan: plan, arena: arena)
-        try loader.load(into: tensors.data)
-        for index in 0..<loader.shape.trainCount { tensors.data.order[index] = Int32(index) }
-        trainer = Trainer(model: model, tensors: tensors)
-        pool = WorkerPool(partCount: threads)
-        trainer.attach(pool)
-        trainer.initializeParameters(seed: model.seed)
+        let local = try LocalTrainer<T>(model: model, threads: threads)
+        arena = local.arena
+        trainer = local.trainer
+        pool = local.pool
     }
 
     /// Every parameter tensor with its gradient and element count.
