@@ -11,29 +11,36 @@ enum Kernels {
     // Each kernel works on a slice: `rows` rows and `outputs` (or `inputs`) columns of matrices
     // whose rows are `…Stride` elements apart, so a part of a split job passes offset pointers.
 
-    /// out = x · Wᵀ + b for a slice of outputs.
+    /// out = x · Wᵀ + b for a slice of outputs, or out = x · Wᵀ when `bias` is nil.
     ///
     /// x (rows, inputs) stride xStride; W (outputs, inputs) stride inputs; b (outputs) or nil;
-    /// out (rows, outputs) stride outStride.
+    /// out (rows, outputs) stride outStride. Without a bias the product runs with β = 0 (the trainer
+    /// adds b in the pass that applies the activation, `activate(_:rows:columns:stride:bias:_:)`);
+    /// with one, out starts from b and the product accumulates onto it with β = 1.
     @inline(__always)
     static func linear<T: TrainingScalar>(
         x: UnsafePointer<T>, xStride: Int, weights: UnsafePointer<T>, bias: UnsafePointer<T>?,
         out: UnsafeMutablePointer<T>, outStride: Int, rows: Int, inputs: Int, outputs: Int
     ) {
         guard rows > 0, outputs > 0 else { return }
-        // Start from the bias (or zero) and accumulate the product with β = 1.
-        for row in 0..<rows {
-            let target = out + row * outStride
-            if let bias { target.update(from: bias, count: outputs) } else { target.update(repeating: 0, count: outputs) }  // (1, O)
+        guard inputs > 0 else {
+            for row in 0..<rows {
+                let target = out + row * outStride
+                if let bias { target.update(from: bias, count: outputs) } else { target.update(repeating: 0, count: outputs) }  // (1, O)
+            }
+            return
         }
-        guard inputs > 0 else { return }
+        if let bias {
+            for row in 0..<rows { (out + row * outStride).update(from: bias, count: outputs) }  // (1, O)
+        }
+        let beta: T = bias == nil ? 0 : 1
         if rows == 1 {
-            // One sample: out = W·x + out, a matrix-vector product.
-            T.gemv(transpose: false, m: outputs, n: inputs, alpha: 1, a: weights, lda: inputs, x: x, beta: 1, y: out)
+            // One sample: out = W·x + β·out, a matrix-vector product.
+            T.gemv(transpose: false, m: outputs, n: inputs, alpha: 1, a: weights, lda: inputs, x: x, beta: beta, y: out)
         } else {
             T.gemm(
                 transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: x, lda: xStride,
-                b: weights, ldb: inputs, beta: 1, c: out, ldc: outStride)
+                b: weights, ldb: inputs, beta: beta, c: out, ldc: outStride)
         }
     }
 
@@ -112,15 +119,24 @@ enum Kernels {
 
     // MARK: - Activations
 
-    /// a = f(z) in place over a slice (rows, columns) of a matrix with rows `stride` apart;
-    /// softmax is row-wise and needs whole rows.
+    /// a = f(z + b) in place over a slice (rows, columns) of a matrix with rows `stride` apart, b (columns)
+    /// or nil; softmax is row-wise and needs whole rows. Each row gets its bias and its activation while
+    /// it is in L1, so adding b costs no pass of its own over the output.
     @inline(__always)
     static func activate<T: TrainingScalar>(
-        _ values: UnsafeMutablePointer<T>, rows: Int, columns: Int, stride: Int, _ activation: Activation
+        _ values: UnsafeMutablePointer<T>, rows: Int, columns: Int, stride: Int, bias: UnsafePointer<T>? = nil,
+        _ activation: Activation
     ) {
-        guard activation != .identity else { return }
+        guard activation != .identity || bias != nil else { return }
         for row in 0..<rows {
             let z = values + row * stride
+            if let bias {
+                if activation == .relu {
+                    T.addBiasRelu(z, bias: bias, count: columns)
+                    continue
+                }
+                for column in 0..<columns { z[column] += bias[column] }
+            }
             switch activation {
             case .identity:
                 break

@@ -228,22 +228,30 @@ final class Trainer<T: TrainingScalar> {
         let inputs = layer.inputWidth
         let outputs = layer.outputWidth
         let parts = partCount
+        // One row: the bias goes in before the matrix-vector product. More: the product runs with
+        // β = 0 and the bias is added in the activation's pass (one pass over out instead of two).
         if !Self.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: parts) {
             let range = WorkerPool.range(of: part, parts: parts, count: rows)
             let out = layer.output + range.lowerBound * outputs
+            let biasFirst = range.count == 1 ? layer.bias : nil
             Kernels.linear(
-                x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: layer.bias, out: out, outStride: outputs,
+                x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: biasFirst, out: out, outStride: outputs,
                 rows: range.count, inputs: inputs, outputs: outputs)
-            Kernels.activate(out, rows: range.count, columns: outputs, stride: outputs, layer.activation)
+            Kernels.activate(
+                out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? layer.bias : nil, layer.activation)
         } else {
             let range = WorkerPool.range(of: part, parts: parts, count: outputs)
             let out = layer.output + range.lowerBound
+            let bias = layer.bias.map { UnsafePointer($0 + range.lowerBound) }
+            let biasFirst = rows == 1 ? bias : nil
             Kernels.linear(
-                x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: layer.bias.map { $0 + range.lowerBound },
+                x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: biasFirst,
                 out: out, outStride: outputs, rows: rows, inputs: inputs, outputs: range.count)
-            if layer.activation != .softmax {  // softmax needs whole rows: done after the join
-                Kernels.activate(out, rows: rows, columns: range.count, stride: outputs, layer.activation)
-            }
+            let biasLater = biasFirst == nil ? bias : nil
+            // softmax needs whole rows: only the bias here, softmax after the join
+            Kernels.activate(
+                out, rows: rows, columns: range.count, stride: outputs, bias: biasLater,
+                layer.activation == .softmax ? .identity : layer.activation)
         }
     }
 

@@ -33,6 +33,9 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     /// unvectorised (21% of a step's cycles instead of under 1%).
     static func reluMask(_ d: UnsafeMutablePointer<Self>, output out: UnsafePointer<Self>, count: Int)
 
+    /// z[i] = max(z[i] + b[i], 0): a forward layer's bias and ReLU in one pass, SIMD as `reluMask` is.
+    static func addBiasRelu(_ z: UnsafeMutablePointer<Self>, bias b: UnsafePointer<Self>, count: Int)
+
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
@@ -62,6 +65,22 @@ extension Float: TrainingScalar {
     @inline(__always)
     public static func ger(m: Int, n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, lda: Int) {
         memplan_sger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
+    }
+
+    @inline(__always)
+    public static func addBiasRelu(_ z: UnsafeMutablePointer<Float>, bias b: UnsafePointer<Float>, count: Int) {
+        var index = 0
+        while index + 16 <= count {
+            var values = UnsafeRawPointer(z + index).loadUnaligned(as: SIMD16<Float>.self)
+            values += UnsafeRawPointer(b + index).loadUnaligned(as: SIMD16<Float>.self)
+            values.replace(with: 0, where: values .< 0)
+            UnsafeMutableRawPointer(z + index).storeBytes(of: values, as: SIMD16<Float>.self)
+            index += 16
+        }
+        while index < count {
+            z[index] = max(z[index] + b[index], 0)
+            index += 1
+        }
     }
 
     @inline(__always)
@@ -112,6 +131,22 @@ extension Double: TrainingScalar {
     }
 
     @inline(__always)
+    public static func addBiasRelu(_ z: UnsafeMutablePointer<Double>, bias b: UnsafePointer<Double>, count: Int) {
+        var index = 0
+        while index + 8 <= count {
+            var values = UnsafeRawPointer(z + index).loadUnaligned(as: SIMD8<Double>.self)
+            values += UnsafeRawPointer(b + index).loadUnaligned(as: SIMD8<Double>.self)
+            values.replace(with: 0, where: values .< 0)
+            UnsafeMutableRawPointer(z + index).storeBytes(of: values, as: SIMD8<Double>.self)
+            index += 8
+        }
+        while index < count {
+            z[index] = max(z[index] + b[index], 0)
+            index += 1
+        }
+    }
+
+    @inline(__always)
     public static func reluMask(_ d: UnsafeMutablePointer<Double>, output out: UnsafePointer<Double>, count: Int) {
         var index = 0
         while index + 8 <= count {
@@ -140,10 +175,31 @@ public enum BLASInfo {
     /// The corresponding C function is `openblas_set_num_threads`.
     public static func setThreadCount(_ count: Int) { memplan_set_num_threads(Int32(count)) }
 
-    /// e.g. `Cooperlake`, `Haswell`. The corresponding C function is `openblas_get_corename`.
-    public static var coreName: String { memplan_get_corename().map { String(cString: $0) } ?? "unknown" }
+    /// The kernels the products run on: OpenBLAS's core type (e.g. `SkylakeX`, `Haswell`, from
+    /// `openblas_get_corename`), or `MKL <version>` when Intel MKL is preloaded over OpenBLAS.
+    public static var coreName: String {
+        if let version = mklVersion { return version }
+        return openBLASCoreName
+    }
 
-    /// `system` (the distribution's OpenBLAS) or `scipy-openblas32` (built with -DMEMPLAN_SCIPY_OPENBLAS).
+    /// OpenBLAS's own core type, whether or not MKL does the products.
+    static var openBLASCoreName: String { memplan_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// `MKL 2026.2` (say) when MKL's cblas functions are in this process (bench/with-mkl preloads them), else nil.
+    public static var mklVersion: String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard memplan_mkl_version(&buffer, Int32(buffer.count)) != 0 else { return nil }
+        let text = String(cString: buffer)
+        // "Intel(R) oneAPI Math Kernel Library Version 2026.2-Product Build …" → "MKL 2026.2"
+        if let range = text.range(of: "Version ") {
+            let version = text[range.upperBound...].prefix { !$0.isWhitespace && $0 != "-" }
+            return "MKL \(version)"
+        }
+        return "MKL"
+    }
+
+    /// `system` (the distribution's OpenBLAS), `scipy-openblas32` (built with -DMEMPLAN_SCIPY_OPENBLAS) or `mkl`
+    /// (preloaded at run time).
     public static var provider: String { String(cString: memplan_blas_provider()) }
 
     /// Kernels OpenBLAS falls back to when it does not recognise a CPU (Debian's 0.3.21 picks
@@ -175,7 +231,7 @@ public enum BLASInfo {
     public static func reexecutingWithBetterKernelsIfNeeded() {
         let environment = ProcessInfo.processInfo.environment
         guard environment["OPENBLAS_CORETYPE"] == nil, environment["MEMPLAN_NO_REEXEC"] == nil,
-            let core = betterCoreType(current: coreName, cpuFlags: cpuFlags())
+            mklVersion == nil, let core = betterCoreType(current: openBLASCoreName, cpuFlags: cpuFlags())
         else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv("MEMPLAN_NO_REEXEC", "1", 1)

@@ -313,7 +313,7 @@ public enum TrainingRenderer {
         }
         out += "Throughput: \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond.rounded()))) samples/s "
         out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
-        out += "thread\(record.throughput.blasThreads == 1 ? "" : "s"); OpenBLAS \(record.throughput.blasCore) kernels)\n"
+        out += "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore)))\n"
         if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
         out += "\nPredicted against actual\n\n"
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
@@ -347,6 +347,11 @@ public enum TrainingRenderer {
         if let maps = actual.numaMaps { out += "numa_maps: \(maps)\n" }
         if !actual.numaAvailable { out += "NUMA is not available here: the arena is plain memory, counted as node 0.\n" }
         return out
+    }
+
+    /// "OpenBLAS SkylakeX kernels", or "MKL 2026.2" as it stands when MKL did the products.
+    static func kernelDescription(_ blasCore: String) -> String {
+        blasCore.hasPrefix("MKL") ? blasCore : "OpenBLAS \(blasCore) kernels"
     }
 
     static func percent(_ value: Double) -> String { String(format2: value * 100) + "%" }
