@@ -118,6 +118,56 @@ struct KernelTests {
         }
     }
 
+    /// The trainer's forward pass for more than one row: the product with β = 0, then bias and activation
+    /// in one pass (`addBiasRelu`'s SIMD lanes for relu), against the naive f(x·Wᵀ + b).
+    func biasInActivation<T: TrainingScalar>(_: T.Type, tolerance: Double) {
+        var generator = SplitMix64(seed: 21)
+        for (rows, inputs, outputs) in [(2, 5, 3), (3, 9, 16), (5, 7, 37)] {
+            let x: [T] = random(rows * inputs, &generator)
+            let w: [T] = random(outputs * inputs, &generator)
+            let b: [T] = random(outputs, &generator)
+            for activation in [Activation.identity, .relu, .sigmoid, .tanh, .step, .softmax] {
+                var out = [T](repeating: 7, count: rows * outputs)
+                x.withUnsafeBufferPointer { xp in
+                    w.withUnsafeBufferPointer { wp in
+                        b.withUnsafeBufferPointer { bp in
+                            out.withUnsafeMutableBufferPointer { op in
+                                Kernels.linear(
+                                    x: xp.baseAddress!, xStride: inputs, weights: wp.baseAddress!, bias: nil, out: op.baseAddress!,
+                                    outStride: outputs, rows: rows, inputs: inputs, outputs: outputs)
+                                Kernels.activate(op.baseAddress!, rows: rows, columns: outputs, stride: outputs, bias: bp.baseAddress!, activation)
+                            }
+                        }
+                    }
+                }
+                for r in 0..<rows {
+                    var z = (0..<outputs).map { o in
+                        (0..<inputs).reduce(Double(b[o])) { $0 + Double(x[r * inputs + $1]) * Double(w[o * inputs + $1]) }
+                    }
+                    switch activation {
+                    case .identity: break
+                    case .relu: z = z.map { max($0, 0) }
+                    case .sigmoid: z = z.map { 1 / (1 + Foundation.exp(-$0)) }
+                    case .tanh: z = z.map { Foundation.tanh($0) }
+                    case .step: z = z.map { $0 > 0 ? 1 : 0 }
+                    case .softmax:
+                        let largest = z.max()!
+                        let sum = z.reduce(0) { $0 + Foundation.exp($1 - largest) }
+                        z = z.map { Foundation.exp($0 - largest) / sum }
+                    }
+                    for o in 0..<outputs {
+                        let got = Double(out[r * outputs + o])
+                        if activation == .step, abs(z[o]) < tolerance { continue }
+                        #expect(abs(got - z[o]) <= tolerance * max(1, abs(z[o])), "\(activation) \(rows)×\(inputs)→\(outputs) [\(r), \(o)]")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("bias added in the activation's pass, single precision") func biasInActivationSingle() { biasInActivation(Float.self, tolerance: 1e-4) }
+    @Test("bias added in the activation's pass, double precision") func biasInActivationDouble() { biasInActivation(Double.self, tolerance: 1e-12) }
+
     @Test("sigmoid does not overflow at large |z|")
     func sigmoidRange() {
         #expect(Kernels.sigmoid(Float(-200)) == 0)
@@ -127,3 +177,15 @@ struct KernelTests {
 }
 
 import Foundation
+
+@Suite("BLAS in use")
+struct BLASInfoTests {
+    @Test("without MKL preloaded, the products run in OpenBLAS and say so")
+    func openBLASUnlessMKLPreloaded() {
+        // The test runner is never started under bench/with-mkl; under it, both would name MKL.
+        guard ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("libmkl") != true else { return }
+        #expect(BLASInfo.mklVersion == nil)
+        #expect(BLASInfo.provider == "system" || BLASInfo.provider == "scipy-openblas32")
+        #expect(BLASInfo.coreName == BLASInfo.openBLASCoreName)
+    }
+}

@@ -1,4 +1,4 @@
-import Reports
+@testable import Reports
 import Testing
 
 @Suite("Byte units")
@@ -41,5 +41,14 @@ struct TextTableTests {
         table.append(["long name", "2"])
         #expect(table.renderText() == "Name       Bytes\n─────────  ─────\na|b        1,000\nlong name      2\n")
         #expect(table.renderMarkdown() == "| Name | Bytes |\n| --- | ---: |\n| a\\|b | 1,000 |\n| long name | 2 |\n")
+    }
+}
+
+@Suite("Training summary")
+struct TrainingSummaryTests {
+    @Test("the summary names the BLAS that ran: OpenBLAS's core type, or MKL as it reports itself")
+    func kernelDescription() {
+        #expect(TrainingRenderer.kernelDescription("SkylakeX") == "OpenBLAS SkylakeX kernels")
+        #expect(TrainingRenderer.kernelDescription("MKL 2026.2") == "MKL 2026.2")
     }
 }
