@@ -23,16 +23,14 @@ enum Kernels {
         out: UnsafeMutablePointer<T>, outStride: Int, rows: Int, inputs: Int, outputs: Int
     ) {
         guard rows > 0, outputs > 0 else { return }
-        guard inputs > 0 else {
+        // out starts from b; with no bias it starts from nothing (β = 0), unless there is no product at all.
+        if bias != nil || inputs == 0 {
             for row in 0..<rows {
                 let target = out + row * outStride
                 if let bias { target.update(from: bias, count: outputs) } else { target.update(repeating: 0, count: outputs) }  // (1, O)
             }
-            return
         }
-        if let bias {
-            for row in 0..<rows { (out + row * outStride).update(from: bias, count: outputs) }  // (1, O)
-        }
+        guard inputs > 0 else { return }
         let beta: T = bias == nil ? 0 : 1
         if rows == 1 {
             // One sample: out = W·x + β·out, a matrix-vector product.

@@ -9,6 +9,25 @@ struct KernelTests {
         (0..<count).map { _ in T(generator.nextNormal()) }
     }
 
+    /// `Kernels.linear` on arrays: x (rows, inputs), W (outputs, inputs), b (outputs) or nil; out starts as 7s,
+    /// so a product that forgets to overwrite it shows.
+    func linear<T: TrainingScalar>(_ x: [T], _ w: [T], bias b: [T]?, rows: Int, inputs: Int, outputs: Int) -> [T] {
+        var out = [T](repeating: 7, count: rows * outputs)
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    func run(_ bias: UnsafePointer<T>?) {
+                        Kernels.linear(
+                            x: xp.baseAddress!, xStride: inputs, weights: wp.baseAddress!, bias: bias, out: op.baseAddress!,
+                            outStride: outputs, rows: rows, inputs: inputs, outputs: outputs)
+                    }
+                    if let b { b.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                }
+            }
+        }
+        return out
+    }
+
     func check<T: TrainingScalar>(_: T.Type, tolerance: Double) {
         var generator = SplitMix64(seed: 9)
         for (rows, inputs, outputs) in [(1, 7, 5), (4, 3, 6), (9, 17, 2), (32, 33, 31)] {
@@ -16,18 +35,7 @@ struct KernelTests {
             let w: [T] = random(outputs * inputs, &generator)
             let b: [T] = random(outputs, &generator)
             // out = x·Wᵀ + b
-            var out = [T](repeating: 7, count: rows * outputs)
-            x.withUnsafeBufferPointer { xp in
-                w.withUnsafeBufferPointer { wp in
-                    b.withUnsafeBufferPointer { bp in
-                        out.withUnsafeMutableBufferPointer { op in
-                            Kernels.linear(
-                                x: xp.baseAddress!, xStride: inputs, weights: wp.baseAddress!, bias: bp.baseAddress!, out: op.baseAddress!,
-                                outStride: outputs, rows: rows, inputs: inputs, outputs: outputs)
-                        }
-                    }
-                }
-            }
+            let out = linear(x, w, bias: b, rows: rows, inputs: inputs, outputs: outputs)
             for r in 0..<rows {
                 for o in 0..<outputs {
                     var expected = Double(b[o])
@@ -127,17 +135,10 @@ struct KernelTests {
             let w: [T] = random(outputs * inputs, &generator)
             let b: [T] = random(outputs, &generator)
             for activation in [Activation.identity, .relu, .sigmoid, .tanh, .step, .softmax] {
-                var out = [T](repeating: 7, count: rows * outputs)
-                x.withUnsafeBufferPointer { xp in
-                    w.withUnsafeBufferPointer { wp in
-                        b.withUnsafeBufferPointer { bp in
-                            out.withUnsafeMutableBufferPointer { op in
-                                Kernels.linear(
-                                    x: xp.baseAddress!, xStride: inputs, weights: wp.baseAddress!, bias: nil, out: op.baseAddress!,
-                                    outStride: outputs, rows: rows, inputs: inputs, outputs: outputs)
-                                Kernels.activate(op.baseAddress!, rows: rows, columns: outputs, stride: outputs, bias: bp.baseAddress!, activation)
-                            }
-                        }
+                var out = linear(x, w, bias: nil, rows: rows, inputs: inputs, outputs: outputs)
+                b.withUnsafeBufferPointer { bp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        Kernels.activate(op.baseAddress!, rows: rows, columns: outputs, stride: outputs, bias: bp.baseAddress!, activation)
                     }
                 }
                 for r in 0..<rows {
