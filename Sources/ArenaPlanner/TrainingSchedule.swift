@@ -29,16 +29,43 @@ public enum StepOp: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// How a dataset's features are kept in the arena.
+public enum FeatureStorage: String, Sendable, Hashable, Codable {
+    /// One element of the model's precision per feature (generated and CSV data).
+    case precision
+    /// One byte per feature, as image files store pixels (0–255); each batch's rows are scaled to the
+    /// model's precision as they are gathered into `x`. A quarter of fp32's bytes, an eighth of fp64's.
+    case byte
+}
+
 /// Sizes of the data a training run keeps in the arena (the dataset decoded once).
 public struct DataShape: Sendable, Hashable, Codable {
     /// Samples available for training and validation (the validation part is a slice of them).
     public var trainCount: Int
     /// Samples of the untouched test set.
     public var testCount: Int
+    /// Bytes per stored feature follow from this: 1 for `.byte`, the precision's size for `.precision`.
+    public var featureStorage: FeatureStorage
 
-    public init(trainCount: Int, testCount: Int) {
+    public init(trainCount: Int, testCount: Int, featureStorage: FeatureStorage = .precision) {
         self.trainCount = trainCount
         self.testCount = testCount
+        self.featureStorage = featureStorage
+    }
+
+    /// Bytes of one stored feature at `precision`.
+    public func featureByteCount(at precision: Precision) -> Int {
+        featureStorage == .byte ? 1 : precision.byteCount
+    }
+
+    enum CodingKeys: String, CodingKey { case trainCount, testCount, featureStorage }
+
+    /// Decodes shapes written before `featureStorage` existed as `.precision`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        trainCount = try container.decode(Int.self, forKey: .trainCount)
+        testCount = try container.decode(Int.self, forKey: .testCount)
+        featureStorage = try container.decodeIfPresent(FeatureStorage.self, forKey: .featureStorage) ?? .precision
     }
 }
 
@@ -58,7 +85,7 @@ public struct DataShape: Sendable, Hashable, Codable {
 /// dz_k (k < L) from bwd k+1 to bwd k; dW_k and db_k from bwd k to the update.
 ///
 /// With `data`, the dataset (train and test features and targets) and the shuffle order are
-/// added as buffers live at every op.
+/// added as buffers live at every op; features take `data.featureByteCount(at:)` bytes each.
 public struct TrainingSchedule: Sendable {
     public let model: Model
     public let data: DataShape?
@@ -87,10 +114,10 @@ public struct TrainingSchedule: Sendable {
         let all = 0...last
         func backward(_ k: Int) -> Int { 2 * layerCount + 2 - k }
         var buffers: [BufferRequest] = []
-        func add(_ name: String, _ elements: Int, _ count: Int, _ lifetime: ClosedRange<Int>, _ category: BufferCategory)
-            throws(BudgetError)
-        {
-            let bytes = try checked.multiply(elements, count, s, what: "buffer \(name)")
+        func add(
+            _ name: String, _ elements: Int, _ count: Int, _ lifetime: ClosedRange<Int>, _ category: BufferCategory, elementBytes: Int? = nil
+        ) throws(BudgetError) {
+            let bytes = try checked.multiply(elements, count, elementBytes ?? s, what: "buffer \(name)")
             buffers.append(BufferRequest(name: name, byteCount: bytes, lifetime: lifetime, category: category))
         }
 
@@ -124,11 +151,13 @@ public struct TrainingSchedule: Sendable {
             try add("dW\(k)", layer.outputWidth, layer.inputWidth, backward(k)...last, .gradients)
             if layer.hasBias { try add("db\(k)", layer.outputWidth, 1, backward(k)...last, .gradients) }
         }
-        // The dataset, decoded once, and the shuffle order (4-byte sample indices).
+        // The dataset, decoded once (features as bytes when the files hold bytes), and the shuffle
+        // order (4-byte sample indices).
         if let data {
-            try add("train.x", data.trainCount, model.inputWidth, all, .data)
+            let featureBytes = data.featureByteCount(at: model.precision)
+            try add("train.x", data.trainCount, model.inputWidth, all, .data, elementBytes: featureBytes)
             try add("train.y", data.trainCount, model.outputWidth, all, .data)
-            try add("test.x", data.testCount, model.inputWidth, all, .data)
+            try add("test.x", data.testCount, model.inputWidth, all, .data, elementBytes: featureBytes)
             try add("test.y", data.testCount, model.outputWidth, all, .data)
             let orderBytes = try checked.multiply(data.trainCount, 4, what: "buffer order")
             buffers.append(BufferRequest(name: "order", byteCount: orderBytes, lifetime: all, category: .data))

@@ -28,6 +28,41 @@ struct LayerTensors<T: TrainingScalar> {
     var weightCount: Int { outputWidth * inputWidth }
 }
 
+/// Feature rows in the arena: elements of the model's precision, or bytes read as byte / 255
+/// (`FeatureStorage.byte`: image files' pixel intensities, kept as the files hold them).
+enum FeatureRows<T: TrainingScalar> {
+    /// (rows, I) in T
+    case scalars(UnsafeMutablePointer<T>)
+    /// (rows, I) bytes; feature = T(byte) · (1 / 255), exactly what decoding to T up front would store
+    case bytes(UnsafeMutablePointer<UInt8>)
+
+    /// The factor from a stored byte to its feature value: T(1) / 255.
+    static var byteScale: T { T(1) / 255 }
+
+    /// destination[i] = feature(start + i), for i in 0 ..< count: a copy, or bytes scaled (SIMD).
+    @inline(__always)
+    func read(from start: Int, count: Int, into destination: UnsafeMutablePointer<T>) {
+        switch self {
+        case .scalars(let values): destination.update(from: values + start, count: count)
+        case .bytes(let bytes): T.scaleBytes(bytes + start, by: Self.byteScale, count: count, into: destination)
+        }
+    }
+
+    /// Feature `index` (row-major), as `read` delivers it.
+    func value(at index: Int) -> T {
+        switch self {
+        case .scalars(let values): values[index]
+        case .bytes(let bytes): T(bytes[index]) * Self.byteScale
+        }
+    }
+
+    /// The elements of a `.scalars` store; only sources that plan `FeatureStorage.precision` write here.
+    var scalars: UnsafeMutablePointer<T> {
+        guard case .scalars(let values) = self else { preconditionFailure("FeatureRows: byte-stored features have no scalar view") }
+        return values
+    }
+}
+
 /// The dataset in the arena. Shapes: N = trainCount, M = testCount, I = features, K = targets.
 struct DataTensors<T: TrainingScalar> {
     let trainCount: Int
@@ -35,11 +70,11 @@ struct DataTensors<T: TrainingScalar> {
     let featureWidth: Int
     let targetWidth: Int
     /// (N, I)
-    let trainFeatures: UnsafeMutablePointer<T>
+    let trainFeatures: FeatureRows<T>
     /// (N, K)
     let trainTargets: UnsafeMutablePointer<T>
     /// (M, I)
-    let testFeatures: UnsafeMutablePointer<T>
+    let testFeatures: FeatureRows<T>
     /// (M, K)
     let testTargets: UnsafeMutablePointer<T>
     /// (N): a permutation of 0 ..< N; its tail is the validation set
@@ -96,10 +131,16 @@ struct ModelTensors<T: TrainingScalar> {
         self.layers = layers
         let shape = schedule.data ?? DataShape(trainCount: 0, testCount: 0)
         let orderOffset = offsets["order"]
+        let batchFeatures = features
+        func featureRows(_ name: String) -> FeatureRows<T> {
+            guard let offset = offsets[name], let bytes = sizes[name] else { return .scalars(batchFeatures) }
+            return shape.featureStorage == .byte
+                ? .bytes(arena.pointer(at: offset, count: bytes, as: UInt8.self)) : .scalars(view(name))
+        }
         data = DataTensors(
             trainCount: shape.trainCount, testCount: shape.testCount, featureWidth: model.inputWidth, targetWidth: model.outputWidth,
-            trainFeatures: optionalView("train.x") ?? features, trainTargets: optionalView("train.y") ?? targets,
-            testFeatures: optionalView("test.x") ?? features, testTargets: optionalView("test.y") ?? targets,
+            trainFeatures: featureRows("train.x"), trainTargets: optionalView("train.y") ?? targets,
+            testFeatures: featureRows("test.x"), testTargets: optionalView("test.y") ?? targets,
             order: orderOffset.map { arena.pointer(at: $0, count: shape.trainCount, as: Int32.self) }
                 ?? arena.pointer(at: 0, count: 0, as: Int32.self))
     }

@@ -59,7 +59,7 @@ final class Trainer<T: TrainingScalar> {
         }
     }
 
-    /// Copies training samples `order[first + r]` for r in `rows` into row r of x and y.
+    /// Copies training samples `order[first + r]` for r in `rows` into row r of x and y (byte features scaled to T).
     @inline(__always)
     private func gatherTrainingRows(orderStart first: Int, rows: Range<Int>) {
         let data = tensors.data
@@ -67,7 +67,7 @@ final class Trainer<T: TrainingScalar> {
         let targetWidth = data.targetWidth
         for row in rows {
             let sample = Int(data.order[first + row])
-            (tensors.features + row * width).update(from: data.trainFeatures + sample * width, count: width)  // (1, I)
+            data.trainFeatures.read(from: sample * width, count: width, into: tensors.features + row * width)  // (1, I)
             (tensors.targets + row * targetWidth).update(from: data.trainTargets + sample * targetWidth, count: targetWidth)  // (1, K)
         }
     }
@@ -76,7 +76,7 @@ final class Trainer<T: TrainingScalar> {
     @inline(__always)
     func gatherTest(start first: Int, rows: Int) {
         let data = tensors.data
-        tensors.features.update(from: data.testFeatures + first * data.featureWidth, count: rows * data.featureWidth)
+        data.testFeatures.read(from: first * data.featureWidth, count: rows * data.featureWidth, into: tensors.features)
         tensors.targets.update(from: data.testTargets + first * data.targetWidth, count: rows * data.targetWidth)
     }
 

@@ -36,6 +36,9 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     /// z[i] = max(z[i] + b[i], 0): a forward layer's bias and ReLU in one pass, SIMD as `reluMask` is.
     static func addBiasRelu(_ z: UnsafeMutablePointer<Self>, bias b: UnsafePointer<Self>, count: Int)
 
+    /// d[i] = Self(bytes[i]) · scale, SIMD as `reluMask` is; bit-identical to the scalar expression.
+    static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Self, count: Int, into d: UnsafeMutablePointer<Self>)
+
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
@@ -65,6 +68,20 @@ extension Float: TrainingScalar {
     @inline(__always)
     public static func ger(m: Int, n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, lda: Int) {
         memplan_sger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
+    }
+
+    @inline(__always)
+    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Float, count: Int, into d: UnsafeMutablePointer<Float>) {
+        var index = 0
+        while index + 16 <= count {
+            let values = SIMD16<Float>(UnsafeRawPointer(bytes + index).loadUnaligned(as: SIMD16<UInt8>.self)) * scale
+            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD16<Float>.self)
+            index += 16
+        }
+        while index < count {
+            d[index] = Float(bytes[index]) * scale
+            index += 1
+        }
     }
 
     @inline(__always)
@@ -128,6 +145,20 @@ extension Double: TrainingScalar {
     @inline(__always)
     public static func ger(m: Int, n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafePointer<Double>, a: UnsafeMutablePointer<Double>, lda: Int) {
         memplan_dger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
+    }
+
+    @inline(__always)
+    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Double, count: Int, into d: UnsafeMutablePointer<Double>) {
+        var index = 0
+        while index + 8 <= count {
+            let values = SIMD8<Double>(UnsafeRawPointer(bytes + index).loadUnaligned(as: SIMD8<UInt8>.self)) * scale
+            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD8<Double>.self)
+            index += 8
+        }
+        while index < count {
+            d[index] = Double(bytes[index]) * scale
+            index += 1
+        }
     }
 
     @inline(__always)

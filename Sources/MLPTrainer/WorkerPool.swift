@@ -18,6 +18,9 @@ final class WorkerPool: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Workers that have entered their loop; `init` returns only when all have, so a pool released
+    /// right away never has a worker still about to read its `unowned self` (which would trap).
+    private let started = Atomic<Int>(0)
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let work: UnsafeMutablePointer<pthread_cond_t>
     private let done: UnsafeMutablePointer<pthread_cond_t>
@@ -41,6 +44,7 @@ final class WorkerPool: @unchecked Sendable {
             threads.append(thread)
             thread.start()
         }
+        while started.load(ordering: .acquiring) < self.partCount - 1 { sched_yield() }
     }
 
     deinit {
@@ -91,6 +95,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop(part: Int) {
+        started.add(1, ordering: .releasing)
         // Generation 0 is "no job yet": a job posted before this thread first runs is still seen as new.
         var seen = 0
         while true {

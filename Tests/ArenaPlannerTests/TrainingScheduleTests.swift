@@ -1,3 +1,4 @@
+import Foundation
 import ArenaPlanner
 import MemoryBudget
 import ModelProfile
@@ -88,6 +89,25 @@ struct TrainingScheduleTests {
         #expect(data.map(\.name) == ["train.x", "train.y", "test.x", "test.y", "order"])
         #expect(data.map(\.byteCount) == [60_000 * 784 * 4, 60_000 * 10 * 4, 10_000 * 784 * 4, 10_000 * 10 * 4, 60_000 * 4])
         #expect(data.allSatisfy { $0.lifetime == 0...8 })
+    }
+
+    @Test("byte-stored features take one byte each at every precision; targets keep the precision")
+    func byteFeatures() throws {
+        let shape = DataShape(trainCount: 60_000, testCount: 10_000, featureStorage: .byte)
+        for precision in [Precision.single, .double] {
+            let schedule = try TrainingSchedule(model: try model("fashion-mnist-mlp").with(precision: precision), data: shape)
+            let data = schedule.buffers.filter { $0.category == .data }
+            let s = precision.byteCount
+            #expect(data.map(\.byteCount) == [60_000 * 784, 60_000 * 10 * s, 10_000 * 784, 10_000 * 10 * s, 60_000 * 4])
+        }
+    }
+
+    @Test("a data shape written before featureStorage existed decodes as precision-stored")
+    func dataShapeDecodesOldJSON() throws {
+        let old = try JSONDecoder().decode(DataShape.self, from: Data(#"{"trainCount": 5, "testCount": 2}"#.utf8))
+        #expect(old == DataShape(trainCount: 5, testCount: 2, featureStorage: .precision))
+        let bytes = DataShape(trainCount: 5, testCount: 2, featureStorage: .byte)
+        #expect(try JSONDecoder().decode(DataShape.self, from: JSONEncoder().encode(bytes)) == bytes)
     }
 
     @Test("a batch so large the buffers overflow Int is an error, not a trap")

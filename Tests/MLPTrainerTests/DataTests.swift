@@ -52,6 +52,41 @@ struct DataTests {
         #expect(try failure(try fashionDirectory()) == nil)
     }
 
+    /// Pixels stay bytes in the arena and are scaled as batches are gathered: x must hold exactly
+    /// T(pixel) · (1 / 255), the value decoding to T up front stored, in the order's rows.
+    func bytePixelsGathered<T: TrainingScalar>(_: T.Type) throws {
+        let pixels = (0..<(2 * 784)).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 256) }
+        let test = (0..<784).map { UInt8(truncatingIfNeeded: 255 - $0) }
+        let directory = try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: pixels, to: $0) }
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try idx(dimensions: [1, 28, 28], body: test, to: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
+        let model = try softmaxModel().withData(.fashionMNIST(path: directory.path, labels: .classes)).with(precision: T.precision)
+        #expect(try DatasetLoader(model: model).shape.featureStorage == .byte)
+        let local = try LocalTrainer<T>(model: model, threads: 2)
+        let data = local.trainer.tensors.data
+        guard case .bytes = data.trainFeatures else {
+            Issue.record("Fashion-MNIST features are not stored as bytes")
+            return
+        }
+        data.order[0] = 1
+        data.order[1] = 0
+        local.trainer.gatherTraining(orderStart: 0, rows: 2)
+        let x = local.trainer.tensors.features
+        let scale = T(1) / 255
+        var mismatches = 0
+        for row in 0..<2 {
+            for column in 0..<784 where x[row * 784 + column] != T(pixels[(1 - row) * 784 + column]) * scale { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        local.trainer.gatherTest(start: 0, rows: 1)
+        #expect((0..<784).allSatisfy { x[$0] == T(test[$0]) * scale })
+    }
+
+    @Test("Fashion-MNIST pixels are kept as bytes and gathered as byte / 255, single precision")
+    func bytePixelsSingle() throws { try bytePixelsGathered(Float.self) }
+    @Test("Fashion-MNIST pixels are kept as bytes and gathered as byte / 255, double precision")
+    func bytePixelsDouble() throws { try bytePixelsGathered(Double.self) }
+
     @Test("IDX: wrong magic, wrong dimensions, truncated body, labels out of range, count mismatch")
     func corruptIDX() throws {
         let magic = try failure(try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: [], type: 9, to: $0) })

@@ -59,7 +59,7 @@ struct GradientTests {
             for row in [0, 17, 31] {
                 let sample = Int(data.order[row])
                 for column in 0..<6 {
-                    #expect(fixture.trainer.tensors.features[row * 6 + column] == data.trainFeatures[sample * 6 + column])
+                    #expect(fixture.trainer.tensors.features[row * 6 + column] == data.trainFeatures.value(at: sample * 6 + column))
                 }
             }
             _ = fixture.trainer.step(rows: 32)

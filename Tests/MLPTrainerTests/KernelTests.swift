@@ -169,6 +169,22 @@ struct KernelTests {
     @Test("bias added in the activation's pass, single precision") func biasInActivationSingle() { biasInActivation(Float.self, tolerance: 1e-4) }
     @Test("bias added in the activation's pass, double precision") func biasInActivationDouble() { biasInActivation(Double.self, tolerance: 1e-12) }
 
+    @Test("bytes scaled to Float and Double, SIMD body and scalar tail, bit-identical to T(byte) · scale")
+    func scaleBytes() {
+        func check<T: TrainingScalar>(_: T.Type) {
+            let bytes = (0..<300).map { UInt8(truncatingIfNeeded: $0 * 37 + 11) }
+            let scale = T(1) / 255
+            for count in [0, 1, 7, 8, 15, 16, 17, 33, 300] {
+                var out = [T](repeating: -1, count: count + 1)
+                T.scaleBytes(bytes, by: scale, count: count, into: &out)
+                #expect((0..<count).allSatisfy { out[$0] == T(bytes[$0]) * scale }, "\(T.self) count \(count)")
+                #expect(out[count] == -1, "\(T.self) count \(count) wrote past its end")
+            }
+        }
+        check(Float.self)
+        check(Double.self)
+    }
+
     @Test("sigmoid does not overflow at large |z|")
     func sigmoidRange() {
         #expect(Kernels.sigmoid(Float(-200)) == 0)

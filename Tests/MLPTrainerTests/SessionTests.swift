@@ -50,8 +50,8 @@ struct SessionTests {
         #expect(census.pagesByNode[0] == census.pageCount, "pages by node after the first step: \(census.pagesByNode)")
         #expect(result.plannedNode == 0)
         #expect(result.peakRSSGrowthBytes >= result.plan.arenaByteCount * 9 / 10)
-        // The data buffers hold the whole dataset, decoded once.
-        #expect(result.plan.bytes(of: .data) == (60_000 + 10_000) * (784 + 10) * 4 + 60_000 * 4)
+        // The data buffers hold the whole dataset, loaded once: pixels as bytes, one-hot targets at fp32.
+        #expect(result.plan.bytes(of: .data) == (60_000 + 10_000) * (784 * 1 + 10 * 4) + 60_000 * 4)
     }
 
     @Test("validation split and k-fold hold out the right counts")

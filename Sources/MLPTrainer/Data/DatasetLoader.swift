@@ -60,7 +60,7 @@ public final class DatasetLoader {
             let trainCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0] }
             let testCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0] }
             guard trainCount > 0 else { throw TrainerError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
-            shape = DataShape(trainCount: trainCount, testCount: testCount)
+            shape = DataShape(trainCount: trainCount, testCount: testCount, featureStorage: .byte)
             summary = "Fashion-MNIST from \(directory)"
         case .polynomial(let degree, let count, let testCount, let noise, let target, _):
             self.source = source
@@ -93,43 +93,48 @@ public final class DatasetLoader {
         let targetsArePlusMinus = model.loss == .hinge
         switch source {
         case .fashionMNIST(_, let labels):
-            let scale = T(1) / 255
             let width = model.inputWidth
             let (trainCount, testCount) = (shape.trainCount, shape.testCount)
             let paths = fashionPaths
-            try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures) { T($0) * scale }
+            func readImages(_ path: String, count: Int, into rows: FeatureRows<T>) throws {
+                try Self.mapped { () throws(DataFileError) in
+                    let source = try GzipFileSource(path: path)
+                    switch rows {
+                    case .bytes(let bytes): try IDX.readImages(source, count: count, width: width, into: bytes) { $0 }
+                    case .scalars(let values):
+                        try IDX.readImages(source, count: count, width: width, into: values) { T($0) * FeatureRows<T>.byteScale }
+                    }
+                }
             }
+            try readImages(paths[0], count: trainCount, into: data.trainFeatures)
             let trainLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[1]), count: trainCount, classes: 10)
             }
             writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
-            try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures) { T($0) * scale }
-            }
+            try readImages(paths[2], count: testCount, into: data.testFeatures)
             let testLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[3]), count: testCount, classes: 10)
             }
             writeTargets(testLabels, labels: labels, into: data.testTargets, plusMinus: targetsArePlusMinus)
         case .polynomial(let degree, _, _, let noise, let target, let seed):
             var generator = SplitMix64(seed: seed)
-            Self.polynomial(degree: degree, count: shape.trainCount, noise: noise, target: target, generator: &generator, features: data.trainFeatures, targets: data.trainTargets)
+            Self.polynomial(degree: degree, count: shape.trainCount, noise: noise, target: target, generator: &generator, features: data.trainFeatures.scalars, targets: data.trainTargets)
             var testGenerator = SplitMix64(seed: seed &+ 0x7E57)
-            Self.polynomial(degree: degree, count: shape.testCount, noise: noise, target: target, generator: &testGenerator, features: data.testFeatures, targets: data.testTargets)
+            Self.polynomial(degree: degree, count: shape.testCount, noise: noise, target: target, generator: &testGenerator, features: data.testFeatures.scalars, targets: data.testTargets)
         case .synthetic(let task, _, _, let noise, let seed):
             let teacher = Teacher(model: model, seed: seed)
             var generator = SplitMix64(seed: seed &+ 1)
-            teacher.generate(task: task, count: shape.trainCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.trainFeatures, targets: data.trainTargets)
-            teacher.generate(task: task, count: shape.testCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.testFeatures, targets: data.testTargets)
+            teacher.generate(task: task, count: shape.trainCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.trainFeatures.scalars, targets: data.trainTargets)
+            teacher.generate(task: task, count: shape.testCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.testFeatures.scalars, targets: data.testTargets)
         case .csv:
             let testSet = Set(csvTestRows)
             var train = 0
             for (index, row) in csvRows.enumerated() where !testSet.contains(index) {
-                writeRow(row, at: train, features: data.trainFeatures, targets: data.trainTargets, plusMinus: targetsArePlusMinus)
+                writeRow(row, at: train, features: data.trainFeatures.scalars, targets: data.trainTargets, plusMinus: targetsArePlusMinus)
                 train += 1
             }
             for (position, index) in csvTestRows.enumerated() {
-                writeRow(csvRows[index], at: position, features: data.testFeatures, targets: data.testTargets, plusMinus: targetsArePlusMinus)
+                writeRow(csvRows[index], at: position, features: data.testFeatures.scalars, targets: data.testTargets, plusMinus: targetsArePlusMinus)
             }
         }
     }
