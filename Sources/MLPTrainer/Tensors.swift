@@ -48,6 +48,24 @@ enum FeatureRows<T: TrainingScalar> {
         }
     }
 
+    /// ORs one byte of each 64-byte line holding features `start ..< start + count`: loads that start
+    /// those lines' cache misses without waiting on them.
+    @inline(__always)
+    func touch(from start: Int, count: Int) -> UInt8 {
+        let (base, byteCount): (UnsafeRawPointer, Int) = switch self {
+        case .scalars(let values): (UnsafeRawPointer(values + start), count * MemoryLayout<T>.stride)
+        case .bytes(let bytes): (UnsafeRawPointer(bytes + start), count)
+        }
+        guard byteCount > 0 else { return 0 }
+        var touched: UInt8 = 0
+        var offset = 0
+        while offset < byteCount {
+            touched |= base.load(fromByteOffset: offset, as: UInt8.self)
+            offset += 64
+        }
+        return touched | base.load(fromByteOffset: byteCount - 1, as: UInt8.self)
+    }
+
     /// Feature `index` (row-major), as `read` delivers it.
     func value(at index: Int) -> T {
         switch self {

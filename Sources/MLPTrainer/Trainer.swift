@@ -65,6 +65,15 @@ final class Trainer<T: TrainingScalar> {
         let data = tensors.data
         let width = data.featureWidth
         let targetWidth = data.targetWidth
+        // First touch one byte of every cache line of every row (features and targets): the rows are random,
+        // so read one after the other each waits out its own cache misses; touched together, the misses overlap.
+        var touched: UInt8 = 0
+        for row in rows {
+            let sample = Int(data.order[first + row])
+            touched |= data.trainFeatures.touch(from: sample * width, count: width)
+            touched |= FeatureRows.scalars(data.trainTargets).touch(from: sample * targetWidth, count: targetWidth)
+        }
+        touchSink = touched
         for row in rows {
             let sample = Int(data.order[first + row])
             data.trainFeatures.read(from: sample * width, count: width, into: tensors.features + row * width)  // (1, I)
@@ -95,6 +104,8 @@ final class Trainer<T: TrainingScalar> {
     }
 
     private var job = Job.update
+    /// Where the gather's touch pass leaves its byte, so the loads are not optimised away.
+    private var touchSink: UInt8 = 0
     private var pool: WorkerPool?
 
     /// Uses `pool` to split each op; `nil` runs everything on the calling thread.
