@@ -48,29 +48,12 @@ enum FeatureRows<T: TrainingScalar> {
         }
     }
 
-    /// ORs one byte of each 64-byte line holding features `start ..< start + count`: loads that start
-    /// those lines' cache misses without waiting on them.
+    /// Touches the lines holding features `start ..< start + count` (see `touchCacheLines`).
     @inline(__always)
     func touch(from start: Int, count: Int) -> UInt8 {
-        let (base, byteCount): (UnsafeRawPointer, Int) = switch self {
-        case .scalars(let values): (UnsafeRawPointer(values + start), count * MemoryLayout<T>.stride)
-        case .bytes(let bytes): (UnsafeRawPointer(bytes + start), count)
-        }
-        guard byteCount > 0 else { return 0 }
-        var touched: UInt8 = 0
-        var offset = 0
-        while offset < byteCount {
-            touched |= base.load(fromByteOffset: offset, as: UInt8.self)
-            offset += 64
-        }
-        return touched | base.load(fromByteOffset: byteCount - 1, as: UInt8.self)
-    }
-
-    /// Feature `index` (row-major), as `read` delivers it.
-    func value(at index: Int) -> T {
         switch self {
-        case .scalars(let values): values[index]
-        case .bytes(let bytes): T(bytes[index]) * Self.byteScale
+        case .scalars(let values): touchCacheLines(values + start, byteCount: count * MemoryLayout<T>.stride)
+        case .bytes(let bytes): touchCacheLines(bytes + start, byteCount: count)
         }
     }
 
@@ -79,6 +62,26 @@ enum FeatureRows<T: TrainingScalar> {
         guard case .scalars(let values) = self else { preconditionFailure("FeatureRows: byte-stored features have no scalar view") }
         return values
     }
+
+    /// The bytes of a `.bytes` store; only sources that plan `FeatureStorage.byte` (image files) write here.
+    var bytes: UnsafeMutablePointer<UInt8> {
+        guard case .bytes(let bytes) = self else { preconditionFailure("FeatureRows: precision-stored features have no byte view") }
+        return bytes
+    }
+}
+
+/// ORs one byte of each 64-byte line of `base ..< base + byteCount` (and its last byte): loads that start
+/// those lines' cache misses together instead of one after another, without waiting on them.
+@inline(__always)
+func touchCacheLines(_ base: UnsafeRawPointer, byteCount: Int) -> UInt8 {
+    guard byteCount > 0 else { return 0 }
+    var touched: UInt8 = 0
+    var offset = 0
+    while offset < byteCount {
+        touched |= base.load(fromByteOffset: offset, as: UInt8.self)
+        offset += 64
+    }
+    return touched | base.load(fromByteOffset: byteCount - 1, as: UInt8.self)
 }
 
 /// The dataset in the arena. Shapes: N = trainCount, M = testCount, I = features, K = targets.

@@ -71,7 +71,7 @@ final class Trainer<T: TrainingScalar> {
         for row in rows {
             let sample = Int(data.order[first + row])
             touched |= data.trainFeatures.touch(from: sample * width, count: width)
-            touched |= FeatureRows.scalars(data.trainTargets).touch(from: sample * targetWidth, count: targetWidth)
+            touched |= touchCacheLines(data.trainTargets + sample * targetWidth, byteCount: targetWidth * MemoryLayout<T>.stride)
         }
         touchSink = touched
         for row in rows {

@@ -86,7 +86,7 @@ extension Memplan {
                     data = try DatasetLoader(model: model).shape
                 } catch let error as TrainerError {
                     if case .fashionMNIST = model.data {
-                        data = DataShape(trainCount: 60_000, testCount: 10_000, featureStorage: .byte)
+                        data = DatasetLoader.fashionMNISTShape()
                         dataNote = "Fashion-MNIST files not found (\(error)); planned with its standard 60,000 + 10,000 samples"
                     } else {
                         throw error

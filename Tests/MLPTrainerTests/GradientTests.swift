@@ -56,10 +56,11 @@ struct GradientTests {
             let data = fixture.trainer.tensors.data
             for index in 0..<64 { data.order[index] = Int32((index * 37 + 11) % 64) }
             fixture.trainer.gatherTraining(orderStart: 0, rows: 32)
+            var stored = [Double](repeating: 0, count: 6)
             for row in [0, 17, 31] {
-                let sample = Int(data.order[row])
+                data.trainFeatures.read(from: Int(data.order[row]) * 6, count: 6, into: &stored)
                 for column in 0..<6 {
-                    #expect(fixture.trainer.tensors.features[row * 6 + column] == data.trainFeatures.value(at: sample * 6 + column))
+                    #expect(fixture.trainer.tensors.features[row * 6 + column] == stored[column])
                 }
             }
             _ = fixture.trainer.step(rows: 32)

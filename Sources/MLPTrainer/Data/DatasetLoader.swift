@@ -23,6 +23,11 @@ public final class DatasetLoader {
     )
     static let fashionPackage = "dataset-fashion-mnist"
 
+    /// Fashion-MNIST's shape: its pixels stay bytes in the arena. The standard set is 60,000 + 10,000 images.
+    public static func fashionMNISTShape(trainCount: Int = 60_000, testCount: Int = 10_000) -> DataShape {
+        DataShape(trainCount: trainCount, testCount: testCount, featureStorage: .byte)
+    }
+
     private var csvRows: [[Double]] = []
     private var csvTestRows: [Int] = []
     private var fashionPaths: [String] = []
@@ -60,7 +65,7 @@ public final class DatasetLoader {
             let trainCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0] }
             let testCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0] }
             guard trainCount > 0 else { throw TrainerError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
-            shape = DataShape(trainCount: trainCount, testCount: testCount, featureStorage: .byte)
+            shape = Self.fashionMNISTShape(trainCount: trainCount, testCount: testCount)
             summary = "Fashion-MNIST from \(directory)"
         case .polynomial(let degree, let count, let testCount, let noise, let target, _):
             self.source = source
@@ -96,22 +101,17 @@ public final class DatasetLoader {
             let width = model.inputWidth
             let (trainCount, testCount) = (shape.trainCount, shape.testCount)
             let paths = fashionPaths
-            func readImages(_ path: String, count: Int, into rows: FeatureRows<T>) throws {
-                try Self.mapped { () throws(DataFileError) in
-                    let source = try GzipFileSource(path: path)
-                    switch rows {
-                    case .bytes(let bytes): try IDX.readImages(source, count: count, width: width, into: bytes) { $0 }
-                    case .scalars(let values):
-                        try IDX.readImages(source, count: count, width: width, into: values) { T($0) * FeatureRows<T>.byteScale }
-                    }
-                }
+            // Pixels are kept as the files hold them (the shape plans `FeatureStorage.byte`).
+            try Self.mapped { () throws(DataFileError) in
+                try IDX.readImages(try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures.bytes) { $0 }
             }
-            try readImages(paths[0], count: trainCount, into: data.trainFeatures)
             let trainLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[1]), count: trainCount, classes: 10)
             }
             writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
-            try readImages(paths[2], count: testCount, into: data.testFeatures)
+            try Self.mapped { () throws(DataFileError) in
+                try IDX.readImages(try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures.bytes) { $0 }
+            }
             let testLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[3]), count: testCount, classes: 10)
             }
