@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // memplan's own AVX-512 GEMM kernels (plain C, no library; BLAS takes over on other CPUs)
+        .target(name: "CGEMM"),
 
         // MARK: - Pure Swift modules (no C library, fast tests)
         .target(name: "ModelProfile", dependencies: ["Yams"]),
@@ -42,7 +44,7 @@ let package = Package(
         // MARK: - Runtime (libnuma, OpenBLAS)
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
         .target(name: "DataFormats", dependencies: ["CZlib"]),
-        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "DataFormats", "CBLAS"]),
+        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "DataFormats", "CBLAS", "CGEMM"]),
 
         // MARK: - The CLI
         .executableTarget(
@@ -77,7 +79,7 @@ let package = Package(
         .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
         .testTarget(
-            name: "MLPTrainerTests", dependencies: ["MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
+            name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CGEMM", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),

@@ -13,8 +13,11 @@ public enum GEMMCeiling {
     public enum Threading: String, Sendable, CaseIterable {
         /// OpenBLAS splits each product over its own `threads` threads.
         case openblas
-        /// memplan splits each product over its worker pool (OpenBLAS single-threaded inside).
+        /// memplan splits each product over its worker pool, with the kernels the trainer uses
+        /// (`TrainingScalar.gemm`: memplan's own AVX-512 kernels where they run, else BLAS).
         case memplan
+        /// memplan's split with every product in BLAS (single-threaded inside each part).
+        case blasSplit = "blas-split"
     }
 
     /// Floating-point operations per sample of those products: 2·in·out each for the forward
@@ -51,7 +54,22 @@ public enum GEMMCeiling {
         defer {
             for pointer in activations + deltas + weights + gradients { pointer.deallocate() }
         }
-        let parts = threading == .memplan ? threads : 1
+        let parts = threading == .openblas ? 1 : threads
+        let ownKernels = threading == .memplan
+        func gemm(
+            transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
+            ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+        ) {
+            if ownKernels {
+                T.gemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                    c: c, ldc: ldc)
+            } else {
+                T.blasGEMM(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                    c: c, ldc: ldc)
+            }
+        }
         BLASInfo.setThreadCount(threading == .openblas ? threads : 1)
         defer { BLASInfo.setThreadCount(1) }
         let pool = WorkerPool(partCount: parts)
@@ -66,13 +84,13 @@ public enum GEMMCeiling {
                 run { part in
                     if Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
                         let columns = WorkerPool.range(of: part, parts: parts, count: outputs)
-                        T.gemm(
+                        gemm(
                             transposeA: false, transposeB: true, m: batch, n: columns.count, k: inputs, alpha: 1,
                             a: activations[index], lda: inputs, b: weights[index] + columns.lowerBound * inputs, ldb: inputs, beta: 0,
                             c: activations[index + 1] + columns.lowerBound, ldc: outputs)
                     } else {
                         let rows = WorkerPool.range(of: part, parts: parts, count: batch)
-                        T.gemm(
+                        gemm(
                             transposeA: false, transposeB: true, m: rows.count, n: outputs, k: inputs, alpha: 1,
                             a: activations[index] + rows.lowerBound * inputs, lda: inputs, b: weights[index], ldb: inputs, beta: 0,
                             c: activations[index + 1] + rows.lowerBound * outputs, ldc: outputs)
@@ -83,12 +101,12 @@ public enum GEMMCeiling {
                 run { part in
                     let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
                     if index > 0 {
-                        T.gemm(
+                        gemm(
                             transposeA: false, transposeB: false, m: batch, n: columns.count, k: outputs, alpha: 1, a: deltas[index + 1],
                             lda: outputs, b: weights[index] + columns.lowerBound, ldb: inputs, beta: 0, c: deltas[index] + columns.lowerBound,
                             ldc: inputs)
                     }
-                    T.gemm(
+                    gemm(
                         transposeA: true, transposeB: false, m: outputs, n: columns.count, k: batch, alpha: 1, a: deltas[index + 1],
                         lda: outputs, b: activations[index] + columns.lowerBound, ldb: inputs, beta: 0,
                         c: gradients[index] + columns.lowerBound, ldc: inputs)

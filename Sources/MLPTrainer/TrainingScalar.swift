@@ -1,6 +1,7 @@
 // Float and Double behind one protocol: BLAS and libm entry points per precision.
 
 import CBLAS
+import CGEMM
 import Foundation
 import ModelProfile
 
@@ -13,8 +14,15 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     static var precision: Precision { get }
 
     /// Row-major `C = α·op(A)·op(B) + β·C`, C (m, n), op(A) (m, k), op(B) (k, n).
-    /// The corresponding C functions are `cblas_sgemm` and `cblas_dgemm` (through the shim's `memplan_sgemm`).
+    /// memplan's own AVX-512 kernels (`memplan_gemm_f32`/`_f64` in CGEMM) take it when the CPU has AVX-512F
+    /// and the product is at least 16 × 16 × 16; otherwise `cblas_sgemm`/`cblas_dgemm` (the shim's `memplan_sgemm`).
     static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+    /// The same product always in BLAS (`cblas_sgemm`/`cblas_dgemm`), for the ceiling's BLAS-only figures.
+    static func blasGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
@@ -49,6 +57,18 @@ extension Float: TrainingScalar {
 
     @inline(__always)
     public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let ta: Int32 = transposeA ? 1 : 0
+        let tb: Int32 = transposeB ? 1 : 0
+        if memplan_gemm_f32(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 { return }
+        blasGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    @inline(__always)
+    public static func blasGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
@@ -126,6 +146,18 @@ extension Double: TrainingScalar {
 
     @inline(__always)
     public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        let ta: Int32 = transposeA ? 1 : 0
+        let tb: Int32 = transposeB ? 1 : 0
+        if memplan_gemm_f64(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 { return }
+        blasGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    @inline(__always)
+    public static func blasGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
@@ -212,6 +244,11 @@ public enum BLASInfo {
         if let version = mklVersion { return version }
         return openBLASCoreName
     }
+
+    /// Which code runs the step's large products: `memplan-avx512` (memplan's own kernels, CGEMM) on a CPU with
+    /// AVX-512F, or `blas` (the library `coreName` names) elsewhere and when MEMPLAN_GEMM=blas is set.
+    /// Thin products (an edge under 16) and matrix-vector products always run in BLAS.
+    public static var gemmKernels: String { memplan_gemm_enabled() != 0 ? "memplan-avx512" : "blas" }
 
     /// OpenBLAS's own core type, whether or not MKL does the products.
     static var openBLASCoreName: String { memplan_get_corename().map { String(cString: $0) } ?? "unknown" }

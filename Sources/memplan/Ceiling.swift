@@ -10,7 +10,7 @@ extension Memplan {
         static let configuration = CommandConfiguration(
             abstract: "Measure the GEMM-only ceiling of a training step (for bench/compare).",
             discussion: """
-                Runs only the matrix products of one SGD step of an MLP, at their real shapes, many times, and prints the samples per second they alone would allow — with OpenBLAS's own threads and with memplan's split — as JSON. A trainer's throughput divided by this is the share of the machine's GEMM speed it reaches.
+                Runs only the matrix products of one SGD step of an MLP, at their real shapes, many times, and prints the samples per second they alone would allow — with OpenBLAS's own threads ("openblas"), with memplan's split and the kernels the trainer uses ("memplan": its own AVX-512 kernels where the CPU has AVX-512F), and with memplan's split over BLAS alone ("blas-split") — as JSON. A trainer's throughput divided by this is the share of the machine's GEMM speed it reaches.
                 """,
             shouldDisplay: false)
 
@@ -38,7 +38,7 @@ extension Memplan {
             let object: [String: Any] = [
                 "precision": precision.rawValue, "batch": batch, "threads": threads, "widths": widths,
                 "samples_per_second": results, "ceiling_samples_per_second": best, "flops_per_sample": flops,
-                "gflops": best * flops / 1e9, "blas_core": BLASInfo.coreName,
+                "gflops": best * flops / 1e9, "blas_core": BLASInfo.coreName, "gemm_kernels": BLASInfo.gemmKernels,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))

@@ -1,0 +1,22 @@
+// memplan's own AVX-512 GEMM for the products of a training step (row-major C = α·op(A)·op(B) + β·C).
+// The trainer calls these first and falls back to BLAS when they return 0: on a CPU without AVX-512F, when
+// MEMPLAN_GEMM=blas is set, or for a shape they do not take (see memplan_gemm_takes).
+#ifndef MEMPLAN_CGEMM_H
+#define MEMPLAN_CGEMM_H
+
+/// 1 when the AVX-512 kernels run on this CPU and MEMPLAN_GEMM is not "blas" (checked once per process).
+int memplan_gemm_enabled(void);
+
+/// 1 when the kernels take an (m, n, k) product: m ≥ 16, n ≥ 16 and k ≥ 16; thinner products stay in BLAS,
+/// whose edge kernels are faster there.
+int memplan_gemm_takes(int m, int n, int k);
+
+/// Computes C and returns 1, or returns 0 without touching C (kernels disabled, or a shape they do not take).
+/// Each thread packs op(B) into a workspace of its own (528 KiB, allocated on the thread's first call, freed
+/// when the thread exits), so concurrent calls from different threads are safe.
+int memplan_gemm_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                     float beta, float *c, int ldc);
+int memplan_gemm_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
+                     double beta, double *c, int ldc);
+
+#endif
