@@ -105,6 +105,8 @@ public struct TrainingResult: Sendable {
     public var samplesPerSecond: Double
     public var trainingSeconds: Double
     public var blasCore: String
+    /// `memplan-avx512` when memplan's own kernels ran the large products, `blas` otherwise (`BLASInfo.gemmKernels`).
+    public var gemmKernels: String
     /// Threads that ran each step (memplan's own split; OpenBLAS runs single-threaded inside each).
     public var blasThreads: Int
     /// True when the run was stopped early (SIGINT); metrics cover what ran.
@@ -283,7 +285,7 @@ public enum TrainingSession {
             heapAllocationsPerStep: options.allocationCounter == nil || measuredSteps == 0 ? nil : Double(allocations) / Double(measuredSteps),
             measuredSteps: measuredSteps, epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
-            blasCore: BLASInfo.coreName, blasThreads: threads, isPartial: stopped)
+            blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped)
     }
 
     /// Mean loss per sample and accuracy over `count` samples, gathered batch by batch.

@@ -223,19 +223,25 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public var trainingSeconds: Double
         public var blasCore: String
         public var blasThreads: Int
+        /// Which code ran the step's large products: `memplan-avx512` (memplan's own kernels) or `blas` (the
+        /// library `blas_core` names, which also runs the thin products either way). Absent in records written
+        /// before memplan had its own kernels: those ran everything in BLAS.
+        public var gemmKernels: String?
 
         enum CodingKeys: String, CodingKey {
             case samplesPerSecond = "samples_per_second"
             case trainingSeconds = "training_seconds"
             case blasCore = "blas_core"
             case blasThreads = "blas_threads"
+            case gemmKernels = "gemm_kernels"
         }
 
-        public init(samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int) {
+        public init(samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil) {
             self.samplesPerSecond = samplesPerSecond
             self.trainingSeconds = trainingSeconds
             self.blasCore = blasCore
             self.blasThreads = blasThreads
+            self.gemmKernels = gemmKernels
         }
     }
 
@@ -313,7 +319,7 @@ public enum TrainingRenderer {
         }
         out += "Throughput: \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond.rounded()))) samples/s "
         out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
-        out += "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore)))\n"
+        out += "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels)))\n"
         if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
         out += "\nPredicted against actual\n\n"
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
@@ -349,9 +355,11 @@ public enum TrainingRenderer {
         return out
     }
 
-    /// "OpenBLAS SkylakeX kernels", or "MKL 2026.2" as it stands when MKL did the products.
-    static func kernelDescription(_ blasCore: String) -> String {
-        blasCore.hasPrefix("MKL") ? blasCore : "OpenBLAS \(blasCore) kernels"
+    /// "OpenBLAS SkylakeX kernels", or "MKL 2026.2" as it stands when MKL did the products; led by
+    /// "memplan's AVX-512 kernels" when those ran the large products.
+    static func kernelDescription(_ blasCore: String, gemmKernels: String? = nil) -> String {
+        let blas = blasCore.hasPrefix("MKL") ? blasCore : "OpenBLAS \(blasCore) kernels"
+        return gemmKernels == "memplan-avx512" ? "memplan's AVX-512 kernels, \(blas) for thin products" : blas
     }
 
     static func percent(_ value: Double) -> String { String(format2: value * 100) + "%" }

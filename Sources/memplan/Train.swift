@@ -187,7 +187,7 @@ extension Memplan {
                 predicted: predicted, actual: actual, metrics: metrics,
                 throughput: TrainingRecord.Throughput(
                     samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
-                    blasThreads: result.blasThreads),
+                    blasThreads: result.blasThreads, gemmKernels: result.gemmKernels),
                 run: run, plan: PlanReport(plan: plan, schedule: result.schedule, naiveBytes: naive))
         }
     }

@@ -46,9 +46,11 @@ struct TextTableTests {
 
 @Suite("Training summary")
 struct TrainingSummaryTests {
-    @Test("the summary names the BLAS that ran: OpenBLAS's core type, or MKL as it reports itself")
+    @Test("the summary names the kernels that ran: memplan's own, OpenBLAS's core type, or MKL as it reports itself")
     func kernelDescription() {
         #expect(TrainingRenderer.kernelDescription("SkylakeX") == "OpenBLAS SkylakeX kernels")
         #expect(TrainingRenderer.kernelDescription("MKL 2026.2") == "MKL 2026.2")
+        #expect(TrainingRenderer.kernelDescription("SkylakeX", gemmKernels: "memplan-avx512") == "memplan's AVX-512 kernels, OpenBLAS SkylakeX kernels for thin products")
+        #expect(TrainingRenderer.kernelDescription("SkylakeX", gemmKernels: "blas") == "OpenBLAS SkylakeX kernels")
     }
 }
