@@ -56,33 +56,28 @@ struct GEMMTests {
     ]
     static let scalings: [(alpha: Double, beta: Double)] = [(1, 0), (-0.05, 1), (2, 0.5)]
 
-    @Test("float kernels match the reference", .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
-    func single() {
-        var generator = SplitMix64(seed: 31)
+    /// Every shape, transpose combination and scaling through `call`.
+    func checkAll<T: TrainingScalar>(
+        _: T.Type, seed: UInt64, tolerance: Double,
+        call: (Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>, Int32) -> Int32
+    ) {
+        var generator = SplitMix64(seed: seed)
         for shape in Self.shapes {
             for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
                 for scaling in Self.scalings {
                     check(
-                        Float.self, transA: transA, transB: transB, m: shape.m, n: shape.n, k: shape.k, alpha: Float(scaling.alpha),
-                        beta: Float(scaling.beta), tolerance: 1e-4, generator: &generator, call: memplan_gemm_f32)
+                        T.self, transA: transA, transB: transB, m: shape.m, n: shape.n, k: shape.k, alpha: T(scaling.alpha),
+                        beta: T(scaling.beta), tolerance: tolerance, generator: &generator, call: call)
                 }
             }
         }
     }
 
+    @Test("float kernels match the reference", .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
+    func single() { checkAll(Float.self, seed: 31, tolerance: 1e-4, call: memplan_gemm_f32) }
+
     @Test("double kernels match the reference", .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
-    func double() {
-        var generator = SplitMix64(seed: 32)
-        for shape in Self.shapes {
-            for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
-                for scaling in Self.scalings {
-                    check(
-                        Double.self, transA: transA, transB: transB, m: shape.m, n: shape.n, k: shape.k, alpha: scaling.alpha,
-                        beta: scaling.beta, tolerance: 1e-12, generator: &generator, call: memplan_gemm_f64)
-                }
-            }
-        }
-    }
+    func double() { checkAll(Double.self, seed: 32, tolerance: 1e-12, call: memplan_gemm_f64) }
 
     @Test("thin products are left to BLAS, and C is untouched")
     func thinProductsDecline() {
