@@ -6,7 +6,8 @@ public enum Placement: Sendable, Hashable, CustomStringConvertible {
     case local
     /// Every page on node N (`numa_alloc_onnode`); the training threads are bound to N's CPUs.
     case node(Int)
-    /// Pages spread round-robin over all nodes (`numa_alloc_interleaved`).
+    /// Pages spread round-robin over all nodes (`numa_alloc_interleaved`), page by page: the arena is advised
+    /// MADV_NOHUGEPAGE, so no transparent huge page puts 512 pages on one node.
     case interleave
 
     /// Parses `local`, `node:N` (or `nodeN`) and `interleave`.
