@@ -99,6 +99,15 @@ public enum GEMMCeiling {
             }
             for (index, (inputs, outputs)) in layers.enumerated().reversed() {
                 run { part in
+                    if index == 0, Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
+                        // The first layer's weight product by W's rows, as the trainer's fused update splits it.
+                        let rows = WorkerPool.range(of: part, parts: parts, count: outputs)
+                        gemm(
+                            transposeA: true, transposeB: false, m: rows.count, n: inputs, k: batch, alpha: 1,
+                            a: deltas[index + 1] + rows.lowerBound, lda: outputs, b: activations[index], ldb: inputs, beta: 0,
+                            c: gradients[index] + rows.lowerBound * inputs, ldc: inputs)
+                        return
+                    }
                     let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
                     if index > 0 {
                         gemm(

@@ -149,22 +149,28 @@ final class Trainer<T: TrainingScalar> {
     /// which need the gradient itself, and for `computeGradients`.
     private(set) var fusesUpdate = false
 
-    /// Whether bwd k for one sample splits W by rows (the layer's outputs), as fwd k does for one
-    /// sample, so each thread keeps touching the same part of W; the parts' partial dz_{k−1} are
-    /// summed after the join, part 1 onwards staging theirs in dW_k's planned bytes (unused when
-    /// the update is fused, and live exactly during bwd k).
+    /// Whether the fused bwd k splits W by rows (the layer's outputs) as fwd k does, so each thread
+    /// keeps updating the rows of W it reads in the next forward pass and W never moves between
+    /// the cores' caches. Two cases:
+    /// - one sample, any layer: the parts' partial dz_{k−1} are summed after the join, part 1
+    ///   onwards staging theirs in dW_k's planned bytes (unused when the update is fused, and live
+    ///   exactly during bwd k);
+    /// - the first layer whenever its forward splits outputs: it has no dz_{k−1} to compute, so
+    ///   nothing needs the old W. (W1 is the step's largest tensor; split by columns instead, half
+    ///   of each core's share moved to the other core twice a step.)
     @inline(__always)
-    private func splitsBackwardByOutputs(layer: LayerTensors<T>, rows: Int) -> Bool {
-        rows == 1 && partCount > 1 && layer.outputWidth >= partCount
+    private func splitsBackwardByOutputs(layer: LayerTensors<T>, index: Int, rows: Int) -> Bool {
+        guard partCount > 1, layer.outputWidth >= partCount else { return false }
+        return rows == 1 || (index == 0 && Self.forwardSplitsOutputs(rows: rows, outputs: layer.outputWidth, parts: partCount))
     }
 
     /// bwd k with the SGD update fused in, for one part: the part owns a slice of W's columns (the
     /// layer's inputs), computes dz_{k−1} for those columns from the old W, then updates them.
-    /// For one sample it owns a slice of W's rows instead (see `splitsBackwardByOutputs`).
+    /// Where `splitsBackwardByOutputs` says so it owns a slice of W's rows instead.
     @inline(__always)
     private func fusedBackwardPart(layer index: Int, rows: Int, part: Int) {
         let layer = tensors.layers[index]
-        if splitsBackwardByOutputs(layer: layer, rows: rows) {
+        if splitsBackwardByOutputs(layer: layer, index: index, rows: rows) {
             let x = input(of: index)
             let inputs = layer.inputWidth
             let outputs = range(part, of: layer.outputWidth)
@@ -178,11 +184,11 @@ final class Trainer<T: TrainingScalar> {
             }
             Kernels.sgdWeightUpdate(
                 dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, x: x, xStride: inputs,
-                weights: layer.weights + outputs.lowerBound * inputs, wStride: inputs, batch: 1, outputs: outputs.count, inputs: inputs,
+                weights: layer.weights + outputs.lowerBound * inputs, wStride: inputs, batch: rows, outputs: outputs.count, inputs: inputs,
                 learningRate: learningRate)
             if let bias = layer.bias {
                 Kernels.sgdBiasUpdate(
-                    dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, bias: bias + outputs.lowerBound, batch: 1,
+                    dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, bias: bias + outputs.lowerBound, batch: rows,
                     outputs: outputs.count, learningRate: learningRate)
             }
             return
@@ -352,7 +358,7 @@ final class Trainer<T: TrainingScalar> {
         for index in stride(from: tensors.layers.count - 1, through: 0, by: -1) {
             dispatch(.backward(layer: index, rows: rows))
             let layer = tensors.layers[index]
-            if fusesUpdate, index > 0, splitsBackwardByOutputs(layer: layer, rows: rows) {
+            if fusesUpdate, index > 0, splitsBackwardByOutputs(layer: layer, index: index, rows: rows) {
                 // Sum the parts' partial dz_{k−1}, then apply f'(a_{k−1}).
                 let previous = tensors.layers[index - 1]
                 let inputs = layer.inputWidth

@@ -25,8 +25,13 @@ final class WorkerPool: @unchecked Sendable {
     private let work: UnsafeMutablePointer<pthread_cond_t>
     private let done: UnsafeMutablePointer<pthread_cond_t>
     private var threads: [Thread] = []
-    /// Spin iterations before blocking; long enough to bridge the gaps between a step's ops.
-    private let spinLimit = 50_000
+    /// Spin iterations before blocking, about 1 ms on a 2026 x86 core: longer than the gaps between a
+    /// step's ops and than the parts of one op differ by (a part takes 50–500 µs at W1's shapes, and on a
+    /// shared VM one core often runs 10–20% behind the other). At 50,000 (≈ 30 µs) the caller blocked on
+    /// most joins (about 1,700 futex waits a second of training), each paying a wake-up that a VM
+    /// makes slow. Measured in alternating pairs with 2 threads: 1.01× (fp32, within the noise) and
+    /// 1.05× (fp64) the samples per second.
+    private let spinLimit = 2_000_000
 
     /// Starts `partCount − 1` worker threads (none for 1).
     init(partCount: Int) {
