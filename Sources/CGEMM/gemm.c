@@ -72,6 +72,9 @@ TARGET static inline void transpose_f64(__m512d r[8]) {
 #define V_SET1 _mm512_set1_ps
 #define V_FMA _mm512_fmadd_ps
 #define V_MUL _mm512_mul_ps
+#define V_ADD _mm512_add_ps
+#define V_MAX _mm512_max_ps
+#define V_KEEP_ABOVE_ZERO(r, gate) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(gate, _mm512_setzero_ps(), _CMP_NLE_UQ), r)
 #define V_ZERO _mm512_setzero_ps
 #define V_TRANSPOSE transpose_f32
 #include "gemm_impl.inc"
@@ -88,6 +91,9 @@ TARGET static inline void transpose_f64(__m512d r[8]) {
 #undef V_SET1
 #undef V_FMA
 #undef V_MUL
+#undef V_ADD
+#undef V_MAX
+#undef V_KEEP_ABOVE_ZERO
 #undef V_ZERO
 #undef V_TRANSPOSE
 
@@ -104,6 +110,9 @@ TARGET static inline void transpose_f64(__m512d r[8]) {
 #define V_SET1 _mm512_set1_pd
 #define V_FMA _mm512_fmadd_pd
 #define V_MUL _mm512_mul_pd
+#define V_ADD _mm512_add_pd
+#define V_MAX _mm512_max_pd
+#define V_KEEP_ABOVE_ZERO(r, gate) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(gate, _mm512_setzero_pd(), _CMP_NLE_UQ), r)
 #define V_ZERO _mm512_setzero_pd
 #define V_TRANSPOSE transpose_f64
 #include "gemm_impl.inc"
@@ -138,19 +147,31 @@ static void *workspace(void) {
 
 int memplan_gemm_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                      float beta, float *c, int ldc) {
-    if (!memplan_gemm_enabled() || !memplan_gemm_takes(m, n, k)) return 0;
-    float *buffer = workspace();
-    if (buffer == NULL) return 0;
-    gemm_f32(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffer);
-    return 1;
+    return memplan_gemm_fused_f32(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, 0, NULL, 0);
 }
 
 int memplan_gemm_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
                      double beta, double *c, int ldc) {
+    return memplan_gemm_fused_f64(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, 0, NULL, 0);
+}
+
+int memplan_gemm_fused_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc, const float *bias, int relu, const float *gate, int ldg) {
+    if (!memplan_gemm_enabled() || !memplan_gemm_takes(m, n, k)) return 0;
+    float *buffer = workspace();
+    if (buffer == NULL) return 0;
+    epilogue_f32 post = {bias, relu, gate, ldg};
+    gemm_f32(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffer, bias != NULL || relu || gate != NULL ? &post : NULL);
+    return 1;
+}
+
+int memplan_gemm_fused_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
+                           double beta, double *c, int ldc, const double *bias, int relu, const double *gate, int ldg) {
     if (!memplan_gemm_enabled() || !memplan_gemm_takes(m, n, k)) return 0;
     double *buffer = workspace();
     if (buffer == NULL) return 0;
-    gemm_f64(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffer);
+    epilogue_f64 post = {bias, relu, gate, ldg};
+    gemm_f64(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffer, bias != NULL || relu || gate != NULL ? &post : NULL);
     return 1;
 }
 
@@ -167,5 +188,15 @@ int memplan_gemm_f64(int transA, int transB, int m, int n, int k, double alpha, 
                      double beta, double *c, int ldc) {
     (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
     return 0;
+}
+int memplan_gemm_fused_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc, const float *bias, int relu, const float *gate, int ldg) {
+    (void)bias; (void)relu; (void)gate; (void)ldg;
+    return memplan_gemm_f32(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+int memplan_gemm_fused_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
+                           double beta, double *c, int ldc, const double *bias, int relu, const double *gate, int ldg) {
+    (void)bias; (void)relu; (void)gate; (void)ldg;
+    return memplan_gemm_f64(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 #endif

@@ -1,6 +1,7 @@
 // The layers' forward and backward passes, the losses and the optimizer updates, over raw pointers.
 // B = rows in this batch, I = a layer's input width, O = its output width, K = target width.
-// Every matrix is row-major. Products go through BLAS; the rest are plain loops the compiler vectorises.
+// Every matrix is row-major. Products go through `TrainingScalar.gemm` (memplan's own kernels, else BLAS), some with
+// the activation fused into their store; the rest are plain loops the compiler vectorises.
 // Nothing here allocates.
 
 import ModelProfile
@@ -40,6 +41,35 @@ enum Kernels {
                 transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: x, lda: xStride,
                 b: weights, ldb: inputs, beta: beta, c: out, ldc: outStride)
         }
+    }
+
+    /// out = f(x · Wᵀ + b) in one pass over out, for f identity or ReLU and more than one row, where memplan's
+    /// own kernels take the product: b and f are applied as the product's last k block is stored. Returns false
+    /// without touching out otherwise; the caller then runs `linear` and `activate`. Shapes as in `linear`;
+    /// bit-identical to them.
+    @inline(__always)
+    static func linearActivated<T: TrainingScalar>(
+        x: UnsafePointer<T>, xStride: Int, weights: UnsafePointer<T>, bias: UnsafePointer<T>?,
+        out: UnsafeMutablePointer<T>, outStride: Int, rows: Int, inputs: Int, outputs: Int, _ activation: Activation
+    ) -> Bool {
+        guard rows > 1, inputs > 0, outputs > 0, activation == .identity || activation == .relu else { return false }
+        return T.fusedGEMM(
+            transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: x, lda: xStride, b: weights, ldb: inputs,
+            beta: 0, c: out, ldc: outStride, bias: bias, relu: activation == .relu, gate: nil, ldg: 0)  // (B, O)
+    }
+
+    /// dx = (dz · W) ⊙ f'(a) in one pass over dx for f = ReLU (dx = 0 where a ≤ 0) and more than one row, where
+    /// memplan's own kernels take the product. Returns false without touching dx otherwise; the caller then runs
+    /// `inputGradient` and `multiplyByDerivative`. Shapes as in `inputGradient`; a (rows, inputs) stride dxStride.
+    @inline(__always)
+    static func inputGradientTimesDerivative<T: TrainingScalar>(
+        dz: UnsafePointer<T>, dzStride: Int, weights: UnsafePointer<T>, wStride: Int, dx: UnsafeMutablePointer<T>, dxStride: Int,
+        output a: UnsafePointer<T>, rows: Int, outputs: Int, inputs: Int, _ activation: Activation
+    ) -> Bool {
+        guard rows > 1, inputs > 0, outputs > 0, activation == .relu else { return false }
+        return T.fusedGEMM(
+            transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1, a: dz, lda: dzStride, b: weights, ldb: wStride,
+            beta: 0, c: dx, ldc: dxStride, bias: nil, relu: false, gate: a, ldg: dxStride)  // (B, I)
     }
 
     /// dW = dzᵀ · x for a slice of dW's rows (outputs) and columns (inputs).

@@ -201,13 +201,9 @@ final class Trainer<T: TrainingScalar> {
         let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
         if index > 0 {
             let previous = tensors.layers[index - 1]
-            let dx = previous.delta
-            Kernels.inputGradient(
-                dz: layer.delta, dzStride: outputs, weights: layer.weights + columns.lowerBound, wStride: inputs,
-                dx: dx + columns.lowerBound, dxStride: inputs, rows: rows, outputs: outputs, inputs: columns.count)
-            Kernels.multiplyByDerivative(
-                dx + columns.lowerBound, output: previous.output + columns.lowerBound, rows: rows, columns: columns.count, stride: inputs,
-                previous.activation)
+            inputGradientTimesDerivative(
+                layer: layer, previous: previous, dz: layer.delta, weights: layer.weights + columns.lowerBound, offset: columns.lowerBound,
+                rows: rows, columns: columns.count)
         }
         Kernels.sgdWeightUpdate(
             dz: layer.delta, dzStride: outputs, x: x + columns.lowerBound, xStride: inputs, weights: layer.weights + columns.lowerBound,
@@ -250,6 +246,12 @@ final class Trainer<T: TrainingScalar> {
         if !Self.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: parts) {
             let range = WorkerPool.range(of: part, parts: parts, count: rows)
             let out = layer.output + range.lowerBound * outputs
+            if Kernels.linearActivated(
+                x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: layer.bias, out: out, outStride: outputs,
+                rows: range.count, inputs: inputs, outputs: outputs, layer.activation)
+            {
+                return
+            }
             let biasFirst = range.count == 1 ? layer.bias : nil
             Kernels.linear(
                 x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: biasFirst, out: out, outStride: outputs,
@@ -260,15 +262,20 @@ final class Trainer<T: TrainingScalar> {
             let range = WorkerPool.range(of: part, parts: parts, count: outputs)
             let out = layer.output + range.lowerBound
             let bias = layer.bias.map { UnsafePointer($0 + range.lowerBound) }
+            // softmax needs whole rows: only the bias here, softmax after the join
+            let activation = layer.activation == .softmax ? Activation.identity : layer.activation
+            if Kernels.linearActivated(
+                x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: bias, out: out, outStride: outputs,
+                rows: rows, inputs: inputs, outputs: range.count, activation)
+            {
+                return
+            }
             let biasFirst = rows == 1 ? bias : nil
             Kernels.linear(
                 x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: biasFirst,
                 out: out, outStride: outputs, rows: rows, inputs: inputs, outputs: range.count)
             let biasLater = biasFirst == nil ? bias : nil
-            // softmax needs whole rows: only the bias here, softmax after the join
-            Kernels.activate(
-                out, rows: rows, columns: range.count, stride: outputs, bias: biasLater,
-                layer.activation == .softmax ? .identity : layer.activation)
+            Kernels.activate(out, rows: rows, columns: range.count, stride: outputs, bias: biasLater, activation)
         }
     }
 
@@ -300,24 +307,41 @@ final class Trainer<T: TrainingScalar> {
         }
         guard index > 0 else { return }
         let previous = tensors.layers[index - 1]
-        let dx = previous.delta
         if rows >= parts * Self.minimumRowsPerPart || inputs < parts {
             let range = WorkerPool.range(of: part, parts: parts, count: rows)
-            Kernels.inputGradient(
-                dz: layer.delta + range.lowerBound * outputs, dzStride: outputs, weights: layer.weights, wStride: inputs,
-                dx: dx + range.lowerBound * inputs, dxStride: inputs, rows: range.count, outputs: outputs, inputs: inputs)
-            Kernels.multiplyByDerivative(
-                dx + range.lowerBound * inputs, output: previous.output + range.lowerBound * inputs, rows: range.count, columns: inputs,
-                stride: inputs, previous.activation)
+            inputGradientTimesDerivative(
+                layer: layer, previous: previous, dz: layer.delta + range.lowerBound * outputs, weights: layer.weights,
+                offset: range.lowerBound * inputs, rows: range.count, columns: inputs)
         } else {
             let range = WorkerPool.range(of: part, parts: parts, count: inputs)
-            Kernels.inputGradient(
-                dz: layer.delta, dzStride: outputs, weights: layer.weights + range.lowerBound, wStride: inputs, dx: dx + range.lowerBound,
-                dxStride: inputs, rows: rows, outputs: outputs, inputs: range.count)
-            Kernels.multiplyByDerivative(
-                dx + range.lowerBound, output: previous.output + range.lowerBound, rows: rows, columns: range.count, stride: inputs,
-                previous.activation)
+            inputGradientTimesDerivative(
+                layer: layer, previous: previous, dz: layer.delta, weights: layer.weights + range.lowerBound, offset: range.lowerBound,
+                rows: rows, columns: range.count)
         }
+    }
+
+    /// dz_{k−1} = (dz_k · W_k) ⊙ f'(a_{k−1}) for the block of `rows` × `columns` at `offset` into dz_{k−1} and a_{k−1}
+    /// (rows `inputs` apart): one pass where the kernels fuse the ReLU mask into the product, else the product
+    /// and then the derivative. dz (rows, outputs) stride outputs; `weights` at the block's first column.
+    @inline(__always)
+    private func inputGradientTimesDerivative(
+        layer: LayerTensors<T>, previous: LayerTensors<T>, dz: UnsafePointer<T>, weights: UnsafePointer<T>, offset: Int, rows: Int,
+        columns: Int
+    ) {
+        let inputs = layer.inputWidth
+        let outputs = layer.outputWidth
+        let dx = previous.delta + offset
+        let a = UnsafePointer(previous.output + offset)
+        if Kernels.inputGradientTimesDerivative(
+            dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, output: a, rows: rows,
+            outputs: outputs, inputs: columns, previous.activation)
+        {
+            return
+        }
+        Kernels.inputGradient(
+            dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, rows: rows, outputs: outputs,
+            inputs: columns)
+        Kernels.multiplyByDerivative(dx, output: a, rows: rows, columns: columns, stride: inputs, previous.activation)
     }
 
     /// fwd 1 … fwd L on the first `rows` rows of x.

@@ -21,6 +21,16 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 
+    /// `gemm` with work fused into the store of C, element by element: r = α·op(A)·op(B) + β·C, then r += bias[column]
+    /// (bias non-nil), then max(0, r) (relu), then 0 where gate[row·ldg + column] ≤ 0 (gate non-nil: ReLU's derivative).
+    /// Bit-identical to the product followed by those passes. Only memplan's own kernels fuse
+    /// (`memplan_gemm_fused_f32`/`_f64`): returns false without touching C where they do not take the product.
+    static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool, gate: UnsafePointer<Self>?, ldg: Int
+    ) -> Bool
+
     /// The same product always in BLAS (`cblas_sgemm`/`cblas_dgemm`), for the ceiling's BLAS-only figures.
     static func blasGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -65,6 +75,17 @@ extension Float: TrainingScalar {
         let tb: Int32 = transposeB ? 1 : 0
         if memplan_gemm_f32(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 { return }
         blasGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    @inline(__always)
+    public static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool, gate: UnsafePointer<Float>?, ldg: Int
+    ) -> Bool {
+        memplan_gemm_fused_f32(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
+            bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
     }
 
     @inline(__always)
@@ -154,6 +175,17 @@ extension Double: TrainingScalar {
         let tb: Int32 = transposeB ? 1 : 0
         if memplan_gemm_f64(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 { return }
         blasGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    @inline(__always)
+    public static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, bias: UnsafePointer<Double>?, relu: Bool, gate: UnsafePointer<Double>?, ldg: Int
+    ) -> Bool {
+        memplan_gemm_fused_f64(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
+            bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
     }
 
     @inline(__always)

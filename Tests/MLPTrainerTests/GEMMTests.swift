@@ -79,6 +79,57 @@ struct GEMMTests {
     @Test("double kernels match the reference", .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
     func double() { checkAll(Double.self, seed: 32, tolerance: 1e-12, call: memplan_gemm_f64) }
 
+    /// The fused store against the trainer's own passes after the plain product: forward (bias, then ReLU or
+    /// nothing) and backward (ReLU's derivative from a gate matrix). Bias and gate carry NaN, ±0 and −∞, so a
+    /// store that rounds, orders or treats signed zeros and NaN differently from the passes shows.
+    func checkFused<T: TrainingScalar>(_: T.Type, seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let specials: [T] = [.nan, 0, -0.0, -.infinity, 1, -1]
+        for (m, n, k) in [(16, 16, 16), (17, 33, 19), (24, 47, 128), (31, 64, 300)] {
+            let a = (0..<(m * k)).map { _ in T(generator.nextNormal()) }
+            let b = (0..<(n * k)).map { _ in T(generator.nextNormal()) }  // W (n, k): the forward product x · Wᵀ
+            let bias = (0..<n).map { j in j < specials.count ? specials[j] : T(generator.nextNormal()) }
+            let gate = (0..<(m * n)).map { index in index < specials.count ? specials[index] : T(generator.nextNormal()) }
+            for activation in [Activation.identity, .relu] {
+                var plain = [T](repeating: .nan, count: m * n)
+                var fused = [T](repeating: .nan, count: m * n)
+                T.gemm(
+                    transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &plain, ldc: n)
+                plain.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: m, columns: n, stride: n, bias: bias, activation) }
+                let taken = T.fusedGEMM(
+                    transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &fused, ldc: n,
+                    bias: bias, relu: activation == .relu, gate: nil, ldg: 0)
+                #expect(taken)
+                let differing = zip(plain, fused).filter { !Self.identical($0) }.count
+                #expect(differing == 0, "forward \(activation) m \(m) n \(n) k \(k)")
+            }
+            // Backward: dx (m, n) = dz (m, k) · W (k, n), then 0 where the gate is ≤ 0.
+            var plain = [T](repeating: .nan, count: m * n)
+            var fused = [T](repeating: .nan, count: m * n)
+            T.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &plain, ldc: n)
+            plain.withUnsafeMutableBufferPointer {
+                Kernels.multiplyByDerivative($0.baseAddress!, output: gate, rows: m, columns: n, stride: n, .relu)
+            }
+            let taken = T.fusedGEMM(
+                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &fused, ldc: n,
+                bias: nil, relu: false, gate: gate, ldg: n)
+            #expect(taken)
+            let differing = zip(plain, fused).filter { !Self.identical($0) }.count
+            #expect(differing == 0, "backward m \(m) n \(n) k \(k)")
+        }
+    }
+
+    /// Same value and sign, or both NaN.
+    static func identical<T: TrainingScalar>(_ pair: (T, T)) -> Bool {
+        (pair.0.isNaN && pair.1.isNaN) || (pair.0 == pair.1 && pair.0.sign == pair.1.sign)
+    }
+
+    @Test("fused bias, ReLU and ReLU' equal the separate passes bit for bit", .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
+    func fused() {
+        checkFused(Float.self, seed: 33)
+        checkFused(Double.self, seed: 34)
+    }
+
     @Test("thin products are left to BLAS, and C is untouched")
     func thinProductsDecline() {
         for (m, n, k) in [(15, 64, 64), (64, 15, 64), (64, 64, 15), (10, 128, 128)] {
@@ -88,6 +139,9 @@ struct GEMMTests {
             var c = [Float](repeating: 7, count: 64 * 128)
             let taken = memplan_gemm_f32(0, 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n))
             #expect(taken == 0)
+            let fusedTaken = memplan_gemm_fused_f32(
+                0, 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, &c, Int32(n), a, 1, nil, 0)
+            #expect(fusedTaken == 0)
             #expect(c.allSatisfy { $0 == 7 })
         }
         #expect(memplan_gemm_takes(16, 16, 16) == 1)

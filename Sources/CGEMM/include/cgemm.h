@@ -19,4 +19,14 @@ int memplan_gemm_f32(int transA, int transB, int m, int n, int k, float alpha, c
 int memplan_gemm_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
                      double beta, double *c, int ldc);
 
+/// The same product with work fused into the store of C's last k block, element by element: r = α·op(A)·op(B) + β·C,
+/// then r += bias[j] (bias non-NULL: one value per column of C), then r = max(r, 0) (relu non-zero), then r = 0
+/// where gate[i·ldg + j] ≤ 0 (gate non-NULL: ReLU's derivative, NaN gates keep r). Each step rounds as the separate
+/// pass it replaces would, so the results are bit-identical to the product followed by those passes. Returns 0
+/// without touching C when the kernels do not take the product; the caller then runs the passes itself.
+int memplan_gemm_fused_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                           float beta, float *c, int ldc, const float *bias, int relu, const float *gate, int ldg);
+int memplan_gemm_fused_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
+                           double beta, double *c, int ldc, const double *bias, int relu, const double *gate, int ldg);
+
 #endif
