@@ -8,7 +8,8 @@ import ModelProfile
 /// A step of an L-layer MLP at batch B runs 3L − 1 products: L forward (B, out) = (B, in)·Wᵀ,
 /// L weight products (out, in) = dzᵀ·a and L − 1 input products (B, in) = dz·W. This runs exactly
 /// those, on scratch buffers, `steps` times, either with OpenBLAS's own threads or split over
-/// memplan's workers as the trainer splits them, and reports samples per second.
+/// memplan's workers as the trainer splits them (shares following the parts' speeds), and reports
+/// samples per second.
 public enum GEMMCeiling {
     public enum Threading: String, Sendable, CaseIterable {
         /// OpenBLAS splits each product over its own `threads` threads.
@@ -75,6 +76,7 @@ public enum GEMMCeiling {
         let pool = WorkerPool(partCount: parts)
         nonisolated(unsafe) var job: (Int) -> Void = { _ in }
         pool.setBody { part in job(part) }
+        defer { job = { _ in } }  // the jobs capture the pool; drop the last one so the pool and its threads go
         func run(_ body: @escaping (Int) -> Void) {
             job = body
             pool.run { part in body(part) }
@@ -83,13 +85,13 @@ public enum GEMMCeiling {
             for (index, (inputs, outputs)) in layers.enumerated() {
                 run { part in
                     if Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
-                        let columns = WorkerPool.range(of: part, parts: parts, count: outputs)
+                        let columns = pool.range(of: part, count: outputs, granule: Trainer<T>.columnGranule)
                         gemm(
                             transposeA: false, transposeB: true, m: batch, n: columns.count, k: inputs, alpha: 1,
                             a: activations[index], lda: inputs, b: weights[index] + columns.lowerBound * inputs, ldb: inputs, beta: 0,
                             c: activations[index + 1] + columns.lowerBound, ldc: outputs)
                     } else {
-                        let rows = WorkerPool.range(of: part, parts: parts, count: batch)
+                        let rows = pool.range(of: part, count: batch, granule: Trainer<T>.rowGranule)
                         gemm(
                             transposeA: false, transposeB: true, m: rows.count, n: outputs, k: inputs, alpha: 1,
                             a: activations[index] + rows.lowerBound * inputs, lda: inputs, b: weights[index], ldb: inputs, beta: 0,
@@ -101,14 +103,14 @@ public enum GEMMCeiling {
                 run { part in
                     if index == 0, Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
                         // The first layer's weight product by W's rows, as the trainer's fused update splits it.
-                        let rows = WorkerPool.range(of: part, parts: parts, count: outputs)
+                        let rows = pool.range(of: part, count: outputs, granule: Trainer<T>.columnGranule)
                         gemm(
                             transposeA: true, transposeB: false, m: rows.count, n: inputs, k: batch, alpha: 1,
                             a: deltas[index + 1] + rows.lowerBound, lda: outputs, b: activations[index], ldb: inputs, beta: 0,
                             c: gradients[index] + rows.lowerBound * inputs, ldc: inputs)
                         return
                     }
-                    let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
+                    let columns = pool.range(of: part, count: inputs, granule: Trainer<T>.columnGranule)
                     if index > 0 {
                         gemm(
                             transposeA: false, transposeB: false, m: batch, n: columns.count, k: outputs, alpha: 1, a: deltas[index + 1],

@@ -127,10 +127,17 @@ final class Trainer<T: TrainingScalar> {
     @inline(__always)
     private var partCount: Int { pool?.partCount ?? 1 }
 
+    /// Part `part`'s share of `count` items in the current job, by the parts' measured speeds
+    /// (`WorkerPool.range(of:count:granule:records:)`); boundaries are multiples of `granule`.
     @inline(__always)
-    private func range(_ part: Int, of count: Int) -> Range<Int> {
-        WorkerPool.range(of: part, parts: partCount, count: count)
+    private func range(_ part: Int, of count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
+        pool?.range(of: part, count: count, granule: granule, records: records) ?? 0..<count
     }
+
+    /// Split granules: C's rows go to parts in multiples of the kernels' row tile (8), C's columns in multiples of
+    /// their panel width (two 64-byte vectors: 32 floats, 16 doubles), so no part gets a ragged tile it could avoid.
+    static var rowGranule: Int { 8 }
+    static var columnGranule: Int { 128 / MemoryLayout<T>.stride }
 
     @inline(__always)
     func runPart(_ part: Int) {
@@ -173,7 +180,11 @@ final class Trainer<T: TrainingScalar> {
         if splitsBackwardByOutputs(layer: layer, index: index, rows: rows) {
             let x = input(of: index)
             let inputs = layer.inputWidth
-            let outputs = range(part, of: layer.outputWidth)
+            // One sample: equal parts, so every part writes the partial dz_{k−1} the join sums.
+            let outputs =
+                rows == 1
+                ? WorkerPool.range(of: part, parts: partCount, count: layer.outputWidth)
+                : range(part, of: layer.outputWidth, granule: Self.columnGranule)  // as fwd 1 splits them
             let learningRate = T(model.optimizer.learningRate)
             if index > 0 {
                 // dz_{k−1} partial = W[o0..<o1, :]ᵀ · dz[o0..<o1], from the rows this part is about to update.
@@ -196,9 +207,8 @@ final class Trainer<T: TrainingScalar> {
         let x = input(of: index)
         let inputs = layer.inputWidth
         let outputs = layer.outputWidth
-        let parts = partCount
         let learningRate = T(model.optimizer.learningRate)
-        let columns = WorkerPool.range(of: part, parts: parts, count: inputs)
+        let columns = range(part, of: inputs, granule: Self.columnGranule)
         if index > 0 {
             let previous = tensors.layers[index - 1]
             inputGradientTimesDerivative(
@@ -209,7 +219,7 @@ final class Trainer<T: TrainingScalar> {
             dz: layer.delta, dzStride: outputs, x: x + columns.lowerBound, xStride: inputs, weights: layer.weights + columns.lowerBound,
             wStride: inputs, batch: rows, outputs: outputs, inputs: columns.count, learningRate: learningRate)
         if let bias = layer.bias {
-            let biasColumns = WorkerPool.range(of: part, parts: parts, count: outputs)
+            let biasColumns = range(part, of: outputs, records: false)
             Kernels.sgdBiasUpdate(
                 dz: layer.delta + biasColumns.lowerBound, dzStride: outputs, bias: bias + biasColumns.lowerBound, batch: rows,
                 outputs: biasColumns.count, learningRate: learningRate)
@@ -244,7 +254,7 @@ final class Trainer<T: TrainingScalar> {
         // One row: the bias goes in before the matrix-vector product. More: the product runs with
         // β = 0 and the bias is added in the activation's pass (one pass over out instead of two).
         if !Self.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: parts) {
-            let range = WorkerPool.range(of: part, parts: parts, count: rows)
+            let range = range(part, of: rows, granule: Self.rowGranule)
             let out = layer.output + range.lowerBound * outputs
             if Kernels.linearActivated(
                 x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: layer.bias, out: out, outStride: outputs,
@@ -259,7 +269,7 @@ final class Trainer<T: TrainingScalar> {
             Kernels.activate(
                 out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? layer.bias : nil, layer.activation)
         } else {
-            let range = WorkerPool.range(of: part, parts: parts, count: outputs)
+            let range = range(part, of: outputs, granule: Self.columnGranule)
             let out = layer.output + range.lowerBound
             let bias = layer.bias.map { UnsafePointer($0 + range.lowerBound) }
             // softmax needs whole rows: only the bias here, softmax after the join
@@ -289,7 +299,7 @@ final class Trainer<T: TrainingScalar> {
         let outputs = layer.outputWidth
         let parts = partCount
         if outputs >= parts {
-            let range = WorkerPool.range(of: part, parts: parts, count: outputs)
+            let range = range(part, of: outputs, granule: Self.rowGranule)
             Kernels.weightGradient(
                 dz: layer.delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
                 dWeights: layer.dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count, inputs: inputs)
@@ -297,7 +307,7 @@ final class Trainer<T: TrainingScalar> {
                 Kernels.biasGradient(dz: layer.delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows, outputs: range.count)
             }
         } else {
-            let range = WorkerPool.range(of: part, parts: parts, count: inputs)
+            let range = range(part, of: inputs, granule: Self.columnGranule)
             Kernels.weightGradient(
                 dz: layer.delta, dzStride: outputs, x: x + range.lowerBound, xStride: inputs, dWeights: layer.dWeights + range.lowerBound,
                 dWStride: inputs, batch: rows, outputs: outputs, inputs: range.count)
@@ -308,12 +318,12 @@ final class Trainer<T: TrainingScalar> {
         guard index > 0 else { return }
         let previous = tensors.layers[index - 1]
         if rows >= parts * Self.minimumRowsPerPart || inputs < parts {
-            let range = WorkerPool.range(of: part, parts: parts, count: rows)
+            let range = range(part, of: rows, granule: Self.rowGranule)
             inputGradientTimesDerivative(
                 layer: layer, previous: previous, dz: layer.delta + range.lowerBound * outputs, weights: layer.weights,
                 offset: range.lowerBound * inputs, rows: range.count, columns: inputs)
         } else {
-            let range = WorkerPool.range(of: part, parts: parts, count: inputs)
+            let range = range(part, of: inputs, granule: Self.columnGranule)
             inputGradientTimesDerivative(
                 layer: layer, previous: previous, dz: layer.delta, weights: layer.weights + range.lowerBound, offset: range.lowerBound,
                 rows: rows, columns: range.count)
@@ -401,10 +411,9 @@ final class Trainer<T: TrainingScalar> {
     private func updatePart(_ part: Int) {
         let optimizer = model.optimizer
         let learningRate = T(optimizer.learningRate)
-        let parts = partCount
         for layer in tensors.layers {
-            let weights = WorkerPool.range(of: part, parts: parts, count: layer.weightCount)
-            let biases = WorkerPool.range(of: part, parts: parts, count: layer.outputWidth)
+            let weights = range(part, of: layer.weightCount, granule: 16)
+            let biases = range(part, of: layer.outputWidth, records: false)
             switch optimizer.kind {
             case .sgd:
                 Kernels.sgd(layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound, count: weights.count, learningRate: learningRate)
