@@ -19,6 +19,17 @@ struct IDXTests {
         }
         #expect(pixels[1] == 0.2)
         #expect(pixels[5] == 1)
+        // As stored, one byte per pixel; the header is checked the same way.
+        var stored = [UInt8](repeating: 7, count: 9)
+        try stored.withUnsafeMutableBufferPointer { buffer in
+            try IDX.readImages(try MemorySource(bytes), count: 2, width: 4, into: buffer.baseAddress!)
+        }
+        #expect(stored == [0, 51, 102, 153, 204, 255, 1, 2, 7])
+        #expect(throws: DataFileError.self) {
+            try stored.withUnsafeMutableBufferPointer { buffer in
+                try IDX.readImages(try MemorySource(bytes), count: 2, width: 3, into: buffer.baseAddress!)
+            }
+        }
         let labels = try IDX.readLabels(try MemorySource(idx([3], [0, 9, 4])), count: 3, classes: 10)
         #expect(labels == [0, 9, 4])
     }

@@ -103,14 +103,14 @@ public final class DatasetLoader {
             let paths = fashionPaths
             // Pixels are kept as the files hold them (the shape plans `FeatureStorage.byte`).
             try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures.bytes) { $0 }
+                try IDX.readImages(try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures.bytes)
             }
             let trainLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[1]), count: trainCount, classes: 10)
             }
             writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
             try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures.bytes) { $0 }
+                try IDX.readImages(try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures.bytes)
             }
             let testLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[3]), count: testCount, classes: 10)
