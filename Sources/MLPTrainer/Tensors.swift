@@ -1,6 +1,7 @@
 // Typed views of the arena at the plan's offsets: the one place planned names become pointers.
 
 import ArenaPlanner
+import CGEMM
 import ModelProfile
 import NUMAArena
 
@@ -48,6 +49,15 @@ enum FeatureRows<T: TrainingScalar> {
         }
     }
 
+    /// Prefetches the lines holding features `start ..< start + count` (see `prefetchCacheLines`).
+    @inline(__always)
+    func prefetch(from start: Int, count: Int) {
+        switch self {
+        case .scalars(let values): prefetchCacheLines(values + start, byteCount: count * MemoryLayout<T>.stride)
+        case .bytes(let bytes): prefetchCacheLines(bytes + start, byteCount: count)
+        }
+    }
+
     /// Touches the lines holding features `start ..< start + count` (see `touchCacheLines`).
     @inline(__always)
     func touch(from start: Int, count: Int) -> UInt8 {
@@ -68,6 +78,19 @@ enum FeatureRows<T: TrainingScalar> {
         guard case .bytes(let bytes) = self else { preconditionFailure("FeatureRows: precision-stored features have no byte view") }
         return bytes
     }
+}
+
+/// Prefetches every 64-byte line of `base ..< base + byteCount` (and its last byte's): hints that return at once,
+/// so the lines arrive while other work runs.
+@inline(__always)
+func prefetchCacheLines(_ base: UnsafeRawPointer, byteCount: Int) {
+    guard byteCount > 0 else { return }
+    var offset = 0
+    while offset < byteCount {
+        memplan_prefetch(base + offset)
+        offset += 64
+    }
+    memplan_prefetch(base + byteCount - 1)
 }
 
 /// ORs one byte of each 64-byte line of `base ..< base + byteCount` (and its last byte): loads that start

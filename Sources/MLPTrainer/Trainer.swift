@@ -55,13 +55,13 @@ final class Trainer<T: TrainingScalar> {
         if partCount > 1, rows >= partCount * Self.minimumRowsPerPart {
             dispatch(.gather(orderStart: first, rows: rows))
         } else {
-            gatherTrainingRows(orderStart: first, rows: 0..<rows)
+            gatherTrainingRows(orderStart: first, rows: 0..<rows, batchRows: rows)
         }
     }
 
     /// Copies training samples `order[first + r]` for r in `rows` into row r of x and y (byte features scaled to T).
     @inline(__always)
-    private func gatherTrainingRows(orderStart first: Int, rows: Range<Int>) {
+    private func gatherTrainingRows(orderStart first: Int, rows: Range<Int>, batchRows: Int) {
         let data = tensors.data
         let width = data.featureWidth
         let targetWidth = data.targetWidth
@@ -78,6 +78,14 @@ final class Trainer<T: TrainingScalar> {
             let sample = Int(data.order[first + row])
             data.trainFeatures.read(from: sample * width, count: width, into: tensors.features + row * width)  // (1, I)
             (tensors.targets + row * targetWidth).update(from: data.trainTargets + sample * targetWidth, count: targetWidth)  // (1, K)
+        }
+        // The next batch in the order (if this epoch has one) is gathered after this step: start its rows' misses now,
+        // so they are served from cache then. Each part prefetches the rows it will likely gather itself.
+        let next = first + batchRows
+        for row in rows where next + row < data.trainCount {
+            let sample = Int(data.order[next + row])
+            data.trainFeatures.prefetch(from: sample * width, count: width)
+            prefetchCacheLines(data.trainTargets + sample * targetWidth, byteCount: targetWidth * MemoryLayout<T>.stride)
         }
     }
 
@@ -142,7 +150,7 @@ final class Trainer<T: TrainingScalar> {
     @inline(__always)
     func runPart(_ part: Int) {
         switch job {
-        case .gather(let first, let rows): gatherTrainingRows(orderStart: first, rows: range(part, of: rows))
+        case .gather(let first, let rows): gatherTrainingRows(orderStart: first, rows: range(part, of: rows), batchRows: rows)
         case .forward(let layer, let rows): forwardPart(layer: layer, rows: rows, part: part)
         case .backward(let layer, let rows):
             if fusesUpdate { fusedBackwardPart(layer: layer, rows: rows, part: part) } else { backwardPart(layer: layer, rows: rows, part: part) }
@@ -465,3 +473,4 @@ final class Trainer<T: TrainingScalar> {
 #if canImport(Glibc)
     import Glibc
 #endif
+

@@ -29,4 +29,7 @@ int memplan_gemm_fused_f32(int transA, int transB, int m, int n, int k, float al
 int memplan_gemm_fused_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
                            double beta, double *c, int ldc, const double *bias, int relu, const double *gate, int ldg);
 
+/// Asks for the 64-byte line at `address` to be brought toward the core (into L2) without waiting for it; never faults.
+static inline void memplan_prefetch(const void *address) { __builtin_prefetch(address, 0, 2); }
+
 #endif
