@@ -126,7 +126,13 @@ final class Trainer<T: TrainingScalar> {
     private func dispatch(_ job: Job) {
         self.job = job
         if let pool {
-            pool.run { part in self.runPart(part) }
+            // Only batch-sized work teaches the pool the parts' speeds (see `WorkerPool.shortestMeasuredJob`).
+            let measured: Bool
+            switch job {
+            case .gather(_, let rows), .forward(_, let rows), .backward(_, let rows): measured = rows >= partCount * Self.minimumRowsPerPart
+            case .update: measured = true
+            }
+            pool.run(measured: measured) { part in self.runPart(part) }
         } else {
             runPart(0)
         }

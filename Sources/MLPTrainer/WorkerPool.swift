@@ -44,6 +44,13 @@ final class WorkerPool: @unchecked Sendable {
     /// Jobs per rebalancing window, and the smallest share a part keeps (× 1/partCount).
     private static let window = 64
     private static let smallestShare = 0.4
+    /// Jobs shorter than this (summed over the parts) are not measured: their time is mostly fixed cost (the
+    /// wake-up, a thin product's setup), which does not shrink with a smaller share, so work ÷ time would read a
+    /// part's larger share as speed and push the shares apart. (The 10-wide output layer's jobs at batch 128 are
+    /// this short; its 30–500 µs products are not.) The trainer also marks batch 1's jobs unmeasured: counted,
+    /// their rare long outliers (a preempted part) moved the shares, and the per-sample loop fell from 33k to
+    /// 13–23k samples/s.
+    private static let shortestMeasuredJob = 40_000
     /// Spin iterations before blocking, about 1 ms on a 2026 x86 core: longer than the gaps between a
     /// step's ops and than the parts of one op differ by (a part takes 50–500 µs at W1's shapes, and on a
     /// shared VM one core often runs 10–20% behind the other). At 50,000 (≈ 30 µs) the caller blocked on
@@ -106,14 +113,17 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs every part of the current job: `local(0)` here, the installed body on the workers,
-    /// and returns when all parts are done.
+    /// and returns when all parts are done. `measured` false keeps the job out of the rebalancing: a job
+    /// whose parts' work does not scale with their shares (batch 1's matrix-vector products, say).
     @inline(__always)
-    func run(_ local: (Int) -> Void) {
+    func run(measured: Bool = true, _ local: (Int) -> Void) {
         guard partCount > 1 else {
             local(0)
             return
         }
         pending.store(partCount - 1, ordering: .relaxed)
+        // A part that splits by equal static ranges (or not at all) never records what it was handed.
+        for part in 0..<partCount { handedOut[part] = 1 / Double(partCount) }
         pthread_mutex_lock(mutex)
         generation.add(1, ordering: .releasing)
         pthread_cond_broadcast(work)
@@ -121,7 +131,7 @@ final class WorkerPool: @unchecked Sendable {
         let start = Self.now()
         local(0)
         busyNanoseconds[0] = Self.now() - start
-        defer { if balances { rebalance() } }
+        defer { if balances, measured { rebalance() } }
         var spins = 0
         while pending.load(ordering: .acquiring) > 0 {
             spins += 1
@@ -191,12 +201,13 @@ final class WorkerPool: @unchecked Sendable {
         return min(max(Int(units) * max(granule, 1), 0), count)
     }
 
-    /// After a job: adds each part's busy time and work to the window; every `window` jobs, moves the shares
-    /// halfway to the parts' measured speeds (work ÷ time), each kept at least `smallestShare`/partCount.
+    /// After a job of at least `shortestMeasuredJob`: adds each part's busy time and work to the window; every
+    /// `window` such jobs, moves the shares halfway to the parts' measured speeds (work ÷ time), each kept at least
+    /// `smallestShare`/partCount.
     private func rebalance() {
         var total = 0
         for part in 0..<partCount { total += busyNanoseconds[part] }
-        guard total > 0 else { return }
+        guard total >= Self.shortestMeasuredJob else { return }
         for part in 0..<partCount {
             windowTime[part] += Double(busyNanoseconds[part])
             windowWork[part] += handedOut[part] * Double(total)

@@ -1,3 +1,4 @@
+import Foundation
 @testable import MLPTrainer
 import Testing
 
@@ -53,6 +54,19 @@ struct WorkerPoolTests {
         work = [1, 0]
         WorkerPool.updateShares(shares, time: time, work: work, count: 2)
         #expect(shares[0] == before.0 && shares[1] == before.1)
+    }
+
+    @Test("a slower part loses share on measured jobs only")
+    func measuredJobsRebalance() {
+        let pool = WorkerPool(partCount: 2)
+        // Part 1 sleeps 20× longer than part 0 for the same work.
+        pool.setBody { _ in usleep(2_000) }
+        for _ in 0..<70 { pool.run(measured: false) { _ in usleep(100) } }
+        #expect(pool.currentShares == [0.5, 0.5])
+        for _ in 0..<70 { pool.run { _ in usleep(100) } }
+        // One window of 64 jobs: halfway toward ~20:1, then the floor keeps part 1 at 0.2 at least.
+        #expect(pool.currentShares[0] > 0.6)
+        #expect(pool.currentShares[1] >= 0.2 - 1e-12)
     }
 
     @Test("with uneven shares the partition still covers every item")
