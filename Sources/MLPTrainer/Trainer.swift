@@ -144,7 +144,7 @@ final class Trainer<T: TrainingScalar> {
     /// Part `part`'s share of `count` items in the current job, by the parts' measured speeds
     /// (`WorkerPool.range(of:count:granule:records:)`); boundaries are multiples of `granule`.
     @inline(__always)
-    private func range(_ part: Int, of count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
+    private func share(_ part: Int, of count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
         pool?.range(of: part, count: count, granule: granule, records: records) ?? 0..<count
     }
 
@@ -156,7 +156,7 @@ final class Trainer<T: TrainingScalar> {
     @inline(__always)
     func runPart(_ part: Int) {
         switch job {
-        case .gather(let first, let rows): gatherTrainingRows(orderStart: first, rows: range(part, of: rows), batchRows: rows)
+        case .gather(let first, let rows): gatherTrainingRows(orderStart: first, rows: share(part, of: rows), batchRows: rows)
         case .forward(let layer, let rows): forwardPart(layer: layer, rows: rows, part: part)
         case .backward(let layer, let rows):
             if fusesUpdate { fusedBackwardPart(layer: layer, rows: rows, part: part) } else { backwardPart(layer: layer, rows: rows, part: part) }
@@ -198,7 +198,7 @@ final class Trainer<T: TrainingScalar> {
             let outputs =
                 rows == 1
                 ? WorkerPool.range(of: part, parts: partCount, count: layer.outputWidth)
-                : range(part, of: layer.outputWidth, granule: Self.columnGranule)  // as fwd 1 splits them
+                : share(part, of: layer.outputWidth, granule: Self.columnGranule)  // as fwd 1 splits them
             let learningRate = T(model.optimizer.learningRate)
             if index > 0 {
                 // dz_{k−1} partial = W[o0..<o1, :]ᵀ · dz[o0..<o1], from the rows this part is about to update.
@@ -222,7 +222,7 @@ final class Trainer<T: TrainingScalar> {
         let inputs = layer.inputWidth
         let outputs = layer.outputWidth
         let learningRate = T(model.optimizer.learningRate)
-        let columns = range(part, of: inputs, granule: Self.columnGranule)
+        let columns = share(part, of: inputs, granule: Self.columnGranule)
         if index > 0 {
             let previous = tensors.layers[index - 1]
             inputGradientTimesDerivative(
@@ -233,7 +233,7 @@ final class Trainer<T: TrainingScalar> {
             dz: layer.delta, dzStride: outputs, x: x + columns.lowerBound, xStride: inputs, weights: layer.weights + columns.lowerBound,
             wStride: inputs, batch: rows, outputs: outputs, inputs: columns.count, learningRate: learningRate)
         if let bias = layer.bias {
-            let biasColumns = range(part, of: outputs, records: false)
+            let biasColumns = share(part, of: outputs, records: false)
             Kernels.sgdBiasUpdate(
                 dz: layer.delta + biasColumns.lowerBound, dzStride: outputs, bias: bias + biasColumns.lowerBound, batch: rows,
                 outputs: biasColumns.count, learningRate: learningRate)
@@ -268,7 +268,7 @@ final class Trainer<T: TrainingScalar> {
         // One row: the bias goes in before the matrix-vector product. More: the product runs with
         // β = 0 and the bias is added in the activation's pass (one pass over out instead of two).
         if !Self.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: parts) {
-            let range = range(part, of: rows, granule: Self.rowGranule)
+            let range = share(part, of: rows, granule: Self.rowGranule)
             let out = layer.output + range.lowerBound * outputs
             if Kernels.linearActivated(
                 x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: layer.bias, out: out, outStride: outputs,
@@ -283,7 +283,7 @@ final class Trainer<T: TrainingScalar> {
             Kernels.activate(
                 out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? layer.bias : nil, layer.activation)
         } else {
-            let range = range(part, of: outputs, granule: Self.columnGranule)
+            let range = share(part, of: outputs, granule: Self.columnGranule)
             let out = layer.output + range.lowerBound
             let bias = layer.bias.map { UnsafePointer($0 + range.lowerBound) }
             // softmax needs whole rows: only the bias here, softmax after the join
@@ -313,7 +313,7 @@ final class Trainer<T: TrainingScalar> {
         let outputs = layer.outputWidth
         let parts = partCount
         if outputs >= parts {
-            let range = range(part, of: outputs, granule: Self.rowGranule)
+            let range = share(part, of: outputs, granule: Self.rowGranule)
             Kernels.weightGradient(
                 dz: layer.delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
                 dWeights: layer.dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count, inputs: inputs)
@@ -321,7 +321,7 @@ final class Trainer<T: TrainingScalar> {
                 Kernels.biasGradient(dz: layer.delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows, outputs: range.count)
             }
         } else {
-            let range = range(part, of: inputs, granule: Self.columnGranule)
+            let range = share(part, of: inputs, granule: Self.columnGranule)
             Kernels.weightGradient(
                 dz: layer.delta, dzStride: outputs, x: x + range.lowerBound, xStride: inputs, dWeights: layer.dWeights + range.lowerBound,
                 dWStride: inputs, batch: rows, outputs: outputs, inputs: range.count)
@@ -332,12 +332,12 @@ final class Trainer<T: TrainingScalar> {
         guard index > 0 else { return }
         let previous = tensors.layers[index - 1]
         if rows >= parts * Self.minimumRowsPerPart || inputs < parts {
-            let range = range(part, of: rows, granule: Self.rowGranule)
+            let range = share(part, of: rows, granule: Self.rowGranule)
             inputGradientTimesDerivative(
                 layer: layer, previous: previous, dz: layer.delta + range.lowerBound * outputs, weights: layer.weights,
                 offset: range.lowerBound * inputs, rows: range.count, columns: inputs)
         } else {
-            let range = range(part, of: inputs, granule: Self.columnGranule)
+            let range = share(part, of: inputs, granule: Self.columnGranule)
             inputGradientTimesDerivative(
                 layer: layer, previous: previous, dz: layer.delta, weights: layer.weights + range.lowerBound, offset: range.lowerBound,
                 rows: rows, columns: range.count)
@@ -426,8 +426,8 @@ final class Trainer<T: TrainingScalar> {
         let optimizer = model.optimizer
         let learningRate = T(optimizer.learningRate)
         for layer in tensors.layers {
-            let weights = range(part, of: layer.weightCount, granule: 16)
-            let biases = range(part, of: layer.outputWidth, records: false)
+            let weights = share(part, of: layer.weightCount, granule: 16)
+            let biases = share(part, of: layer.outputWidth, records: false)
             switch optimizer.kind {
             case .sgd:
                 Kernels.sgd(layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound, count: weights.count, learningRate: learningRate)
