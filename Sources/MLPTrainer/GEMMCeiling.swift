@@ -44,7 +44,10 @@ public enum GEMMCeiling {
     static func measure<T: TrainingScalar>(_: T.Type, widths: [Int], batch: Int, threads: Int, threading: Threading, steps: Int) -> Double {
         let layers = Array(zip(widths.dropLast(), widths.dropFirst()))
         func buffer(_ count: Int) -> UnsafeMutablePointer<T> {
-            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+            // 64-byte aligned, as the planner aligns every buffer in the arena (a vector load of a row must not
+            // straddle two cache lines here when it does not in the trainer).
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<T>.stride, alignment: 64)
+                .bindMemory(to: T.self, capacity: max(count, 1))
             for index in 0..<max(count, 1) { pointer[index] = T(Double((index * 7919) % 97) / 97 - 0.5) }
             return pointer
         }
