@@ -39,6 +39,8 @@ final class WorkerPool: @unchecked Sendable {
     private let windowTime: UnsafeMutablePointer<Double>
     private let windowWork: UnsafeMutablePointer<Double>
     private var windowJobs = 0
+    /// How many times the shares have moved toward the parts' measured speeds.
+    private(set) var shareUpdates = 0
     /// Whether shares follow the parts' speeds; MEMPLAN_SPLIT=even keeps them equal (for side-by-side measurement).
     let balances: Bool
     /// Jobs per rebalancing window, and the smallest share a part keeps (× 1/partCount).
@@ -215,6 +217,7 @@ final class WorkerPool: @unchecked Sendable {
         windowJobs += 1
         guard windowJobs >= Self.window else { return }
         Self.updateShares(shares, time: windowTime, work: windowWork, count: partCount)
+        shareUpdates += 1
         windowJobs = 0
         windowTime.update(repeating: 0, count: partCount)
         windowWork.update(repeating: 0, count: partCount)

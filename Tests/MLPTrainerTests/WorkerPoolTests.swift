@@ -64,8 +64,10 @@ struct WorkerPoolTests {
         pool.setBody { _ in usleep(2_000) }
         for _ in 0..<70 { pool.run(measured: false) { _ in } }
         #expect(pool.currentShares == [0.5, 0.5])
+        #expect(pool.shareUpdates == 0)
         for _ in 0..<70 { pool.run { _ in } }
         // One window of 64 jobs: halfway toward ~1, so about 0.75; the floor keeps part 1 at 0.2 at least.
+        #expect(pool.shareUpdates == 1)
         #expect(pool.currentShares[0] > 0.7)
         #expect(pool.currentShares[1] >= 0.2 - 1e-12)
     }
