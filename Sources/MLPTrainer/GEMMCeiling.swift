@@ -56,7 +56,7 @@ public enum GEMMCeiling {
         let weights = layers.map { buffer($0.0 * $0.1) }
         let gradients = layers.map { buffer($0.0 * $0.1) }
         defer {
-            for pointer in activations + deltas + weights + gradients { pointer.deallocate() }
+            for pointer in activations + deltas + weights + gradients { UnsafeMutableRawPointer(pointer).deallocate() }  // raw, as allocated
         }
         let parts = threading == .openblas ? 1 : threads
         let ownKernels = threading == .memplan

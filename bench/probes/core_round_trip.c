@@ -1,9 +1,9 @@
 // Probe: the round trip of one cache line between the first two CPUs this process may use, in nanoseconds.
 // Two threads, pinned one to each CPU, hand a counter back and forth in 5 blocks of 20,000 trips; prints the median
-// block's mean, {"round_trip_ns": N, ...} (null with fewer than two CPUs). One block alone is noisy (a preempted vCPU). bench/compare runs it around every 2-thread run: on this project's 2-vCPU VMs
-// the host sometimes places the two vCPUs on cores that share an L3 (about 80-140 ns here, a Zen 5) and sometimes
-// on cores of different CCDs (340-390 ns), and a 2-thread step, which hands its tensors between the cores, slows
-// by a quarter in the second placement.
+// block's mean as {"round_trip_ns": N, ...} (null with fewer than two CPUs); one block alone is noisy (a preempted
+// vCPU). bench/compare runs it around every 2-thread run: on this project's 2-vCPU VMs the host sometimes places
+// the two vCPUs on cores that share an L3 (about 80-140 ns here, a Zen 5) and sometimes on cores of different CCDs
+// (330-390 ns), and a 2-thread step, which hands its tensors between the cores, slows by a quarter in the second.
 //   cc -O2 -pthread bench/probes/core_round_trip.c -o .build-bench/core_round_trip && .build-bench/core_round_trip
 #define _GNU_SOURCE
 #include <pthread.h>
