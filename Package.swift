@@ -36,21 +36,29 @@ let package = Package(
         .target(name: "CGEMM"),
 
         // MARK: - Pure Swift modules (no C library, fast tests)
+        // profile → budget (the step's tensor table) → step program + plan → capacity → reports
         .target(name: "ModelProfile", dependencies: ["Yams"]),
         .target(name: "MemoryBudget", dependencies: ["ModelProfile"]),
         .target(name: "ArenaPlanner", dependencies: ["ModelProfile", "MemoryBudget"]),
-        .target(name: "Reports", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner"]),
+        .target(name: "Capacity", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner"]),
+        .target(name: "Reports", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "Capacity"]),
 
-        // MARK: - Runtime (libnuma, OpenBLAS)
+        // MARK: - Runtime (libnuma, OpenBLAS): arena → data → trainer → the run and its measurement
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
         .target(name: "DataFormats", dependencies: ["CZlib"]),
-        .target(name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "DataFormats", "CBLAS", "CGEMM"]),
+        .target(name: "TrainingData", dependencies: ["ModelProfile", "MemoryBudget", "DataFormats"]),
+        .target(
+            name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "CBLAS", "CGEMM"]),
+        .target(name: "TrainingRun", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
+        // The GEMM-only ceiling and a bare training step, for `memplan ceiling` and the Swift benchmarks.
+        .target(name: "BenchSupport", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
 
         // MARK: - The CLI
         .executableTarget(
             name: "memplan",
             dependencies: [
-                "ModelProfile", "MemoryBudget", "ArenaPlanner", "Reports", "NUMAArena", "MLPTrainer",
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "Capacity", "Reports", "NUMAArena", "TrainingData", "MLPTrainer",
+                "TrainingRun", "BenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer", condition: .when(traits: ["HeapCounting"])),
             ]
@@ -61,7 +69,7 @@ let package = Package(
             name: "MemplanBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "Yams",
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "BenchSupport", "Yams",
             ],
             path: "Benchmarks/MemplanBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -73,15 +81,21 @@ let package = Package(
         .executableTarget(name: "FuzzIDX", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzIDX"),
 
         // MARK: - Tests
-        .target(name: "TestSupport", path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ModelProfile"], path: "Sources/TestSupport"),
         .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
         .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "CapacityTests", dependencies: ["Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
         .testTarget(
-            name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CGEMM", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
+            name: "MLPTrainerTests",
+            dependencies: ["MLPTrainer", "CGEMM", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "TestSupport"]),
+        .testTarget(
+            name: "TrainingRunTests",
+            dependencies: ["TrainingRun", "MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "TestSupport"]),
+        .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport", "MLPTrainer", "ModelProfile", "NUMAArena", "TestSupport"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "TestSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

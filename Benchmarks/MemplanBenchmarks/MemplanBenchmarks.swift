@@ -2,6 +2,7 @@
 // Targets checked here, not by timed unit tests: see the README's "Benchmarks" section.
 
 import ArenaPlanner
+import BenchSupport
 import Benchmark
 import Foundation
 import MLPTrainer
@@ -74,9 +75,10 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Issue "Arena planner": planning 100,000 buffers takes < 1 s.
-    // (a) The training step of a 16,667-layer MLP: 6 buffers per layer (W, b, a, dz, dW, db) + x, y.
-    let deepSchedule = try! TrainingSchedule(
-        model: try! Model(name: "deep", widths: Array(repeating: 32, count: 16_667) + [10], loss: .softmaxCrossEntropy, batchSize: 64))
+    // (a) The training step of a 16,667-layer MLP with stored gradients: 6 buffers per layer (W, b, a, dz, dW, db) + x, y.
+    let deepSchedule = try! StepProgram(
+        model: try! Model(name: "deep", widths: Array(repeating: 32, count: 16_667) + [10], loss: .softmaxCrossEntropy, batchSize: 64),
+        options: StepOptions(fusesUpdate: false))
     Benchmark("plan: training step with \(deepSchedule.buffers.count) buffers (default planner)", configuration: .init(maxIterations: smoke ? 1 : 10)) {
         benchmark in
         for _ in benchmark.scaledIterations {
@@ -96,7 +98,8 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try BestPlanner().plan(randomBuffers, alignment: 64))
         }
     }
-    let mlpSchedule = try! TrainingSchedule(model: try! Model(name: "mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, batchSize: 128))
+    let mlpSchedule = try! StepProgram(
+        model: try! Model(name: "mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, batchSize: 128), options: StepOptions(fusesUpdate: false))
     Benchmark("plan: fashion-mnist-mlp step (19 buffers, every strategy)", configuration: .init(scalingFactor: smoke ? .one : .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try BestPlanner().plan(mlpSchedule.buffers, alignment: 64))

@@ -1,5 +1,7 @@
 // The result of planning: an offset per buffer, the arena size, and checks on both.
 
+import MemoryBudget
+
 /// Offsets for a list of buffers in one arena.
 ///
 ///     let plan = try GreedyPlanner().plan(requests, alignment: 64)
@@ -7,9 +9,9 @@
 ///     plan.arenaByteCount    // bytes to allocate
 ///     plan.lowerBound        // most bytes live at any one op: no plan can be smaller
 ///
-/// Invariants (checked by `overlappingPairs()` in tests): buffers whose lifetimes share an op
-/// occupy disjoint byte ranges; every offset is a multiple of `alignment`; every buffer ends
-/// within `arenaByteCount`.
+/// Invariants (checked by `validate()`, which every run calls before it allocates, and `memplan plan
+/// --validate` prints): buffers whose lifetimes share an op occupy disjoint byte ranges; every offset is
+/// a multiple of `alignment`; every buffer ends within `arenaByteCount`.
 public struct ArenaPlan: Sendable {
     public let requests: [BufferRequest]
     /// `offsets[i]` is where `requests[i]` starts in the arena.
@@ -70,6 +72,21 @@ public struct ArenaPlan: Sendable {
             }
         }
         return pairs
+    }
+
+    /// Throws the first broken invariant: two buffers live at a common op that share bytes, or a buffer that is
+    /// misaligned or runs past the arena.
+    public func validate() throws(PlanError) {
+        if let (i, j) = overlappingPairs().first {
+            let shared = max(requests[i].lifetime.lowerBound, requests[j].lifetime.lowerBound)
+            throw .overlap(first: requests[i].name, second: requests[j].name, op: shared)
+        }
+        for index in requests.indices {
+            let end = offsets[index].addingReportingOverflow(requests[index].byteCount)
+            guard offsets[index] >= 0, offsets[index] % alignment == 0, !end.overflow, end.partialValue <= arenaByteCount else {
+                throw .outsideArena(name: requests[index].name, offset: offsets[index], arenaByteCount: arenaByteCount)
+            }
+        }
     }
 
     /// Whether every offset is aligned and every buffer ends inside the arena.

@@ -1,19 +1,6 @@
 // A buffer the planner must place: its size and the inclusive range of ops during which it is live.
 
-/// What a buffer holds; reports group bytes by category.
-public enum BufferCategory: String, CaseIterable, Sendable, Codable, Hashable {
-    case parameters
-    case gradients
-    case optimizer
-    /// The batch's features x and targets y.
-    case inputs
-    /// Layer outputs a_l (and, after the loss, dz_L in place of a_L).
-    case activations
-    /// Backward deltas dz_l = ∂L/∂z_l of hidden layers.
-    case deltas
-    /// The dataset decoded once, and the shuffle order (training runs only).
-    case data
-}
+import MemoryBudget
 
 /// A buffer to place.
 ///
@@ -47,6 +34,10 @@ public enum PlanError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidLifetime(name: String, first: Int, last: Int)
     /// The arena would exceed `Int.max` bytes.
     case overflow(name: String)
+    /// A plan placed two buffers that are live at the same op on shared bytes.
+    case overlap(first: String, second: String, op: Int)
+    /// A plan placed a buffer misaligned or past the end of its arena.
+    case outsideArena(name: String, offset: Int, arenaByteCount: Int)
 
     public var description: String {
         switch self {
@@ -58,6 +49,10 @@ public enum PlanError: Error, Equatable, Sendable, CustomStringConvertible {
             "buffer '\(name)' has lifetime [\(first), \(last)]; it must start at op 0 or later and end no earlier than it starts"
         case .overflow(let name):
             "placing buffer '\(name)' would take the arena past \(Int.max) bytes (8 EiB); use a smaller batch or model"
+        case .overlap(let first, let second, let op):
+            "buffers '\(first)' and '\(second)' are both live at op \(op) but share bytes"
+        case .outsideArena(let name, let offset, let arena):
+            "buffer '\(name)' at offset \(offset) is misaligned or runs past the arena's \(arena) bytes"
         }
     }
 }

@@ -12,7 +12,7 @@ static inline int memplan_current_cpu(void) {
     return (int)cpu;
 }
 
-/// The calling thread's kernel thread id.
-static inline int memplan_thread_id(void) {
-    return (int)syscall(SYS_gettid);
+/// Interleaves the pages of [mem, mem + size) over every node (numa_all_nodes_ptr is a global Swift 6 may not read).
+static inline void memplan_interleave_memory(void *mem, size_t size) {
+    numa_interleave_memory(mem, size, numa_all_nodes_ptr);
 }

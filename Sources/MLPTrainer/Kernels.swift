@@ -336,41 +336,4 @@ enum Kernels {
         case .tanh: 1 - a * a
         }
     }
-
-    // MARK: - Optimizers
-
-    /// θ −= η·g.  θ, g (count).
-    @inline(__always)
-    static func sgd<T: TrainingScalar>(_ parameters: UnsafeMutablePointer<T>, gradient: UnsafePointer<T>, count: Int, learningRate: T) {
-        for index in 0..<count { parameters[index] -= learningRate * gradient[index] }
-    }
-
-    /// v = μ·v + g; θ −= η·v.  θ, g, v (count).
-    @inline(__always)
-    static func momentum<T: TrainingScalar>(
-        _ parameters: UnsafeMutablePointer<T>, gradient: UnsafePointer<T>, velocity: UnsafeMutablePointer<T>, count: Int,
-        learningRate: T, momentum: T
-    ) {
-        for index in 0..<count {
-            velocity[index] = momentum * velocity[index] + gradient[index]
-            parameters[index] -= learningRate * velocity[index]
-        }
-    }
-
-    /// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; θ −= η·m̂/(√v̂ + ε), with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
-    @inline(__always)
-    static func adam<T: TrainingScalar>(
-        _ parameters: UnsafeMutablePointer<T>, gradient: UnsafePointer<T>, first: UnsafeMutablePointer<T>,
-        second: UnsafeMutablePointer<T>, count: Int, learningRate: T, beta1: T, beta2: T, epsilon: T,
-        correction1: T, correction2: T
-    ) {
-        for index in 0..<count {
-            let g = gradient[index]
-            first[index] = beta1 * first[index] + (1 - beta1) * g
-            second[index] = beta2 * second[index] + (1 - beta2) * g * g
-            let mHat = first[index] / correction1
-            let vHat = second[index] / correction2
-            parameters[index] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-        }
-    }
 }

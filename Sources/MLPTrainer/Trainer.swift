@@ -1,20 +1,40 @@
-// One model's training step over its planned tensors: gather, forward, loss, backward, update.
+// The step engine: runs a step program's ops, in order, on the tensors resolved from its plan.
 // Everything runs on arena memory resolved once; nothing here allocates.
 
+import ArenaPlanner
+import MemoryBudget
 import ModelProfile
 
-/// Runs the ops of `TrainingSchedule` on the tensors of `ModelTensors`.
+/// Where a program's `load` op takes the batch from.
+enum StepBatch {
+    /// Training samples `order[orderStart ..< orderStart + rows]` (the tail of `order` is the validation set).
+    case training(orderStart: Int)
+    /// Test samples `start ..< start + rows`, in file order.
+    case test(start: Int)
+}
+
+/// Runs the ops of a `StepProgram` on the tensors of `ModelTensors`: `load` gathers the batch, `fwd k`,
+/// `bwd k` and `bwd k+sgd` go to the layer's kernels (`DenseLayer`), `loss` and `update` run here. The
+/// trainer executes exactly the program's ops, in its order: there is no second description of the step.
 ///
-/// Lifecycle, as llm.c's: `initializeParameters`, then per batch `gatherTraining` and `step`;
-/// `evaluate` for validation and test sets.
+/// Lifecycle, as llm.c's: `initializeParameters`, then per batch `trainStep`; `evaluate` for validation
+/// and test sets. Each op that carries real work is split into `pool.partCount` parts: by rows of the batch
+/// when there are enough rows, else by columns (outputs or inputs), so batch 1 splits too. The caller runs
+/// part 0; parts never write the same bytes.
 final class Trainer<T: TrainingScalar> {
+    let program: StepProgram
     let model: Model
     let tensors: ModelTensors<T>
-    private var adamStep = 0
+    /// Poisons and checks every byte outside the live tensors around each op (tests of the plan's lifetimes).
+    let lifetimeGuard: LifetimeGuard?
+    /// Updates applied so far (Adam's t).
+    private var optimizerStep = 0
 
-    init(model: Model, tensors: ModelTensors<T>) {
-        self.model = model
+    init(program: StepProgram, tensors: ModelTensors<T>, lifetimeGuard: LifetimeGuard? = nil) {
+        self.program = program
+        self.model = program.model
         self.tensors = tensors
+        self.lifetimeGuard = lifetimeGuard
     }
 
     // MARK: - Parameters
@@ -42,24 +62,92 @@ final class Trainer<T: TrainingScalar> {
             for state in layer.weightState { state.update(repeating: 0, count: count) }
             for state in layer.biasState { state.update(repeating: 0, count: layer.outputWidth) }
         }
-        adamStep = 0
+        optimizerStep = 0
     }
 
-    // MARK: - Batches
+    // MARK: - Running the program
 
-    /// Copies training samples `order[first ..< first + rows]` into x and y, split by rows over
-    /// the workers when there are enough rows (the copy is a step's largest piece of work that
-    /// is not a product: B·I values read from rows scattered over the training set).
+    /// One training step on `rows` samples: every op of the program, in order. Returns the batch's summed loss
+    /// and its correct predictions.
     @inline(__always)
-    func gatherTraining(orderStart first: Int, rows: Int) {
-        if partCount > 1, rows >= partCount * Self.minimumRowsPerPart {
-            dispatch(.gather(orderStart: first, rows: rows))
-        } else {
-            gatherTrainingRows(orderStart: first, rows: 0..<rows, batchRows: rows)
+    func trainStep(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
+        run(ops: program.ops.indices, batch: batch, rows: rows, training: true)
+    }
+
+    /// Forward and loss without touching parameters: the program's `load`, forward ops and `loss`.
+    @inline(__always)
+    func evaluate(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
+        run(ops: 0..<(program.index(of: .loss)! + 1), batch: batch, rows: rows, training: false)
+    }
+
+    /// Forward, loss and backward of an unfused program: leaves ∂(mean loss)/∂θ in the gradients, parameters
+    /// unchanged (gradient checks).
+    func computeGradients(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
+        precondition(!program.table.fusesUpdate, "Trainer.computeGradients: the program fuses the update; build it with fusesUpdate: false")
+        let update = program.index(of: .update) ?? program.ops.count
+        return run(ops: 0..<update, batch: batch, rows: rows, training: true)
+    }
+
+    @inline(__always)
+    private func run(ops: Range<Int>, batch: StepBatch, rows: Int, training: Bool) -> Kernels.LossResult {
+        var result = Kernels.LossResult(loss: 0, correct: 0, judged: 0)
+        for index in ops {
+            lifetimeGuard?.beforeOp(index)
+            switch program.ops[index] {
+            case .load: load(batch, rows: rows)
+            case .forward(let k): forward(layer: k - 1, rows: rows)
+            case .loss:
+                let output = tensors.layers[tensors.layers.count - 1]
+                result = Kernels.loss(
+                    output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
+                    outputActivation: output.activation, writeGradient: training)
+            case .backward(let k): dispatch(.backward(layer: k - 1, rows: rows))
+            case .backwardUpdate(let k):
+                dispatch(.backwardUpdate(layer: k - 1, rows: rows))
+                let layer = tensors.layers[k - 1]
+                if k > 1, layer.fusedSplitsByOutputs(rows: rows, parts: partCount) {
+                    layer.joinStagedDelta(previous: tensors.layers[k - 2], parts: partCount)
+                }
+            case .update:
+                optimizerStep += 1
+                dispatch(.update)
+            }
+            lifetimeGuard?.afterOp(index)
+        }
+        return result
+    }
+
+    /// fwd k (0-based `index`) on the first `rows` rows, with softmax after the join when the outputs were split.
+    @inline(__always)
+    private func forward(layer index: Int, rows: Int) {
+        dispatch(.forward(layer: index, rows: rows))
+        let layer = tensors.layers[index]
+        if layer.needsSoftmaxAfterJoin(rows: rows, parts: partCount) {
+            Kernels.activate(layer.output, rows: rows, columns: layer.outputWidth, stride: layer.outputWidth, .softmax)
         }
     }
 
-    /// Copies training samples `order[first + r]` for r in `rows` into row r of x and y (byte features scaled to T).
+    // MARK: - load
+
+    @inline(__always)
+    private func load(_ batch: StepBatch, rows: Int) {
+        switch batch {
+        case .training(let first):
+            if partCount > 1, rows >= partCount * SplitRules.minimumRowsPerPart {
+                dispatch(.gather(orderStart: first, rows: rows))
+            } else {
+                gatherTrainingRows(orderStart: first, rows: 0..<rows, batchRows: rows)
+            }
+        case .test(let first):
+            let data = tensors.data
+            data.testFeatures.read(from: first * data.featureWidth, count: rows * data.featureWidth, into: tensors.features)
+            tensors.targets.update(from: data.testTargets + first * data.targetWidth, count: rows * data.targetWidth)
+        }
+    }
+
+    /// Copies training samples `order[first + r]` for r in `rows` into row r of x and y (byte features scaled to T),
+    /// split by rows over the workers when there are enough rows (the copy is a step's largest piece of work that
+    /// is not a product: B·I values read from rows scattered over the training set).
     @inline(__always)
     private func gatherTrainingRows(orderStart first: Int, rows: Range<Int>, batchRows: Int) {
         let data = tensors.data
@@ -89,25 +177,14 @@ final class Trainer<T: TrainingScalar> {
         }
     }
 
-    /// Copies test samples `first ..< first + rows` into x and y.
-    @inline(__always)
-    func gatherTest(start first: Int, rows: Int) {
-        let data = tensors.data
-        data.testFeatures.read(from: first * data.featureWidth, count: rows * data.featureWidth, into: tensors.features)
-        tensors.targets.update(from: data.testTargets + first * data.targetWidth, count: rows * data.targetWidth)
-    }
-
-    // MARK: - The step
-    //
-    // Each op that carries real work is split into `pool.partCount` parts: by rows of the batch
-    // when there are enough rows, else by columns (outputs or inputs), so batch 1 splits too.
-    // The caller runs part 0; parts never write the same bytes.
+    // MARK: - Splitting ops over the pool
 
     /// What the workers are running now.
     enum Job {
         case gather(orderStart: Int, rows: Int)
         case forward(layer: Int, rows: Int)
         case backward(layer: Int, rows: Int)
+        case backwardUpdate(layer: Int, rows: Int)
         case update
     }
 
@@ -116,8 +193,12 @@ final class Trainer<T: TrainingScalar> {
     private var touchSink: UInt8 = 0
     private var pool: WorkerPool?
 
-    /// Uses `pool` to split each op; `nil` runs everything on the calling thread.
+    /// Uses `pool` to split each op; `nil` runs everything on the calling thread. The pool's part count must be the
+    /// program's (a fused backward split over P parts stages P − 1 partial deltas in a buffer planned for P).
     func attach(_ pool: WorkerPool) {
+        precondition(
+            pool.partCount <= program.options.parts || !program.table.fusesUpdate,
+            "Trainer.attach: \(pool.partCount) parts, but the program was planned for \(program.options.parts)")
         self.pool = pool
         pool.setBody { [unowned self] part in self.runPart(part) }
     }
@@ -129,7 +210,8 @@ final class Trainer<T: TrainingScalar> {
             // Only batch-sized work teaches the pool the parts' speeds (see `WorkerPool.shortestMeasuredJob`).
             let measured: Bool
             switch job {
-            case .gather(_, let rows), .forward(_, let rows), .backward(_, let rows): measured = rows >= partCount * Self.minimumRowsPerPart
+            case .gather(_, let rows), .forward(_, let rows), .backward(_, let rows), .backwardUpdate(_, let rows):
+                measured = rows >= partCount * SplitRules.minimumRowsPerPart
             case .update: measured = true
             }
             pool.run(measured: measured) { part in self.runPart(part) }
@@ -139,344 +221,41 @@ final class Trainer<T: TrainingScalar> {
     }
 
     @inline(__always)
-    private var partCount: Int { pool?.partCount ?? 1 }
+    var partCount: Int { pool?.partCount ?? 1 }
 
-    /// Part `part`'s share of `count` items in the current job, by the parts' measured speeds
-    /// (`WorkerPool.range(of:count:granule:records:)`); boundaries are multiples of `granule`.
     @inline(__always)
-    private func share(_ part: Int, of count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
-        pool?.range(of: part, count: count, granule: granule, records: records) ?? 0..<count
-    }
-
-    /// Split granules: C's rows go to parts in multiples of the kernels' row tile (8), C's columns in multiples of
-    /// their panel width (two 64-byte vectors: 32 floats, 16 doubles), so no part gets a ragged tile it could avoid.
-    static var rowGranule: Int { 8 }
-    static var columnGranule: Int { 128 / MemoryLayout<T>.stride }
+    private var splitter: Splitter { Splitter(pool: pool, partCount: partCount) }
 
     @inline(__always)
     func runPart(_ part: Int) {
         switch job {
-        case .gather(let first, let rows): gatherTrainingRows(orderStart: first, rows: share(part, of: rows), batchRows: rows)
-        case .forward(let layer, let rows): forwardPart(layer: layer, rows: rows, part: part)
+        case .gather(let first, let rows):
+            gatherTrainingRows(orderStart: first, rows: splitter.share(part, of: rows), batchRows: rows)
+        case .forward(let layer, let rows):
+            tensors.layers[layer].forwardPart(rows: rows, part: part, split: splitter)
         case .backward(let layer, let rows):
-            if fusesUpdate { fusedBackwardPart(layer: layer, rows: rows, part: part) } else { backwardPart(layer: layer, rows: rows, part: part) }
+            tensors.layers[layer].backwardPart(rows: rows, part: part, previous: previous(layer), split: splitter)
+        case .backwardUpdate(let layer, let rows):
+            tensors.layers[layer].fusedBackwardPart(
+                rows: rows, part: part, previous: previous(layer), learningRate: T(model.optimizer.learningRate), split: splitter)
         case .update: updatePart(part)
         }
     }
 
-    /// Plain SGD updates each layer's parameters inside its backward op (W −= η·dzᵀ·x with one
-    /// GEMM), after dz_{k−1} has been computed from the old W: dW and db are never written and
-    /// the separate update op disappears. The result is the same step. Off for momentum and Adam,
-    /// which need the gradient itself, and for `computeGradients`.
-    private(set) var fusesUpdate = false
-
-    /// Whether the fused bwd k splits W by rows (the layer's outputs) as fwd k does, so each thread
-    /// keeps updating the rows of W it reads in the next forward pass and W never moves between
-    /// the cores' caches. Two cases:
-    /// - one sample, any layer: the parts' partial dz_{k−1} are summed after the join, part 1
-    ///   onwards staging theirs in dW_k's planned bytes (unused when the update is fused, and live
-    ///   exactly during bwd k);
-    /// - the first layer whenever its forward splits outputs: it has no dz_{k−1} to compute, so
-    ///   nothing needs the old W. (W1 is the step's largest tensor; split by columns instead, half
-    ///   of each core's share moved to the other core twice a step.)
     @inline(__always)
-    private func splitsBackwardByOutputs(layer: LayerTensors<T>, index: Int, rows: Int) -> Bool {
-        guard partCount > 1, layer.outputWidth >= partCount else { return false }
-        return rows == 1 || (index == 0 && Self.forwardSplitsOutputs(rows: rows, outputs: layer.outputWidth, parts: partCount))
-    }
-
-    /// bwd k with the SGD update fused in, for one part: the part owns a slice of W's columns (the
-    /// layer's inputs), computes dz_{k−1} for those columns from the old W, then updates them.
-    /// Where `splitsBackwardByOutputs` says so it owns a slice of W's rows instead.
-    @inline(__always)
-    private func fusedBackwardPart(layer index: Int, rows: Int, part: Int) {
-        let layer = tensors.layers[index]
-        if splitsBackwardByOutputs(layer: layer, index: index, rows: rows) {
-            let x = input(of: index)
-            let inputs = layer.inputWidth
-            // One sample: equal parts, so every part writes the partial dz_{k−1} the join sums.
-            let outputs =
-                rows == 1
-                ? WorkerPool.range(of: part, parts: partCount, count: layer.outputWidth)
-                : share(part, of: layer.outputWidth, granule: Self.columnGranule)  // as fwd 1 splits them
-            let learningRate = T(model.optimizer.learningRate)
-            if index > 0 {
-                // dz_{k−1} partial = W[o0..<o1, :]ᵀ · dz[o0..<o1], from the rows this part is about to update.
-                let target = part == 0 ? tensors.layers[index - 1].delta : layer.dWeights + (part - 1) * inputs
-                T.gemv(
-                    transpose: true, m: outputs.count, n: inputs, alpha: 1, a: layer.weights + outputs.lowerBound * inputs, lda: inputs,
-                    x: layer.delta + outputs.lowerBound, beta: 0, y: target)
-            }
-            Kernels.sgdWeightUpdate(
-                dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, x: x, xStride: inputs,
-                weights: layer.weights + outputs.lowerBound * inputs, wStride: inputs, batch: rows, outputs: outputs.count, inputs: inputs,
-                learningRate: learningRate)
-            if let bias = layer.bias {
-                Kernels.sgdBiasUpdate(
-                    dz: layer.delta + outputs.lowerBound, dzStride: layer.outputWidth, bias: bias + outputs.lowerBound, batch: rows,
-                    outputs: outputs.count, learningRate: learningRate)
-            }
-            return
-        }
-        let x = input(of: index)
-        let inputs = layer.inputWidth
-        let outputs = layer.outputWidth
-        let learningRate = T(model.optimizer.learningRate)
-        let columns = share(part, of: inputs, granule: Self.columnGranule)
-        if index > 0 {
-            let previous = tensors.layers[index - 1]
-            inputGradientTimesDerivative(
-                layer: layer, previous: previous, dz: layer.delta, weights: layer.weights + columns.lowerBound, offset: columns.lowerBound,
-                rows: rows, columns: columns.count)
-        }
-        Kernels.sgdWeightUpdate(
-            dz: layer.delta, dzStride: outputs, x: x + columns.lowerBound, xStride: inputs, weights: layer.weights + columns.lowerBound,
-            wStride: inputs, batch: rows, outputs: outputs, inputs: columns.count, learningRate: learningRate)
-        if let bias = layer.bias {
-            let biasColumns = share(part, of: outputs, records: false)
-            Kernels.sgdBiasUpdate(
-                dz: layer.delta + biasColumns.lowerBound, dzStride: outputs, bias: bias + biasColumns.lowerBound, batch: rows,
-                outputs: biasColumns.count, learningRate: learningRate)
-        }
-    }
-
-    /// Rows are split when each part gets at least this many; otherwise columns are.
-    static var minimumRowsPerPart: Int { 8 }
-
-    @inline(__always)
-    private func input(of layer: Int) -> UnsafeMutablePointer<T> {
-        layer == 0 ? tensors.features : tensors.layers[layer - 1].output
-    }
-
-    /// Whether fwd k splits its outputs (W's rows) rather than the batch rows across parts: each
-    /// part then reads all of x and its share of W instead of its share of x and all of W, which
-    /// reads less when the layer has more outputs than the batch has rows, and for small batches.
-    @inline(__always)
-    static func forwardSplitsOutputs(rows: Int, outputs: Int, parts: Int) -> Bool {
-        guard parts > 1, outputs >= parts else { return false }
-        return rows < parts * minimumRowsPerPart || outputs > rows
-    }
-
-    /// fwd k for one part: a_k = f(a_{k−1}·W_kᵀ + b_k).
-    @inline(__always)
-    private func forwardPart(layer index: Int, rows: Int, part: Int) {
-        let layer = tensors.layers[index]
-        let x = input(of: index)
-        let inputs = layer.inputWidth
-        let outputs = layer.outputWidth
-        let parts = partCount
-        // One row: the bias goes in before the matrix-vector product. More: the product runs with
-        // β = 0 and the bias is added in the activation's pass (one pass over out instead of two).
-        if !Self.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: parts) {
-            let range = share(part, of: rows, granule: Self.rowGranule)
-            let out = layer.output + range.lowerBound * outputs
-            if Kernels.linearActivated(
-                x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: layer.bias, out: out, outStride: outputs,
-                rows: range.count, inputs: inputs, outputs: outputs, layer.activation)
-            {
-                return
-            }
-            let biasFirst = range.count == 1 ? layer.bias : nil
-            Kernels.linear(
-                x: x + range.lowerBound * inputs, xStride: inputs, weights: layer.weights, bias: biasFirst, out: out, outStride: outputs,
-                rows: range.count, inputs: inputs, outputs: outputs)
-            Kernels.activate(
-                out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? layer.bias : nil, layer.activation)
-        } else {
-            let range = share(part, of: outputs, granule: Self.columnGranule)
-            let out = layer.output + range.lowerBound
-            let bias = layer.bias.map { UnsafePointer($0 + range.lowerBound) }
-            // softmax needs whole rows: only the bias here, softmax after the join
-            let activation = layer.activation == .softmax ? Activation.identity : layer.activation
-            if Kernels.linearActivated(
-                x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: bias, out: out, outStride: outputs,
-                rows: rows, inputs: inputs, outputs: range.count, activation)
-            {
-                return
-            }
-            let biasFirst = rows == 1 ? bias : nil
-            Kernels.linear(
-                x: x, xStride: inputs, weights: layer.weights + range.lowerBound * inputs, bias: biasFirst,
-                out: out, outStride: outputs, rows: rows, inputs: inputs, outputs: range.count)
-            let biasLater = biasFirst == nil ? bias : nil
-            Kernels.activate(out, rows: rows, columns: range.count, stride: outputs, bias: biasLater, activation)
-        }
-    }
-
-    /// bwd k for one part: its share of dW_k and db_k (by output rows), and of dz_{k−1} (by rows,
-    /// or by columns for small batches), which then gets multiplied by f'(a_{k−1}).
-    @inline(__always)
-    private func backwardPart(layer index: Int, rows: Int, part: Int) {
-        let layer = tensors.layers[index]
-        let x = input(of: index)
-        let inputs = layer.inputWidth
-        let outputs = layer.outputWidth
-        let parts = partCount
-        if outputs >= parts {
-            let range = share(part, of: outputs, granule: Self.rowGranule)
-            Kernels.weightGradient(
-                dz: layer.delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
-                dWeights: layer.dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count, inputs: inputs)
-            if let dBias = layer.dBias {
-                Kernels.biasGradient(dz: layer.delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows, outputs: range.count)
-            }
-        } else {
-            let range = share(part, of: inputs, granule: Self.columnGranule)
-            Kernels.weightGradient(
-                dz: layer.delta, dzStride: outputs, x: x + range.lowerBound, xStride: inputs, dWeights: layer.dWeights + range.lowerBound,
-                dWStride: inputs, batch: rows, outputs: outputs, inputs: range.count)
-            if part == 0, let dBias = layer.dBias {
-                Kernels.biasGradient(dz: layer.delta, dzStride: outputs, dBias: dBias, batch: rows, outputs: outputs)
-            }
-        }
-        guard index > 0 else { return }
-        let previous = tensors.layers[index - 1]
-        if rows >= parts * Self.minimumRowsPerPart || inputs < parts {
-            let range = share(part, of: rows, granule: Self.rowGranule)
-            inputGradientTimesDerivative(
-                layer: layer, previous: previous, dz: layer.delta + range.lowerBound * outputs, weights: layer.weights,
-                offset: range.lowerBound * inputs, rows: range.count, columns: inputs)
-        } else {
-            let range = share(part, of: inputs, granule: Self.columnGranule)
-            inputGradientTimesDerivative(
-                layer: layer, previous: previous, dz: layer.delta, weights: layer.weights + range.lowerBound, offset: range.lowerBound,
-                rows: rows, columns: range.count)
-        }
-    }
-
-    /// dz_{k−1} = (dz_k · W_k) ⊙ f'(a_{k−1}) for the block of `rows` × `columns` at `offset` into dz_{k−1} and a_{k−1}
-    /// (rows `inputs` apart): one pass where the kernels fuse the ReLU mask into the product, else the product
-    /// and then the derivative. dz (rows, outputs) stride outputs; `weights` at the block's first column.
-    @inline(__always)
-    private func inputGradientTimesDerivative(
-        layer: LayerTensors<T>, previous: LayerTensors<T>, dz: UnsafePointer<T>, weights: UnsafePointer<T>, offset: Int, rows: Int,
-        columns: Int
-    ) {
-        let inputs = layer.inputWidth
-        let outputs = layer.outputWidth
-        let dx = previous.delta + offset
-        let a = UnsafePointer(previous.output + offset)
-        if Kernels.inputGradientTimesDerivative(
-            dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, output: a, rows: rows,
-            outputs: outputs, inputs: columns, previous.activation)
-        {
-            return
-        }
-        Kernels.inputGradient(
-            dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, rows: rows, outputs: outputs,
-            inputs: columns)
-        Kernels.multiplyByDerivative(dx, output: a, rows: rows, columns: columns, stride: inputs, previous.activation)
-    }
-
-    /// fwd 1 … fwd L on the first `rows` rows of x.
-    @inline(__always)
-    func forward(rows: Int) {
-        for index in tensors.layers.indices {
-            dispatch(.forward(layer: index, rows: rows))
-            let layer = tensors.layers[index]
-            if layer.activation == .softmax, Self.forwardSplitsOutputs(rows: rows, outputs: layer.outputWidth, parts: partCount) {
-                Kernels.activate(layer.output, rows: rows, columns: layer.outputWidth, stride: layer.outputWidth, .softmax)
-            }
-        }
-    }
-
-    /// One training step on the first `rows` rows of x and y: forward, loss, backward, update.
-    /// Returns the batch's summed loss and its correct predictions.
-    @inline(__always)
-    func step(rows: Int) -> Kernels.LossResult {
-        if model.optimizer.kind == .sgd {
-            fusesUpdate = true
-            defer { fusesUpdate = false }
-            return computeGradients(rows: rows)
-        }
-        let result = computeGradients(rows: rows)
-        if model.optimizer.kind == .adam { adamStep += 1 }
-        dispatch(.update)
-        return result
-    }
-
-    /// Forward, loss and backward: leaves ∂(mean loss)/∂θ in dW and db, parameters unchanged.
-    @inline(__always)
-    func computeGradients(rows: Int) -> Kernels.LossResult {
-        forward(rows: rows)
-        let output = tensors.layers[tensors.layers.count - 1]
-        let result = Kernels.loss(
-            output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
-            outputActivation: output.activation, writeGradient: true)
-        for index in stride(from: tensors.layers.count - 1, through: 0, by: -1) {
-            dispatch(.backward(layer: index, rows: rows))
-            let layer = tensors.layers[index]
-            if fusesUpdate, index > 0, splitsBackwardByOutputs(layer: layer, index: index, rows: rows) {
-                // Sum the parts' partial dz_{k−1}, then apply f'(a_{k−1}).
-                let previous = tensors.layers[index - 1]
-                let inputs = layer.inputWidth
-                for part in 1..<partCount {
-                    let partial = layer.dWeights + (part - 1) * inputs
-                    for column in 0..<inputs { previous.delta[column] += partial[column] }
-                }
-                Kernels.multiplyByDerivative(previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.activation)
-            }
-        }
-        return result
-    }
+    private func previous(_ layer: Int) -> DenseLayer<T>? { layer > 0 ? tensors.layers[layer - 1] : nil }
 
     /// The optimizer step on this part's share of every parameter tensor.
     @inline(__always)
     private func updatePart(_ part: Int) {
-        let optimizer = model.optimizer
-        let learningRate = T(optimizer.learningRate)
+        let rule = OptimizerRule<T>(model.optimizer, step: optimizerStep)
+        let split = splitter
         for layer in tensors.layers {
-            let weights = share(part, of: layer.weightCount, granule: 16)
-            let biases = share(part, of: layer.outputWidth, records: false)
-            switch optimizer.kind {
-            case .sgd:
-                Kernels.sgd(layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound, count: weights.count, learningRate: learningRate)
-                if let bias = layer.bias, let dBias = layer.dBias {
-                    Kernels.sgd(bias + biases.lowerBound, gradient: dBias + biases.lowerBound, count: biases.count, learningRate: learningRate)
-                }
-            case .momentum:
-                let momentum = T(optimizer.momentum)
-                Kernels.momentum(
-                    layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound,
-                    velocity: layer.weightState[0] + weights.lowerBound, count: weights.count, learningRate: learningRate, momentum: momentum)
-                if let bias = layer.bias, let dBias = layer.dBias {
-                    Kernels.momentum(
-                        bias + biases.lowerBound, gradient: dBias + biases.lowerBound, velocity: layer.biasState[0] + biases.lowerBound,
-                        count: biases.count, learningRate: learningRate, momentum: momentum)
-                }
-            case .adam:
-                let beta1 = T(optimizer.beta1)
-                let beta2 = T(optimizer.beta2)
-                let correction1 = T(1 - pow(optimizer.beta1, Double(adamStep)))
-                let correction2 = T(1 - pow(optimizer.beta2, Double(adamStep)))
-                let epsilon = T(optimizer.epsilon)
-                Kernels.adam(
-                    layer.weights + weights.lowerBound, gradient: layer.dWeights + weights.lowerBound,
-                    first: layer.weightState[0] + weights.lowerBound, second: layer.weightState[1] + weights.lowerBound,
-                    count: weights.count, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                    correction1: correction1, correction2: correction2)
-                if let bias = layer.bias, let dBias = layer.dBias {
-                    Kernels.adam(
-                        bias + biases.lowerBound, gradient: dBias + biases.lowerBound, first: layer.biasState[0] + biases.lowerBound,
-                        second: layer.biasState[1] + biases.lowerBound, count: biases.count, learningRate: learningRate, beta1: beta1,
-                        beta2: beta2, epsilon: epsilon, correction1: correction1, correction2: correction2)
-                }
+            guard let dWeights = layer.dWeights else { preconditionFailure("Trainer: update without planned gradients") }
+            rule.apply(layer.weights, gradient: dWeights, states: layer.weightState, range: split.share(part, of: layer.weightCount, granule: 16))
+            if let bias = layer.bias, let dBias = layer.dBias {
+                rule.apply(bias, gradient: dBias, states: layer.biasState, range: split.share(part, of: layer.outputWidth, records: false))
             }
         }
     }
-
-    /// Forward and loss without touching parameters, for the rows already in x and y.
-    @inline(__always)
-    func evaluate(rows: Int) -> Kernels.LossResult {
-        forward(rows: rows)
-        let output = tensors.layers[tensors.layers.count - 1]
-        return Kernels.loss(
-            output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
-            outputActivation: output.activation, writeGradient: false)
-    }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-

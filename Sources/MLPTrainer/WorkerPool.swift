@@ -14,9 +14,9 @@ import Foundation
 import Synchronization
 
 /// Runs `parts(count)` of a job on the caller and `count − 1` workers.
-final class WorkerPool: @unchecked Sendable {
+public final class WorkerPool: @unchecked Sendable {
     /// Parts per job: the caller plus the workers.
-    let partCount: Int
+    public let partCount: Int
     /// What the workers run: called with the part index 1 ..< partCount.
     private var body: ((Int) -> Void)?
     private let generation = Atomic<Int>(0)
@@ -40,9 +40,9 @@ final class WorkerPool: @unchecked Sendable {
     private let windowWork: UnsafeMutablePointer<Double>
     private var windowJobs = 0
     /// How many times the shares have moved toward the parts' measured speeds.
-    private(set) var shareUpdates = 0
+    public private(set) var shareUpdates = 0
     /// Whether shares follow the parts' speeds; MEMPLAN_SPLIT=even keeps them equal (for side-by-side measurement).
-    let balances: Bool
+    public let balances: Bool
     /// Jobs per rebalancing window, and the smallest share a part keeps (× 1/partCount).
     private static let window = 64
     private static let smallestShare = 0.4
@@ -62,7 +62,7 @@ final class WorkerPool: @unchecked Sendable {
     private let spinLimit = 2_000_000
 
     /// Starts `partCount − 1` worker threads (none for 1).
-    init(partCount: Int) {
+    public init(partCount: Int) {
         self.partCount = max(1, partCount)
         shares = .allocate(capacity: self.partCount)
         shares.initialize(repeating: 1 / Double(self.partCount), count: self.partCount)
@@ -110,7 +110,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Installs what the workers run. Done once; the closure is not reallocated per job.
-    func setBody(_ body: @escaping (Int) -> Void) {
+    public func setBody(_ body: @escaping (Int) -> Void) {
         self.body = body
     }
 
@@ -118,7 +118,7 @@ final class WorkerPool: @unchecked Sendable {
     /// and returns when all parts are done. `measured` false keeps the job out of the rebalancing: a job
     /// whose parts' work does not scale with their shares (batch 1's matrix-vector products, say).
     @inline(__always)
-    func run(measured: Bool = true, _ local: (Int) -> Void) {
+    public func run(measured: Bool = true, _ local: (Int) -> Void) {
         guard partCount > 1 else {
             local(0)
             return
@@ -176,7 +176,7 @@ final class WorkerPool: @unchecked Sendable {
 
     /// The half-open range of part `part` when `count` items are split into `parts` equal parts.
     @inline(__always)
-    static func range(of part: Int, parts: Int, count: Int) -> Range<Int> {
+    public static func range(of part: Int, parts: Int, count: Int) -> Range<Int> {
         (count * part / parts)..<(count * (part + 1) / parts)
     }
 
@@ -185,7 +185,7 @@ final class WorkerPool: @unchecked Sendable {
     /// contiguous, in order, and cover 0 ..< count; a part's may be empty. The fraction handed out is recorded
     /// for rebalancing unless `records` is false (for a range that does not measure the part's work).
     @inline(__always)
-    func range(of part: Int, count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
+    public func range(of part: Int, count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
         guard partCount > 1 else { return 0..<count }
         let result = boundary(part, count: count, granule: granule)..<boundary(part + 1, count: count, granule: granule)
         if records, count > 0 { handedOut[part] = Double(result.count) / Double(count) }

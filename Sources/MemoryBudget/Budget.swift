@@ -3,55 +3,62 @@
 import ModelProfile
 
 /// Whether a budget was computed layer by layer or from the lecture's bound.
-public enum BudgetMode: String, Sendable, Codable {
+public enum BudgetMode: String, Sendable, Hashable {
     case exact
     case bound
 }
 
-/// One layer's counts and bytes. Shapes: W (outputWidth, inputWidth), b (outputWidth),
-/// activation a (batchSize, outputWidth).
-public struct LayerBudget: Sendable, Codable, Hashable {
+/// One layer's counts and bytes: the sums of the tensors its kind declares (`StepTable`).
+/// Shapes of the dense kind: W (outputWidth, inputWidth), b (outputWidth), a (batchSize, outputWidth).
+public struct LayerBudget: Sendable, Hashable {
     /// 1-based, as in the lecture's w1, w2, w3.
     public var index: Int
     public var inputWidth: Int
     /// Neurons in this layer.
     public var outputWidth: Int
     public var activation: Activation
-    /// inputWidth · outputWidth
+    /// Elements of the layer's weight tensor: inputWidth · outputWidth
     public var weightCount: Int
-    /// outputWidth, or 0 for a layer without bias
+    /// Elements of its bias: outputWidth, or 0 for a layer without bias
     public var biasCount: Int
-    /// weightCount + biasCount
+    /// Elements of all its parameter tensors
     public var parameterCount: Int
-    /// parameterCount · s
+    /// Bytes of the layer's tensors by category (from the step table)
     public var parameterByteCount: Int
-    /// parameterCount · s (one gradient per parameter: the batch average, not one per sample)
+    /// 0 when SGD's update is fused into the backward pass (no gradient is stored)
     public var gradientByteCount: Int
-    /// batchSize · outputWidth · s (the layer's output a, kept for the backward pass)
     public var activationByteCount: Int
-    /// m · parameterCount · s, m = optimizer state tensors per parameter
+    public var deltaByteCount: Int
+    public var scratchByteCount: Int
     public var optimizerByteCount: Int
 }
 
 /// The predicted bytes of one training step by category.
 ///
-/// What a training step keeps (exact mode), with s bytes per element and batch B:
-/// - **parameters** Σ (in·out + out)·s, **gradients** the same (one averaged copy);
-/// - **activations** Σ B·out·s: each layer's output a_l, which the backward pass reads twice —
-///   as the next layer's input for dW_{l+1} = dz_{l+1}ᵀ·a_l, and for f'(z_l), which every supported
-///   activation computes from its output (relu: a > 0, sigmoid: a(1−a), tanh: 1−a², softmax with
-///   cross-entropy: p − y). The pre-activation z_l is computed in place in a_l's buffer and not kept;
+/// Exact mode sums the step's tensor table (`StepTable`), which each layer kind declares once; with
+/// s bytes per element and batch B, for dense layers:
+/// - **parameters** Σ (in·out + out)·s;
+/// - **gradients** the same, one averaged copy — or 0 with plain SGD, whose update is fused into the
+///   backward pass so each gradient is applied as it is formed and never stored;
+/// - **activations** Σ B·out·s: each layer's output a_l, which the backward pass reads as the next layer's
+///   input for dW_{l+1} = dz_{l+1}ᵀ·a_l and for f'(z_l), which every supported activation computes from its
+///   output (relu: a > 0, sigmoid: a(1−a), tanh: 1−a², softmax with cross-entropy: p − y); z_l is
+///   computed in place in a_l's buffer and not kept;
+/// - **deltas** Σ B·out·s over hidden layers: dz_l = ∂L/∂z_l, written by layer l+1's backward;
+/// - **scratch** the fused SGD backward's staged partial deltas when it is split over P > 1 parts;
 /// - **inputs** the batch's features B·in·s plus its targets B·out·s (dense: one-hot for classes);
-/// - **optimizer** m·P·s with m = 0 (SGD), 1 (momentum), 2 (Adam).
+/// - **optimizer** m·P·s with m state tensors per parameter (`OptimizerKind.stateNames`).
 ///
-/// Not counted here (the planner places them): the backward deltas dz_l, which live for one or
-/// two ops. The lecture's bound mode is described on `BoundModel`.
-public struct Budget: Sendable, Codable, Hashable {
+/// `totalByteCount` sums them all: every tensor of the step with no reuse, so it is never below the plan's
+/// lower bound (the most bytes live at one op). The lecture's bound mode is described on `BoundModel`.
+public struct Budget: Sendable, Hashable {
     public var mode: BudgetMode
     public var profileName: String
     public var precision: Precision
     public var batchSize: Int
     public var optimizer: OptimizerKind
+    /// Whether the update is fused into the backward pass (plain SGD): no gradients are stored.
+    public var fusesUpdate: Bool
 
     public var parameterCount: Int
     public var weightCount: Int
@@ -61,71 +68,87 @@ public struct Budget: Sendable, Codable, Hashable {
     public var parameterByteCount: Int
     public var gradientByteCount: Int
     public var activationByteCount: Int
+    public var deltaByteCount: Int
+    public var scratchByteCount: Int
     /// Features plus targets of one batch.
     public var inputByteCount: Int
     public var inputFeatureByteCount: Int
     public var inputTargetByteCount: Int
     public var optimizerByteCount: Int
-    /// Sum of the five categories above.
+    /// Sum of every category above.
     public var totalByteCount: Int
 
     /// Empty in bound mode.
     public var layers: [LayerBudget]
+    /// Every tensor of the step (exact mode), in the table's order; empty in bound mode.
+    public var tensors: [TensorSpec]
 }
 
 /// Computes budgets. Every product and sum is checked; an absurd profile is an error, not a trap.
 public enum MemoryBudget {
     /// The budget of a profile at its own precision, batch and optimizer.
-    public static func estimate(_ profile: Profile) throws(BudgetError) -> Budget {
+    public static func estimate(_ profile: Profile, options: StepOptions = StepOptions()) throws(BudgetError) -> Budget {
         switch profile {
-        case .exact(let model): try estimate(model)
+        case .exact(let model): try estimate(model, options: options)
         case .bound(let bound): try estimate(bound)
         }
     }
 
-    /// Layer-by-layer budget of a network; see `Budget` for what each category holds.
-    public static func estimate(_ model: Model) throws(BudgetError) -> Budget {
+    /// The sums of the step's tensor table; see `Budget` for what each category holds.
+    public static func estimate(_ model: Model, options: StepOptions = StepOptions()) throws(BudgetError) -> Budget {
+        try estimate(try StepTable(model: model, options: options))
+    }
+
+    /// The sums of a step table (its data tensors, if any, are not part of a step's budget).
+    public static func estimate(_ table: StepTable) throws(BudgetError) -> Budget {
+        let model = table.model
         let checked = Checked(context: model.name)
-        let elementBytes = model.precision.byteCount
-        let batch = model.batchSize
-        let stateTensors = model.optimizer.kind.stateTensorsPerParameter
+        func sum(_ tensors: [TensorSpec], _ category: BufferCategory, what: String) throws(BudgetError) -> Int {
+            try checked.sum(tensors.filter { $0.category == category }.map(\.byteCount), what: what)
+        }
+        func elements(_ tensors: [TensorSpec], _ role: DenseTensor) -> Int {
+            tensors.first { $0.id.role == role.rawValue && $0.id.derivative == .value && $0.category == .parameters }?.elementCount ?? 0
+        }
         var layers: [LayerBudget] = []
         layers.reserveCapacity(model.layers.count)
-        var totals = (parameters: 0, weights: 0, biases: 0, neurons: 0, activationBytes: 0)
+        var totals = (parameters: 0, weights: 0, biases: 0, neurons: 0)
         for (offset, layer) in model.layers.enumerated() {
             let index = offset + 1
-            let weights = try checked.multiply(layer.inputWidth, layer.outputWidth, what: "the weights of layer \(index)")
-            let parameters = try checked.add(weights, layer.biasCount, what: "the parameters of layer \(index)")
-            let parameterBytes = try checked.multiply(parameters, elementBytes, what: "the parameter bytes of layer \(index)")
-            let activationBytes = try checked.multiply(
-                batch, layer.outputWidth, elementBytes, what: "the activation bytes of layer \(index)")
-            let optimizerBytes = try checked.multiply(parameterBytes, stateTensors, what: "the optimizer state of layer \(index)")
+            let tensors = table.tensors(ofLayer: index)
+            let parameters = try checked.sum(
+                tensors.filter { $0.category == .parameters }.map(\.elementCount), what: "the parameters of layer \(index)")
+            let weights = elements(tensors, .weight)
+            let biases = elements(tensors, .bias)
             layers.append(
                 LayerBudget(
                     index: index, inputWidth: layer.inputWidth, outputWidth: layer.outputWidth, activation: layer.activation,
-                    weightCount: weights, biasCount: layer.biasCount, parameterCount: parameters,
-                    parameterByteCount: parameterBytes, gradientByteCount: parameterBytes,
-                    activationByteCount: activationBytes, optimizerByteCount: optimizerBytes))
+                    weightCount: weights, biasCount: biases, parameterCount: parameters,
+                    parameterByteCount: try sum(tensors, .parameters, what: "the parameter bytes of layer \(index)"),
+                    gradientByteCount: try sum(tensors, .gradients, what: "the gradient bytes of layer \(index)"),
+                    activationByteCount: try sum(tensors, .activations, what: "the activation bytes of layer \(index)"),
+                    deltaByteCount: try sum(tensors, .deltas, what: "the delta bytes of layer \(index)"),
+                    scratchByteCount: try sum(tensors, .scratch, what: "the scratch bytes of layer \(index)"),
+                    optimizerByteCount: try sum(tensors, .optimizer, what: "the optimizer state of layer \(index)")))
             totals.parameters = try checked.add(totals.parameters, parameters, what: "the parameter count")
             totals.weights = try checked.add(totals.weights, weights, what: "the weight count")
-            totals.biases = try checked.add(totals.biases, layer.biasCount, what: "the bias count")
+            totals.biases = try checked.add(totals.biases, biases, what: "the bias count")
             totals.neurons = try checked.add(totals.neurons, layer.outputWidth, what: "the neuron count")
-            totals.activationBytes = try checked.add(totals.activationBytes, activationBytes, what: "the activation bytes")
         }
-        let parameterBytes = try checked.multiply(totals.parameters, elementBytes, what: "the parameter bytes")
-        let featureBytes = try checked.multiply(batch, model.inputWidth, elementBytes, what: "the input batch")
-        let targetBytes = try checked.multiply(batch, model.outputWidth, elementBytes, what: "the target batch")
-        let inputBytes = try checked.add(featureBytes, targetBytes, what: "the input batch")
-        let optimizerBytes = try checked.multiply(parameterBytes, stateTensors, what: "the optimizer state")
-        let total = try checked.sum(
-            [parameterBytes, parameterBytes, totals.activationBytes, inputBytes, optimizerBytes], what: "the total")
+        let step = table.tensors.filter { $0.category != .data }
+        let featureBytes = table.spec(TensorID(.features))?.byteCount ?? 0
+        let targetBytes = table.spec(TensorID(.targets))?.byteCount ?? 0
+        let categories: [BufferCategory] = [.parameters, .gradients, .activations, .deltas, .scratch, .inputs, .optimizer]
+        var bytes: [BufferCategory: Int] = [:]
+        for category in categories { bytes[category] = try sum(step, category, what: "the \(category.rawValue) bytes") }
+        let total = try checked.sum(categories.map { bytes[$0] ?? 0 }, what: "the total")
         return Budget(
-            mode: .exact, profileName: model.name, precision: model.precision, batchSize: batch,
-            optimizer: model.optimizer.kind, parameterCount: totals.parameters, weightCount: totals.weights,
-            biasCount: totals.biases, neuronCount: totals.neurons, parameterByteCount: parameterBytes,
-            gradientByteCount: parameterBytes, activationByteCount: totals.activationBytes, inputByteCount: inputBytes,
-            inputFeatureByteCount: featureBytes, inputTargetByteCount: targetBytes, optimizerByteCount: optimizerBytes,
-            totalByteCount: total, layers: layers)
+            mode: .exact, profileName: model.name, precision: model.precision, batchSize: model.batchSize,
+            optimizer: model.optimizer.kind, fusesUpdate: table.fusesUpdate, parameterCount: totals.parameters,
+            weightCount: totals.weights, biasCount: totals.biases, neuronCount: totals.neurons,
+            parameterByteCount: bytes[.parameters] ?? 0, gradientByteCount: bytes[.gradients] ?? 0,
+            activationByteCount: bytes[.activations] ?? 0, deltaByteCount: bytes[.deltas] ?? 0, scratchByteCount: bytes[.scratch] ?? 0,
+            inputByteCount: bytes[.inputs] ?? 0, inputFeatureByteCount: featureBytes, inputTargetByteCount: targetBytes,
+            optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step)
     }
 
     /// The lecture's bound: parameters + gradients (same shape) + activations (at most the
@@ -142,9 +165,10 @@ public enum MemoryBudget {
         let total = try checked.sum([parameterBytes, parameterBytes, activationBytes, inputBytes, optimizerBytes], what: "the total")
         return Budget(
             mode: .bound, profileName: bound.name, precision: bound.precision, batchSize: bound.batchSize,
-            optimizer: bound.optimizer, parameterCount: bound.parameterCount, weightCount: bound.parameterCount,
+            optimizer: bound.optimizer, fusesUpdate: false, parameterCount: bound.parameterCount, weightCount: bound.parameterCount,
             biasCount: 0, neuronCount: 0, parameterByteCount: parameterBytes, gradientByteCount: parameterBytes,
-            activationByteCount: activationBytes, inputByteCount: inputBytes, inputFeatureByteCount: inputBytes,
-            inputTargetByteCount: 0, optimizerByteCount: optimizerBytes, totalByteCount: total, layers: [])
+            activationByteCount: activationBytes, deltaByteCount: 0, scratchByteCount: 0, inputByteCount: inputBytes,
+            inputFeatureByteCount: inputBytes, inputTargetByteCount: 0, optimizerByteCount: optimizerBytes, totalByteCount: total,
+            layers: [], tensors: [])
     }
 }

@@ -167,7 +167,7 @@ public struct Model: Sendable, Codable, Hashable {
         if let precision { copy.precision = precision }
         if let batchSize { copy.batchSize = batchSize }
         if let optimizer, optimizer != copy.optimizer.kind {
-            let rate = optimizer == .adam ? Optimizer.defaultLearningRate(for: .adam) : copy.optimizer.learningRate
+            let rate = optimizer.defaultLearningRate == copy.optimizer.kind.defaultLearningRate ? copy.optimizer.learningRate : optimizer.defaultLearningRate
             copy.optimizer = Optimizer(kind: optimizer, learningRate: rate)
         }
         try copy.validate()

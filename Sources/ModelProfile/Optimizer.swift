@@ -1,20 +1,49 @@
-// Optimizers and the state each keeps per parameter.
+// Optimizers, defined once: the state each keeps per parameter, its hyper-parameters (with their profile
+// keys, defaults and ranges), and whether its update can be fused into the backward pass. The update
+// rules themselves are the trainer's (`OptimizerKernels.swift`), one function per kind.
 
-/// The update rule applied once per step.
+/// The update rule applied once per step, with g = ∂L/∂θ and t the step number (from 1):
+///
+///     sgd       θ ← θ − η·g                                                    no state
+///     momentum  v ← μ·v + g;  θ ← θ − η·v                                      v
+///     adam      m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂/(√v̂ + ε)   m, v
+///               with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)  (Kingma & Ba)
 public enum OptimizerKind: String, CaseIterable, Sendable, Codable, Hashable {
-    /// `θ ← θ − η ∇θ`. No state.
     case sgd
-    /// Heavy-ball momentum: `v ← μ v + ∇θ; θ ← θ − η v`. One state tensor per parameter tensor.
     case momentum
-    /// Adam (Kingma & Ba): first and second moments `m`, `v` with bias correction. Two state tensors.
     case adam
 
-    /// State tensors kept per parameter tensor: 0, 1, 2.
-    public var stateTensorsPerParameter: Int {
+    /// Names of the state tensors kept per parameter tensor, in order: `v` for momentum, `m` and `v`
+    /// for Adam. A parameter W's state tensors are named `vW`, `mW`, … in plans.
+    public var stateNames: [String] {
         switch self {
-        case .sgd: 0
-        case .momentum: 1
-        case .adam: 2
+        case .sgd: []
+        case .momentum: ["v"]
+        case .adam: ["m", "v"]
+        }
+    }
+
+    /// State tensors kept per parameter tensor: 0, 1, 2.
+    public var stateTensorsPerParameter: Int { stateNames.count }
+
+    /// Whether the update needs only g and θ, so the backward pass can apply it as each gradient is formed
+    /// and never store the gradient (plain SGD).
+    public var canFuseIntoBackward: Bool { self == .sgd }
+
+    /// The hyper-parameters this kind reads besides the learning rate.
+    public var hyperparameters: [Hyperparameter] {
+        switch self {
+        case .sgd: []
+        case .momentum: [.momentum]
+        case .adam: [.beta1, .beta2, .epsilon]
+        }
+    }
+
+    /// η when a profile or flag names only the kind.
+    public var defaultLearningRate: Double {
+        switch self {
+        case .sgd, .momentum: 0.05
+        case .adam: 0.001
         }
     }
 
@@ -27,7 +56,28 @@ public enum OptimizerKind: String, CaseIterable, Sendable, Codable, Hashable {
         }
     }
 
-    public static let acceptedNames = ["sgd", "momentum", "adam"]
+    public static let acceptedNames = allCases.map(\.rawValue)
+}
+
+/// A hyper-parameter of an optimizer: its profile key, where it is kept, its default and its range.
+public struct Hyperparameter: Sendable, Hashable {
+    /// The key in a profile's `optimizer:` section.
+    public let key: String
+    public let keyPath: WritableKeyPath<Optimizer, Double> & Sendable
+    /// Allowed values: `[lower, upper)`.
+    public let lower: Double
+    public let upper: Double
+
+    public static let momentum = Hyperparameter(key: "momentum", keyPath: \.momentum, lower: 0, upper: 1)
+    public static let beta1 = Hyperparameter(key: "beta1", keyPath: \.beta1, lower: 0, upper: 1)
+    public static let beta2 = Hyperparameter(key: "beta2", keyPath: \.beta2, lower: 0, upper: 1)
+    public static let epsilon = Hyperparameter(key: "epsilon", keyPath: \.epsilon, lower: .leastNonzeroMagnitude, upper: 1)
+
+    /// Every key any kind reads, for the profile's list of valid keys.
+    public static let allKeys = ["momentum", "beta1", "beta2", "epsilon"]
+
+    /// The range as text for messages, e.g. "[0, 1)".
+    public var rangeText: String { lower == 0 ? "[0, \(Int(upper)))" : "(0, \(Int(upper)))" }
 }
 
 /// An optimizer and its hyper-parameters.
@@ -35,9 +85,9 @@ public struct Optimizer: Sendable, Codable, Hashable {
     public var kind: OptimizerKind
     /// η, the step size. Must be positive and finite.
     public var learningRate: Double
-    /// μ for `.momentum`.
+    /// μ for momentum.
     public var momentum: Double
-    /// β₁, β₂, ε for `.adam`.
+    /// β₁, β₂, ε for Adam.
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double
@@ -55,7 +105,5 @@ public struct Optimizer: Sendable, Codable, Hashable {
     }
 
     /// The default learning rate of each kind when a profile or flag names only the kind.
-    public static func defaultLearningRate(for kind: OptimizerKind) -> Double {
-        kind == .adam ? 0.001 : 0.05
-    }
+    public static func defaultLearningRate(for kind: OptimizerKind) -> Double { kind.defaultLearningRate }
 }

@@ -23,7 +23,7 @@ public enum ProfileParser {
     static let boundKeys = ["kind", "name", "description", "parameters", "sample_bytes", "precision", "batch", "optimizer"]
     static let inputKeys = ["features", "shape"]
     static let layerKeys = ["units", "activation", "bias"]
-    static let optimizerKeys = ["kind", "learning_rate", "momentum", "beta1", "beta2", "epsilon"]
+    static let optimizerKeys = ["kind", "learning_rate"] + Hyperparameter.allKeys
     static let splitKeys = ["validation", "folds"]
     static let dataKeysBySource: [String: [String]] = [
         "fashion-mnist": ["source", "path", "labels", "positive", "groups"],
@@ -578,22 +578,21 @@ struct NodeReader {
                 throw ProfileError.invalidValue(location(rate), field: "learning_rate", value: "\(optimizer.learningRate)", reason: "must be positive")
             }
         }
-        func fraction(_ key: String, openUpper: Bool = true) throws -> Double? {
-            guard let valueNode = section[key] else { return nil }
-            let value = try real(valueNode, field: key)
-            guard value >= 0, value < 1 else {
-                throw ProfileError.invalidValue(location(valueNode), field: key, value: "\(value)", reason: "must be in [0, 1)")
-            }
-            return value
+        // Each kind reads its own hyper-parameters (`OptimizerKind.hyperparameters`); keys of other kinds are refused.
+        for key in Hyperparameter.allKeys where section[key] != nil && !kind.hyperparameters.contains(where: { $0.key == key }) {
+            let valid = ["kind", "learning_rate"] + kind.hyperparameters.map(\.key)
+            throw ProfileError.invalidValue(
+                location(section[key]!), field: key, value: key,
+                reason: "\(kind.rawValue) has no \(key); its keys are \(valid.joined(separator: ", "))")
         }
-        if let momentum = try fraction("momentum") { optimizer.momentum = momentum }
-        if let beta1 = try fraction("beta1") { optimizer.beta1 = beta1 }
-        if let beta2 = try fraction("beta2") { optimizer.beta2 = beta2 }
-        if let epsilonNode = section["epsilon"] {
-            optimizer.epsilon = try real(epsilonNode, field: "epsilon")
-            guard optimizer.epsilon > 0 else {
-                throw ProfileError.invalidValue(location(epsilonNode), field: "epsilon", value: "\(optimizer.epsilon)", reason: "must be positive")
+        for parameter in kind.hyperparameters {
+            guard let valueNode = section[parameter.key] else { continue }
+            let value = try real(valueNode, field: parameter.key)
+            guard value >= parameter.lower, value < parameter.upper else {
+                throw ProfileError.invalidValue(
+                    location(valueNode), field: parameter.key, value: "\(value)", reason: "must be in \(parameter.rangeText)")
             }
+            optimizer[keyPath: parameter.keyPath] = value
         }
         return optimizer
     }

@@ -16,7 +16,7 @@ public final class Arena: @unchecked Sendable {
     public let baseAddress: UnsafeMutableRawPointer
     /// The bytes the plan asked for.
     public let byteCount: Int
-    /// `byteCount` rounded up to whole pages: what was mapped.
+    /// `byteCount` rounded up to whole pages: what was asked of the kernel (see `measuredByteCount()` for what it mapped).
     public let mappedByteCount: Int
     public let placement: Placement
     /// Whether the memory came from libnuma (false: plain `mmap`, NUMA unavailable).
@@ -30,11 +30,15 @@ public final class Arena: @unchecked Sendable {
     ///   - topology: the machine (defaults to the current one).
     /// - Throws: `NUMAError` for a node that does not exist, too little free memory (unless
     ///   `force`), NUMA placement without NUMA, or a failed allocation.
-    public init(byteCount: Int, placement: Placement, force: Bool = false, topology: NUMATopology = .current()) throws(NUMAError) {
+    ///   - shortfallPages: fault injection for tests: map this many pages fewer than `byteCount` needs, so the
+    ///     kernel's view of the mapping (`measuredByteCount()`) is smaller than what was planned.
+    public init(
+        byteCount: Int, placement: Placement, force: Bool = false, topology: NUMATopology = .current(), shortfallPages: Int = 0
+    ) throws(NUMAError) {
         let pageSize = ProcessMemory.pageSize
         let (rounded, overflow) = byteCount.addingReportingOverflow(pageSize - 1)
         guard !overflow, byteCount >= 0 else { throw .allocationFailed(bytes: byteCount, function: "arena") }
-        let mapped = max(pageSize, rounded / pageSize * pageSize)
+        let mapped = max(pageSize, rounded / pageSize * pageSize - max(0, shortfallPages) * pageSize)
         if !topology.isAvailable, placement != .local {
             if case .node(0) = placement {} else { throw .unavailable(placement: placement.description) }
         }
@@ -52,16 +56,19 @@ public final class Arena: @unchecked Sendable {
             }
             guard mapped <= free else { throw .insufficientMemory(requiredBytes: mapped, freeBytes: free, whereTo: whereTo) }
         }
-        let pointer: UnsafeMutableRawPointer?
-        if topology.isAvailable {
-            pointer = LibNUMA.allocate(bytes: mapped, placement: placement)
-        } else {
-            let mapping = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            pointer = mapping == MAP_FAILED ? nil : mapping
+        // One reservation: a PROT_NONE guard page, the arena, another guard page. The guards keep the kernel from
+        // merging the arena's mapping with a neighbour's (it did, with malloc's anonymous mappings), so its line in
+        // /proc/self/maps and numa_maps is the arena's alone and `measuredByteCount()` reads its real size.
+        let (reservation, tooLarge) = mapped.addingReportingOverflow(2 * pageSize)
+        guard !tooLarge else { throw .allocationFailed(bytes: byteCount, function: "arena") }
+        let mapping = mmap(nil, reservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let mapping, mapping != MAP_FAILED else { throw .allocationFailed(bytes: mapped, function: "mmap") }
+        let pointer = mapping + pageSize
+        guard mprotect(pointer, mapped, PROT_READ | PROT_WRITE) == 0 else {
+            munmap(mapping, reservation)
+            throw .allocationFailed(bytes: mapped, function: "mprotect")
         }
-        guard let pointer else {
-            throw .allocationFailed(bytes: mapped, function: topology.isAvailable ? "numa_alloc (\(placement))" : "mmap")
-        }
+        if topology.isAvailable { LibNUMA.applyPolicy(pointer, bytes: mapped, placement: placement) }
         if placement == .interleave {
             // Interleave is page by page: a transparent huge page would put 512 pages on one node (a 6 MB arena in
             // the two-node VM got one, 33% / 67%). Best effort: without THP the advice changes nothing.
@@ -77,11 +84,7 @@ public final class Arena: @unchecked Sendable {
     }
 
     deinit {
-        if isNUMABacked {
-            LibNUMA.free(baseAddress, bytes: mappedByteCount)
-        } else {
-            munmap(baseAddress, mappedByteCount)
-        }
+        munmap(baseAddress - pageSize, mappedByteCount + 2 * pageSize)
     }
 
     /// Writes one zero byte per page, so every page is resident on its policy's node now.
@@ -129,23 +132,32 @@ public final class Arena: @unchecked Sendable {
         return vector.reduce(0) { $0 + Int($1 & 1) }
     }
 
+    /// The arena's size as the kernel maps it: bytes from `baseAddress` to the end of the mapping that holds it in
+    /// /proc/self/maps (whole pages; guard pages keep neighbours out of it), or nil when the mapping is not found.
+    /// This is what `actual.arena_bytes` reports: measured, not the size that was asked for.
+    public func measuredByteCount() -> Int? {
+        guard let (_, high) = Self.mapping(containing: baseAddress) else { return nil }
+        return Int(high - UInt(bitPattern: baseAddress))
+    }
+
+    /// The [start, end) of the /proc/self/maps line holding `address`.
+    static func mapping(containing address: UnsafeRawPointer) -> (UInt, UInt)? {
+        let base = UInt(bitPattern: address)
+        guard let maps = ProcessMemory.readProcFile("/proc/self/maps") else { return nil }
+        for line in maps.split(separator: "\n") {
+            let range = line.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let low = UInt(range[0], radix: 16), let high = UInt(range[1], radix: 16) else { continue }
+            if low <= base, base < high { return (low, high) }
+        }
+        return nil
+    }
+
     /// The /proc/self/numa_maps line of the mapping holding this arena (policy and `N<node>=<pages>`
     /// counts), if present. The kernel may merge the arena with a neighbouring mapping of the same
     /// policy, so the mapping is looked up in /proc/self/maps first.
     public func numaMapsLine() -> String? {
-        let base = UInt(bitPattern: baseAddress)
-        var start = base
-        if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) {
-            for line in maps.split(separator: "\n") {
-                let range = line.prefix { $0 != " " }.split(separator: "-")
-                guard range.count == 2, let low = UInt(range[0], radix: 16), let high = UInt(range[1], radix: 16) else { continue }
-                if low <= base, base < high {
-                    start = low
-                    break
-                }
-            }
-        }
-        guard let text = try? String(contentsOfFile: "/proc/self/numa_maps", encoding: .utf8) else { return nil }
+        let start = Self.mapping(containing: baseAddress)?.0 ?? UInt(bitPattern: baseAddress)
+        guard let text = ProcessMemory.readProcFile("/proc/self/numa_maps") else { return nil }
         let prefix = String(start, radix: 16) + " "
         return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
     }

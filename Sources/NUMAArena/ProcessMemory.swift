@@ -34,7 +34,7 @@ public enum ProcessMemory {
 
     /// CPUs this process may run on now (its affinity mask, e.g. after binding to a node).
     public static func allowedCPUCount() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let text = readProcFile("/proc/self/status"),
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
         else { return onlineCPUCount() }
         var count = 0
@@ -43,6 +43,24 @@ public enum ProcessMemory {
             if bounds.count == 2 { count += bounds[1] - bounds[0] + 1 } else if bounds.count == 1 { count += 1 }
         }
         return max(1, count)
+    }
+
+    /// The whole text of a /proc file, read until end of file. (Foundation's `String(contentsOfFile:)` trusts the
+    /// size `stat` reports, which is 0 for /proc files, and returns only the first page of a longer one, such as
+    /// /proc/self/maps in a process with many libraries.) nil if the file cannot be opened; at most `limit` bytes.
+    public static func readProcFile(_ path: String, limit: Int = 64 << 20) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count < limit {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The system page size in bytes.
@@ -54,7 +72,7 @@ public enum ProcessMemory {
 
     /// Parses `Key:   1234 kB` lines into bytes.
     static func keyedKilobytes(path: String) -> [String: Int] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        guard let text = readProcFile(path) else { return [:] }
         var result: [String: Int] = [:]
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }

@@ -1,6 +1,7 @@
 // `memplan capacity` output: the JSON contract, a table, Markdown.
 
 import ArenaPlanner
+import Capacity
 import Foundation
 import MemoryBudget
 import ModelProfile
@@ -17,23 +18,18 @@ import ModelProfile
 ///
 /// `max_scale` is the largest hidden-width multiplier k at the profile's batch (null without hidden
 /// layers or in bound mode); `max_parameters` is bound mode's largest parameter count.
-public struct CapacityReport: Codable, Sendable, Equatable {
+public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
     public struct Node: Codable, Sendable, Equatable {
         public var node: Int
         public var totalBytes: Int
         public var freeBytes: Int
 
-        enum CodingKeys: String, CodingKey {
-            case node
-            case totalBytes = "total_bytes"
-            case freeBytes = "free_bytes"
-        }
     }
 
     public struct MachineInfo: Codable, Sendable, Equatable {
         public var name: String
         public var source: String
-        public var description: String?
+        @Nullable public var description: String?
         public var nodes: [Node]
     }
 
@@ -41,20 +37,12 @@ public struct CapacityReport: Codable, Sendable, Equatable {
         public var machine: Int
         public var perNode: [String: Int]
 
-        enum CodingKeys: String, CodingKey {
-            case machine
-            case perNode = "per_node"
-        }
     }
 
     public struct Usable: Codable, Sendable, Equatable {
         public var machine: Int
         public var perNode: [String: Int]
 
-        enum CodingKeys: String, CodingKey {
-            case machine
-            case perNode = "per_node"
-        }
     }
 
     public struct Point: Codable, Sendable, Equatable {
@@ -68,55 +56,23 @@ public struct CapacityReport: Codable, Sendable, Equatable {
         public var lecture: String
         public var machinesNeeded: Int
 
-        enum CodingKeys: String, CodingKey {
-            case batch, lecture
-            case totalBytes = "total_bytes"
-            case machinesNeeded = "machines_needed"
-        }
     }
 
     public struct Result: Codable, Sendable, Equatable {
         public var precision: String
         public var maxBatch: MaxBatch
-        public var maxScale: Double?
-        public var arenaBytesAtMaxBatch: Int?
+        @Nullable public var maxScale: Double?
+        @Nullable public var arenaBytesAtMaxBatch: Int?
         public var usableBytes: Usable
-        public var bytesAtProfileBatch: Int?
-        public var machinesNeeded: Int?
-        public var scaledWidths: [Int]?
-        public var scaledParameters: Int?
-        public var maxParameters: Int?
+        @Nullable public var bytesAtProfileBatch: Int?
+        @Nullable public var machinesNeeded: Int?
+        @Nullable public var scaledWidths: [Int]?
+        @Nullable public var scaledParameters: Int?
+        @Nullable public var maxParameters: Int?
         public var curve: [Point]
         public var lecture: [LectureAnswer]
 
-        enum CodingKeys: String, CodingKey {
-            case precision, curve, lecture
-            case maxBatch = "max_batch"
-            case maxScale = "max_scale"
-            case arenaBytesAtMaxBatch = "arena_bytes_at_max_batch"
-            case usableBytes = "usable_bytes"
-            case bytesAtProfileBatch = "bytes_at_profile_batch"
-            case machinesNeeded = "machines_needed"
-            case scaledWidths = "scaled_widths"
-            case scaledParameters = "scaled_parameters"
-            case maxParameters = "max_parameters"
-        }
 
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(precision, forKey: .precision)
-            try container.encode(maxBatch, forKey: .maxBatch)
-            try container.encode(maxScale, forKey: .maxScale)
-            try container.encode(arenaBytesAtMaxBatch, forKey: .arenaBytesAtMaxBatch)
-            try container.encode(usableBytes, forKey: .usableBytes)
-            try container.encode(bytesAtProfileBatch, forKey: .bytesAtProfileBatch)
-            try container.encode(machinesNeeded, forKey: .machinesNeeded)
-            try container.encode(scaledWidths, forKey: .scaledWidths)
-            try container.encode(scaledParameters, forKey: .scaledParameters)
-            try container.encode(maxParameters, forKey: .maxParameters)
-            try container.encode(curve, forKey: .curve)
-            try container.encode(lecture, forKey: .lecture)
-        }
     }
 
     public var machine: MachineInfo
@@ -126,16 +82,9 @@ public struct CapacityReport: Codable, Sendable, Equatable {
     public var profileBatch: Int
     public var includesData: Bool
     public var dataBytes: Int
-    public var scalingRule: String?
+    @Nullable public var scalingRule: String?
     public var results: [Result]
 
-    enum CodingKeys: String, CodingKey {
-        case machine, profile, mode, headroom, results
-        case profileBatch = "profile_batch"
-        case includesData = "includes_data"
-        case dataBytes = "data_bytes"
-        case scalingRule = "scaling_rule"
-    }
 
     public init(_ result: CapacityResult) {
         machine = MachineInfo(
@@ -167,13 +116,24 @@ public struct CapacityReport: Codable, Sendable, Equatable {
         }
     }
 
+    public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]
+
+    public func render(_ format: ReportFormat) -> String {
+        switch format {
+        case .table: CapacityRenderer.text(self)
+        case .json: json
+        case .markdown: CapacityRenderer.markdown(self)
+        case .html: HTMLPage.capacity(self)
+        }
+    }
+
     /// Node ids in order.
     var nodeIDs: [String] { machine.nodes.map { String($0.node) } }
 }
 
 /// Renders capacity reports.
 public enum CapacityRenderer {
-    public static func json(_ report: CapacityReport) -> String { JSONText.encode(report) }
+    public static func json(_ report: CapacityReport) -> String { report.json }
 
     static func headline(_ report: CapacityReport) -> String {
         let total = report.machine.nodes.reduce(0) { $0 + $1.totalBytes }

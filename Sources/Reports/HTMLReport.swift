@@ -21,20 +21,6 @@ enum Palette {
     }
 }
 
-/// Escapes text for HTML and SVG.
-func escapeHTML(_ text: String) -> String {
-    var result = ""
-    for character in text {
-        switch character {
-        case "&": result += "&amp;"
-        case "<": result += "&lt;"
-        case ">": result += "&gt;"
-        case "\"": result += "&quot;"
-        default: result.append(character)
-        }
-    }
-    return result
-}
 
 /// Builds SVG charts as strings.
 enum SVG {
@@ -51,8 +37,8 @@ enum SVG {
         let height = top + Double(groups.count) * (barHeight + gap) + 86
         let maximum = Double(max(1, groups.map { $0.segments.reduce(0) { $0 + $1.bytes } }.max() ?? 1))
         var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        out += "<title>\(escapeHTML(title))</title>"
-        out += "<text x=\"10\" y=\"22\" class=\"title\">\(escapeHTML(title))</text>"
+        out += "<title>\(Markup.html(title))</title>"
+        out += "<text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
         for tick in 0...4 {
             let x = labelWidth + plotWidth * Double(tick) / 4
             out += "<line x1=\"\(number(x))\" y1=\"\(number(top - 6))\" x2=\"\(number(x))\" y2=\"\(number(height - 60))\" class=\"grid\"/>"
@@ -61,12 +47,12 @@ enum SVG {
         var legend: [String] = []
         for (row, group) in groups.enumerated() {
             let y = top + Double(row) * (barHeight + gap)
-            out += "<text x=\"\(number(labelWidth - 8))\" y=\"\(number(y + barHeight * 0.65))\" class=\"label\" text-anchor=\"end\">\(escapeHTML(group.label))</text>"
+            out += "<text x=\"\(number(labelWidth - 8))\" y=\"\(number(y + barHeight * 0.65))\" class=\"label\" text-anchor=\"end\">\(Markup.html(group.label))</text>"
             var x = labelWidth
             for segment in group.segments where segment.bytes > 0 {
                 let w = max(1, plotWidth * Double(segment.bytes) / maximum)
                 out += "<rect class=\"bar\" x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(w))\" height=\"\(number(barHeight))\" fill=\"\(Palette.color(segment.name))\">"
-                out += "<title>\(escapeHTML(segment.name)): \(ByteUnits.grouped(segment.bytes)) B</title></rect>"
+                out += "<title>\(Markup.html(segment.name)): \(ByteUnits.grouped(segment.bytes)) B</title></rect>"
                 x += w
                 if !legend.contains(segment.name) { legend.append(segment.name) }
             }
@@ -89,7 +75,7 @@ enum SVG {
                 baseline += 16
             }
             out += "<rect x=\"\(number(x))\" y=\"\(number(baseline - 10))\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-            out += "<text x=\"\(number(x + 16))\" y=\"\(number(baseline))\" class=\"tick\">\(escapeHTML(name))</text>"
+            out += "<text x=\"\(number(x + 16))\" y=\"\(number(baseline))\" class=\"tick\">\(Markup.html(name))</text>"
             x += width
         }
         return out
@@ -115,7 +101,7 @@ enum SVG {
         func px(_ x: Double) -> Double { left + (log10(max(x, 1)) - xMin) / (xMax - xMin) * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - (log10(max(y, 1)) - yMin) / (yMax - yMin) * (height - top - bottom) }
         var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        out += "<title>\(escapeHTML(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(escapeHTML(title))</text>"
+        out += "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
         for decade in Int(xMin.rounded(.down))...Int(xMax.rounded(.up)) where Double(decade) >= xMin && Double(decade) <= xMax {
             let x = px(pow(10, Double(decade)))
             out += "<line x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - bottom))\" class=\"grid\"/>"
@@ -126,12 +112,12 @@ enum SVG {
             out += "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" class=\"grid\"/>"
             out += "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(Int(pow(10, Double(decade)))))</text>"
         }
-        out += "<text x=\"\(number((left + width - right) / 2))\" y=\"\(number(height - 18))\" class=\"label\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>"
-        out += "<text x=\"16\" y=\"\(number(height / 2))\" class=\"label\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(number(height / 2)))\">\(escapeHTML(yLabel))</text>"
+        out += "<text x=\"\(number((left + width - right) / 2))\" y=\"\(number(height - 18))\" class=\"label\" text-anchor=\"middle\">\(Markup.html(xLabel))</text>"
+        out += "<text x=\"16\" y=\"\(number(height / 2))\" class=\"label\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(number(height / 2)))\">\(Markup.html(yLabel))</text>"
         for (index, limit) in limits.enumerated() {
             let y = py(limit.y)
             out += "<line class=\"limit\" x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" stroke=\"#555\" stroke-dasharray=\"\(index == 0 ? "6 3" : "2 3")\"/>"
-            out += "<text x=\"\(number(width - right + 6))\" y=\"\(number(y + 4))\" class=\"tick\">\(escapeHTML(limit.label))</text>"
+            out += "<text x=\"\(number(width - right + 6))\" y=\"\(number(y + 4))\" class=\"tick\">\(Markup.html(limit.label))</text>"
         }
         var legend: [(String, String)] = []
         for (index, line) in series.enumerated() {
@@ -148,7 +134,7 @@ enum SVG {
             let y = py(marker.y)
             out += "<circle class=\"marker\" cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"5\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>"
             // Labels go left of the point, one row each, so neighbouring maxima do not overlap.
-            out += "<text x=\"\(number(x - 8))\" y=\"\(number(y + 18 + Double(index) * 14))\" class=\"tick\" text-anchor=\"end\">\(escapeHTML(marker.label))</text>"
+            out += "<text x=\"\(number(x - 8))\" y=\"\(number(y + 18 + Double(index) * 14))\" class=\"tick\" text-anchor=\"end\">\(Markup.html(marker.label))</text>"
         }
         out += legendRow(legend, y: 22, x: width - right - 140, maxX: width)
         return out + "</svg>"
@@ -168,10 +154,10 @@ enum SVG {
         let column = (width - left - 20) / Double(opCount)
         func py(_ offset: Int) -> Double { top + Double(offset - low) / Double(high - low) * (height - top - bottom) }
         var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        out += "<title>\(escapeHTML(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(escapeHTML(title))</text>"
+        out += "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
         for (index, op) in plan.ops.enumerated() {
             let x = left + column * (Double(index) + 0.5)
-            out += "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(escapeHTML(op))</text>"
+            out += "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Markup.html(op))</text>"
         }
         for tick in 0...4 {
             let offset = low + (high - low) * tick / 4
@@ -185,9 +171,9 @@ enum SVG {
             let y = py(buffer.offset)
             let h = max(1, py(buffer.offset + buffer.bytes) - y)
             out += "<rect class=\"buffer\" x=\"\(number(x + 1))\" y=\"\(number(y))\" width=\"\(number(max(1, w - 2)))\" height=\"\(number(h))\" fill=\"\(Palette.color(buffer.category))\" stroke=\"#fff\" stroke-width=\"0.5\">"
-            out += "<title>\(escapeHTML(buffer.name)) (\(buffer.category)): \(ByteUnits.grouped(buffer.bytes)) B at \(ByteUnits.grouped(buffer.offset)), ops \(buffer.first)–\(buffer.last)</title></rect>"
+            out += "<title>\(Markup.html(buffer.name)) (\(buffer.category)): \(ByteUnits.grouped(buffer.bytes)) B at \(ByteUnits.grouped(buffer.offset)), ops \(buffer.first)–\(buffer.last)</title></rect>"
             if h > 12, w > 40 {
-                out += "<text x=\"\(number(x + w / 2))\" y=\"\(number(y + min(h, 40) / 2 + 4))\" class=\"inside\" text-anchor=\"middle\">\(escapeHTML(buffer.name))</text>"
+                out += "<text x=\"\(number(x + w / 2))\" y=\"\(number(y + min(h, 40) / 2 + 4))\" class=\"inside\" text-anchor=\"middle\">\(Markup.html(buffer.name))</text>"
             }
             if !legend.contains(buffer.category) { legend.append(buffer.category) }
         }
@@ -213,9 +199,9 @@ public enum HTMLPage {
     static func document(title: String, subtitle: String, body: String) -> String {
         """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(Markup.html(title))</title>
         <meta name="generator" content="memplan"><style>\(style)</style></head>
-        <body><h1>\(escapeHTML(title))</h1><p class="sub">\(escapeHTML(subtitle))</p>
+        <body><h1>\(Markup.html(title))</h1><p class="sub">\(Markup.html(subtitle))</p>
         \(body)
         </body></html>
 
@@ -225,8 +211,8 @@ public enum HTMLPage {
     /// A table from rows of cells (the first row is the header).
     static func table(_ rows: [[String]]) -> String {
         guard let header = rows.first else { return "" }
-        var out = "<table><thead><tr>" + header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr></thead><tbody>"
-        for row in rows.dropFirst() { out += "<tr>" + row.map { "<td>\(escapeHTML($0))</td>" }.joined() + "</tr>" }
+        var out = "<table><thead><tr>" + header.map { "<th>\(Markup.html($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for row in rows.dropFirst() { out += "<tr>" + row.map { "<td>\(Markup.html($0))</td>" }.joined() + "</tr>" }
         return out + "</tbody></table>"
     }
 
@@ -276,8 +262,8 @@ public enum HTMLPage {
         body += table(epochRows)
         var summary = "Test accuracy " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
         summary += ", \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond))) samples/s"
-        body += "<p>\(escapeHTML(summary)).</p>"
-        if let maps = a.numaMaps { body += "<p><code>numa_maps: \(escapeHTML(maps))</code></p>" }
+        body += "<p>\(Markup.html(summary)).</p>"
+        if let maps = a.numaMaps { body += "<p><code>numa_maps: \(Markup.html(maps))</code></p>" }
         let run = record.run
         return document(
             title: "memplan training record: \(run.profile)",
@@ -370,45 +356,15 @@ public enum HTMLPage {
             xLabel: "batch size (samples per step)", yLabel: "bytes")
         body += "<h2>What fits</h2>" + table(rows(CapacityRenderer.table(report)))
         if let lecture = CapacityRenderer.lectureTable(report) { body += "<h2>The lecture's answer</h2>" + table(rows(lecture)) }
-        body += "<ul>" + CapacityRenderer.sentences(report).map { "<li>\(escapeHTML($0))</li>" }.joined() + "</ul>"
+        body += "<ul>" + CapacityRenderer.sentences(report).map { "<li>\(Markup.html($0))</li>" }.joined() + "</ul>"
         var machineRows = [["Node", "Total", "Free"]]
         for node in report.machine.nodes {
             machineRows.append([String(node.node), ByteUnits.binary(node.totalBytes), ByteUnits.binary(node.freeBytes)])
         }
-        body += "<h2>Machine: \(escapeHTML(report.machine.name))</h2>"
-        if let description = report.machine.description { body += "<p>\(escapeHTML(description))</p>" }
+        body += "<h2>Machine: \(Markup.html(report.machine.name))</h2>"
+        if let description = report.machine.description { body += "<p>\(Markup.html(description))</p>" }
         body += table(machineRows)
-        body += CapacityRenderer.notes(report).map { "<blockquote>\(escapeHTML($0))</blockquote>" }.joined()
+        body += CapacityRenderer.notes(report).map { "<blockquote>\(Markup.html($0))</blockquote>" }.joined()
         return document(title: "memplan capacity: \(report.profile) on \(report.machine.name)", subtitle: CapacityRenderer.headline(report), body: body)
-    }
-}
-
-/// Renders training records as Markdown (the same tables as the HTML page).
-extension TrainingRenderer {
-    public static func markdown(_ record: TrainingRecord) -> String {
-        let run = record.run
-        var out = "# Training record: \(run.profile)\n\n"
-        out += "*\(run.precision) precision, batch \(run.batch), \(run.epochs) epochs, \(run.optimizer) η = \(run.learningRate), "
-        out += "placement \(run.placement)\(run.partial ? ", **partial** (interrupted)" : ""), \(run.date)*\n\n"
-        out += "## Predicted against measured\n\n" + HTMLPage.predictedTable(record).renderMarkdown()
-        var categories = TextTable(columns: [.left("Category"), .right("Bytes")])
-        let b = record.predicted.bytes
-        for (name, bytes) in [
-            ("parameters", b.parameters), ("gradients", b.gradients), ("optimizer", b.optimizer), ("activations", b.activations),
-            ("deltas", b.deltas), ("inputs", b.inputs), ("data", b.data),
-        ] { categories.append([name, ByteUnits.grouped(bytes)]) }
-        out += "\n## Planned bytes by category\n\n" + categories.renderMarkdown()
-        var epochs = TextTable(columns: [.right("Epoch"), .right("Train loss"), .right("Train acc"), .right("Val loss"), .right("Val acc"), .right("Seconds")])
-        for epoch in record.metrics.epochs {
-            epochs.append([
-                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss), epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
-                epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–", epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
-                String(format: "%.2f", epoch.seconds),
-            ])
-        }
-        out += "\n## Training\n\n" + epochs.renderMarkdown()
-        out += "\nTest accuracy: " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
-        out += "; throughput \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond))) samples/s.\n"
-        return out
     }
 }

@@ -7,10 +7,12 @@ import ModelProfile
 ///
 ///     {"arena_bytes", "lower_bound_bytes", "naive_bytes", "alignment",
 ///      "buffers": [{"name", "bytes", "offset", "first", "last", "category"}],
-///      "profile", "precision", "batch", "optimizer", "strategy", "ops": ["load", "fwd1", …]}
+///      "profile", "precision", "batch", "optimizer", "strategy", "ops": ["load", "fwd1", …],
+///      "threads", "validation"}
 ///
-/// Byte counts, offsets and op indices are integers; `first` and `last` are inclusive op indices.
-public struct PlanReport: Codable, Sendable, Equatable {
+/// Byte counts, offsets and op indices are integers; `first` and `last` are inclusive op indices; `validation` is
+/// what `--validate` found, null without it.
+public struct PlanReport: Codable, Sendable, Equatable, ReportDocument {
     public struct Buffer: Codable, Sendable, Equatable {
         public var name: String
         public var bytes: Int
@@ -31,15 +33,25 @@ public struct PlanReport: Codable, Sendable, Equatable {
     public var optimizer: String
     public var strategy: String
     public var ops: [String]
+    /// Parts each op was planned to be split into (new key; absent in old records).
+    @Nullable public var threads: Int?
+    /// What `memplan plan --validate` found (new key; null without --validate).
+    @Nullable public var validation: String?
 
-    enum CodingKeys: String, CodingKey {
-        case arenaBytes = "arena_bytes"
-        case lowerBoundBytes = "lower_bound_bytes"
-        case naiveBytes = "naive_bytes"
-        case alignment, buffers, profile, precision, batch, optimizer, strategy, ops
+    public static let formats: [ReportFormat] = [.table, .json]
+
+    /// The table's ASCII timeline rows (`--rows`).
+    public func render(_ format: ReportFormat) -> String { render(format, timelineRows: 16) }
+
+    public func render(_ format: ReportFormat, timelineRows: Int) -> String {
+        switch format {
+        case .json: json
+        case .table: PlanRenderer.text(self, timelineRows: timelineRows)
+        case .markdown, .html: preconditionFailure("plan renders \(Self.formatList), not \(format)")
+        }
     }
 
-    public init(plan: ArenaPlan, schedule: TrainingSchedule, naiveBytes: Int) {
+    public init(plan: ArenaPlan, program: StepProgram, naiveBytes: Int) {
         arenaBytes = plan.arenaByteCount
         lowerBoundBytes = plan.lowerBound
         self.naiveBytes = naiveBytes
@@ -50,25 +62,26 @@ public struct PlanReport: Codable, Sendable, Equatable {
                 name: request.name, bytes: request.byteCount, offset: plan.offsets[index], first: request.lifetime.lowerBound,
                 last: request.lifetime.upperBound, category: request.category.rawValue)
         }
-        profile = schedule.model.name
-        precision = schedule.model.precision.rawValue
-        batch = schedule.model.batchSize
-        optimizer = schedule.model.optimizer.kind.rawValue
+        profile = program.model.name
+        precision = program.model.precision.rawValue
+        batch = program.model.batchSize
+        optimizer = program.model.optimizer.kind.rawValue
         strategy = plan.strategy
-        ops = schedule.ops.map(\.description)
+        ops = program.ops.map(\.description)
+        threads = program.options.parts
+        validation = nil
     }
 }
 
 /// Renders plans for `memplan plan`.
 public enum PlanRenderer {
-    public static func json(_ report: PlanReport) -> String {
-        JSONText.encode(report)
-    }
+    public static func json(_ report: PlanReport) -> String { report.json }
 
     /// Buffers (name, category, bytes, offset, lifetime), the ASCII timeline, and the three sizes.
     public static func text(_ report: PlanReport, timelineRows: Int = 16) -> String {
         var out = "memplan plan — \(report.profile) (\(report.precision) precision, batch \(report.batch), "
-        out += "\(report.optimizer), alignment \(report.alignment) B, placed by \(report.strategy))\n\n"
+        out += "\(report.optimizer), \(report.threads ?? 1) thread\(report.threads == 1 ? "" : "s"), alignment \(report.alignment) B, "
+        out += "placed by \(report.strategy))\n\n"
         var table = TextTable(columns: [
             .left("Key"), .left("Buffer"), .left("Category"), .right("Bytes"), .right("Offset"), .right("End"), .left("Lifetime (ops)"),
         ])
@@ -85,6 +98,7 @@ public enum PlanRenderer {
         out += table.renderText() + "\n"
         out += timeline(report, rows: timelineRows, keys: keys) + "\n"
         out += summary(report)
+        if let validation = report.validation { out += "\nPlan check: \(validation).\n" }
         return out
     }
 

@@ -50,22 +50,12 @@ public struct TextTable: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A GitHub-flavoured Markdown table; `|` in cells is escaped.
+    /// A GitHub-flavoured Markdown table; every cell is escaped (`Markup.markdown`).
     public func renderMarkdown() -> String {
-        func escape(_ cell: String) -> String { cell.replacingOccurrencesOfBar() }
+        func escape(_ cell: String) -> String { Markup.markdown(cell) }
         var lines = ["| " + columns.map { escape($0.title) }.joined(separator: " | ") + " |"]
         lines.append("|" + columns.map { $0.alignment == .left ? " --- |" : " ---: |" }.joined())
         for row in rows { lines.append("| " + row.map(escape).joined(separator: " | ") + " |") }
         return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrencesOfBar() -> String {
-        var result = ""
-        for character in self {
-            if character == "|" { result += "\\|" } else { result.append(character) }
-        }
-        return result
     }
 }

@@ -17,7 +17,7 @@ import Foundation
 /// `data` are what the plan adds: backward deltas and the dataset decoded into the arena.
 /// `planned_node` is null for interleave; `heap_allocations_per_step` is null when the binary has no
 /// allocation counter; accuracies are null for regression.
-public struct TrainingRecord: Codable, Sendable, Equatable {
+public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
     public struct PredictedBytes: Codable, Sendable, Equatable {
         public var parameters: Int
         public var gradients: Int
@@ -27,8 +27,13 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public var total: Int
         public var deltas: Int
         public var data: Int
+        /// Short-lived working memory the plan holds (new key; absent in old records).
+        @Nullable public var scratch: Int?
 
-        public init(parameters: Int, gradients: Int, activations: Int, inputs: Int, optimizer: Int, total: Int, deltas: Int, data: Int) {
+        public init(
+            parameters: Int, gradients: Int, activations: Int, inputs: Int, optimizer: Int, total: Int, deltas: Int, data: Int,
+            scratch: Int? = nil
+        ) {
             self.parameters = parameters
             self.gradients = gradients
             self.activations = activations
@@ -37,6 +42,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             self.total = total
             self.deltas = deltas
             self.data = data
+            self.scratch = scratch
         }
     }
 
@@ -45,19 +51,16 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public var lowerBoundBytes: Int
         public var naiveBytes: Int
         public var bytes: PredictedBytes
+        /// The planned arena rounded up to whole pages: what the kernel must map for it (new key; absent in old records).
+        @Nullable public var arenaMappedBytes: Int?
 
-        enum CodingKeys: String, CodingKey {
-            case arenaBytes = "arena_bytes"
-            case lowerBoundBytes = "lower_bound_bytes"
-            case naiveBytes = "naive_bytes"
-            case bytes
-        }
 
-        public init(arenaBytes: Int, lowerBoundBytes: Int, naiveBytes: Int, bytes: PredictedBytes) {
+        public init(arenaBytes: Int, lowerBoundBytes: Int, naiveBytes: Int, bytes: PredictedBytes, arenaMappedBytes: Int? = nil) {
             self.arenaBytes = arenaBytes
             self.lowerBoundBytes = lowerBoundBytes
             self.naiveBytes = naiveBytes
             self.bytes = bytes
+            self.arenaMappedBytes = arenaMappedBytes
         }
     }
 
@@ -68,42 +71,26 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public var pagesByNode: [String: Int]
         public var pagesNotResident: Int
         public var pagesByNodeAfterFirstStep: [String: Int]
-        public var plannedNode: Int?
-        public var pagesOnPlannedNode: Int?
+        @Nullable public var plannedNode: Int?
+        @Nullable public var pagesOnPlannedNode: Int?
         public var peakRSSGrowthBytes: Int
         /// Peak RSS during training − RSS once the data was loaded (new key; absent in old records).
-        public var trainingRSSGrowthBytes: Int?
-        public var heapAllocationsPerStep: Double?
+        @Nullable public var trainingRSSGrowthBytes: Int?
+        @Nullable public var heapAllocationsPerStep: Double?
         public var measuredSteps: Int
         public var numaAvailable: Bool
-        public var numaMaps: String?
+        @Nullable public var numaMaps: String?
         public var threadsBound: Int
         public var pageSource: String
+        /// The page size the kernel maps in (new key; absent in old records).
+        @Nullable public var pageBytes: Int?
 
-        enum CodingKeys: String, CodingKey {
-            case arenaBytes = "arena_bytes"
-            case mappedBytes = "mapped_bytes"
-            case residentBytes = "resident_bytes"
-            case pagesByNode = "pages_by_node"
-            case pagesNotResident = "pages_not_resident"
-            case pagesByNodeAfterFirstStep = "pages_by_node_after_first_step"
-            case plannedNode = "planned_node"
-            case pagesOnPlannedNode = "pages_on_planned_node"
-            case peakRSSGrowthBytes = "peak_rss_growth_bytes"
-            case trainingRSSGrowthBytes = "training_rss_growth_bytes"
-            case heapAllocationsPerStep = "heap_allocations_per_step"
-            case measuredSteps = "measured_steps"
-            case numaAvailable = "numa_available"
-            case numaMaps = "numa_maps"
-            case threadsBound = "threads_bound"
-            case pageSource = "page_source"
-        }
 
         public init(
             arenaBytes: Int, mappedBytes: Int, residentBytes: Int, pagesByNode: [String: Int], pagesNotResident: Int,
             pagesByNodeAfterFirstStep: [String: Int], plannedNode: Int?, pagesOnPlannedNode: Int?, peakRSSGrowthBytes: Int,
             trainingRSSGrowthBytes: Int? = nil, heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool, numaMaps: String?, threadsBound: Int,
-            pageSource: String
+            pageSource: String, pageBytes: Int? = nil
         ) {
             self.arenaBytes = arenaBytes
             self.mappedBytes = mappedBytes
@@ -121,45 +108,19 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             self.numaMaps = numaMaps
             self.threadsBound = threadsBound
             self.pageSource = pageSource
+            self.pageBytes = pageBytes
         }
 
-        // Encode nil as null so every key is always present.
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(arenaBytes, forKey: .arenaBytes)
-            try container.encode(mappedBytes, forKey: .mappedBytes)
-            try container.encode(residentBytes, forKey: .residentBytes)
-            try container.encode(pagesByNode, forKey: .pagesByNode)
-            try container.encode(pagesNotResident, forKey: .pagesNotResident)
-            try container.encode(pagesByNodeAfterFirstStep, forKey: .pagesByNodeAfterFirstStep)
-            try container.encode(plannedNode, forKey: .plannedNode)
-            try container.encode(pagesOnPlannedNode, forKey: .pagesOnPlannedNode)
-            try container.encode(peakRSSGrowthBytes, forKey: .peakRSSGrowthBytes)
-            try container.encode(trainingRSSGrowthBytes, forKey: .trainingRSSGrowthBytes)
-            try container.encode(heapAllocationsPerStep, forKey: .heapAllocationsPerStep)
-            try container.encode(measuredSteps, forKey: .measuredSteps)
-            try container.encode(numaAvailable, forKey: .numaAvailable)
-            try container.encode(numaMaps, forKey: .numaMaps)
-            try container.encode(threadsBound, forKey: .threadsBound)
-            try container.encode(pageSource, forKey: .pageSource)
-        }
     }
 
     public struct Epoch: Codable, Sendable, Equatable {
         public var epoch: Int
         public var trainLoss: Double
-        public var trainAccuracy: Double?
-        public var validationLoss: Double?
-        public var validationAccuracy: Double?
+        @Nullable public var trainAccuracy: Double?
+        @Nullable public var validationLoss: Double?
+        @Nullable public var validationAccuracy: Double?
         public var seconds: Double
 
-        enum CodingKeys: String, CodingKey {
-            case epoch, seconds
-            case trainLoss = "train_loss"
-            case trainAccuracy = "train_accuracy"
-            case validationLoss = "validation_loss"
-            case validationAccuracy = "validation_accuracy"
-        }
 
         public init(epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?, seconds: Double) {
             self.epoch = epoch
@@ -170,33 +131,16 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             self.seconds = seconds
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(epoch, forKey: .epoch)
-            try container.encode(trainLoss, forKey: .trainLoss)
-            try container.encode(trainAccuracy, forKey: .trainAccuracy)
-            try container.encode(validationLoss, forKey: .validationLoss)
-            try container.encode(validationAccuracy, forKey: .validationAccuracy)
-            try container.encode(seconds, forKey: .seconds)
-        }
     }
 
     public struct Metrics: Codable, Sendable, Equatable {
-        public var testAccuracy: Double?
-        public var testLoss: Double?
+        @Nullable public var testAccuracy: Double?
+        @Nullable public var testLoss: Double?
         public var epochs: [Epoch]
         public var trainSamples: Int
         public var validationSamples: Int
         public var testSamples: Int
 
-        enum CodingKeys: String, CodingKey {
-            case epochs
-            case testAccuracy = "test_accuracy"
-            case testLoss = "test_loss"
-            case trainSamples = "train_samples"
-            case validationSamples = "validation_samples"
-            case testSamples = "test_samples"
-        }
 
         public init(testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int, testSamples: Int) {
             self.testAccuracy = testAccuracy
@@ -207,15 +151,6 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
             self.testSamples = testSamples
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(testAccuracy, forKey: .testAccuracy)
-            try container.encode(testLoss, forKey: .testLoss)
-            try container.encode(epochs, forKey: .epochs)
-            try container.encode(trainSamples, forKey: .trainSamples)
-            try container.encode(validationSamples, forKey: .validationSamples)
-            try container.encode(testSamples, forKey: .testSamples)
-        }
     }
 
     public struct Throughput: Codable, Sendable, Equatable {
@@ -226,15 +161,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         /// Which code ran the step's large products: `memplan-avx512` (memplan's own kernels) or `blas` (the
         /// library `blas_core` names, which also runs the thin products either way). Absent in records written
         /// before memplan had its own kernels: those ran everything in BLAS.
-        public var gemmKernels: String?
+        @Nullable public var gemmKernels: String?
 
-        enum CodingKeys: String, CodingKey {
-            case samplesPerSecond = "samples_per_second"
-            case trainingSeconds = "training_seconds"
-            case blasCore = "blas_core"
-            case blasThreads = "blas_threads"
-            case gemmKernels = "gemm_kernels"
-        }
 
         public init(samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil) {
             self.samplesPerSecond = samplesPerSecond
@@ -260,11 +188,6 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
         public var memplanVersion: String
         public var date: String
 
-        enum CodingKeys: String, CodingKey {
-            case profile, precision, batch, epochs, optimizer, loss, placement, seed, data, partial, date
-            case learningRate = "learning_rate"
-            case memplanVersion = "memplan_version"
-        }
 
         public init(
             profile: String, precision: String, batch: Int, epochs: Int, optimizer: String, learningRate: Double, loss: String,
@@ -293,6 +216,17 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var run: Run
     public var plan: PlanReport
 
+    public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]
+
+    public func render(_ format: ReportFormat) -> String {
+        switch format {
+        case .table: TrainingRenderer.summary(self)
+        case .json: json
+        case .markdown: TrainingRenderer.markdown(self)
+        case .html: HTMLPage.training(self)
+        }
+    }
+
     public init(predicted: Predicted, actual: Actual, metrics: Metrics, throughput: Throughput, run: Run, plan: PlanReport) {
         self.predicted = predicted
         self.actual = actual
@@ -305,7 +239,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
 
 /// Renders training records for the terminal and as JSON.
 public enum TrainingRenderer {
-    public static func json(_ record: TrainingRecord) -> String { JSONText.encode(record) }
+    public static func json(_ record: TrainingRecord) -> String { record.json }
 
     /// The epoch table is printed live by the CLI; this is the closing summary.
     public static func summary(_ record: TrainingRecord) -> String {
@@ -325,8 +259,16 @@ public enum TrainingRenderer {
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
         let predicted = record.predicted
         let actual = record.actual
-        table.append(["arena", ByteUnits.grouped(predicted.arenaBytes), ByteUnits.grouped(actual.arenaBytes), actual.arenaBytes == predicted.arenaBytes ? "allocated exactly as planned" : "differs!"])
-        table.append(["arena, whole pages", ByteUnits.grouped(actual.mappedBytes), ByteUnits.grouped(actual.residentBytes), actual.pagesNotResident == 0 ? "every page resident" : "\(actual.pagesNotResident) pages not resident"])
+        let plannedPages = predicted.arenaMappedBytes ?? predicted.arenaBytes
+        table.append([
+            "arena (kernel's mapping)", ByteUnits.grouped(plannedPages), ByteUnits.grouped(actual.arenaBytes),
+            actual.arenaBytes == plannedPages
+                ? "the plan's \(ByteUnits.grouped(predicted.arenaBytes)) B in whole pages, as mapped" : "differs from the plan!",
+        ])
+        table.append([
+            "arena, resident", ByteUnits.grouped(plannedPages), ByteUnits.grouped(actual.residentBytes),
+            actual.pagesNotResident == 0 ? "every page resident" : "\(actual.pagesNotResident) pages not resident",
+        ])
         let nodes = actual.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
         let totalPages = max(1, actual.pagesByNode.values.reduce(0, +) + actual.pagesNotResident)
         for node in nodes {
@@ -370,5 +312,35 @@ public enum TrainingRenderer {
         var text = String(Double(Int((value * 1e4).rounded())) / 1e4)
         if text.hasPrefix("0.") { text = "0." + text.dropFirst(2) }
         return text
+    }
+}
+
+/// Renders training records as Markdown (the same tables as the HTML page).
+extension TrainingRenderer {
+    public static func markdown(_ record: TrainingRecord) -> String {
+        let run = record.run
+        var out = "# Training record: \(run.profile)\n\n"
+        out += "*\(run.precision) precision, batch \(run.batch), \(run.epochs) epochs, \(run.optimizer) η = \(run.learningRate), "
+        out += "placement \(run.placement)\(run.partial ? ", **partial** (interrupted)" : ""), \(run.date)*\n\n"
+        out += "## Predicted against measured\n\n" + HTMLPage.predictedTable(record).renderMarkdown()
+        var categories = TextTable(columns: [.left("Category"), .right("Bytes")])
+        let b = record.predicted.bytes
+        for (name, bytes) in [
+            ("parameters", b.parameters), ("gradients", b.gradients), ("optimizer", b.optimizer), ("activations", b.activations),
+            ("deltas", b.deltas), ("inputs", b.inputs), ("data", b.data),
+        ] { categories.append([name, ByteUnits.grouped(bytes)]) }
+        out += "\n## Planned bytes by category\n\n" + categories.renderMarkdown()
+        var epochs = TextTable(columns: [.right("Epoch"), .right("Train loss"), .right("Train acc"), .right("Val loss"), .right("Val acc"), .right("Seconds")])
+        for epoch in record.metrics.epochs {
+            epochs.append([
+                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss), epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
+                epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–", epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
+                String(format: "%.2f", epoch.seconds),
+            ])
+        }
+        out += "\n## Training\n\n" + epochs.renderMarkdown()
+        out += "\nTest accuracy: " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
+        out += "; throughput \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond))) samples/s.\n"
+        return out
     }
 }

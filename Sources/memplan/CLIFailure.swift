@@ -1,10 +1,13 @@
 // Maps every module's error enum to one message line and an exit status.
 
 import ArenaPlanner
+import Capacity
 import MLPTrainer
 import MemoryBudget
 import ModelProfile
 import NUMAArena
+import TrainingData
+import TrainingRun
 
 /// Exit statuses: 2 for bad input, 3 for resources the machine lacks, 1 for anything else.
 enum ExitStatus {
@@ -36,8 +39,13 @@ struct CLIFailure: Error {
         case let error as NUMAError:
             // A node that does not exist, too little memory: resources this machine lacks.
             self.init(message: error.description, exitCode: ExitStatus.missingResource)
-        case let error as TrainerError:
+        case let error as DataError:
             self.init(message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
+        case let error as TrainerError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as RunError:
+            // A kernel that mapped less than asked is a resource this machine lacks; the rest is the input's doing.
+            let code = if case .arenaSmallerThanPlanned = error { ExitStatus.missingResource } else { ExitStatus.badInput }
+            self.init(message: error.description, exitCode: code)
         default: return nil
         }
     }

@@ -3,7 +3,9 @@
 import ArenaPlanner
 import ArgumentParser
 import Foundation
-import MLPTrainer
+import Capacity
+import MemoryBudget
+import TrainingData
 import ModelProfile
 import NUMAArena
 import Reports
@@ -39,8 +41,8 @@ extension Memplan {
         @Flag(name: .customLong("no-data"), help: "Plan the training step alone, without the dataset buffers `memplan train` adds.")
         var noData = false
 
-        @Option(help: ArgumentHelp("table, json, markdown or html.", valueName: "format"))
-        var format: OutputFormat = .table
+        @Option(help: formatHelp(CapacityReport.self))
+        var format: ReportFormat = .table
 
         @Option(help: ArgumentHelp("Write to this file (atomically) instead of standard output; html defaults to reports/.", valueName: "path"))
         var output: String?
@@ -84,7 +86,7 @@ extension Memplan {
             if !noData, case .exact(let model) = loaded, model.data != nil {
                 do {
                     data = try DatasetLoader(model: model).shape
-                } catch let error as TrainerError {
+                } catch let error as DataError {
                     if case .fashionMNIST = model.data {
                         data = DatasetLoader.fashionMNISTShape()
                         dataNote = "Fashion-MNIST files not found (\(error)); planned with its standard 60,000 + 10,000 samples"
@@ -96,13 +98,7 @@ extension Memplan {
             let result = try CapacityAnalysis.analyze(
                 loaded, machine: target, precisions: try parsedPrecisions(), headroom: try parsedHeadroom(), data: data)
             let report = CapacityReport(result)
-            let text: String
-            switch format {
-            case .table: text = CapacityRenderer.text(report)
-            case .json: text = CapacityRenderer.json(report)
-            case .markdown: text = CapacityRenderer.markdown(report)
-            case .html: text = HTMLPage.capacity(report)
-            }
+            let text = report.render(format)
             if let dataNote { FileHandle.standardError.write(Data("memplan: note: \(dataNote)\n".utf8)) }
             let path = output ?? (format == .html ? "reports/capacity-\(report.profile)-\(report.machine.name).html" : nil)
             if let path {
@@ -114,14 +110,7 @@ extension Memplan {
         }
 
         func loadMachine() throws -> Machine {
-            if machine == "local" {
-                let topology = NUMATopology.current()
-                return Machine(
-                    name: "local", description: topology.isAvailable ? nil : "libnuma reports no NUMA; /proc/meminfo as one node",
-                    source: "local",
-                    nodes: topology.nodes.map { MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count) })
-            }
-            return try MachineParser.load(path: machine)
+            machine == "local" ? Adapters.localMachine() : try MachineParser.load(path: machine)
         }
     }
 
@@ -139,25 +128,25 @@ extension Memplan {
         @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`.")
         var input: String
 
-        @Option(help: ArgumentHelp("markdown or html.", valueName: "format"))
-        var format: OutputFormat = .html
+        @Option(help: ArgumentHelp("Output format: markdown, html, table or json (both documents render all four).", valueName: "markdown|html|table|json"))
+        var format: ReportFormat = .html
 
         @Option(help: ArgumentHelp("Output file (default: reports/<input name>.html or .md); - for standard output.", valueName: "path"))
         var output: String?
 
         func validate() throws {
-            guard format == .html || format == .markdown else { throw ValidationError("report renders markdown or html") }
+            _ = try format.checked(for: TrainingRecord.self, command: "report")
+            _ = try format.checked(for: CapacityReport.self, command: "report")
         }
 
         func run() throws {
             guard FileManager.default.fileExists(atPath: input) else { throw CLIFailure.badInput("\(input): no such file") }
             guard let data = FileManager.default.contents(atPath: input) else { throw CLIFailure.badInput("\(input): cannot be read") }
-            let decoder = JSONDecoder()
             let text: String
-            if let record = try? decoder.decode(TrainingRecord.self, from: data) {
-                text = format == .html ? HTMLPage.training(record) : TrainingRenderer.markdown(record)
-            } else if let capacity = try? decoder.decode(CapacityReport.self, from: data) {
-                text = format == .html ? HTMLPage.capacity(capacity) : CapacityRenderer.markdown(capacity)
+            if let record = try? JSONText.decode(TrainingRecord.self, from: data) {
+                text = record.render(format)
+            } else if let capacity = try? JSONText.decode(CapacityReport.self, from: data) {
+                text = capacity.render(format)
             } else {
                 let reason: String
                 do {
@@ -169,7 +158,7 @@ extension Memplan {
                 throw CLIFailure.badInput("\(input): \(reason)")
             }
             let base = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
-            let path = output ?? "reports/\(base).\(format == .html ? "html" : "md")"
+            let path = output ?? "reports/\(base).\(format == .markdown ? "md" : format == .table ? "txt" : format.rawValue)"
             if path == "-" {
                 print(text, terminator: "")
             } else {

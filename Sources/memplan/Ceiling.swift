@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import BenchSupport
 import MLPTrainer
 import ModelProfile
 

@@ -26,22 +26,17 @@ extension Memplan {
         @OptionGroup var source: ModelSource
         @OptionGroup var overrides: StepOverrides
 
-        @Option(help: ArgumentHelp("table, json or markdown.", valueName: "format"))
-        var format: OutputFormat = .table
+        @Option(help: formatHelp(EstimateReport.self))
+        var format: ReportFormat = .table
 
         func validate() throws {
-            guard format != .html else { throw ValidationError("estimate prints table, json or markdown; for HTML use `memplan report`") }
+            _ = try format.checked(for: EstimateReport.self, command: "estimate")
         }
 
         func run() throws {
             let profile = try overrides.apply(to: try source.resolve())
-            let budget = try source.attributing { try MemoryBudget.estimate(profile) }
-            switch format {
-            case .table: print(EstimateRenderer.text(budget), terminator: "")
-            case .json: print(EstimateRenderer.json(budget), terminator: "")
-            case .markdown: print(EstimateRenderer.markdown(budget), terminator: "")
-            case .html: break
-            }
+            let budget = try source.attributing { try MemoryBudget.estimate(profile, options: overrides.stepOptions) }
+            print(EstimateReport(budget).render(format), terminator: "")
         }
     }
 }

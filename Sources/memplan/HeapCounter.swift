@@ -1,6 +1,6 @@
 // Heap allocations counted by ordo-one/malloc-interposer, when the HeapCounting trait links it.
 
-import MLPTrainer
+import TrainingRun
 
 #if HeapCounting
     import MallocInterposerSwift

@@ -2,12 +2,25 @@
 
 import ArenaPlanner
 import ArgumentParser
+import Reports
 import MemoryBudget
 import ModelProfile
 
-/// Output formats; each subcommand lists which it supports.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, markdown, html
+extension ReportFormat: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+    /// Empty: each command's `--format` help names the formats its document renders (`ReportDocument.formatList`).
+    public static var allValueStrings: [String] { [] }
+
+    /// This format, if `Document` renders it; else the error names the ones it does.
+    func checked<Document: ReportDocument>(for document: Document.Type, command: String) throws -> ReportFormat {
+        guard Document.supports(self) else { throw ValidationError("\(command) prints \(Document.formatList); got --format \(rawValue)") }
+        return self
+    }
+}
+
+/// `--format`'s help for a document: exactly the formats it renders.
+func formatHelp<Document: ReportDocument>(_ document: Document.Type) -> ArgumentHelp {
+    ArgumentHelp("Output format: \(Document.formatList).", valueName: Document.formats.map(\.rawValue).joined(separator: "|"))
 }
 
 /// A whole count that accepts `128`, `1_000`, `1e3`, `300e9` (see `Quantity.count`).
@@ -31,7 +44,7 @@ struct ByteCountArgument {
 
 extension Precision: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
-    public static var allValueStrings: [String] { ["single", "double", "half", "bfloat16"] }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
 extension OptimizerKind: ExpressibleByArgument {
@@ -125,18 +138,31 @@ struct ModelSource: ParsableArguments {
 
 /// --precision, --batch and --optimizer: overrides of what the profile says.
 struct StepOverrides: ParsableArguments {
-    @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double|half|bfloat16"))
+    @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: Precision.allCases.map(\.rawValue).joined(separator: "|")))
     var precision: Precision?
 
     @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
     var batch: CountArgument?
 
-    @Option(help: ArgumentHelp("Optimizer, which sets the state kept per parameter (default: the profile's).", valueName: "sgd|momentum|adam"))
+    @Option(
+        help: ArgumentHelp(
+            "Optimizer, which sets the state kept per parameter (default: the profile's).",
+            valueName: OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
     var optimizer: OptimizerKind?
+
+    @Option(
+        help: ArgumentHelp(
+            "Threads the step is split into, as `memplan train --threads` (default 1). With plain SGD, threads 2 … N stage "
+                + "their partial deltas in a scratch buffer of the plan.", valueName: "n"))
+    var threads: Int = 1
 
     func validate() throws {
         if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
     }
+
+    /// How the step is carried out: `threads` parts, the update fused where the optimizer allows.
+    var stepOptions: StepOptions { StepOptions(parts: threads) }
 
     func apply(to profile: Profile) throws -> Profile {
         try profile.with(precision: precision, batchSize: batch?.value, optimizer: optimizer)

@@ -49,11 +49,14 @@ extension Memplan {
         @Option(help: ArgumentHelp("Rows of the ASCII timeline.", valueName: "n"))
         var rows: Int = 16
 
-        @Option(help: ArgumentHelp("table or json.", valueName: "format"))
-        var format: OutputFormat = .table
+        @Option(help: formatHelp(PlanReport.self))
+        var format: ReportFormat = .table
+
+        @Flag(name: .customLong("validate"), help: "Check the plan (no two buffers live at one op share bytes; every offset aligned and inside the arena) and print the check.")
+        var validates = false
 
         func validate() throws {
-            guard format == .table || format == .json else { throw ValidationError("plan prints table or json") }
+            _ = try format.checked(for: PlanReport.self, command: "plan")
             let value = alignment.value
             guard value > 0, value & (value - 1) == 0, value <= 1 << 30 else {
                 throw ValidationError("--alignment must be a power of two from 1 to 1 GiB, such as 64 or 4096; got \(value)")
@@ -68,12 +71,24 @@ extension Memplan {
                     "\(source.profile ?? "the model") is a bound profile: it states only a parameter count, so there are no layers to plan; "
                         + "use `memplan estimate` for its bound, or give an exact profile")
             }
-            let report = try source.attributing {
-                let schedule = try TrainingSchedule(model: model)
-                let plan = try planner.planner.plan(schedule.buffers, alignment: alignment.value)
-                return PlanReport(plan: plan, schedule: schedule, naiveBytes: try schedule.naiveByteCount())
+            let (report, plan) = try source.attributing {
+                let program = try StepProgram(model: model, options: overrides.stepOptions)
+                let plan = try planner.planner.plan(program.buffers, alignment: alignment.value)
+                return (PlanReport(plan: plan, program: program, naiveBytes: try program.naiveByteCount()), plan)
             }
-            print(format == .json ? PlanRenderer.json(report) : PlanRenderer.text(report, timelineRows: rows), terminator: "")
+            var validation: String?
+            if validates {
+                do {
+                    try plan.validate()
+                    validation = "valid: no two of the \(plan.requests.count) buffers live at one op share bytes; every offset is a multiple of "
+                        + "\(plan.alignment) and every buffer ends inside the \(plan.arenaByteCount)-byte arena"
+                } catch {
+                    throw CLIFailure(message: "the plan is invalid: \(error) (a bug in the \(plan.strategy) planner)", exitCode: ExitStatus.failure)
+                }
+            }
+            var output = report
+            output.validation = validation
+            print(output.render(format, timelineRows: rows), terminator: "")
         }
     }
 }

@@ -2,41 +2,9 @@
 
 import ArgumentParser
 import Foundation
-import MLPTrainer
+import TrainingRun
 import ModelProfile
 import Reports
-
-/// The `--format json` contract of `memplan select`:
-/// `{"profile", "folds", "best_degree", "degrees": [{"degree", "parameters", "train_loss",
-///   "validation_loss", "validation_loss_std", "test_loss"}]}` — losses are per sample (½ squared error for l2).
-struct SelectionReport: Codable {
-    struct Degree: Codable {
-        var degree: Int
-        var parameters: Int
-        var trainLoss: Double
-        var validationLoss: Double
-        var validationLossStd: Double
-        var testLoss: Double
-
-        enum CodingKeys: String, CodingKey {
-            case degree, parameters
-            case trainLoss = "train_loss"
-            case validationLoss = "validation_loss"
-            case validationLossStd = "validation_loss_std"
-            case testLoss = "test_loss"
-        }
-    }
-
-    var profile: String
-    var folds: Int
-    var bestDegree: Int
-    var degrees: [Degree]
-
-    enum CodingKeys: String, CodingKey {
-        case profile, folds, degrees
-        case bestDegree = "best_degree"
-    }
-}
 
 extension Memplan {
     struct Select: ParsableCommand {
@@ -64,18 +32,18 @@ extension Memplan {
         @Option(help: ArgumentHelp("Epochs per fit (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
         var epochs: CountArgument?
 
-        @Option(help: ArgumentHelp("table or json.", valueName: "format"))
-        var format: OutputFormat = .table
+        @Option(help: formatHelp(SelectionReport.self))
+        var format: ReportFormat = .table
 
         func validate() throws {
-            guard format == .table || format == .json else { throw ValidationError("select prints table or json") }
+            _ = try format.checked(for: SelectionReport.self, command: "select")
             _ = try parsedDegrees()
             if let folds, folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
             if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1") }
         }
 
         func parsedDegrees() throws -> [Int] {
-            let text = degrees.replacingOccurrences(of: "..<", with: "..<")
+            let text = degrees
             var values: [Int] = []
             if let range = text.range(of: "...") ?? text.range(of: "..") {
                 guard let low = Int(text[..<range.lowerBound]), let high = Int(text[range.upperBound...]), low >= 0, low <= high, high <= 30 else {
@@ -107,33 +75,14 @@ extension Memplan {
                 if interactive { FileHandle.standardError.write(Data("\r degree \(degree): fold \(fold)/\(folds) ".utf8)) }
             }
             if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-            let best = results.min { $0.validationLoss < $1.validationLoss }!
             let report = SelectionReport(
-                profile: model.name, folds: k, bestDegree: best.degree,
+                profile: model.name, folds: k, epochs: model.epochs, loss: model.loss.rawValue,
                 degrees: results.map {
                     SelectionReport.Degree(
                         degree: $0.degree, parameters: $0.parameters, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
                         validationLossStd: $0.validationLossDeviation, testLoss: $0.testLoss)
                 })
-            if format == .json {
-                print(JSONText.encode(report), terminator: "")
-                return
-            }
-            print("memplan select — \(model.name): \(k)-fold cross-validation, \(model.epochs) epochs per fit, loss \(model.loss.rawValue) per sample\n")
-            var table = TextTable(columns: [
-                .right("Degree"), .right("Params"), .right("Train loss"), .right("Validation loss"), .right("± sd"), .right("Test loss"), .left(""),
-            ])
-            let worst = results.map(\.validationLoss).max() ?? 1
-            for result in results {
-                let bar = String(repeating: "▇", count: max(1, Int((result.validationLoss / max(worst, 1e-12) * 30).rounded())))
-                table.append([
-                    String(result.degree), String(result.parameters), String(format: "%.4f", result.trainLoss),
-                    String(format: "%.4f", result.validationLoss), String(format: "%.4f", result.validationLossDeviation),
-                    String(format: "%.4f", result.testLoss), bar + (result.degree == best.degree ? "  ← best" : ""),
-                ])
-            }
-            print(table.renderText())
-            print("Best degree by validation loss: \(best.degree). Lower degrees underfit; higher ones fit the training folds more closely than they validate.")
+            print(report.render(format), terminator: "")
         }
     }
 }

@@ -4,6 +4,7 @@ import ArenaPlanner
 import ArgumentParser
 import Foundation
 import MLPTrainer
+import TrainingRun
 import ModelProfile
 import NUMAArena
 import Reports
@@ -63,14 +64,14 @@ extension Memplan {
         @Flag(name: .customLong("no-progress"), help: "Do not draw the progress bar (it is drawn only on a terminal anyway).")
         var noProgress = false
 
-        @Option(help: ArgumentHelp("table or json.", valueName: "format"))
-        var format: OutputFormat = .table
+        @Option(help: formatHelp(TrainingRecord.self))
+        var format: ReportFormat = .table
 
         @Option(help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
         var record: String?
 
         func validate() throws {
-            guard format == .table || format == .json else { throw ValidationError("train prints table or json") }
+            _ = try format.checked(for: TrainingRecord.self, command: "train")
             guard Placement(placement) != nil else {
                 throw ValidationError("--placement must be local, node:N (e.g. node:1) or interleave; got '\(placement)'")
             }
@@ -128,15 +129,11 @@ extension Memplan {
 
             let result = try TrainingSession.run(model, options: options)
             bar.clear()
-            let report = try makeRecord(result)
-            if let record { try RecordFile.write(TrainingRenderer.json(report), to: record) }
-            if table {
-                print("")
-                print(TrainingRenderer.summary(report), terminator: "")
-                if let record { print("Record written to \(record)") }
-            } else {
-                print(TrainingRenderer.json(report), terminator: "")
-            }
+            let report = try Adapters.record(result)
+            if let record { try RecordFile.write(report.json, to: record) }
+            if table { print("") }
+            print(report.render(format), terminator: "")
+            if table, let record { print("Record written to \(record)") }
             if result.isPartial { throw ExitCode(130) }
         }
 
@@ -145,50 +142,6 @@ extension Memplan {
             text += "\(model.optimizer.kind.rawValue) η = \(model.optimizer.learningRate), \(model.epochs) epoch\(model.epochs == 1 ? "" : "s"), "
             text += "placement \(placement)\n\n" + EpochLine.header
             return text
-        }
-
-        func makeRecord(_ result: TrainingResult) throws -> TrainingRecord {
-            let budget = result.budget
-            let plan = result.plan
-            let naive = try result.schedule.naiveByteCount()
-            func byNode(_ census: PageCensus) -> [String: Int] {
-                Dictionary(uniqueKeysWithValues: census.pagesByNode.map { (String($0.key), $0.value) })
-            }
-            let predicted = TrainingRecord.Predicted(
-                arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: naive,
-                bytes: TrainingRecord.PredictedBytes(
-                    parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
-                    inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
-                    deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data)))
-            let actual = TrainingRecord.Actual(
-                arenaBytes: result.allocatedBytes, mappedBytes: result.mappedBytes, residentBytes: result.censusAtEnd.residentBytes,
-                pagesByNode: byNode(result.censusAtEnd), pagesNotResident: result.censusAtEnd.notResident,
-                pagesByNodeAfterFirstStep: byNode(result.censusAfterFirstStep), plannedNode: result.plannedNode,
-                pagesOnPlannedNode: result.plannedNode.map { result.censusAtEnd.pagesByNode[$0] ?? 0 },
-                peakRSSGrowthBytes: result.peakRSSGrowthBytes, trainingRSSGrowthBytes: result.trainingRSSGrowthBytes,
-                heapAllocationsPerStep: result.heapAllocationsPerStep,
-                measuredSteps: result.measuredSteps, numaAvailable: result.isNUMABacked, numaMaps: result.numaMapsLine,
-                threadsBound: result.threadsBound, pageSource: result.censusAtEnd.source)
-            let metrics = TrainingRecord.Metrics(
-                testAccuracy: result.testAccuracy, testLoss: result.testLoss,
-                epochs: result.epochs.map {
-                    TrainingRecord.Epoch(
-                        epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy, validationLoss: $0.validationLoss,
-                        validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
-                },
-                trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount)
-            let model = result.model
-            let run = TrainingRecord.Run(
-                profile: model.name, precision: model.precision.rawValue, batch: model.batchSize, epochs: model.epochs,
-                optimizer: model.optimizer.kind.rawValue, learningRate: model.optimizer.learningRate, loss: model.loss.rawValue,
-                placement: result.placement.description, seed: model.seed, data: result.dataSummary, partial: result.isPartial,
-                memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date()))
-            return TrainingRecord(
-                predicted: predicted, actual: actual, metrics: metrics,
-                throughput: TrainingRecord.Throughput(
-                    samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
-                    blasThreads: result.blasThreads, gemmKernels: result.gemmKernels),
-                run: run, plan: PlanReport(plan: plan, schedule: result.schedule, naiveBytes: naive))
         }
     }
 }

@@ -39,8 +39,10 @@ struct EstimateCLITests {
         for key in ["parameters", "weights", "biases", "neurons"] { #expect(counts[key] is Int) }
         let bytes = try #require(document["bytes"] as? [String: Any])
         #expect(bytes["parameters"] as? Int == 940_584)
-        #expect(bytes["gradients"] as? Int == 940_584)
-        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total"] { #expect(bytes[key] is Int) }
+        #expect(bytes["gradients"] as? Int == 0)  // plain SGD: the update is fused into the backward pass
+        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch"] { #expect(bytes[key] is Int) }
+        let momentum = try json(["estimate", "profiles/fashion-mnist-mlp.yaml", "--format", "json", "--optimizer", "momentum"])
+        #expect((momentum["bytes"] as? [String: Any])?["gradients"] as? Int == 940_584)
         #expect((document["layers"] as? [Any])?.count == 3)
         #expect(document["mode"] as? String == "exact")
         #expect(document["precision"] as? String == "single")
@@ -77,7 +79,7 @@ struct EstimateCLITests {
         ("input: 3\nhidden:\n  - units: 4\n    activaton: relu\noutput: {units: 1}\nloss: l2\n", "did you mean 'activation'?", ":4:"),
         ("input: 3\nhidden: [{units: 4, activation: rellu}]\noutput: {units: 1}\nloss: l2\n", "unknown activation 'rellu'", "relu"),
         ("input:\n  features: 3\n hidden: [\n", "malformed", ":3:"),
-        ("input: 1e15\noutput: {units: 1e10}\nloss: l2\n", "would exceed", "bad.yaml: bad: the weights of layer 1"),
+        ("input: 1e15\noutput: {units: 1e10}\nloss: l2\n", "would exceed", "bad.yaml: bad: buffer W1"),
     ]
 
     @Test("bad profiles: one clear line on stderr, exit 2", arguments: badInputs)

@@ -16,7 +16,9 @@ struct PlanCLITests {
         #expect(bound <= arena)
         #expect(arena < naive)
         let buffers = try #require(document["buffers"] as? [[String: Any]])
-        #expect(buffers.count == 19)
+        // W, b, a per layer; dz1, dz2; x, y. Plain SGD stores no dW, db.
+        #expect(buffers.count == 13)
+        #expect(document["ops"] as? [String] == ["load", "fwd1", "fwd2", "fwd3", "loss", "bwd3+sgd", "bwd2+sgd", "bwd1+sgd"])
         for buffer in buffers {
             #expect(buffer["name"] is String)
             for key in ["bytes", "offset", "first", "last"] { #expect(buffer[key] is Int, "\(key) in \(buffer)") }
@@ -26,11 +28,24 @@ struct PlanCLITests {
 
     @Test("the table has buffers, a timeline and the summary")
     func table() throws {
-        let result = try runMemplan(["plan", "profiles/perceptron-3-4-2.yaml", "--batch", "8"])
+        let result = try runMemplan(["plan", "profiles/perceptron-3-4-2.yaml", "--batch", "8", "--optimizer", "momentum"])
         #expect(result.status == 0)
-        for text in ["W1", "dz1", "fwd1", "bwd2", "update", "naive sum", "planned arena", "lower bound", "arena end"] {
+        for text in ["W1", "dz1", "dW2", "vW1", "fwd1", "bwd2", "update", "naive sum", "planned arena", "lower bound", "arena end"] {
             #expect(result.standardOutput.contains(text), "missing \(text)")
         }
+    }
+
+    @Test("--validate checks the plan and says so, in the table and in the JSON")
+    func validate() throws {
+        let table = try runMemplan(["plan", "profiles/fashion-mnist-mlp.yaml", "--validate", "--threads", "2"])
+        #expect(table.status == 0, "\(table.standardError)")
+        #expect(table.standardOutput.contains("Plan check: valid: no two of the 15 buffers live at one op share bytes"), "\(table.standardOutput)")
+        let json = try runMemplan(["plan", "profiles/fashion-mnist-mlp.yaml", "--validate", "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        #expect((document["validation"] as? String)?.hasPrefix("valid:") == true)
+        let plain = try runMemplan(["plan", "profiles/fashion-mnist-mlp.yaml", "--format", "json"])
+        let unchecked = try #require(try JSONSerialization.jsonObject(with: Data(plain.standardOutput.utf8)) as? [String: Any])
+        #expect(unchecked["validation"] is NSNull)
     }
 
     @Test("every planner can be chosen and keeps the JSON shape", arguments: ["best", "greedy", "sweep", "skyline", "linear"])

@@ -1,5 +1,6 @@
 @testable import MLPTrainer
 import ModelProfile
+import TestSupport
 import Testing
 
 /// Backpropagated gradients against central finite differences, in double precision.
@@ -16,17 +17,12 @@ struct GradientTests {
         let (loss, output, hidden) = Self.cases[caseIndex]
         for threads in [1, 2] {
             let model = try syntheticModel(widths: [4, 5, 3], hidden: hidden, loss: loss, output: output, batch: 6)
-            let fixture = try Fixture<Double>(model, threads: threads)
+            let fixture = try Fixture<Double>(model, threads: threads, fusesUpdate: false)
             let trainer = fixture.trainer
             let rows = 6
-            trainer.gatherTraining(orderStart: 0, rows: rows)
-            _ = trainer.computeGradients(rows: rows)
-            let analytic = fixture.parameters.map { Array(UnsafeBufferPointer(start: $0.gradient, count: $0.count)) }
-            // The plan lets gradients reuse the bytes of y once the loss has read it, so gather again.
-            func meanLoss() -> Double {
-                trainer.gatherTraining(orderStart: 0, rows: rows)
-                return trainer.evaluate(rows: rows).loss / Double(rows)
-            }
+            _ = trainer.computeGradients(.training(orderStart: 0), rows: rows)
+            let analytic = fixture.parameters.map { Array(UnsafeBufferPointer(start: $0.gradient!, count: $0.count)) }
+            func meanLoss() -> Double { trainer.evaluate(.training(orderStart: 0), rows: rows).loss / Double(rows) }
             let h = 1e-6
             var worst = 0.0
             for (tensor, parameter) in fixture.parameters.enumerated() {
@@ -55,7 +51,7 @@ struct GradientTests {
             // A shuffled order, so a part that gathers the wrong rows changes the step.
             let data = fixture.trainer.tensors.data
             for index in 0..<64 { data.order[index] = Int32((index * 37 + 11) % 64) }
-            fixture.trainer.gatherTraining(orderStart: 0, rows: 32)
+            _ = fixture.trainer.evaluate(.training(orderStart: 0), rows: 32)  // load gathers x
             var stored = [Double](repeating: 0, count: 6)
             for row in [0, 17, 31] {
                 data.trainFeatures.read(from: Int(data.order[row]) * 6, count: 6, into: &stored)
@@ -63,10 +59,9 @@ struct GradientTests {
                     #expect(fixture.trainer.tensors.features[row * 6 + column] == stored[column])
                 }
             }
-            _ = fixture.trainer.step(rows: 32)
-            fixture.trainer.gatherTraining(orderStart: 1, rows: 1)
-            _ = fixture.trainer.step(rows: 1)  // batch 1 splits by columns
-            results.append(fixture.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) })
+            _ = fixture.trainer.trainStep(.training(orderStart: 0), rows: 32)
+            _ = fixture.trainer.trainStep(.training(orderStart: 1), rows: 1)  // batch 1 splits by columns
+            results.append(fixture.parameterValues)
         }
         for other in results.dropFirst() {
             let difference = zip(results[0], other).map { abs($0 - $1) }.max() ?? 0
@@ -81,8 +76,7 @@ struct GradientTests {
         let fixture = try Fixture<Double>(model)
         var losses: [Double] = []
         for step in 0..<200 {
-            fixture.trainer.gatherTraining(orderStart: (step * 16) % 240, rows: 16)
-            losses.append(fixture.trainer.step(rows: 16).loss / 16)
+            losses.append(fixture.trainer.trainStep(.training(orderStart: (step * 16) % 240), rows: 16).loss / 16)
         }
         let early = losses.prefix(20).reduce(0, +) / 20
         let late = losses.suffix(20).reduce(0, +) / 20
@@ -94,13 +88,13 @@ struct GradientTests {
         let model = try syntheticModel(widths: [2, 1], loss: .l2, batch: 1, optimizer: Optimizer(kind: .sgd, learningRate: 0.25))
         let fixture = try Fixture<Double>(model)
         let trainer = fixture.trainer
-        trainer.gatherTraining(orderStart: 0, rows: 1)
+        _ = trainer.evaluate(.training(orderStart: 0), rows: 1)  // load gathers x and y
         let w = fixture.parameters[0]
         let before = [w.values[0], w.values[1], fixture.parameters[1].values[0]]
         let x = [trainer.tensors.features[0], trainer.tensors.features[1]]
         let y = trainer.tensors.targets[0]
         let prediction = before[0] * x[0] + before[1] * x[1] + before[2]
-        _ = trainer.step(rows: 1)
+        _ = trainer.trainStep(.training(orderStart: 0), rows: 1)
         // L = ½(ŷ − y)²: w_i ← w_i − η (ŷ − y) x_i = w_i + η (y − ŷ) x_i
         #expect(abs(w.values[0] - (before[0] + 0.25 * (y - prediction) * x[0])) < 1e-12)
         #expect(abs(w.values[1] - (before[1] + 0.25 * (y - prediction) * x[1])) < 1e-12)
@@ -115,18 +109,17 @@ struct FusedSGDTests {
         for threads in [1, 2] {
             let model = try syntheticModel(widths: [9, 12, 5, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32, optimizer: Optimizer(kind: .sgd, learningRate: 0.3))
             let fused = try Fixture<Double>(model, threads: threads)
-            let separate = try Fixture<Double>(model, threads: threads)
+            let separate = try Fixture<Double>(model, threads: threads, fusesUpdate: false)
+            #expect(fused.trainer.program.ops.contains(.backwardUpdate(layer: 2)) && !fused.trainer.program.ops.contains(.update))
             for step in 0..<3 {
-                fused.trainer.gatherTraining(orderStart: step, rows: batch)
-                _ = fused.trainer.step(rows: batch)
-                separate.trainer.gatherTraining(orderStart: step, rows: batch)
-                _ = separate.trainer.computeGradients(rows: batch)
+                _ = fused.trainer.trainStep(.training(orderStart: step), rows: batch)
+                _ = separate.trainer.computeGradients(.training(orderStart: step), rows: batch)
                 for parameter in separate.parameters {
-                    for index in 0..<parameter.count { parameter.values[index] -= 0.3 * parameter.gradient[index] }
+                    for index in 0..<parameter.count { parameter.values[index] -= 0.3 * parameter.gradient![index] }
                 }
             }
-            let a = fused.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
-            let b = separate.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+            let a = fused.parameterValues
+            let b = separate.parameterValues
             let difference = zip(a, b).map { abs($0 - $1) }.max() ?? 0
             #expect(difference < 1e-12, "batch \(batch), \(threads) threads: \(difference)")
         }

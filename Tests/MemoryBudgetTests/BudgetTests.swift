@@ -38,18 +38,23 @@ struct BudgetTests {
         #expect(b.inputByteCount == 1_000_000_000 * batch)
     }
 
-    @Test("the Fashion-MNIST MLP: 235,146 parameters, 940,584 bytes of parameters and of gradients")
+    @Test("the Fashion-MNIST MLP: 235,146 parameters, 940,584 bytes of parameters; SGD stores no gradients, momentum 940,584 bytes")
     func fashionMLP() throws {
         let b = try budget("fashion-mnist-mlp")
         #expect(b.parameterCount == 235_146)
         #expect(b.parameterByteCount == 940_584)
-        #expect(b.gradientByteCount == 940_584)
+        // Plain SGD's update is fused into the backward pass: each gradient is applied as it is formed.
+        #expect(b.fusesUpdate)
+        #expect(b.gradientByteCount == 0)
+        #expect(try budget("fashion-mnist-mlp", optimizer: .momentum).gradientByteCount == 940_584)
         #expect(b.layers.map(\.parameterCount) == [200_960, 32_896, 1_290])
         // a_l for the batch: 128 · (256 + 128 + 10) · 4
         #expect(b.activationByteCount == 128 * 394 * 4)
         // x (128 · 784) and one-hot y (128 · 10), 4 bytes each
         #expect(b.inputByteCount == 128 * (784 + 10) * 4)
-        #expect(b.totalByteCount == 2 * 940_584 + 128 * 394 * 4 + 128 * 794 * 4)
+        // dz of the hidden layers: 128 · (256 + 128) · 4
+        #expect(b.deltaByteCount == 128 * 384 * 4)
+        #expect(b.totalByteCount == 940_584 + 128 * 394 * 4 + 128 * 794 * 4 + 128 * 384 * 4)
     }
 
     /// Counts of every shipped exact profile: (parameters, weights, biases, neurons).
@@ -86,12 +91,13 @@ struct BudgetTests {
         let b = try budget("fashion-mnist-mlp", precision: precision, batch: 32)
         let s = precision.byteCount
         #expect(b.parameterByteCount == 235_146 * s)
-        #expect(b.gradientByteCount == 235_146 * s)
+        #expect(b.gradientByteCount == 0)  // SGD, fused
         #expect(b.activationByteCount == 32 * 394 * s)
+        #expect(b.deltaByteCount == 32 * 384 * s)
         #expect(b.inputFeatureByteCount == 32 * 784 * s)
         #expect(b.inputTargetByteCount == 32 * 10 * s)
         #expect(b.optimizerByteCount == 0)
-        #expect(b.totalByteCount == (2 * 235_146 + 32 * 394 + 32 * 794) * s)
+        #expect(b.totalByteCount == (235_146 + 32 * 394 + 32 * 794 + 32 * 384) * s)
     }
 
     @Test("bound mode at every precision follows the lecture's formula", arguments: Precision.allCases)
@@ -129,7 +135,7 @@ struct BudgetTests {
     @Test("a layer too wide to count is an error")
     func overflowWidth() throws {
         let model = try Model(name: "wide", widths: [Int.max / 2, 4], loss: .l2)
-        #expect(throws: BudgetError.overflow(quantity: "the weights of layer 1", context: "wide")) {
+        #expect(throws: BudgetError.overflow(quantity: "buffer W1", context: "wide")) {
             try MemoryBudget.estimate(model)
         }
     }

@@ -1,4 +1,5 @@
 import ArenaPlanner
+import Capacity
 import Foundation
 import MemoryBudget
 import ModelProfile
@@ -31,7 +32,7 @@ struct HTMLReportTests {
     @Test("capacity JSON round-trips through Codable, and Markdown carries the same tables")
     func capacityJSON() throws {
         let report = try capacityReport()
-        let decoded = try JSONDecoder().decode(CapacityReport.self, from: Data(CapacityRenderer.json(report).utf8))
+        let decoded = try JSONText.decode(CapacityReport.self, from: Data(CapacityRenderer.json(report).utf8))
         #expect(decoded == report)
         let markdown = CapacityRenderer.markdown(report)
         #expect(markdown.contains("| Precision |"))
@@ -41,9 +42,9 @@ struct HTMLReportTests {
     @Test("a training page draws the plan's timeline and the loss, and escapes text")
     func trainingHTML() throws {
         let model = try Model(name: "a<b>&c", widths: [4, 8, 3], loss: .softmaxCrossEntropy, batchSize: 2)
-        let schedule = try TrainingSchedule(model: model, data: DataShape(trainCount: 10, testCount: 2))
-        let plan = try BestPlanner().plan(schedule.buffers, alignment: 64)
-        let planReport = PlanReport(plan: plan, schedule: schedule, naiveBytes: try schedule.naiveByteCount())
+        let program = try StepProgram(model: model, data: DataShape(trainCount: 10, testCount: 2))
+        let plan = try BestPlanner().plan(program.buffers, alignment: 64)
+        let planReport = PlanReport(plan: plan, program: program, naiveBytes: try program.naiveByteCount())
         let record = TrainingRecord(
             predicted: .init(arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: 1000,
                              bytes: .init(parameters: 1, gradients: 1, activations: 1, inputs: 1, optimizer: 0, total: 4, deltas: 1, data: 10)),
@@ -64,7 +65,7 @@ struct HTMLReportTests {
         #expect(html.contains("class=\"buffer\""))
         #expect(html.contains("W1"))
         let json = TrainingRenderer.json(record)
-        #expect(try JSONDecoder().decode(TrainingRecord.self, from: Data(json.utf8)) == record)
+        #expect(try JSONText.decode(TrainingRecord.self, from: Data(json.utf8)) == record)
         #expect(json.contains("\"validation_accuracy\" : null"))
         #expect(TrainingRenderer.markdown(record).contains("| Epoch |"))
     }

@@ -40,18 +40,16 @@ enum LibNUMA {
         return node >= 0 ? Int(node) : nil
     }
 
-    /// Maps `bytes` with the placement's memory policy; pages are placed when first touched.
-    /// The corresponding C functions are `numa_alloc_local`, `numa_alloc_onnode`, `numa_alloc_interleaved`.
-    static func allocate(bytes: Int, placement: Placement) -> UnsafeMutableRawPointer? {
+    /// Gives the pages of [start, start + bytes) the placement's memory policy (mbind); they are placed when first
+    /// touched. The corresponding C functions are `numa_setlocal_memory`, `numa_tonode_memory` and
+    /// `numa_interleave_memory` (over every node).
+    static func applyPolicy(_ start: UnsafeMutableRawPointer, bytes: Int, placement: Placement) {
         switch placement {
-        case .local: numa_alloc_local(bytes)
-        case .node(let node): numa_alloc_onnode(bytes, Int32(node))
-        case .interleave: numa_alloc_interleaved(bytes)
+        case .local: numa_setlocal_memory(start, bytes)
+        case .node(let node): numa_tonode_memory(start, bytes, Int32(node))
+        case .interleave: memplan_interleave_memory(start, bytes)
         }
     }
-
-    /// The corresponding C function is `numa_free`.
-    static func free(_ pointer: UnsafeMutableRawPointer, bytes: Int) { numa_free(pointer, bytes) }
 
     /// Restricts every thread of the process (the trainer and OpenBLAS's workers) to the CPUs of
     /// `node`; returns how many threads were bound. The corresponding C function is `numa_sched_setaffinity`.

@@ -1,4 +1,5 @@
 import ArenaPlanner
+import Capacity
 import MemoryBudget
 import ModelProfile
 import TestSupport
@@ -89,7 +90,7 @@ struct CapacityTests {
             Issue.record("a 225 MB arena fitted 1 MiB")
         } catch let error as CapacityError {
             guard case .doesNotFit(_, let needed, let usable, _, _) = error else { return }
-            #expect(needed > 224_000_000)
+            #expect(needed > 223_000_000)  // the dataset alone is 222,560,000 B at fp32
             #expect(usable == Int(Double(1 << 20) * 0.9))
             #expect(error.description.contains("even at batch 1"))
         }

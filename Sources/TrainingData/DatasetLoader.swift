@@ -1,8 +1,8 @@
 // A profile's data: first its shape (so the plan can account for it), then decoded once into the arena.
 
-import ArenaPlanner
 import DataFormats
 import Foundation
+import MemoryBudget
 import ModelProfile
 
 /// Loads a profile's data source in two phases: `init` learns the sample counts (reading only
@@ -35,12 +35,12 @@ public final class DatasetLoader {
     /// Reads the source's shape. `dataPath` overrides the profile's path (a Fashion-MNIST
     /// directory or a CSV file).
     public init(model: Model, dataPath: String? = nil) throws {
-        guard let source = model.data else { throw TrainerError.noDataSource(profile: model.name) }
+        guard let source = model.data else { throw DataError.noDataSource(profile: model.name) }
         if let dataPath {
             switch source {
             case .fashionMNIST, .csv: break
             case .polynomial, .synthetic:
-                throw TrainerError.datasetMismatch(
+                throw DataError.datasetMismatch(
                     path: dataPath, reason: "\(model.name) generates its \(source.kindName) data; --data applies to fashion-mnist and csv sources")
             }
         }
@@ -58,13 +58,13 @@ public final class DatasetLoader {
                 } else if FileManager.default.fileExists(atPath: base) {
                     paths.append(base)
                 } else {
-                    throw TrainerError.datasetMissing(path: base + ".gz", package: isDefault ? Self.fashionPackage : nil)
+                    throw DataError.datasetMissing(path: base + ".gz", package: isDefault ? Self.fashionPackage : nil)
                 }
             }
             fashionPaths = paths
             let trainCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0] }
             let testCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0] }
-            guard trainCount > 0 else { throw TrainerError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
+            guard trainCount > 0 else { throw DataError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
             shape = Self.fashionMNISTShape(trainCount: trainCount, testCount: testCount)
             summary = "Fashion-MNIST from \(directory)"
         case .polynomial(let degree, let count, let testCount, let noise, let target, _):
@@ -80,7 +80,7 @@ public final class DatasetLoader {
             self.source = .csv(path: file, targetColumns: targetColumns, hasHeader: hasHeader, testFraction: testFraction)
             csvRows = try Self.parseCSV(path: file, hasHeader: hasHeader, columns: model.inputWidth + targetColumns)
             guard csvRows.count >= 2 else {
-                throw TrainerError.notEnoughSamples(reason: "\(file): \(csvRows.count) data row(s); need at least 2 (some to train on, some to test)")
+                throw DataError.notEnoughSamples(reason: "\(file): \(csvRows.count) data row(s); need at least 2 (some to train on, some to test)")
             }
             var generator = SplitMix64(seed: model.seed ^ 0xC5F)
             var permutation = Array(0..<csvRows.count)
@@ -94,7 +94,7 @@ public final class DatasetLoader {
 
     // MARK: - Loading
 
-    func load<T: TrainingScalar>(into data: DataTensors<T>) throws {
+    public func load<T: BinaryFloatingPoint>(into data: DataTensors<T>) throws {
         let targetsArePlusMinus = model.loss == .hinge
         switch source {
         case .fashionMNIST(_, let labels):
@@ -139,7 +139,7 @@ public final class DatasetLoader {
         }
     }
 
-    private func writeRow<T: TrainingScalar>(
+    private func writeRow<T: BinaryFloatingPoint>(
         _ row: [Double], at index: Int, features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>, plusMinus: Bool
     ) {
         let width = model.inputWidth
@@ -152,7 +152,7 @@ public final class DatasetLoader {
     }
 
     /// One-hot, binary or multi-label targets from class labels; hinge targets use −1 for 0.
-    private func writeTargets<T: TrainingScalar>(_ labels: [UInt8], labels mapping: LabelMapping, into targets: UnsafeMutablePointer<T>, plusMinus: Bool) {
+    private func writeTargets<T: BinaryFloatingPoint>(_ labels: [UInt8], labels mapping: LabelMapping, into targets: UnsafeMutablePointer<T>, plusMinus: Bool) {
         let width = mapping.targetCount
         let off: T = plusMinus ? -1 : 0
         for (index, label) in labels.enumerated() {
@@ -169,15 +169,15 @@ public final class DatasetLoader {
         }
     }
 
-    /// Runs a data-file decoder, turning its errors into `TrainerError`s.
+    /// Runs a data-file decoder, turning its errors into `DataError`s.
     static func mapped<R>(_ body: () throws(DataFileError) -> R) throws -> R {
         do {
             return try body()
         } catch {
             switch error {
-            case .missing(let path): throw TrainerError.datasetMissing(path: path, package: nil)
-            case .corrupt(let path, let reason): throw TrainerError.datasetCorrupt(path: path, reason: reason)
-            case .mismatch(let path, let reason): throw TrainerError.datasetMismatch(path: path, reason: reason)
+            case .missing(let path): throw DataError.datasetMissing(path: path, package: nil)
+            case .corrupt(let path, let reason): throw DataError.datasetCorrupt(path: path, reason: reason)
+            case .mismatch(let path, let reason): throw DataError.datasetMismatch(path: path, reason: reason)
             }
         }
     }
@@ -185,7 +185,7 @@ public final class DatasetLoader {
     // MARK: - Generated data
 
     /// x uniform on [0, 1] (sine) or [−1, 1] (cubic); features x¹ … x^degree; y = f(x) + N(0, noise²).
-    static func polynomial<T: TrainingScalar>(
+    static func polynomial<T: BinaryFloatingPoint>(
         degree: Int, count: Int, noise: Double, target: PolynomialTarget, generator: inout SplitMix64,
         features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>
     ) {
@@ -205,11 +205,11 @@ public final class DatasetLoader {
 
     /// Numbers separated by commas (or semicolons, or tabs); blank lines and `#` comments skipped.
     static func parseCSV(path: String, hasHeader: Bool, columns expected: Int) throws -> [[Double]] {
-        guard FileManager.default.fileExists(atPath: path) else { throw TrainerError.datasetMissing(path: path, package: nil) }
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError.datasetMissing(path: path, package: nil) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TrainerError.datasetCorrupt(path: path, reason: "cannot be read (permission denied or I/O error)")
+            throw DataError.datasetCorrupt(path: path, reason: "cannot be read (permission denied or I/O error)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw TrainerError.datasetCorrupt(path: path, reason: "is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else { throw DataError.datasetCorrupt(path: path, reason: "is not UTF-8 text") }
         var rows: [[Double]] = []
         var skippedHeader = !hasHeader
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -222,7 +222,7 @@ public final class DatasetLoader {
             }
             let fields = trimmed.split(separator: trimmed.contains(",") ? "," : (trimmed.contains(";") ? ";" : "\t"), omittingEmptySubsequences: false)
             guard fields.count == expected else {
-                throw TrainerError.csvMalformed(
+                throw DataError.csvMalformed(
                     path: path, line: offset + 1,
                     reason: "\(fields.count) column(s), expected \(expected) (the model's input features plus target columns)")
             }
@@ -231,7 +231,7 @@ public final class DatasetLoader {
             for (column, field) in fields.enumerated() {
                 let cleaned = field.trimmingCharacters(in: .whitespaces)
                 guard let value = Double(cleaned), value.isFinite else {
-                    throw TrainerError.csvMalformed(path: path, line: offset + 1, reason: "column \(column + 1) is '\(cleaned.prefix(40))', not a finite number")
+                    throw DataError.csvMalformed(path: path, line: offset + 1, reason: "column \(column + 1) is '\(cleaned.prefix(40))', not a finite number")
                 }
                 row.append(value)
             }
@@ -256,7 +256,7 @@ struct Teacher {
         }
     }
 
-    func generate<T: TrainingScalar>(
+    func generate<T: BinaryFloatingPoint>(
         task: SyntheticTask, count: Int, noise: Double, plusMinus: Bool, generator: inout SplitMix64,
         features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>
     ) {
@@ -272,7 +272,7 @@ struct Teacher {
                 var next = layer.bias
                 for row in 0..<layer.outputs {
                     for column in 0..<layer.inputs { next[row] += layer.weights[row * layer.inputs + column] * activations[column] }
-                    if position < layers.count - 1 { next[row] = Foundation.tanh(next[row]) }
+                    if position < layers.count - 1 { next[row] = tanh(next[row]) }
                 }
                 activations = next
             }

@@ -1,11 +1,14 @@
 import Foundation
 @testable import MLPTrainer
+import MemoryBudget
 import ModelProfile
 import TestSupport
 import Testing
+@testable import TrainingData
+import TrainingRun
 
 @Suite("Data sources")
-struct DataTests {
+struct DatasetLoaderTests {
     /// Writes an IDX file: magic 0 0 8 dims, big-endian sizes, then `body`.
     func idx(dimensions: [Int], body: [UInt8], type: UInt8 = 8, to url: URL) throws {
         var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
@@ -35,14 +38,14 @@ struct DataTests {
             loss: .softmaxCrossEntropy, batchSize: 2, data: .fashionMNIST(path: "/nonexistent", labels: .classes))
     }
 
-    func failure(_ directory: URL) throws -> TrainerError? {
+    func failure(_ directory: URL) throws -> DataError? {
         defer { try? FileManager.default.removeItem(at: directory) }
         var options = TrainingOptions()
         options.dataPath = directory.path
         do {
             _ = try TrainingSession.run(try softmaxModel(), options: options)
             return nil
-        } catch let error as TrainerError {
+        } catch let error as DataError {
             return error
         }
     }
@@ -70,7 +73,7 @@ struct DataTests {
         }
         data.order[0] = 1
         data.order[1] = 0
-        local.trainer.gatherTraining(orderStart: 0, rows: 2)
+        _ = local.trainer.evaluate(.training(orderStart: 0), rows: 2)  // load gathers the batch into x
         let x = local.trainer.tensors.features
         let scale = T(1) / 255
         var mismatches = 0
@@ -78,7 +81,7 @@ struct DataTests {
             for column in 0..<784 where x[row * 784 + column] != T(pixels[(1 - row) * 784 + column]) * scale { mismatches += 1 }
         }
         #expect(mismatches == 0)
-        local.trainer.gatherTest(start: 0, rows: 1)
+        _ = local.trainer.evaluate(.test(start: 0), rows: 1)
         #expect((0..<784).allSatisfy { x[$0] == T(test[$0]) * scale })
     }
 
@@ -108,10 +111,10 @@ struct DataTests {
     @Test("a missing Fashion-MNIST names the Debian package when it is the package's path")
     func missing() throws {
         let model = try softmaxModel().withData(.fashionMNIST(path: DataSource.defaultFashionMNISTPath + "-absent", labels: .classes))
-        #expect(throws: TrainerError.datasetMissing(path: DataSource.defaultFashionMNISTPath + "-absent/train-images-idx3-ubyte.gz", package: nil)) {
+        #expect(throws: DataError.datasetMissing(path: DataSource.defaultFashionMNISTPath + "-absent/train-images-idx3-ubyte.gz", package: nil)) {
             try DatasetLoader(model: model)
         }
-        let error = TrainerError.datasetMissing(path: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", package: "dataset-fashion-mnist")
+        let error = DataError.datasetMissing(path: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", package: "dataset-fashion-mnist")
         #expect(error.description.contains("apt-get install dataset-fashion-mnist"))
         #expect(error.isMissingResource)
     }
@@ -122,7 +125,7 @@ struct DataTests {
             batchSize: 2, data: .csv(path: path, targetColumns: 1, hasHeader: header, testFraction: 0.25))
     }
 
-    func csvFailure(_ text: String) throws -> TrainerError? {
+    func csvFailure(_ text: String) throws -> DataError? {
         let directory = try makeTemporaryDirectory("csv")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("data.csv")
@@ -130,7 +133,7 @@ struct DataTests {
         do {
             _ = try TrainingSession.run(try csvModel(file.path))
             return nil
-        } catch let error as TrainerError {
+        } catch let error as DataError {
             return error
         }
     }

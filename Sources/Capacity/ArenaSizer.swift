@@ -1,6 +1,7 @@
 // What fits: the largest batch per node and per machine by exact search over the planner's arena,
 // and the largest model scale at the profile's batch.
 
+import ArenaPlanner
 import MemoryBudget
 import ModelProfile
 
@@ -22,8 +23,8 @@ public struct ArenaSizer: Sendable {
     }
 
     public func arenaBytes(model: Model) throws -> Int {
-        let schedule = try TrainingSchedule(model: model, data: data)
-        return try BestPlanner().plan(schedule.buffers, alignment: alignment).arenaByteCount
+        let program = try StepProgram(model: model, data: data)
+        return try BestPlanner().plan(program.buffers, alignment: alignment).arenaByteCount
     }
 
     /// The largest batch whose planned arena is ≤ `limit`, and its arena; 0 when batch 1 does not fit.

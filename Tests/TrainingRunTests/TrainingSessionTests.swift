@@ -1,13 +1,18 @@
 import ArenaPlanner
 import Foundation
-@testable import MLPTrainer
+import MLPTrainer
+import MemoryBudget
 import ModelProfile
 import NUMAArena
 import TestSupport
 import Testing
+@testable import TrainingRun
+
+/// The plan's arena in whole pages: what the kernel must map for it.
+func pageRounded(_ bytes: Int, pageSize: Int) -> Int { max(1, (bytes + pageSize - 1) / pageSize) * pageSize }
 
 @Suite("Training sessions", .serialized)
-struct SessionTests {
+struct TrainingSessionTests {
     func load(_ name: String) throws -> Model {
         guard case .exact(let model) = try ProfileParser.load(path: profilePath(name)) else { throw ModelError.noLayers }
         return model
@@ -22,8 +27,9 @@ struct SessionTests {
         let first = try #require(result.epochs.first?.trainLoss)
         let last = try #require(result.epochs.last?.trainLoss)
         #expect(last < first * 0.5, "\(name): train loss \(first) → \(last)")
-        #expect(result.allocatedBytes == result.plan.arenaByteCount)
-        #expect(result.censusAtEnd.notResident == 0)
+        let measured = result.measurement
+        #expect(measured.arenaMappedBytes == pageRounded(result.plan.arenaByteCount, pageSize: measured.pageSize))
+        #expect(measured.censusAtEnd.notResident == 0)
     }
 
     @Test("Fashion-MNIST profiles train with their loss falling", .enabled(if: fashionMNISTInstalled), arguments: fashionProfiles)
@@ -44,12 +50,13 @@ struct SessionTests {
         var options = TrainingOptions()
         options.placement = .node(0)
         let result = try TrainingSession.run(model, options: options)
-        #expect(result.allocatedBytes == result.plan.arenaByteCount)
-        let census = result.censusAfterFirstStep
+        let measured = result.measurement
+        #expect(measured.arenaMappedBytes == pageRounded(result.plan.arenaByteCount, pageSize: measured.pageSize))
+        let census = measured.censusAfterFirstStep
         #expect(census.notResident == 0)
         #expect(census.pagesByNode[0] == census.pageCount, "pages by node after the first step: \(census.pagesByNode)")
         #expect(result.plannedNode == 0)
-        #expect(result.peakRSSGrowthBytes >= result.plan.arenaByteCount * 9 / 10)
+        #expect(measured.peakRSSGrowthBytes >= result.plan.arenaByteCount * 9 / 10)
         // The data buffers hold the whole dataset, loaded once: pixels as bytes, one-hot targets at fp32.
         #expect(result.plan.bytes(of: .data) == (60_000 + 10_000) * (784 * 1 + 10 * 4) + 60_000 * 4)
     }
@@ -86,7 +93,7 @@ struct SessionTests {
         do {
             _ = try TrainingSession.run(model)
             Issue.record("a learning rate of 1e12 trained without diverging")
-        } catch let error as TrainerError {
+        } catch let error as RunError {
             guard case .diverged(let epoch, let step, _, let learningRate) = error else {
                 Issue.record("wrong error \(error)")
                 return
@@ -115,6 +122,26 @@ struct SessionTests {
                 return
             }
         }
+    }
+
+    @Test("an arena the kernel maps smaller than planned is refused before any step (fault injection)")
+    func shortArena() throws {
+        let model = try syntheticModel(widths: [3, 4, 1], loss: .l2, count: 5_000)
+        var options = TrainingOptions()
+        options.arenaShortfallPages = 1
+        do {
+            _ = try TrainingSession.run(model, options: options)
+            Issue.record("a run went ahead in an arena one page short of its plan")
+        } catch let error as RunError {
+            guard case .arenaSmallerThanPlanned(let mapped, let planned) = error else {
+                Issue.record("wrong error \(error)")
+                return
+            }
+            #expect(mapped < planned)
+        }
+        // The same run without the fault: the kernel's mapping is the plan in whole pages.
+        let result = try TrainingSession.run(model)
+        #expect(result.measurement.arenaMappedBytes == pageRounded(result.plan.arenaByteCount, pageSize: result.measurement.pageSize))
     }
 
     @Test("half and bfloat16 cannot be trained")

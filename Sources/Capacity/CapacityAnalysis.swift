@@ -1,6 +1,7 @@
 // For each precision: the largest batch per node and per machine, the largest model scale,
 // and for bound profiles the lecture's answer in machines.
 
+import ArenaPlanner
 import MemoryBudget
 import ModelProfile
 
@@ -124,8 +125,7 @@ public enum CapacityAnalysis {
                 }
                 if let data, dataBytes == 0 {
                     // Reported for the first precision listed.
-                    let schedule = try TrainingSchedule(model: model, data: data)
-                    dataBytes = schedule.buffers.filter { $0.category == .data }.reduce(0) { $0 + $1.byteCount }
+                    dataBytes = try StepTable(model: model, data: data).bytes(of: .data)
                 }
             }
             results.append(capacity)

@@ -1,5 +1,6 @@
 // k-fold cross-validation over polynomial degrees: the lecture's under- and over-fitting picture.
 
+import MemoryBudget
 import ModelProfile
 
 /// One degree's cross-validated errors.
@@ -21,17 +22,17 @@ public enum ModelSelection {
     /// For each degree, the profile's model with `degree` polynomial features (x … x^degree) and
     /// its data source set to that degree; the samples are the same for every degree.
     ///
-    /// - Throws: `TrainerError.notEnoughSamples` when a fold would be empty, and anything
+    /// - Throws: `RunError.notEnoughSamples` when a fold would be empty, and anything
     ///   `TrainingSession.run` throws.
     public static func crossValidate(
         _ model: Model, degrees: [Int], folds: Int, options: TrainingOptions = TrainingOptions(),
         progress: ((Int, Int, Int) -> Void)? = nil
     ) throws -> [DegreeResult] {
         guard case .polynomial(_, let count, let testCount, let noise, let target, let seed) = model.data else {
-            throw TrainerError.notEnoughSamples(reason: "\(model.name): select needs a polynomial data source (data: {source: polynomial})")
+            throw RunError.notEnoughSamples(reason: "\(model.name): select needs a polynomial data source (data: {source: polynomial})")
         }
         guard folds >= 2, folds <= count else {
-            throw TrainerError.notEnoughSamples(reason: "\(folds) folds of \(count) samples: need 2 ≤ folds ≤ the sample count")
+            throw RunError.notEnoughSamples(reason: "\(folds) folds of \(count) samples: need 2 ≤ folds ≤ the sample count")
         }
         var results: [DegreeResult] = []
         for degree in degrees {
@@ -57,7 +58,7 @@ public enum ModelSelection {
             let variance = validationLosses.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(folds - 1, 1))
             results.append(
                 DegreeResult(
-                    degree: degree, parameters: degree + 1, trainLoss: trainLosses.reduce(0, +) / Double(folds), validationLoss: mean,
+                    degree: degree, parameters: try MemoryBudget.estimate(candidate).parameterCount, trainLoss: trainLosses.reduce(0, +) / Double(folds), validationLoss: mean,
                     validationLossDeviation: variance.squareRoot(), testLoss: final.testLoss ?? .nan))
         }
         return results

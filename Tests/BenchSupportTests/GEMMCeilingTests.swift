@@ -1,4 +1,5 @@
-@testable import MLPTrainer
+import BenchSupport
+import MLPTrainer
 import ModelProfile
 import Testing
 

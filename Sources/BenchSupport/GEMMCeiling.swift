@@ -1,15 +1,19 @@
 // The GEMM-only ceiling of a training step: the step's matrix products at its real shapes, nothing else.
 
+import ArenaPlanner
 import Foundation
+import MLPTrainer
+import MemoryBudget
 import ModelProfile
 
 /// Measures how many samples per second the products of one SGD step alone could sustain.
 ///
 /// A step of an L-layer MLP at batch B runs 3L − 1 products: L forward (B, out) = (B, in)·Wᵀ,
-/// L weight products (out, in) = dzᵀ·a and L − 1 input products (B, in) = dz·W. This runs exactly
-/// those, on scratch buffers, `steps` times, either with OpenBLAS's own threads or split over
-/// memplan's workers as the trainer splits them (shares following the parts' speeds), and reports
-/// samples per second.
+/// L weight products (out, in) = dzᵀ·a and L − 1 input products (B, in) = dz·W. This walks the step
+/// program the trainer runs (`StepProgram`, plain SGD) and runs exactly the products of its `fwd k` and
+/// `bwd k+sgd` ops, on scratch buffers, `steps` times, either with OpenBLAS's own threads or split over
+/// memplan's workers by the trainer's split rules (`SplitRules`, shares following the parts' speeds),
+/// and reports samples per second.
 public enum GEMMCeiling {
     public enum Threading: String, Sendable, CaseIterable {
         /// OpenBLAS splits each product over its own `threads` threads.
@@ -35,14 +39,19 @@ public enum GEMMCeiling {
         widths: [Int], batch: Int, precision: Precision, threads: Int, threading: Threading, steps: Int
     ) throws -> Double {
         switch precision {
-        case .single: measure(Float.self, widths: widths, batch: batch, threads: threads, threading: threading, steps: steps)
-        case .double: measure(Double.self, widths: widths, batch: batch, threads: threads, threading: threading, steps: steps)
+        case .single: try measure(Float.self, widths: widths, batch: batch, threads: threads, threading: threading, steps: steps)
+        case .double: try measure(Double.self, widths: widths, batch: batch, threads: threads, threading: threading, steps: steps)
         case .half, .bfloat16: throw TrainerError.unsupportedPrecision(precision.rawValue)
         }
     }
 
-    static func measure<T: TrainingScalar>(_: T.Type, widths: [Int], batch: Int, threads: Int, threading: Threading, steps: Int) -> Double {
+    static func measure<T: TrainingScalar>(_: T.Type, widths: [Int], batch: Int, threads: Int, threading: Threading, steps: Int) throws -> Double {
         let layers = Array(zip(widths.dropLast(), widths.dropFirst()))
+        let parts = threading == .openblas ? 1 : threads
+        let model = try Model(
+            name: "ceiling", widths: widths, loss: .softmaxCrossEntropy, precision: T.self == Float.self ? .single : .double, batchSize: batch,
+            optimizer: Optimizer(kind: .sgd, learningRate: 0.05))
+        let program = try StepProgram(model: model, options: StepOptions(parts: parts))
         func buffer(_ count: Int) -> UnsafeMutablePointer<T> {
             // 64-byte aligned, as the planner aligns every buffer in the arena (a vector load of a row must not
             // straddle two cache lines here when it does not in the trainer).
@@ -58,7 +67,6 @@ public enum GEMMCeiling {
         defer {
             for pointer in activations + deltas + weights + gradients { UnsafeMutableRawPointer(pointer).deallocate() }  // raw, as allocated
         }
-        let parts = threading == .openblas ? 1 : threads
         let ownKernels = threading == .memplan
         func gemm(
             transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
@@ -84,36 +92,43 @@ public enum GEMMCeiling {
             job = body
             pool.run { part in body(part) }
         }
-        func oneStep() {
-            for (index, (inputs, outputs)) in layers.enumerated() {
+        let rowGranule = SplitRules.rowGranule
+        let columnGranule = SplitRules.columnGranule(T.self)
+        /// The products of one op of the program, as the trainer splits them.
+        func products(of op: StepOp) {
+            switch op {
+            case .forward(let k):
+                let index = k - 1
+                let (inputs, outputs) = layers[index]
                 run { part in
-                    if Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
-                        let columns = pool.range(of: part, count: outputs, granule: Trainer<T>.columnGranule)
+                    if SplitRules.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
+                        let columns = pool.range(of: part, count: outputs, granule: columnGranule)
                         gemm(
                             transposeA: false, transposeB: true, m: batch, n: columns.count, k: inputs, alpha: 1,
                             a: activations[index], lda: inputs, b: weights[index] + columns.lowerBound * inputs, ldb: inputs, beta: 0,
                             c: activations[index + 1] + columns.lowerBound, ldc: outputs)
                     } else {
-                        let rows = pool.range(of: part, count: batch, granule: Trainer<T>.rowGranule)
+                        let rows = pool.range(of: part, count: batch, granule: rowGranule)
                         gemm(
                             transposeA: false, transposeB: true, m: rows.count, n: outputs, k: inputs, alpha: 1,
                             a: activations[index] + rows.lowerBound * inputs, lda: inputs, b: weights[index], ldb: inputs, beta: 0,
                             c: activations[index + 1] + rows.lowerBound * outputs, ldc: outputs)
                     }
                 }
-            }
-            for (index, (inputs, outputs)) in layers.enumerated().reversed() {
+            case .backward(let k), .backwardUpdate(let k):
+                let index = k - 1
+                let (inputs, outputs) = layers[index]
                 run { part in
-                    if index == 0, Trainer<T>.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
+                    if index == 0, SplitRules.forwardSplitsOutputs(rows: batch, outputs: outputs, parts: parts) {
                         // The first layer's weight product by W's rows, as the trainer's fused update splits it.
-                        let rows = pool.range(of: part, count: outputs, granule: Trainer<T>.columnGranule)
+                        let rows = pool.range(of: part, count: outputs, granule: columnGranule)
                         gemm(
                             transposeA: true, transposeB: false, m: rows.count, n: inputs, k: batch, alpha: 1,
                             a: deltas[index + 1] + rows.lowerBound, lda: outputs, b: activations[index], ldb: inputs, beta: 0,
                             c: gradients[index] + rows.lowerBound * inputs, ldc: inputs)
                         return
                     }
-                    let columns = pool.range(of: part, count: inputs, granule: Trainer<T>.columnGranule)
+                    let columns = pool.range(of: part, count: inputs, granule: columnGranule)
                     if index > 0 {
                         gemm(
                             transposeA: false, transposeB: false, m: batch, n: columns.count, k: outputs, alpha: 1, a: deltas[index + 1],
@@ -125,7 +140,12 @@ public enum GEMMCeiling {
                         lda: outputs, b: activations[index] + columns.lowerBound, ldb: inputs, beta: 0,
                         c: gradients[index] + columns.lowerBound, ldc: inputs)
                 }
+            case .load, .loss, .update:
+                break  // no products
             }
+        }
+        func oneStep() {
+            for op in program.ops { products(of: op) }
         }
         // Warm-up: steps/20 (at least 3), and with a split until the shares have followed the parts' speeds eight
         // times (each update halves the distance to them). The trainer's shares settle within the first of its

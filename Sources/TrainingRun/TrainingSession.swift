@@ -1,18 +1,13 @@
-// A whole training run: data shape → plan → arena → data decoded into it → epochs → measurements.
+// A whole training run, stage by stage: data shape → step program → plan (validated) → arena (measured) →
+// data decoded into it → epochs → measurements (`RunMeter`).
 
 import ArenaPlanner
 import Foundation
+import MLPTrainer
 import MemoryBudget
 import ModelProfile
 import NUMAArena
-
-/// Counts heap allocations over a window (the CLI supplies one backed by a malloc interposer).
-public protocol AllocationCounter: AnyObject {
-    /// Starts counting from zero.
-    func start()
-    /// Stops counting; returns the allocations since `start()`.
-    func stop() -> Int
-}
+import TrainingData
 
 /// How to run.
 public struct TrainingOptions {
@@ -36,6 +31,10 @@ public struct TrainingOptions {
     /// k-fold cross-validation: hold out fold `fold` (0-based) of `folds` instead of the profile's
     /// validation fraction.
     public var crossValidationFold: (fold: Int, folds: Int)?
+    /// Poison and check every arena byte outside the live tensors around every op (`StepEngine`); slow.
+    public var guardsLifetimes = false
+    /// Fault injection for tests: map this many pages fewer than the plan needs.
+    public var arenaShortfallPages = 0
 
     public init() {}
 }
@@ -68,7 +67,7 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
 /// What a run predicted, measured and learned.
 public struct TrainingResult: Sendable {
     public var model: Model
-    public var schedule: TrainingSchedule
+    public var program: StepProgram
     public var plan: ArenaPlan
     public var budget: Budget
     public var dataSummary: String
@@ -80,23 +79,10 @@ public struct TrainingResult: Sendable {
     public var isNUMABacked: Bool
     /// The node the plan put the arena on: N for node:N, the thread's node for local, nil for interleave.
     public var plannedNode: Int?
-    /// Bytes of the arena allocation (equal to the plan's arena by construction) and as mapped (whole pages).
-    public var allocatedBytes: Int
-    public var mappedBytes: Int
-    /// Page census right after the first step, and at the end of the run.
-    public var censusAfterFirstStep: PageCensus
-    public var censusAtEnd: PageCensus
-    public var numaMapsLine: String?
-    public var threadsBound: Int
-    /// VmHWM − VmRSS before the arena was allocated: everything the run added at its peak.
-    public var peakRSSGrowthBytes: Int
-    public var baselineRSSBytes: Int
-    /// VmHWM at the end − VmRSS once the data is in the arena: what training itself added
-    /// (worker stacks, BLAS buffers), the way peers' "RSS growth during training" is measured.
-    public var trainingRSSGrowthBytes: Int
-    /// Mean heap allocations per steady-state step, when measured.
-    public var heapAllocationsPerStep: Double?
-    public var measuredSteps: Int
+    /// What the kernel and the allocation counter reported (`RunMeasurement`).
+    public var measurement: RunMeasurement
+    /// Violations the lifetime guard found (empty without it).
+    public var lifetimeViolations: [String]
 
     public var epochs: [EpochMetrics]
     public var testLoss: Double?
@@ -115,29 +101,39 @@ public struct TrainingResult: Sendable {
 
 /// Runs training end to end inside one planned arena.
 public enum TrainingSession {
+    /// The plan a run of `model` would use (data buffers included), without running it: the loader (which knows
+    /// the data's shape), the step program for `threads` parts, and its validated plan.
+    public static func plan(
+        _ model: Model, dataPath: String? = nil, alignment: Int = 64, threads: Int = 1
+    ) throws -> (DatasetLoader, StepProgram, ArenaPlan) {
+        let loader = try DatasetLoader(model: model, dataPath: dataPath)
+        let program = try StepProgram(model: model, options: StepOptions(parts: threads), data: loader.shape)
+        let plan = try BestPlanner().plan(program.buffers, alignment: alignment)
+        do {
+            try plan.validate()
+        } catch {
+            throw RunError.invalidPlan(error.description)
+        }
+        return (loader, program, plan)
+    }
+
+    /// Threads that split each step by default: the CPUs of the placement's node (or those this process may run
+    /// on), or 1 for models too small to pay for handing parts to another thread.
+    public static func defaultThreadCount(_ model: Model, placement: Placement) -> Int {
+        guard isWorthSplitting(model) else { return 1 }
+        if case .node(let node) = placement, let cpus = NUMATopology.current().node(node)?.cpus.count, cpus > 0 { return cpus }
+        return ProcessMemory.allowedCPUCount()
+    }
+
     /// Trains `model` on its data source and measures the run.
     ///
-    /// - Throws: `TrainerError` (data, divergence, precision), `NUMAError` (placement, memory),
-    ///   `BudgetError`/`PlanError` (sizes).
+    /// - Throws: `DataError` (data), `RunError` (split, divergence, a short arena), `TrainerError` (precision),
+    ///   `NUMAError` (placement, memory), `BudgetError`/`PlanError` (sizes).
     public static func run(_ model: Model, options: TrainingOptions = TrainingOptions()) throws -> TrainingResult {
-        switch model.precision {
-        case .single: try run(model, options: options, as: Float.self)
-        case .double: try run(model, options: options, as: Double.self)
-        case .half, .bfloat16: throw TrainerError.unsupportedPrecision(model.precision.rawValue)
-        }
-    }
-
-    /// The plan a run of `model` would use (data buffers included), without running it.
-    public static func plan(_ model: Model, dataPath: String? = nil, alignment: Int = 64) throws -> (DatasetLoader, TrainingSchedule, ArenaPlan) {
-        let loader = try DatasetLoader(model: model, dataPath: dataPath)
-        let schedule = try TrainingSchedule(model: model, data: loader.shape)
-        let plan = try BestPlanner().plan(schedule.buffers, alignment: alignment)
-        return (loader, schedule, plan)
-    }
-
-    static func run<T: TrainingScalar>(_ model: Model, options: TrainingOptions, as type: T.Type) throws -> TrainingResult {
-        let (loader, schedule, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment)
-        let budget = try MemoryBudget.estimate(model)
+        guard model.precision.isTrainable else { throw TrainerError.unsupportedPrecision(model.precision.rawValue) }
+        let threads = max(1, options.threadCount ?? defaultThreadCount(model, placement: options.placement))
+        let (loader, program, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment, threads: threads)
+        let budget = try MemoryBudget.estimate(program.table)
         let shape = loader.shape
         let validationCount: Int
         if let (fold, folds) = options.crossValidationFold {
@@ -147,33 +143,32 @@ public enum TrainingSession {
         }
         let trainCount = shape.trainCount - validationCount
         guard trainCount >= 1 else {
-            throw TrainerError.notEnoughSamples(
+            throw RunError.notEnoughSamples(
                 reason: "\(shape.trainCount) sample(s) with validation fraction \(model.split.validationFraction) leave none to train on")
         }
 
-        // Everything the run adds to resident memory from here on counts as its growth.
-        ProcessMemory.resetPeak()
-        let baseline = ProcessMemory.residentBytes()
-        let arena = try Arena(byteCount: plan.arenaByteCount, placement: options.placement, force: options.force)
+        let meter = RunMeter(counter: options.allocationCounter)
+        meter.beforeArena()
+        let arena = try Arena(
+            byteCount: plan.arenaByteCount, placement: options.placement, force: options.force, shortfallPages: options.arenaShortfallPages)
+        // The kernel's view of the mapping must hold the plan before any tensor is resolved in it.
+        let mapped = arena.measuredByteCount() ?? 0
+        guard mapped >= plan.arenaByteCount else {
+            throw RunError.arenaSmallerThanPlanned(mappedBytes: mapped, plannedBytes: plan.arenaByteCount)
+        }
         let threadsBound = arena.bindThreadsToPlacementNode()
         let plannedNode: Int? = switch options.placement {
         case .node(let node): node
         case .local: NUMATopology.currentNode()
         case .interleave: nil
         }
-        let tensors = ModelTensors<T>(schedule: schedule, plan: plan, arena: arena)
-        try loader.load(into: tensors.data)
-
-        let trainer = Trainer(model: model, tensors: tensors)
         // OpenBLAS's threaded level-3 path mallocs per call; memplan splits the work itself.
         BLASInfo.setThreadCount(1)
-        let threads = max(1, options.threadCount ?? (isWorthSplitting(model) ? ProcessMemory.allowedCPUCount() : 1))
-        let pool = WorkerPool(partCount: threads)
-        trainer.attach(pool)
-        defer { withExtendedLifetime(pool) {} }
-        trainer.initializeParameters(seed: model.seed)
+        let engine = try StepEngine(program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
+        try engine.load(loader)
+        engine.initializeParameters(seed: model.seed)
         var generator = SplitMix64(seed: model.seed &+ 0x5EED)
-        let order = tensors.data.order
+        let order = engine.order
         for index in 0..<shape.trainCount { order[index] = Int32(index) }
         shuffle(order, count: shape.trainCount, using: &generator)  // the tail becomes the fixed validation set
         if let (fold, folds) = options.crossValidationFold {
@@ -181,19 +176,12 @@ public enum TrainingSession {
             let held = WorkerPool.range(of: fold, parts: folds, count: shape.trainCount)
             rotateToEnd(order, range: held, count: shape.trainCount)
         }
-
-        // The whole run's peak is the arena plus what was added so far; note it, then measure training alone.
-        let loadPeak = ProcessMemory.peakResidentBytes()
-        ProcessMemory.resetPeak()
-        let trainingBaseline = ProcessMemory.residentBytes()
+        meter.afterLoad()
 
         let batch = model.batchSize
         let stepsPerEpoch = (trainCount + batch - 1) / batch
         let warmupSteps = min(2, max(0, stepsPerEpoch * model.epochs - 1))
-        var census: PageCensus?
         var epochs: [EpochMetrics] = []
-        var allocations = 0
-        var measuredSteps = 0
         var trainingSeconds = 0.0
         var samplesTrained = 0
         var stopped = false
@@ -209,26 +197,21 @@ public enum TrainingSession {
             for step in 0..<stepsPerEpoch {
                 let first = step * batch
                 let rows = min(batch, trainCount - first)
-                let measuring = options.allocationCounter != nil && globalStep >= warmupSteps
                 let started = DispatchTime.now().uptimeNanoseconds
-                if measuring { options.allocationCounter!.start() }
-                trainer.gatherTraining(orderStart: first, rows: rows)
-                let result = trainer.step(rows: rows)
-                if measuring {
-                    allocations += options.allocationCounter!.stop()
-                    measuredSteps += 1
-                }
+                meter.stepStarts(steady: globalStep >= warmupSteps)
+                let result = engine.trainStep(orderStart: first, rows: rows)
+                meter.stepEnds()
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 epochSeconds += elapsed
                 globalStep += 1
                 guard result.loss.isFinite else {
-                    throw TrainerError.diverged(epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
+                    throw RunError.diverged(epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
                 }
                 lossSum += result.loss
                 correct += result.correct
                 judged += result.judged
                 epochSamples += rows
-                if census == nil { census = arena.pageCensus() }
+                meter.afterFirstStep(arena)
                 if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
                     progress(
                         TrainingProgress(
@@ -253,8 +236,8 @@ public enum TrainingSession {
                 epoch: epoch, trainLoss: lossSum / Double(epochSamples), trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
                 validationLoss: nil, validationAccuracy: nil, seconds: epochSeconds)
             if validationCount > 0 {
-                let evaluation = evaluate(trainer, count: validationCount) { first, rows in
-                    trainer.gatherTraining(orderStart: trainCount + first, rows: rows)
+                let evaluation = evaluate(count: validationCount, batch: batch) { first, rows in
+                    engine.evaluate(orderStart: trainCount + first, rows: rows)
                 }
                 metrics.validationLoss = evaluation.loss
                 metrics.validationAccuracy = evaluation.accuracy
@@ -269,38 +252,29 @@ public enum TrainingSession {
         var testLoss: Double?
         var testAccuracy: Double?
         if shape.testCount > 0 {
-            let evaluation = evaluate(trainer, count: shape.testCount) { first, rows in trainer.gatherTest(start: first, rows: rows) }
+            let evaluation = evaluate(count: shape.testCount, batch: batch) { first, rows in engine.evaluateTest(start: first, rows: rows) }
             testLoss = evaluation.loss
             testAccuracy = evaluation.accuracy
         }
-        let end = arena.pageCensus()
-        let trainingPeak = ProcessMemory.peakResidentBytes()
-        let peakGrowth = max(0, max(loadPeak, trainingPeak) - baseline)
+        let measurement = meter.finish(arena, threadsBound: threadsBound)
         return TrainingResult(
-            model: model, schedule: schedule, plan: plan, budget: budget, dataSummary: loader.summary, trainCount: trainCount,
+            model: model, program: program, plan: plan, budget: budget, dataSummary: loader.summary, trainCount: trainCount,
             validationCount: validationCount, testCount: shape.testCount, placement: options.placement, isNUMABacked: arena.isNUMABacked,
-            plannedNode: plannedNode, allocatedBytes: arena.byteCount, mappedBytes: arena.mappedByteCount,
-            censusAfterFirstStep: census ?? end, censusAtEnd: end, numaMapsLine: arena.numaMapsLine(), threadsBound: threadsBound,
-            peakRSSGrowthBytes: peakGrowth, baselineRSSBytes: baseline, trainingRSSGrowthBytes: max(0, trainingPeak - trainingBaseline),
-            heapAllocationsPerStep: options.allocationCounter == nil || measuredSteps == 0 ? nil : Double(allocations) / Double(measuredSteps),
-            measuredSteps: measuredSteps, epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
+            plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
+            epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
             blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped)
     }
 
     /// Mean loss per sample and accuracy over `count` samples, gathered batch by batch.
-    static func evaluate<T: TrainingScalar>(
-        _ trainer: Trainer<T>, count: Int, gather: (_ first: Int, _ rows: Int) -> Void
-    ) -> (loss: Double, accuracy: Double?) {
-        let batch = trainer.tensors.batchCapacity
+    static func evaluate(count: Int, batch: Int, step: (_ first: Int, _ rows: Int) -> StepResult) -> (loss: Double, accuracy: Double?) {
         var loss = 0.0
         var correct = 0
         var judged = 0
         var first = 0
         while first < count {
             let rows = min(batch, count - first)
-            gather(first, rows)
-            let result = trainer.evaluate(rows: rows)
+            let result = step(first, rows)
             loss += result.loss
             correct += result.correct
             judged += result.judged

@@ -1,5 +1,7 @@
 // The largest value for which a monotone "fits" predicate holds: batch sizes, model scales.
 
+import ArenaPlanner
+import MemoryBudget
 import ModelProfile
 
 /// Exact search for the largest `n` in `1 … limit` with `fits(n)`, for predicates that are true

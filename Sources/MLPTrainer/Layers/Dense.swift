@@ -1,0 +1,262 @@
+// The dense kind's ops over its planned tensors: fwd k, bwd k, and bwd k with plain SGD's update fused in.
+// Each op is split into parts (`Splitter`); a part never writes bytes another part writes. Nothing allocates.
+
+import MemoryBudget
+import ModelProfile
+
+/// How one op is split into parts: part p's share of `count` items (by the parts' measured speeds).
+struct Splitter {
+    let pool: WorkerPool?
+    let partCount: Int
+
+    /// Part `part`'s range of `count` items (`WorkerPool.range(of:count:granule:records:)`).
+    @inline(__always)
+    func share(_ part: Int, of count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
+        pool?.range(of: part, count: count, granule: granule, records: records) ?? 0..<count
+    }
+}
+
+/// Split rules shared by the trainer and the GEMM ceiling, so both split every product the same way.
+public enum SplitRules {
+    /// Rows are split when each part gets at least this many; otherwise columns are.
+    public static var minimumRowsPerPart: Int { 8 }
+
+    /// C's rows go to parts in multiples of the kernels' row tile (8).
+    public static var rowGranule: Int { 8 }
+
+    /// C's columns go to parts in multiples of the kernels' panel width (two 64-byte vectors: 32 floats, 16 doubles).
+    public static func columnGranule<T>(_: T.Type) -> Int { 128 / MemoryLayout<T>.stride }
+
+    /// Whether fwd k splits its outputs (W's rows) rather than the batch rows across parts: each
+    /// part then reads all of x and its share of W instead of its share of x and all of W, which
+    /// reads less when the layer has more outputs than the batch has rows, and for small batches.
+    @inline(__always)
+    public static func forwardSplitsOutputs(rows: Int, outputs: Int, parts: Int) -> Bool {
+        guard parts > 1, outputs >= parts else { return false }
+        return rows < parts * minimumRowsPerPart || outputs > rows
+    }
+}
+
+/// One dense layer's tensors, resolved from the plan. Shapes: O = outputWidth, I = inputWidth, B = the batch capacity,
+/// P = parts.
+struct DenseLayer<T: TrainingScalar> {
+    /// 0-based position in the model.
+    let index: Int
+    let inputWidth: Int
+    let outputWidth: Int
+    let activation: Activation
+    /// x or a_{k−1} (B, I)
+    let input: UnsafeMutablePointer<T>
+    /// W (O, I)
+    let weights: UnsafeMutablePointer<T>
+    /// b (O), nil without bias
+    let bias: UnsafeMutablePointer<T>?
+    /// dW (O, I); nil when the update is fused (no gradient is stored)
+    let dWeights: UnsafeMutablePointer<T>?
+    /// db (O); nil without bias or when fused
+    let dBias: UnsafeMutablePointer<T>?
+    /// a (B, O): the layer's output
+    let output: UnsafeMutablePointer<T>
+    /// dz (B, O): ∂L/∂z; the output layer's is `output` itself, overwritten by the loss
+    let delta: UnsafeMutablePointer<T>
+    /// ((P − 1), I): partial dz_{k−1} of parts 1 … P − 1 in a fused backward split by outputs; nil when not planned
+    let staging: UnsafeMutablePointer<T>?
+    /// Optimizer state for W and b (`OptimizerKind.stateNames` order); empty for SGD.
+    let weightState: [UnsafeMutablePointer<T>]
+    let biasState: [UnsafeMutablePointer<T>]
+
+    var weightCount: Int { outputWidth * inputWidth }
+
+    static var rowGranule: Int { SplitRules.rowGranule }
+    static var columnGranule: Int { SplitRules.columnGranule(T.self) }
+
+    // MARK: - fwd k
+
+    /// fwd k for one part: a_k = f(a_{k−1}·W_kᵀ + b_k). Softmax needs whole rows: when the outputs are split,
+    /// the caller applies it after the join (`needsSoftmaxAfterJoin`).
+    @inline(__always)
+    func forwardPart(rows: Int, part: Int, split: Splitter) {
+        let x = input
+        let inputs = inputWidth
+        let outputs = outputWidth
+        // One row: the bias goes in before the matrix-vector product. More: the product runs with
+        // β = 0 and the bias is added in the activation's pass (one pass over out instead of two).
+        if !SplitRules.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: split.partCount) {
+            let range = split.share(part, of: rows, granule: Self.rowGranule)
+            let out = output + range.lowerBound * outputs
+            if Kernels.linearActivated(
+                x: x + range.lowerBound * inputs, xStride: inputs, weights: weights, bias: bias, out: out, outStride: outputs,
+                rows: range.count, inputs: inputs, outputs: outputs, activation)
+            {
+                return
+            }
+            let biasFirst = range.count == 1 ? bias : nil
+            Kernels.linear(
+                x: x + range.lowerBound * inputs, xStride: inputs, weights: weights, bias: biasFirst, out: out, outStride: outputs,
+                rows: range.count, inputs: inputs, outputs: outputs)  // (rows, O)
+            Kernels.activate(out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? bias : nil, activation)
+        } else {
+            let range = split.share(part, of: outputs, granule: Self.columnGranule)
+            let out = output + range.lowerBound
+            let partBias = bias.map { UnsafePointer($0 + range.lowerBound) }
+            let partActivation = activation == .softmax ? Activation.identity : activation
+            if Kernels.linearActivated(
+                x: x, xStride: inputs, weights: weights + range.lowerBound * inputs, bias: partBias, out: out, outStride: outputs,
+                rows: rows, inputs: inputs, outputs: range.count, partActivation)
+            {
+                return
+            }
+            let biasFirst = rows == 1 ? partBias : nil
+            Kernels.linear(
+                x: x, xStride: inputs, weights: weights + range.lowerBound * inputs, bias: biasFirst,
+                out: out, outStride: outputs, rows: rows, inputs: inputs, outputs: range.count)  // (B, share of O)
+            Kernels.activate(out, rows: rows, columns: range.count, stride: outputs, bias: biasFirst == nil ? partBias : nil, partActivation)
+        }
+    }
+
+    /// Whether fwd k left the softmax for after the join (its outputs were split).
+    @inline(__always)
+    func needsSoftmaxAfterJoin(rows: Int, parts: Int) -> Bool {
+        activation == .softmax && SplitRules.forwardSplitsOutputs(rows: rows, outputs: outputWidth, parts: parts)
+    }
+
+    // MARK: - bwd k
+
+    /// bwd k for one part: its share of dW_k and db_k (by output rows), and of dz_{k−1} (by rows,
+    /// or by columns for small batches), which then gets multiplied by f'(a_{k−1}).
+    @inline(__always)
+    func backwardPart(rows: Int, part: Int, previous: DenseLayer<T>?, split: Splitter) {
+        guard let dWeights else { preconditionFailure("DenseLayer: bwd without a planned dW (the program fuses the update)") }
+        let x = input
+        let inputs = inputWidth
+        let outputs = outputWidth
+        if outputs >= split.partCount {
+            let range = split.share(part, of: outputs, granule: Self.rowGranule)
+            Kernels.weightGradient(
+                dz: delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
+                dWeights: dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count, inputs: inputs)
+            if let dBias {
+                Kernels.biasGradient(dz: delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows, outputs: range.count)
+            }
+        } else {
+            let range = split.share(part, of: inputs, granule: Self.columnGranule)
+            Kernels.weightGradient(
+                dz: delta, dzStride: outputs, x: x + range.lowerBound, xStride: inputs, dWeights: dWeights + range.lowerBound,
+                dWStride: inputs, batch: rows, outputs: outputs, inputs: range.count)
+            if part == 0, let dBias {
+                Kernels.biasGradient(dz: delta, dzStride: outputs, dBias: dBias, batch: rows, outputs: outputs)
+            }
+        }
+        guard let previous else { return }
+        if rows >= split.partCount * SplitRules.minimumRowsPerPart || inputs < split.partCount {
+            let range = split.share(part, of: rows, granule: Self.rowGranule)
+            inputGradientTimesDerivative(
+                previous: previous, dz: delta + range.lowerBound * outputs, weights: weights, offset: range.lowerBound * inputs,
+                rows: range.count, columns: inputs)
+        } else {
+            let range = split.share(part, of: inputs, granule: Self.columnGranule)
+            inputGradientTimesDerivative(
+                previous: previous, dz: delta, weights: weights + range.lowerBound, offset: range.lowerBound, rows: rows, columns: range.count)
+        }
+    }
+
+    /// dz_{k−1} = (dz_k · W_k) ⊙ f'(a_{k−1}) for the block of `rows` × `columns` at `offset` into dz_{k−1} and a_{k−1}
+    /// (rows `inputs` apart): one pass where the kernels fuse the ReLU mask into the product, else the product
+    /// and then the derivative. dz (rows, outputs) stride outputs; `weights` at the block's first column.
+    @inline(__always)
+    func inputGradientTimesDerivative(
+        previous: DenseLayer<T>, dz: UnsafePointer<T>, weights: UnsafePointer<T>, offset: Int, rows: Int, columns: Int
+    ) {
+        let inputs = inputWidth
+        let outputs = outputWidth
+        let dx = previous.delta + offset
+        let a = UnsafePointer(previous.output + offset)
+        if Kernels.inputGradientTimesDerivative(
+            dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, output: a, rows: rows,
+            outputs: outputs, inputs: columns, previous.activation)
+        {
+            return
+        }
+        Kernels.inputGradient(
+            dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, rows: rows, outputs: outputs,
+            inputs: columns)  // (rows, columns)
+        Kernels.multiplyByDerivative(dx, output: a, rows: rows, columns: columns, stride: inputs, previous.activation)
+    }
+
+    // MARK: - bwd k with SGD fused
+
+    /// Whether the fused bwd k splits W by rows (the layer's outputs) as fwd k does, so each thread
+    /// keeps updating the rows of W it reads in the next forward pass and W never moves between
+    /// the cores' caches. Two cases:
+    /// - one sample, any layer: the parts' partial dz_{k−1} are summed after the join, parts 1 … P − 1
+    ///   staging theirs in the planned `staging` buffer (`DenseTensor.staging`, live during bwd k only);
+    /// - the first layer whenever its forward splits outputs: it has no dz_{k−1} to compute, so
+    ///   nothing needs the old W. (W1 is the step's largest tensor; split by columns instead, half
+    ///   of each core's share moved to the other core twice a step.)
+    @inline(__always)
+    func fusedSplitsByOutputs(rows: Int, parts: Int) -> Bool {
+        guard parts > 1, outputWidth >= parts else { return false }
+        return rows == 1 || (index == 0 && SplitRules.forwardSplitsOutputs(rows: rows, outputs: outputWidth, parts: parts))
+    }
+
+    /// bwd k with the SGD update fused in, for one part: the part owns a slice of W's columns (the
+    /// layer's inputs), computes dz_{k−1} for those columns from the old W, then updates them.
+    /// Where `fusedSplitsByOutputs` says so it owns a slice of W's rows instead.
+    @inline(__always)
+    func fusedBackwardPart(rows: Int, part: Int, previous: DenseLayer<T>?, learningRate: T, split: Splitter) {
+        let x = input
+        let inputs = inputWidth
+        let outputs = outputWidth
+        if fusedSplitsByOutputs(rows: rows, parts: split.partCount) {
+            // One sample: equal parts, so every part writes the partial dz_{k−1} the join sums.
+            let range =
+                rows == 1
+                ? WorkerPool.range(of: part, parts: split.partCount, count: outputs)
+                : split.share(part, of: outputs, granule: Self.columnGranule)  // as fwd 1 splits them
+            if let previous {
+                // dz_{k−1} partial = W[o0..<o1, :]ᵀ · dz[o0..<o1], from the rows this part is about to update.
+                guard let staging else { preconditionFailure("DenseLayer: a split fused bwd without its planned staging buffer") }
+                let target = part == 0 ? previous.delta : staging + (part - 1) * inputs
+                T.gemv(
+                    transpose: true, m: range.count, n: inputs, alpha: 1, a: weights + range.lowerBound * inputs, lda: inputs,
+                    x: delta + range.lowerBound, beta: 0, y: target)  // (1, I)
+            }
+            Kernels.sgdWeightUpdate(
+                dz: delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs, weights: weights + range.lowerBound * inputs,
+                wStride: inputs, batch: rows, outputs: range.count, inputs: inputs, learningRate: learningRate)
+            if let bias {
+                Kernels.sgdBiasUpdate(
+                    dz: delta + range.lowerBound, dzStride: outputs, bias: bias + range.lowerBound, batch: rows, outputs: range.count,
+                    learningRate: learningRate)
+            }
+            return
+        }
+        let columns = split.share(part, of: inputs, granule: Self.columnGranule)
+        if let previous {
+            inputGradientTimesDerivative(
+                previous: previous, dz: delta, weights: weights + columns.lowerBound, offset: columns.lowerBound, rows: rows,
+                columns: columns.count)
+        }
+        Kernels.sgdWeightUpdate(
+            dz: delta, dzStride: outputs, x: x + columns.lowerBound, xStride: inputs, weights: weights + columns.lowerBound,
+            wStride: inputs, batch: rows, outputs: outputs, inputs: columns.count, learningRate: learningRate)
+        if let bias {
+            let biasColumns = split.share(part, of: outputs, records: false)
+            Kernels.sgdBiasUpdate(
+                dz: delta + biasColumns.lowerBound, dzStride: outputs, bias: bias + biasColumns.lowerBound, batch: rows,
+                outputs: biasColumns.count, learningRate: learningRate)
+        }
+    }
+
+    /// After a fused bwd k split by outputs (parts > 1, k > 1): dz_{k−1} += the staged partials, then ⊙ f'(a_{k−1}).
+    @inline(__always)
+    func joinStagedDelta(previous: DenseLayer<T>, parts: Int) {
+        guard let staging else { return }
+        let inputs = inputWidth
+        for part in 1..<parts {
+            let partial = staging + (part - 1) * inputs
+            for column in 0..<inputs { previous.delta[column] += partial[column] }
+        }
+        Kernels.multiplyByDerivative(previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.activation)
+    }
+}

@@ -1,0 +1,127 @@
+// The trainer's face for the run, the benchmarks and the tests outside this module: no generics, so the step
+// loop stays specialised inside MLPTrainer whichever module drives it.
+
+import ArenaPlanner
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import TrainingData
+
+/// A batch's summed loss and its correct predictions.
+public struct StepResult: Sendable {
+    public var loss: Double
+    /// Correct predictions: samples (softmax), labels (sigmoid, hinge), or 0 for regression.
+    public var correct: Int
+    /// What `correct` counts out of.
+    public var judged: Int
+}
+
+/// A model's step program running on its planned arena, at the model's precision (Float or Double inside).
+///
+///     let engine = try StepEngine(program: program, plan: plan, arena: arena, threads: 2)
+///     try engine.load(loader)
+///     engine.initializeParameters(seed: 42)
+///     let result = engine.trainStep(orderStart: 0, rows: 128)
+public final class StepEngine {
+    public let program: StepProgram
+    public let plan: ArenaPlan
+    public let arena: Arena
+    /// Parts each op is split into.
+    public let threads: Int
+    enum Storage {
+        case single(Trainer<Float>)
+        case double(Trainer<Double>)
+    }
+    let storage: Storage
+    let pool: WorkerPool
+
+    /// Resolves the program's tensors in `arena` at the plan's offsets and attaches a pool of `threads` parts.
+    ///
+    /// - Parameter guardsLifetimes: poison and check every byte outside the live tensors around every op
+    ///   (`lifetimeViolations`); slow, for tests and checks.
+    /// - Throws: `TrainerError.unsupportedPrecision` for precisions without kernels.
+    public init(program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false) throws {
+        self.program = program
+        self.plan = plan
+        self.arena = arena
+        self.threads = max(1, threads)
+        pool = WorkerPool(partCount: self.threads)
+        let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
+        switch program.model.precision {
+        case .single:
+            let trainer = Trainer<Float>(
+                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena), lifetimeGuard: lifetimeGuard)
+            trainer.attach(pool)
+            storage = .single(trainer)
+        case .double:
+            let trainer = Trainer<Double>(
+                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena), lifetimeGuard: lifetimeGuard)
+            trainer.attach(pool)
+            storage = .double(trainer)
+        case .half, .bfloat16:
+            throw TrainerError.unsupportedPrecision(program.model.precision.rawValue)
+        }
+    }
+
+    /// Decodes the loader's dataset into the arena's data buffers.
+    public func load(_ loader: DatasetLoader) throws {
+        switch storage {
+        case .single(let trainer): try loader.load(into: trainer.tensors.data)
+        case .double(let trainer): try loader.load(into: trainer.tensors.data)
+        }
+    }
+
+    /// The shuffle order (N Int32s in the arena); its tail is the validation set.
+    public var order: UnsafeMutablePointer<Int32> {
+        switch storage {
+        case .single(let trainer): trainer.tensors.data.order
+        case .double(let trainer): trainer.tensors.data.order
+        }
+    }
+
+    /// Draws the first weights and zeroes biases and optimizer state.
+    public func initializeParameters(seed: UInt64) {
+        switch storage {
+        case .single(let trainer): trainer.initializeParameters(seed: seed)
+        case .double(let trainer): trainer.initializeParameters(seed: seed)
+        }
+    }
+
+    /// One training step on training samples `order[orderStart ..< orderStart + rows]`: every op of the program.
+    @inline(__always)
+    public func trainStep(orderStart: Int, rows: Int) -> StepResult {
+        let result: Kernels.LossResult
+        switch storage {
+        case .single(let trainer): result = trainer.trainStep(.training(orderStart: orderStart), rows: rows)
+        case .double(let trainer): result = trainer.trainStep(.training(orderStart: orderStart), rows: rows)
+        }
+        return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
+    }
+
+    /// Loss and predictions on samples `order[orderStart ..< orderStart + rows]` (validation), parameters unchanged.
+    public func evaluate(orderStart: Int, rows: Int) -> StepResult {
+        evaluate(.training(orderStart: orderStart), rows: rows)
+    }
+
+    /// Loss and predictions on test samples `start ..< start + rows`, parameters unchanged.
+    public func evaluateTest(start: Int, rows: Int) -> StepResult {
+        evaluate(.test(start: start), rows: rows)
+    }
+
+    func evaluate(_ batch: StepBatch, rows: Int) -> StepResult {
+        let result: Kernels.LossResult
+        switch storage {
+        case .single(let trainer): result = trainer.evaluate(batch, rows: rows)
+        case .double(let trainer): result = trainer.evaluate(batch, rows: rows)
+        }
+        return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
+    }
+
+    /// What the lifetime guard found: ops that wrote outside every live buffer. Empty without the guard.
+    public var lifetimeViolations: [String] {
+        switch storage {
+        case .single(let trainer): trainer.lifetimeGuard?.violations ?? []
+        case .double(let trainer): trainer.lifetimeGuard?.violations ?? []
+        }
+    }
+}

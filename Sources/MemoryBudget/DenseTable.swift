@@ -1,0 +1,90 @@
+// The dense layer kind's tensors and op accesses: a = f(x·Wᵀ + b).
+
+import ModelProfile
+
+/// The tensors of one dense layer. Shapes: B batch, I input width, O output width, P parts.
+public enum DenseTensor: UInt16, CaseIterable, Sendable {
+    /// W (O, I)
+    case weight
+    /// b (O); absent without bias
+    case bias
+    /// a (B, O) = f(z): the layer's output, kept for the next layer's backward (its input for dW and f′)
+    case output
+    /// dz (B, O) = ∂L/∂z, written by the next layer's backward; hidden layers only
+    /// (the last layer's is its output, overwritten by the loss)
+    case delta
+    /// ((P − 1)·I): partial sums of dz_{k−1} from parts 1 … P − 1 of a fused SGD backward split by outputs
+    case staging
+}
+
+/// Declares a dense layer's tensors and the accesses of its forward and backward ops.
+///
+/// Forward k reads its input (x, or a_{k−1}) and parameters, and writes a_k.
+/// Backward k reads dz_k (a_L for the last layer, holding ∂L/∂z_L after the loss), its input (for
+/// dW = dzᵀ·input and for f′ of layer k − 1, computed from its output) and W (for dz_{k−1} = dz·W); it
+/// writes the gradients (or, fused, the parameters themselves) and dz_{k−1}.
+struct DenseKind {
+    let spec: LayerSpec
+    let context: LayerContext
+
+    var k: Int { context.layer }
+    var isLast: Bool { context.layer == context.layerCount }
+    func id(_ role: DenseTensor) -> TensorID { TensorID(layer: k, role) }
+
+    /// The input: x for layer 1, else the previous layer's output.
+    var input: TensorID { k == 1 ? TensorID(.features) : TensorID(layer: k - 1, DenseTensor.output) }
+    /// Where ∂L/∂(this layer's pre-activation) arrives.
+    var delta: TensorID { isLast ? id(.output) : id(.delta) }
+
+    /// Parameter roles present in this layer.
+    var parameters: [DenseTensor] {
+        var roles: [DenseTensor] = [.weight]
+        if spec.hasBias { roles.append(.bias) }
+        return roles
+    }
+
+    func tensors(_ table: inout TableBuilder) throws(BudgetError) {
+        let (b, i, o) = (context.batchSize, spec.inputWidth, spec.outputWidth)
+        let element = ElementType.float(context.precision)
+        for role in parameters {
+            let (name, shape): (String, [Int]) = role == .weight ? ("W\(k)", [o, i]) : ("b\(k)", [o])
+            try table.parameter(id(role), name: name, shape: shape, elementType: element)
+        }
+        try table.add(id(.output), name: "a\(k)", shape: [b, o], elementType: element, category: .activations)
+        if !isLast { try table.add(id(.delta), name: "dz\(k)", shape: [b, o], elementType: element, category: .deltas) }
+        if fusesUpdate, context.options.parts > 1, k > 1 {
+            try table.add(
+                id(.staging), name: "stage\(k)", shape: [context.options.parts - 1, i], elementType: element, category: .scratch)
+        }
+    }
+
+    var fusesUpdate: Bool { context.fusesUpdate }
+
+    var forward: OpAccess {
+        let reads = [input] + parameters.map(id)
+        return OpAccess(.forward(layer: k), reads: unique(reads), writes: [id(.output)])
+    }
+
+    var backward: OpAccess {
+        var reads = [delta, input, id(.weight)]
+        var writes: [TensorID] = []
+        if k > 1 { writes.append(TensorID(layer: k - 1, DenseTensor.delta)) }
+        if fusesUpdate {
+            reads += parameters.map(id)
+            writes += parameters.map(id)
+            if context.options.parts > 1, k > 1 { writes.append(id(.staging)) }
+            return OpAccess(.backwardUpdate(layer: k), reads: unique(reads), writes: unique(writes))
+        }
+        writes += parameters.map { id($0).gradient }
+        return OpAccess(.backward(layer: k), reads: unique(reads), writes: unique(writes))
+    }
+
+    /// The parameter IDs, for the update op.
+    var parameterIDs: [TensorID] { parameters.map(id) }
+}
+
+/// `values` without repeats, in first-seen order.
+func unique(_ values: [TensorID]) -> [TensorID] {
+    var seen = Set<TensorID>()
+    return values.filter { seen.insert($0).inserted }
+}

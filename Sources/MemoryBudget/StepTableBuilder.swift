@@ -1,0 +1,173 @@
+// Builds a model's step table from its layer kinds: the one place tensors and op accesses are assembled.
+
+import ModelProfile
+
+/// How a dataset's features are kept in the arena.
+public enum FeatureStorage: String, Sendable, Hashable, Codable {
+    /// One element of the model's precision per feature (generated and CSV data).
+    case precision
+    /// One byte per feature, as image files store pixels (0–255); each batch's rows are scaled to the
+    /// model's precision as they are gathered into `x`. A quarter of fp32's bytes, an eighth of fp64's.
+    case byte
+}
+
+/// Sizes of the data a training run keeps in the arena (the dataset decoded once).
+public struct DataShape: Sendable, Hashable, Codable {
+    /// Samples available for training and validation (the validation part is a slice of them).
+    public var trainCount: Int
+    /// Samples of the untouched test set.
+    public var testCount: Int
+    /// Bytes per stored feature follow from this: 1 for `.byte`, the precision's size for `.precision`.
+    public var featureStorage: FeatureStorage
+
+    public init(trainCount: Int, testCount: Int, featureStorage: FeatureStorage = .precision) {
+        self.trainCount = trainCount
+        self.testCount = testCount
+        self.featureStorage = featureStorage
+    }
+
+    enum CodingKeys: String, CodingKey { case trainCount, testCount, featureStorage }
+
+    /// Decodes shapes written before `featureStorage` existed as `.precision`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        trainCount = try container.decode(Int.self, forKey: .trainCount)
+        testCount = try container.decode(Int.self, forKey: .testCount)
+        featureStorage = try container.decodeIfPresent(FeatureStorage.self, forKey: .featureStorage) ?? .precision
+    }
+
+    /// How one stored feature is kept at `precision`.
+    public func featureElementType(at precision: Precision) -> ElementType {
+        featureStorage == .byte ? .byte : .float(precision)
+    }
+}
+
+/// What a layer kind needs to know about its place in the step.
+struct LayerContext {
+    /// 1-based.
+    var layer: Int
+    var layerCount: Int
+    var batchSize: Int
+    var precision: Precision
+    var optimizer: Optimizer
+    var options: StepOptions
+    /// The update is fused into the backward pass (the optimizer can fuse and the options ask for it).
+    var fusesUpdate: Bool
+}
+
+/// Collects tensor specs with checked sizes.
+struct TableBuilder {
+    let checked: Checked
+    let optimizer: OptimizerKind
+    let fusesUpdate: Bool
+    var tensors: [TensorSpec] = []
+
+    /// A tensor of `shape` (checked product).
+    mutating func add(
+        _ id: TensorID, name: String, shape: [Int], elementType: ElementType, category: BufferCategory, isPersistent: Bool = false
+    ) throws(BudgetError) {
+        var elements = 1
+        for dimension in shape { elements = try checked.multiply(elements, dimension, what: "buffer \(name)") }
+        let bytes = try checked.multiply(elements, elementType.byteCount, what: "buffer \(name)")
+        tensors.append(
+            TensorSpec(
+                id: id, name: name, shape: shape, elementType: elementType, category: category, isPersistent: isPersistent,
+                elementCount: elements, byteCount: bytes))
+    }
+
+    /// A parameter, its gradient (unless the update is fused) and the optimizer's state tensors for it.
+    mutating func parameter(_ id: TensorID, name: String, shape: [Int], elementType: ElementType) throws(BudgetError) {
+        try add(id, name: name, shape: shape, elementType: elementType, category: .parameters, isPersistent: true)
+        if !fusesUpdate { try add(id.gradient, name: "d" + name, shape: shape, elementType: elementType, category: .gradients) }
+        for (index, state) in optimizer.stateNames.enumerated() {
+            try add(id.state(index), name: state + name, shape: shape, elementType: elementType, category: .optimizer, isPersistent: true)
+        }
+    }
+}
+
+/// Every tensor of one training step and every op's accesses, in op order.
+///
+/// Ops for an L-layer model: `load`, `fwd 1` … `fwd L`, `loss`, then `bwd L` … `bwd 1` and `update`;
+/// with plain SGD (fused) `bwd k+sgd` … and no `update`. A tensor's lifetime follows from the accesses:
+/// persistent tensors (parameters, optimizer state, data) live at every op, the others from the first op
+/// that touches them to the last (`StepProgram` in ArenaPlanner computes them).
+public struct StepTable: Sendable {
+    public let model: Model
+    public let options: StepOptions
+    public let data: DataShape?
+    public let tensors: [TensorSpec]
+    public let ops: [OpAccess]
+    /// Whether plain SGD's update runs inside the backward ops (no gradients stored, no update op).
+    public let fusesUpdate: Bool
+    /// Parameter tensors in update order (layer by layer).
+    public let parameterIDs: [TensorID]
+    private let indexByID: [TensorID: Int]
+
+    /// - Throws: `BudgetError.overflow` when a tensor's bytes exceed `Int.max`.
+    public init(model: Model, options: StepOptions = StepOptions(), data: DataShape? = nil) throws(BudgetError) {
+        self.model = model
+        self.options = options
+        self.data = data
+        let fuses = options.fusesUpdate && model.optimizer.kind.canFuseIntoBackward
+        fusesUpdate = fuses
+        var builder = TableBuilder(checked: Checked(context: model.name), optimizer: model.optimizer.kind, fusesUpdate: fuses)
+        let element = ElementType.float(model.precision)
+        let batch = model.batchSize
+        let layers = model.layers.enumerated().map { offset, spec in
+            DenseKind(
+                spec: spec,
+                context: LayerContext(
+                    layer: offset + 1, layerCount: model.layers.count, batchSize: batch, precision: model.precision,
+                    optimizer: model.optimizer, options: options, fusesUpdate: fuses))
+        }
+        for layer in layers { try layer.tensors(&builder) }
+        try builder.add(TensorID(.features), name: "x", shape: [batch, model.inputWidth], elementType: element, category: .inputs)
+        try builder.add(TensorID(.targets), name: "y", shape: [batch, model.outputWidth], elementType: element, category: .inputs)
+        var loadReads: [TensorID] = []
+        if let data {
+            let features = data.featureElementType(at: model.precision)
+            try builder.add(
+                TensorID(.trainFeatures), name: "train.x", shape: [data.trainCount, model.inputWidth], elementType: features,
+                category: .data, isPersistent: true)
+            try builder.add(
+                TensorID(.trainTargets), name: "train.y", shape: [data.trainCount, model.outputWidth], elementType: element,
+                category: .data, isPersistent: true)
+            try builder.add(
+                TensorID(.testFeatures), name: "test.x", shape: [data.testCount, model.inputWidth], elementType: features,
+                category: .data, isPersistent: true)
+            try builder.add(
+                TensorID(.testTargets), name: "test.y", shape: [data.testCount, model.outputWidth], elementType: element,
+                category: .data, isPersistent: true)
+            try builder.add(TensorID(.order), name: "order", shape: [data.trainCount], elementType: .int32, category: .data, isPersistent: true)
+            loadReads = [TensorID(.trainFeatures), TensorID(.trainTargets), TensorID(.order)]
+        }
+        tensors = builder.tensors
+
+        var ops = [OpAccess(.load, reads: loadReads, writes: [TensorID(.features), TensorID(.targets)])]
+        ops += layers.map(\.forward)
+        let output = TensorID(layer: layers.count, DenseTensor.output)
+        ops.append(OpAccess(.loss, reads: [output, TensorID(.targets)], writes: [output]))
+        ops += layers.reversed().map(\.backward)
+        parameterIDs = layers.flatMap(\.parameterIDs)
+        if !fuses {
+            let states = model.optimizer.kind.stateNames.indices
+            ops.append(
+                OpAccess(
+                    .update, reads: parameterIDs.flatMap { id in [id, id.gradient] + states.map { id.state($0) } },
+                    writes: parameterIDs.flatMap { id in [id] + states.map { id.state($0) } }))
+        }
+        self.ops = ops
+        indexByID = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.id, $0) })
+    }
+
+    /// The tensor with this ID, if the step has it.
+    public func spec(_ id: TensorID) -> TensorSpec? { indexByID[id].map { tensors[$0] } }
+
+    /// Tensors of layer `k` (1-based), in declaration order.
+    public func tensors(ofLayer k: Int) -> [TensorSpec] { tensors.filter { $0.id.layer == k } }
+
+    /// Bytes of one category, summed.
+    public func bytes(of category: BufferCategory) throws(BudgetError) -> Int {
+        try Checked(context: model.name).sum(tensors.filter { $0.category == category }.map(\.byteCount), what: "the \(category.rawValue) bytes")
+    }
+}

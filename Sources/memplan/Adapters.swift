@@ -1,0 +1,78 @@
+// The domain → document mappings of the CLI: a run's result as a training record, this machine's topology as a
+// machine. Kept here, in one file, so neither the run knows the report formats nor the reports the run.
+
+import ArenaPlanner
+import Foundation
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import Reports
+import TrainingRun
+
+enum Adapters {
+    /// The `memplan train` record of a finished (or interrupted) run.
+    static func record(_ result: TrainingResult) throws -> TrainingRecord {
+        let budget = result.budget
+        let plan = result.plan
+        let measured = result.measurement
+        let naive = try result.program.naiveByteCount()
+        func byNode(_ census: PageCensus) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: census.pagesByNode.map { (String($0.key), $0.value) })
+        }
+        let pageSize = measured.pageSize
+        let plannedPages = (plan.arenaByteCount + pageSize - 1) / pageSize
+        let predicted = TrainingRecord.Predicted(
+            arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: naive,
+            bytes: TrainingRecord.PredictedBytes(
+                parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
+                inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
+                deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data), scratch: plan.bytes(of: .scratch)),
+            arenaMappedBytes: max(1, plannedPages) * pageSize)
+        let end = measured.censusAtEnd
+        let actual = TrainingRecord.Actual(
+            arenaBytes: measured.arenaMappedBytes, mappedBytes: measured.arenaMappedBytes, residentBytes: end.residentBytes,
+            pagesByNode: byNode(end), pagesNotResident: end.notResident, pagesByNodeAfterFirstStep: byNode(measured.censusAfterFirstStep),
+            plannedNode: result.plannedNode, pagesOnPlannedNode: result.plannedNode.map { end.pagesByNode[$0] ?? 0 },
+            peakRSSGrowthBytes: measured.peakRSSGrowthBytes, trainingRSSGrowthBytes: measured.trainingRSSGrowthBytes,
+            heapAllocationsPerStep: measured.heapAllocationsPerStep, measuredSteps: measured.measuredSteps,
+            numaAvailable: result.isNUMABacked, numaMaps: measured.numaMapsLine, threadsBound: measured.threadsBound,
+            pageSource: end.source, pageBytes: pageSize)
+        let metrics = TrainingRecord.Metrics(
+            testAccuracy: result.testAccuracy, testLoss: result.testLoss,
+            epochs: result.epochs.map {
+                TrainingRecord.Epoch(
+                    epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy, validationLoss: $0.validationLoss,
+                    validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
+            },
+            trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount)
+        let model = result.model
+        let run = TrainingRecord.Run(
+            profile: model.name, precision: model.precision.rawValue, batch: model.batchSize, epochs: model.epochs,
+            optimizer: model.optimizer.kind.rawValue, learningRate: model.optimizer.learningRate, loss: model.loss.rawValue,
+            placement: result.placement.description, seed: model.seed, data: result.dataSummary, partial: result.isPartial,
+            memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date()))
+        return TrainingRecord(
+            predicted: predicted, actual: actual, metrics: metrics,
+            throughput: TrainingRecord.Throughput(
+                samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
+                blasThreads: result.blasThreads, gemmKernels: result.gemmKernels),
+            run: run, plan: PlanReport(plan: plan, program: result.program, naiveBytes: naive))
+    }
+
+    /// This machine's NUMA nodes (libnuma, or /proc/meminfo as one node) as a machine profile for `capacity`.
+    static func localMachine() -> Machine {
+        let topology = NUMATopology.current()
+        return Machine(
+            name: "local", description: topology.isAvailable ? nil : "libnuma reports no NUMA; /proc/meminfo as one node",
+            source: "local",
+            nodes: topology.nodes.map { MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count) })
+    }
+
+    /// The `memplan topology` document of this machine's nodes.
+    static func topology(_ topology: NUMATopology) -> TopologyReport {
+        TopologyReport(
+            numaAvailable: topology.isAvailable,
+            nodes: topology.nodes.map { TopologyReport.Node(node: $0.id, cpus: $0.cpus, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) },
+            distances: topology.distances)
+    }
+}
