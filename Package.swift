@@ -48,10 +48,15 @@ let package = Package(
         .target(name: "DataFormats", dependencies: ["CZlib"]),
         .target(name: "TrainingData", dependencies: ["ModelProfile", "MemoryBudget", "DataFormats"]),
         .target(
-            name: "MLPTrainer", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "CBLAS", "CGEMM"]),
-        .target(name: "TrainingRun", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
+            name: "MLPTrainer",
+            dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "CBLAS", "CGEMM"]),
+        .target(
+            name: "TrainingRun",
+            dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
         // The GEMM-only ceiling and a bare training step, for `memplan ceiling` and the Swift benchmarks.
-        .target(name: "BenchSupport", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
+        .target(
+            name: "BenchSupport",
+            dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
 
         // MARK: - The CLI
         .executableTarget(
@@ -85,17 +90,26 @@ let package = Package(
         .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
         .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
-        .testTarget(name: "CapacityTests", dependencies: ["Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(
+            name: "CapacityTests", dependencies: ["Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "NUMAArenaTests", dependencies: ["NUMAArena", "TestSupport"]),
         .testTarget(
             name: "MLPTrainerTests",
-            dependencies: ["MLPTrainer", "CGEMM", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "TestSupport"]),
+            dependencies: [
+                "MLPTrainer", "CGEMM", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "TestSupport",
+            ]),
         .testTarget(
             name: "TrainingRunTests",
-            dependencies: ["TrainingRun", "MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "TestSupport"]),
-        .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport", "MLPTrainer", "ModelProfile", "NUMAArena", "TestSupport"]),
+            dependencies: [
+                "TrainingRun", "MLPTrainer", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData",
+                "TestSupport",
+            ]),
+        .testTarget(
+            name: "BenchSupportTests", dependencies: ["BenchSupport", "MLPTrainer", "ModelProfile", "NUMAArena", "TestSupport"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "TestSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: ["Reports", "Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

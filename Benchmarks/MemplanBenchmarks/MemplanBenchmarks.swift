@@ -34,7 +34,8 @@ let benchmarks: @Sendable () -> Void = {
 
     // Issue "Foundation": estimating a generated 100,000-layer profile takes < 1 s (parse + budget).
     let deepProfile = generatedProfile(layerCount: 100_000)
-    Benchmark("estimate: parse + budget, 100,000-layer profile", configuration: .init(maxIterations: smoke ? 1 : 10)) { benchmark in
+    Benchmark("estimate: parse + budget, 100,000-layer profile", configuration: .init(maxIterations: smoke ? 1 : 10)) {
+        benchmark in
         for _ in benchmark.scaledIterations {
             let profile = try ProfileParser.parse(deepProfile, file: "deep.yaml")
             blackHole(try MemoryBudget.estimate(profile))
@@ -56,7 +57,8 @@ let benchmarks: @Sendable () -> Void = {
     for precision in [Precision.single, .double] {
         for batch in [1, 128, 1024] {
             let model = try! Model(
-                name: "fashion-mnist-mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, precision: precision, batchSize: batch)
+                name: "fashion-mnist-mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, precision: precision,
+                batchSize: batch)
             let threads = min(2, ProcessInfo.processInfo.activeProcessorCount)
             // Planned, allocated and warmed once, before any measurement.
             let step = try! TrainingStep(model: model, threads: threads)
@@ -67,7 +69,8 @@ let benchmarks: @Sendable () -> Void = {
                 // CPUs the step runs on. `memplan train` reports the run's memory itself.
                 configuration: .init(
                     metrics: [.wallClock, .throughput, .mallocCountTotal],
-                    scalingFactor: batch == 1 ? .kilo : .one, maxDuration: .seconds(smoke ? 1 : 5), maxIterations: smoke ? 3 : 2000)
+                    scalingFactor: batch == 1 ? .kilo : .one, maxDuration: .seconds(smoke ? 1 : 5),
+                    maxIterations: smoke ? 3 : 2000)
             ) { benchmark in
                 for _ in benchmark.scaledIterations { step.run() }
             }
@@ -77,9 +80,13 @@ let benchmarks: @Sendable () -> Void = {
     // Issue "Arena planner": planning 100,000 buffers takes < 1 s.
     // (a) The training step of a 16,667-layer MLP with stored gradients: 6 buffers per layer (W, b, a, dz, dW, db) + x, y.
     let deepSchedule = try! StepProgram(
-        model: try! Model(name: "deep", widths: Array(repeating: 32, count: 16_667) + [10], loss: .softmaxCrossEntropy, batchSize: 64),
+        model: try! Model(
+            name: "deep", widths: Array(repeating: 32, count: 16_667) + [10], loss: .softmaxCrossEntropy, batchSize: 64),
         options: StepOptions(fusesUpdate: false))
-    Benchmark("plan: training step with \(deepSchedule.buffers.count) buffers (default planner)", configuration: .init(maxIterations: smoke ? 1 : 10)) {
+    Benchmark(
+        "plan: training step with \(deepSchedule.buffers.count) buffers (default planner)",
+        configuration: .init(maxIterations: smoke ? 1 : 10)
+    ) {
         benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try BestPlanner().plan(deepSchedule.buffers, alignment: 64))
@@ -93,14 +100,18 @@ let benchmarks: @Sendable () -> Void = {
             name: "b\(index)", byteCount: 64 * Int.random(in: 1...16_384, using: &generator),
             lifetime: first...min(19_999, first + Int.random(in: 0..<64, using: &generator)))
     }
-    Benchmark("plan: 100,000 random short-lived buffers (default planner)", configuration: .init(maxIterations: smoke ? 1 : 10)) { benchmark in
+    Benchmark("plan: 100,000 random short-lived buffers (default planner)", configuration: .init(maxIterations: smoke ? 1 : 10)) {
+        benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try BestPlanner().plan(randomBuffers, alignment: 64))
         }
     }
     let mlpSchedule = try! StepProgram(
-        model: try! Model(name: "mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, batchSize: 128), options: StepOptions(fusesUpdate: false))
-    Benchmark("plan: fashion-mnist-mlp step (19 buffers, every strategy)", configuration: .init(scalingFactor: smoke ? .one : .kilo)) { benchmark in
+        model: try! Model(name: "mlp", widths: [784, 256, 128, 10], loss: .softmaxCrossEntropy, batchSize: 128),
+        options: StepOptions(fusesUpdate: false))
+    Benchmark(
+        "plan: fashion-mnist-mlp step (19 buffers, every strategy)", configuration: .init(scalingFactor: smoke ? .one : .kilo)
+    ) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try BestPlanner().plan(mlpSchedule.buffers, alignment: 64))
         }

@@ -66,7 +66,9 @@ public struct ArenaPlan: Sendable {
                     let key = min(previous, index) &* 1_000_003 &+ max(previous, index)
                     if seen.insert(key).inserted { pairs.append((min(previous, index), max(previous, index))) }
                 }
-                if furthest == nil || offsets[index] + requests[index].byteCount > offsets[furthest!] + requests[furthest!].byteCount {
+                if furthest == nil
+                    || offsets[index] + requests[index].byteCount > offsets[furthest!] + requests[furthest!].byteCount
+                {
                     furthest = index
                 }
             }

@@ -123,7 +123,8 @@ public struct GreedyPlanner: MemoryPlanner {
 
 /// Best-fit placement of buffers in a given order (the inner loop of `GreedyPlanner`).
 enum GreedyPlacement {
-    static func place(_ requests: [BufferRequest], order: [Int], alignment: Int) throws(PlanError) -> (offsets: [Int], arena: Int) {
+    static func place(_ requests: [BufferRequest], order: [Int], alignment: Int) throws(PlanError) -> (offsets: [Int], arena: Int)
+    {
         var offsets = [Int](repeating: 0, count: requests.count)
         var placed: [Int] = []
         placed.reserveCapacity(requests.count)

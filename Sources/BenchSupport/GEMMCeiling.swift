@@ -45,11 +45,14 @@ public enum GEMMCeiling {
         }
     }
 
-    static func measure<T: TrainingScalar>(_: T.Type, widths: [Int], batch: Int, threads: Int, threading: Threading, steps: Int) throws -> Double {
+    static func measure<T: TrainingScalar>(_: T.Type, widths: [Int], batch: Int, threads: Int, threading: Threading, steps: Int)
+        throws -> Double
+    {
         let layers = Array(zip(widths.dropLast(), widths.dropFirst()))
         let parts = threading == .openblas ? 1 : threads
         let model = try Model(
-            name: "ceiling", widths: widths, loss: .softmaxCrossEntropy, precision: T.self == Float.self ? .single : .double, batchSize: batch,
+            name: "ceiling", widths: widths, loss: .softmaxCrossEntropy, precision: T.self == Float.self ? .single : .double,
+            batchSize: batch,
             optimizer: Optimizer(kind: .sgd, learningRate: 0.05))
         let program = try StepProgram(model: model, options: StepOptions(parts: parts))
         func buffer(_ count: Int) -> UnsafeMutablePointer<T> {
@@ -65,20 +68,24 @@ public enum GEMMCeiling {
         let weights = layers.map { buffer($0.0 * $0.1) }
         let gradients = layers.map { buffer($0.0 * $0.1) }
         defer {
-            for pointer in activations + deltas + weights + gradients { UnsafeMutableRawPointer(pointer).deallocate() }  // raw, as allocated
+            // raw, as allocated
+            for pointer in activations + deltas + weights + gradients { UnsafeMutableRawPointer(pointer).deallocate() }
         }
         let ownKernels = threading == .memplan
         func gemm(
-            transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>,
+            transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T, a: UnsafePointer<T>, lda: Int,
+            b: UnsafePointer<T>,
             ldb: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int
         ) {
             if ownKernels {
                 T.gemm(
-                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                    ldb: ldb, beta: beta,
                     c: c, ldc: ldc)
             } else {
                 T.blasGEMM(
-                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                    ldb: ldb, beta: beta,
                     c: c, ldc: ldc)
             }
         }
@@ -105,13 +112,15 @@ public enum GEMMCeiling {
                         let columns = pool.range(of: part, count: outputs, granule: columnGranule)
                         gemm(
                             transposeA: false, transposeB: true, m: batch, n: columns.count, k: inputs, alpha: 1,
-                            a: activations[index], lda: inputs, b: weights[index] + columns.lowerBound * inputs, ldb: inputs, beta: 0,
+                            a: activations[index], lda: inputs, b: weights[index] + columns.lowerBound * inputs, ldb: inputs,
+                            beta: 0,
                             c: activations[index + 1] + columns.lowerBound, ldc: outputs)
                     } else {
                         let rows = pool.range(of: part, count: batch, granule: rowGranule)
                         gemm(
                             transposeA: false, transposeB: true, m: rows.count, n: outputs, k: inputs, alpha: 1,
-                            a: activations[index] + rows.lowerBound * inputs, lda: inputs, b: weights[index], ldb: inputs, beta: 0,
+                            a: activations[index] + rows.lowerBound * inputs, lda: inputs, b: weights[index], ldb: inputs,
+                            beta: 0,
                             c: activations[index + 1] + rows.lowerBound * outputs, ldc: outputs)
                     }
                 }
@@ -131,12 +140,15 @@ public enum GEMMCeiling {
                     let columns = pool.range(of: part, count: inputs, granule: columnGranule)
                     if index > 0 {
                         gemm(
-                            transposeA: false, transposeB: false, m: batch, n: columns.count, k: outputs, alpha: 1, a: deltas[index + 1],
-                            lda: outputs, b: weights[index] + columns.lowerBound, ldb: inputs, beta: 0, c: deltas[index] + columns.lowerBound,
+                            transposeA: false, transposeB: false, m: batch, n: columns.count, k: outputs, alpha: 1,
+                            a: deltas[index + 1],
+                            lda: outputs, b: weights[index] + columns.lowerBound, ldb: inputs, beta: 0,
+                            c: deltas[index] + columns.lowerBound,
                             ldc: inputs)
                     }
                     gemm(
-                        transposeA: true, transposeB: false, m: outputs, n: columns.count, k: batch, alpha: 1, a: deltas[index + 1],
+                        transposeA: true, transposeB: false, m: outputs, n: columns.count, k: batch, alpha: 1,
+                        a: deltas[index + 1],
                         lda: outputs, b: activations[index] + columns.lowerBound, ldb: inputs, beta: 0,
                         c: gradients[index] + columns.lowerBound, ldc: inputs)
                 }

@@ -20,7 +20,8 @@ public final class TrainingStep {
     public init(model: Model, threads: Int = 1, samples: Int? = nil) throws {
         var synthetic = model
         let count = samples ?? max(model.batchSize, 1)
-        let task: SyntheticTask = model.loss == .softmaxCrossEntropy ? .classes : (model.loss.isClassification ? .binary : .regression)
+        let task: SyntheticTask =
+            model.loss == .softmaxCrossEntropy ? .classes : (model.loss.isClassification ? .binary : .regression)
         synthetic.data = .synthetic(task: task, count: count, testCount: 1, noise: 0.1, seed: 1)
         let loader = try DatasetLoader(model: synthetic)
         let program = try StepProgram(model: synthetic, options: StepOptions(parts: threads), data: loader.shape)

@@ -41,7 +41,9 @@ public struct ArenaSizer: Sendable {
             let isHidden = index < copy.layers.count - 1
             if isHidden {
                 let width = (Double(model.layers[index].outputWidth) * scale).rounded()
-                guard width.isFinite, width < 1e15 else { throw BudgetError.overflow(quantity: "a scaled width", context: model.name) }
+                guard width.isFinite, width < 1e15 else {
+                    throw BudgetError.overflow(quantity: "a scaled width", context: model.name)
+                }
                 copy.layers[index].outputWidth = max(1, Int(width))
             }
             copy.layers[index].inputWidth = previous

@@ -91,19 +91,22 @@ public enum CapacityAnalysis {
                 capacity.maxBatchMachine = MemoryBudget.maximumBatch(bound, limit: machineLimit)
                 capacity.maxBatchPerNode = nodeLimits.mapValues { MemoryBudget.maximumBatch(bound, limit: $0) }
                 if capacity.maxBatchMachine > 0 {
-                    capacity.arenaBytesAtMaxBatch = try? MemoryBudget.estimate(bound.with(batchSize: capacity.maxBatchMachine)).totalByteCount
+                    capacity.arenaBytesAtMaxBatch = try? MemoryBudget.estimate(bound.with(batchSize: capacity.maxBatchMachine))
+                        .totalByteCount
                 }
                 capacity.bytesAtProfileBatch = try? MemoryBudget.estimate(bound).totalByteCount
                 capacity.maxParameters = MemoryBudget.maximumParameters(bound, limit: machineLimit)
                 capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
-                for batch in [bound.batchSize] + lectureBatches where !capacity.lectureAnswers.contains(where: { $0.batch == batch }) {
+                for batch in [bound.batchSize] + lectureBatches
+                where !capacity.lectureAnswers.contains(where: { $0.batch == batch }) {
                     if let bytes = try? MemoryBudget.estimate(bound.with(batchSize: batch)).totalByteCount {
                         capacity.lectureAnswers.append((batch, bytes, machinesNeeded(bytes, usable: machineLimit)))
                     }
                 }
-                capacity.curve = curvePoints(upTo: max(bound.batchSize, capacity.maxBatchMachine, lectureBatches.max() ?? 1)).compactMap { batch in
-                    (try? MemoryBudget.estimate(bound.with(batchSize: batch)).totalByteCount).map { (batch, $0) }
-                }
+                capacity.curve = curvePoints(upTo: max(bound.batchSize, capacity.maxBatchMachine, lectureBatches.max() ?? 1))
+                    .compactMap { batch in
+                        (try? MemoryBudget.estimate(bound.with(batchSize: batch)).totalByteCount).map { (batch, $0) }
+                    }
             case .exact(let model):
                 let sizer = ArenaSizer(model: model, data: data)
                 let best = sizer.maximumBatch(limit: machineLimit)
@@ -133,14 +136,17 @@ public enum CapacityAnalysis {
         let isBound: Bool = if case .bound = profile { true } else { false }
         // A bound profile that fits no single machine is still an answer (so many machines); an
         // exact one that cannot run even at batch 1 here is an error with the numbers.
-        if !isBound, !results.isEmpty, results.allSatisfy({ $0.maxBatchMachine == 0 }), let smallest = results.min(by: { ($0.bytesAtProfileBatch ?? .max) < ($1.bytesAtProfileBatch ?? .max) }) {
+        if !isBound, !results.isEmpty, results.allSatisfy({ $0.maxBatchMachine == 0 }),
+            let smallest = results.min(by: { ($0.bytesAtProfileBatch ?? .max) < ($1.bytesAtProfileBatch ?? .max) })
+        {
             let needed: Int
             switch profile.with(precisionOrSelf: smallest.precision) {
             case .bound(let bound): needed = (try? MemoryBudget.estimate(bound.with(batchSize: 1)).totalByteCount) ?? Int.max
             case .exact(let model): needed = (try? ArenaSizer(model: model, data: data).arenaBytes(batch: 1)) ?? Int.max
             }
             throw CapacityError.doesNotFit(
-                profile: profile.name, neededBytes: needed, usableBytes: machineLimit, precision: smallest.precision, machine: machine.name)
+                profile: profile.name, neededBytes: needed, usableBytes: machineLimit, precision: smallest.precision,
+                machine: machine.name)
         }
         let mode: BudgetMode = if case .bound = profile { .bound } else { .exact }
         return CapacityResult(

@@ -43,9 +43,11 @@ extension MemoryBudget {
     /// The largest parameter count whose bound at the profile's batch fits `limit`.
     public static func maximumParameters(_ bound: BoundModel, limit: Int) -> Int {
         CapacitySearch.largest(upTo: Int.max / 2) { parameters in
-            guard let candidate = try? BoundModel(
-                name: bound.name, parameterCount: parameters, sampleByteCount: bound.sampleByteCount, precision: bound.precision,
-                batchSize: bound.batchSize, optimizer: bound.optimizer)
+            guard
+                let candidate = try? BoundModel(
+                    name: bound.name, parameterCount: parameters, sampleByteCount: bound.sampleByteCount,
+                    precision: bound.precision,
+                    batchSize: bound.batchSize, optimizer: bound.optimizer)
             else { return false }
             return (try? estimate(candidate).totalByteCount).map { $0 <= limit } ?? false
         }

@@ -17,7 +17,9 @@ public enum IDX {
             let wanted = "0x000008" + (expected < 16 ? "0" : "") + String(expected, radix: 16)
             throw .corrupt(
                 path: source.path,
-                reason: "wrong IDX magic number 0x\(hex); expected \(wanted) (unsigned bytes, \(expected) dimension\(expected == 1 ? "" : "s"))")
+                reason:
+                    "wrong IDX magic number 0x\(hex); expected \(wanted) (unsigned bytes, \(expected) dimension\(expected == 1 ? "" : "s"))"
+            )
         }
         var sizes: [Int] = []
         for index in 0..<expected {
@@ -51,7 +53,9 @@ public enum IDX {
     /// Reads `count` images of `width` pixels each into `destination` (count, width) as the file stores them, one
     /// byte per pixel, with no conversion (the generic version converts byte by byte through its closure, which
     /// across modules is an unspecialised call per pixel: 7% of a two-epoch training run went to it).
-    public static func readImages(_ source: ByteSource, count: Int, width: Int, into destination: UnsafeMutablePointer<UInt8>) throws(DataFileError) {
+    public static func readImages(_ source: ByteSource, count: Int, width: Int, into destination: UnsafeMutablePointer<UInt8>)
+        throws(DataFileError)
+    {
         let total = try imageBytes(source, count: count, width: width)
         try source.readExactly(into: destination, count: total, what: "the pixels (\(total) bytes)")
     }
@@ -65,7 +69,8 @@ public enum IDX {
         let (pixels, overflow) = sizes[1].multipliedReportingOverflow(by: sizes[2])
         guard !overflow, pixels == width else {
             throw .mismatch(
-                path: source.path, reason: "images are \(sizes[1])×\(sizes[2]) = \(pixels) pixels, the model's input has \(width) features")
+                path: source.path,
+                reason: "images are \(sizes[1])×\(sizes[2]) = \(pixels) pixels, the model's input has \(width) features")
         }
         return count * width
     }
@@ -81,7 +86,9 @@ public enum IDX {
         try source.readExactly(into: buffer, count: count, what: "the labels (\(count) bytes)")
         let labels = Array(UnsafeBufferPointer(start: buffer, count: count))
         if let bad = labels.firstIndex(where: { Int($0) >= classes }) {
-            throw .corrupt(path: source.path, reason: "label \(labels[bad]) at index \(bad) is out of range; labels must be 0…\(classes - 1)")
+            throw .corrupt(
+                path: source.path, reason: "label \(labels[bad]) at index \(bad) is out of range; labels must be 0…\(classes - 1)"
+            )
         }
         return labels
     }

@@ -28,7 +28,8 @@ enum Kernels {
         if bias != nil || inputs == 0 {
             for row in 0..<rows {
                 let target = out + row * outStride
-                if let bias { target.update(from: bias, count: outputs) } else { target.update(repeating: 0, count: outputs) }  // (1, O)
+                // (1, O)
+                if let bias { target.update(from: bias, count: outputs) } else { target.update(repeating: 0, count: outputs) }
             }
         }
         guard inputs > 0 else { return }
@@ -54,7 +55,8 @@ enum Kernels {
     ) -> Bool {
         guard rows > 1, inputs > 0, outputs > 0, activation == .identity || activation == .relu else { return false }
         return T.fusedGEMM(
-            transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: x, lda: xStride, b: weights, ldb: inputs,
+            transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: x, lda: xStride, b: weights,
+            ldb: inputs,
             beta: 0, c: out, ldc: outStride, bias: bias, relu: activation == .relu, gate: nil, ldg: 0)  // (B, O)
     }
 
@@ -68,7 +70,8 @@ enum Kernels {
     ) -> Bool {
         guard rows > 1, inputs > 0, outputs > 0, activation == .relu else { return false }
         return T.fusedGEMM(
-            transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1, a: dz, lda: dzStride, b: weights, ldb: wStride,
+            transposeA: false, transposeB: false, m: rows, n: inputs, k: outputs, alpha: 1, a: dz, lda: dzStride, b: weights,
+            ldb: wStride,
             beta: 0, c: dx, ldc: dxStride, bias: nil, relu: false, gate: a, ldg: dxStride)  // (B, I)
     }
 
@@ -108,7 +111,9 @@ enum Kernels {
 
     /// b −= η·Σ_rows dz for a slice of columns.  dz (batch, outputs) stride dzStride; b (outputs).
     @inline(__always)
-    static func sgdBiasUpdate<T: TrainingScalar>(dz: UnsafePointer<T>, dzStride: Int, bias: UnsafeMutablePointer<T>, batch: Int, outputs: Int, learningRate: T) {
+    static func sgdBiasUpdate<T: TrainingScalar>(
+        dz: UnsafePointer<T>, dzStride: Int, bias: UnsafeMutablePointer<T>, batch: Int, outputs: Int, learningRate: T
+    ) {
         for row in 0..<batch {
             let source = dz + row * dzStride
             for column in 0..<outputs { bias[column] -= learningRate * source[column] }
@@ -117,7 +122,9 @@ enum Kernels {
 
     /// db = Σ_rows dz for a slice of columns.  dz (batch, outputs) stride dzStride; db (outputs).
     @inline(__always)
-    static func biasGradient<T: TrainingScalar>(dz: UnsafePointer<T>, dzStride: Int, dBias: UnsafeMutablePointer<T>, batch: Int, outputs: Int) {
+    static func biasGradient<T: TrainingScalar>(
+        dz: UnsafePointer<T>, dzStride: Int, dBias: UnsafeMutablePointer<T>, batch: Int, outputs: Int
+    ) {
         guard outputs > 0 else { return }
         dBias.update(from: dz, count: outputs)
         for row in 1..<max(batch, 1) {
@@ -204,7 +211,8 @@ enum Kernels {
     /// delta and a: a slice (rows, columns) of matrices with rows `stride` apart.
     @inline(__always)
     static func multiplyByDerivative<T: TrainingScalar>(
-        _ delta: UnsafeMutablePointer<T>, output a: UnsafePointer<T>, rows: Int, columns: Int, stride: Int, _ activation: Activation
+        _ delta: UnsafeMutablePointer<T>, output a: UnsafePointer<T>, rows: Int, columns: Int, stride: Int,
+        _ activation: Activation
     ) {
         switch activation {
         case .identity, .step, .softmax:

@@ -43,7 +43,9 @@ final class LifetimeGuard {
 
     /// Poisons the bytes dead at op `index`.
     func beforeOp(_ index: Int) {
-        for range in deadRanges[index] { (base + range.lowerBound).initializeMemory(as: UInt8.self, repeating: 0xFF, count: range.count) }
+        for range in deadRanges[index] {
+            (base + range.lowerBound).initializeMemory(as: UInt8.self, repeating: 0xFF, count: range.count)
+        }
     }
 
     /// Checks that op `index` left the bytes dead at it untouched.
@@ -51,7 +53,8 @@ final class LifetimeGuard {
         for range in deadRanges[index] {
             let bytes = (base + range.lowerBound).assumingMemoryBound(to: UInt8.self)
             for offset in 0..<range.count where bytes[offset] != 0xFF {
-                violations.append("op \(index) (\(opNames[index])) wrote arena byte \(range.lowerBound + offset), outside every live buffer")
+                violations.append(
+                    "op \(index) (\(opNames[index])) wrote arena byte \(range.lowerBound + offset), outside every live buffer")
                 break
             }
         }

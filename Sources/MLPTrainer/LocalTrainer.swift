@@ -27,7 +27,8 @@ final class LocalTrainer<T: TrainingScalar> {
         planAdjustment: ((StepProgram) throws -> ArenaPlan)? = nil
     ) throws {
         let loader = try DatasetLoader(model: model)
-        let program = try StepProgram(model: model, options: StepOptions(parts: threads, fusesUpdate: fusesUpdate), data: loader.shape)
+        let program = try StepProgram(
+            model: model, options: StepOptions(parts: threads, fusesUpdate: fusesUpdate), data: loader.shape)
         plan = try planAdjustment?(program) ?? BestPlanner().plan(program.buffers, alignment: 64)
         arena = try Arena(byteCount: plan.arenaByteCount, placement: .local)
         let tensors = ModelTensors<T>(program: program, plan: plan, arena: arena)

@@ -29,15 +29,21 @@ struct OptimizerRule<T: TrainingScalar> {
 
     /// Updates θ from g and the kind's state tensors (`OptimizerKind.stateNames` order), elements `range`.
     @inline(__always)
-    func apply(_ parameters: UnsafeMutablePointer<T>, gradient: UnsafePointer<T>, states: [UnsafeMutablePointer<T>], range: Range<Int>) {
+    func apply(
+        _ parameters: UnsafeMutablePointer<T>, gradient: UnsafePointer<T>, states: [UnsafeMutablePointer<T>], range: Range<Int>
+    ) {
         let (p, g, count) = (parameters + range.lowerBound, gradient + range.lowerBound, range.count)
         switch kind {
         case .sgd: Self.sgd(p, gradient: g, count: count, learningRate: learningRate)
-        case .momentum: Self.momentum(p, gradient: g, velocity: states[0] + range.lowerBound, count: count, learningRate: learningRate, momentum: momentum)
+        case .momentum:
+            Self.momentum(
+                p, gradient: g, velocity: states[0] + range.lowerBound, count: count, learningRate: learningRate,
+                momentum: momentum)
         case .adam:
             Self.adam(
                 p, gradient: g, first: states[0] + range.lowerBound, second: states[1] + range.lowerBound, count: count,
-                learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, correction1: correction1, correction2: correction2)
+                learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, correction1: correction1,
+                correction2: correction2)
         }
     }
 

@@ -22,11 +22,13 @@ struct ModelTensors<T: TrainingScalar> {
     /// Traps (a programmer error) if the plan is not this program's, or lacks a tensor an op needs.
     init(program: StepProgram, plan: ArenaPlan, arena: Arena) {
         precondition(
-            plan.requests.map(\.name) == program.buffers.map(\.name) && plan.requests.map(\.byteCount) == program.buffers.map(\.byteCount),
+            plan.requests.map(\.name) == program.buffers.map(\.name)
+                && plan.requests.map(\.byteCount) == program.buffers.map(\.byteCount),
             "ModelTensors: the plan is not this program's")
         func view(_ id: TensorID) -> UnsafeMutablePointer<T> {
             guard let index = program.index(of: id) else { preconditionFailure("ModelTensors: the program has no tensor \(id)") }
-            return arena.pointer(at: plan.offsets[index], count: plan.requests[index].byteCount / MemoryLayout<T>.stride, as: T.self)
+            return arena.pointer(
+                at: plan.offsets[index], count: plan.requests[index].byteCount / MemoryLayout<T>.stride, as: T.self)
         }
         func optionalView(_ id: TensorID) -> UnsafeMutablePointer<T>? { program.index(of: id) == nil ? nil : view(id) }
 
@@ -62,8 +64,10 @@ struct ModelTensors<T: TrainingScalar> {
         }
         let orderIndex = program.index(of: TensorID(.order))
         data = DataTensors(
-            trainCount: shape.trainCount, testCount: shape.testCount, featureWidth: model.inputWidth, targetWidth: model.outputWidth,
-            trainFeatures: featureRows(TensorID(.trainFeatures)), trainTargets: optionalView(TensorID(.trainTargets)) ?? batchTargets,
+            trainCount: shape.trainCount, testCount: shape.testCount, featureWidth: model.inputWidth,
+            targetWidth: model.outputWidth,
+            trainFeatures: featureRows(TensorID(.trainFeatures)),
+            trainTargets: optionalView(TensorID(.trainTargets)) ?? batchTargets,
             testFeatures: featureRows(TensorID(.testFeatures)), testTargets: optionalView(TensorID(.testTargets)) ?? batchTargets,
             order: orderIndex.map { arena.pointer(at: plan.offsets[$0], count: shape.trainCount, as: Int32.self) }
                 ?? arena.pointer(at: 0, count: 0, as: Int32.self))

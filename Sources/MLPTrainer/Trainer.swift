@@ -83,7 +83,9 @@ final class Trainer<T: TrainingScalar> {
     /// Forward, loss and backward of an unfused program: leaves ∂(mean loss)/∂θ in the gradients, parameters
     /// unchanged (gradient checks).
     func computeGradients(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        precondition(!program.table.fusesUpdate, "Trainer.computeGradients: the program fuses the update; build it with fusesUpdate: false")
+        precondition(
+            !program.table.fusesUpdate, "Trainer.computeGradients: the program fuses the update; build it with fusesUpdate: false"
+        )
         let update = program.index(of: .update) ?? program.ops.count
         return run(ops: 0..<update, batch: batch, rows: rows, training: true)
     }
@@ -165,7 +167,8 @@ final class Trainer<T: TrainingScalar> {
         for row in rows {
             let sample = Int(data.order[first + row])
             data.trainFeatures.read(from: sample * width, count: width, into: tensors.features + row * width)  // (1, I)
-            (tensors.targets + row * targetWidth).update(from: data.trainTargets + sample * targetWidth, count: targetWidth)  // (1, K)
+            // (1, K)
+            (tensors.targets + row * targetWidth).update(from: data.trainTargets + sample * targetWidth, count: targetWidth)
         }
         // The next batch in the order (if this epoch has one) is gathered after this step: start its rows' misses now,
         // so they are served from cache then. Each part prefetches the rows it will likely gather itself.
@@ -252,9 +255,13 @@ final class Trainer<T: TrainingScalar> {
         let split = splitter
         for layer in tensors.layers {
             guard let dWeights = layer.dWeights else { preconditionFailure("Trainer: update without planned gradients") }
-            rule.apply(layer.weights, gradient: dWeights, states: layer.weightState, range: split.share(part, of: layer.weightCount, granule: 16))
+            rule.apply(
+                layer.weights, gradient: dWeights, states: layer.weightState,
+                range: split.share(part, of: layer.weightCount, granule: 16))
             if let bias = layer.bias, let dBias = layer.dBias {
-                rule.apply(bias, gradient: dBias, states: layer.biasState, range: split.share(part, of: layer.outputWidth, records: false))
+                rule.apply(
+                    bias, gradient: dBias, states: layer.biasState,
+                    range: split.share(part, of: layer.outputWidth, records: false))
             }
         }
     }

@@ -28,7 +28,8 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     static func fusedGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool, gate: UnsafePointer<Self>?, ldg: Int
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool, gate: UnsafePointer<Self>?,
+        ldg: Int
     ) -> Bool
 
     /// The same product always in BLAS (`cblas_sgemm`/`cblas_dgemm`), for the ceiling's BLAS-only figures.
@@ -44,7 +45,8 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
 
     /// Row-major rank-1 update `A = α·x·yᵀ + A` for A (m, n).
     /// The corresponding C functions are `cblas_sger` and `cblas_dger`.
-    static func ger(m: Int, n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafePointer<Self>, a: UnsafeMutablePointer<Self>, lda: Int)
+    static func ger(
+        m: Int, n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafePointer<Self>, a: UnsafeMutablePointer<Self>, lda: Int)
 
     /// d[i] = 0 where out[i] ≤ 0, with explicit SIMD lanes. Float and Double each spell the loop
     /// out with their concrete vector type: a generic helper over `V: SIMD` was measured to run
@@ -73,18 +75,24 @@ extension Float: TrainingScalar {
     ) {
         let ta: Int32 = transposeA ? 1 : 0
         let tb: Int32 = transposeB ? 1 : 0
-        if memplan_gemm_f32(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 { return }
-        blasGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        if memplan_gemm_f32(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 {
+            return
+        }
+        blasGEMM(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+            beta: beta, c: c, ldc: ldc)
     }
 
     @inline(__always)
     public static func fusedGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool, gate: UnsafePointer<Float>?, ldg: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool,
+        gate: UnsafePointer<Float>?, ldg: Int
     ) -> Bool {
         memplan_gemm_fused_f32(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc),
             bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
     }
 
@@ -95,7 +103,8 @@ extension Float: TrainingScalar {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         memplan_sgemm(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc))
     }
 
     @inline(__always)
@@ -107,12 +116,15 @@ extension Float: TrainingScalar {
     }
 
     @inline(__always)
-    public static func ger(m: Int, n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, lda: Int) {
+    public static func ger(
+        m: Int, n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, lda: Int
+    ) {
         memplan_sger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
     }
 
     @inline(__always)
-    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Float, count: Int, into d: UnsafeMutablePointer<Float>) {
+    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Float, count: Int, into d: UnsafeMutablePointer<Float>)
+    {
         var index = 0
         while index + 16 <= count {
             let values = SIMD16<Float>(UnsafeRawPointer(bytes + index).loadUnaligned(as: SIMD16<UInt8>.self)) * scale
@@ -173,18 +185,24 @@ extension Double: TrainingScalar {
     ) {
         let ta: Int32 = transposeA ? 1 : 0
         let tb: Int32 = transposeB ? 1 : 0
-        if memplan_gemm_f64(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 { return }
-        blasGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        if memplan_gemm_f64(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 {
+            return
+        }
+        blasGEMM(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+            beta: beta, c: c, ldc: ldc)
     }
 
     @inline(__always)
     public static func fusedGEMM(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, bias: UnsafePointer<Double>?, relu: Bool, gate: UnsafePointer<Double>?, ldg: Int
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, bias: UnsafePointer<Double>?, relu: Bool,
+        gate: UnsafePointer<Double>?, ldg: Int
     ) -> Bool {
         memplan_gemm_fused_f64(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc),
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc),
             bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
     }
 
@@ -195,7 +213,8 @@ extension Double: TrainingScalar {
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         memplan_dgemm(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc))
     }
 
     @inline(__always)
@@ -207,12 +226,17 @@ extension Double: TrainingScalar {
     }
 
     @inline(__always)
-    public static func ger(m: Int, n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafePointer<Double>, a: UnsafeMutablePointer<Double>, lda: Int) {
+    public static func ger(
+        m: Int, n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafePointer<Double>, a: UnsafeMutablePointer<Double>,
+        lda: Int
+    ) {
         memplan_dger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
     }
 
     @inline(__always)
-    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Double, count: Int, into d: UnsafeMutablePointer<Double>) {
+    public static func scaleBytes(
+        _ bytes: UnsafePointer<UInt8>, by scale: Double, count: Int, into d: UnsafeMutablePointer<Double>
+    ) {
         var index = 0
         while index + 8 <= count {
             let values = SIMD8<Double>(UnsafeRawPointer(bytes + index).loadUnaligned(as: SIMD8<UInt8>.self)) * scale

@@ -226,7 +226,9 @@ public final class WorkerPool: @unchecked Sendable {
     /// shares ← ½·shares + ½·speed/Σspeed with speed = work/time (still summing to 1); then a share under the floor
     /// `smallestShare`/count is raised to it, the others giving up the difference in proportion to what they hold
     /// above the floor. A part with no time or no work measured leaves all shares as they were.
-    static func updateShares(_ shares: UnsafeMutablePointer<Double>, time: UnsafePointer<Double>, work: UnsafePointer<Double>, count: Int) {
+    static func updateShares(
+        _ shares: UnsafeMutablePointer<Double>, time: UnsafePointer<Double>, work: UnsafePointer<Double>, count: Int
+    ) {
         var speedSum = 0.0
         for part in 0..<count {
             guard time[part] > 0, work[part] > 0 else { return }

@@ -107,7 +107,8 @@ public enum MemoryBudget {
             try checked.sum(tensors.filter { $0.category == category }.map(\.byteCount), what: what)
         }
         func elements(_ tensors: [TensorSpec], _ role: DenseTensor) -> Int {
-            tensors.first { $0.id.role == role.rawValue && $0.id.derivative == .value && $0.category == .parameters }?.elementCount ?? 0
+            tensors.first { $0.id.role == role.rawValue && $0.id.derivative == .value && $0.category == .parameters }?
+                .elementCount ?? 0
         }
         var layers: [LayerBudget] = []
         layers.reserveCapacity(model.layers.count)
@@ -146,7 +147,8 @@ public enum MemoryBudget {
             optimizer: model.optimizer.kind, fusesUpdate: table.fusesUpdate, parameterCount: totals.parameters,
             weightCount: totals.weights, biasCount: totals.biases, neuronCount: totals.neurons,
             parameterByteCount: bytes[.parameters] ?? 0, gradientByteCount: bytes[.gradients] ?? 0,
-            activationByteCount: bytes[.activations] ?? 0, deltaByteCount: bytes[.deltas] ?? 0, scratchByteCount: bytes[.scratch] ?? 0,
+            activationByteCount: bytes[.activations] ?? 0, deltaByteCount: bytes[.deltas] ?? 0,
+            scratchByteCount: bytes[.scratch] ?? 0,
             inputByteCount: bytes[.inputs] ?? 0, inputFeatureByteCount: featureBytes, inputTargetByteCount: targetBytes,
             optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step)
     }
@@ -161,11 +163,14 @@ public enum MemoryBudget {
         let parameterBytes = try checked.multiply(bound.parameterCount, bound.precision.byteCount, what: "the parameter bytes")
         let activationBytes = try checked.multiply(parameterBytes, bound.batchSize, what: "the activation bound")
         let inputBytes = try checked.multiply(bound.sampleByteCount, bound.batchSize, what: "the input samples")
-        let optimizerBytes = try checked.multiply(parameterBytes, bound.optimizer.stateTensorsPerParameter, what: "the optimizer state")
-        let total = try checked.sum([parameterBytes, parameterBytes, activationBytes, inputBytes, optimizerBytes], what: "the total")
+        let optimizerBytes = try checked.multiply(
+            parameterBytes, bound.optimizer.stateTensorsPerParameter, what: "the optimizer state")
+        let total = try checked.sum(
+            [parameterBytes, parameterBytes, activationBytes, inputBytes, optimizerBytes], what: "the total")
         return Budget(
             mode: .bound, profileName: bound.name, precision: bound.precision, batchSize: bound.batchSize,
-            optimizer: bound.optimizer, fusesUpdate: false, parameterCount: bound.parameterCount, weightCount: bound.parameterCount,
+            optimizer: bound.optimizer, fusesUpdate: false, parameterCount: bound.parameterCount,
+            weightCount: bound.parameterCount,
             biasCount: 0, neuronCount: 0, parameterByteCount: parameterBytes, gradientByteCount: parameterBytes,
             activationByteCount: activationBytes, deltaByteCount: 0, scratchByteCount: 0, inputByteCount: inputBytes,
             inputFeatureByteCount: inputBytes, inputTargetByteCount: 0, optimizerByteCount: optimizerBytes, totalByteCount: total,

@@ -80,7 +80,9 @@ struct TableBuilder {
         try add(id, name: name, shape: shape, elementType: elementType, category: .parameters, isPersistent: true)
         if !fusesUpdate { try add(id.gradient, name: "d" + name, shape: shape, elementType: elementType, category: .gradients) }
         for (index, state) in optimizer.stateNames.enumerated() {
-            try add(id.state(index), name: state + name, shape: shape, elementType: elementType, category: .optimizer, isPersistent: true)
+            try add(
+                id.state(index), name: state + name, shape: shape, elementType: elementType, category: .optimizer,
+                isPersistent: true)
         }
     }
 }
@@ -121,8 +123,10 @@ public struct StepTable: Sendable {
                     optimizer: model.optimizer, options: options, fusesUpdate: fuses))
         }
         for layer in layers { try layer.tensors(&builder) }
-        try builder.add(TensorID(.features), name: "x", shape: [batch, model.inputWidth], elementType: element, category: .inputs)
-        try builder.add(TensorID(.targets), name: "y", shape: [batch, model.outputWidth], elementType: element, category: .inputs)
+        try builder.add(
+            TensorID(.features), name: "x", shape: [batch, model.inputWidth], elementType: element, category: .inputs)
+        try builder.add(
+            TensorID(.targets), name: "y", shape: [batch, model.outputWidth], elementType: element, category: .inputs)
         var loadReads: [TensorID] = []
         if let data {
             let features = data.featureElementType(at: model.precision)
@@ -138,7 +142,9 @@ public struct StepTable: Sendable {
             try builder.add(
                 TensorID(.testTargets), name: "test.y", shape: [data.testCount, model.outputWidth], elementType: element,
                 category: .data, isPersistent: true)
-            try builder.add(TensorID(.order), name: "order", shape: [data.trainCount], elementType: .int32, category: .data, isPersistent: true)
+            try builder.add(
+                TensorID(.order), name: "order", shape: [data.trainCount], elementType: .int32, category: .data,
+                isPersistent: true)
             loadReads = [TensorID(.trainFeatures), TensorID(.trainTargets), TensorID(.order)]
         }
         tensors = builder.tensors
@@ -168,6 +174,7 @@ public struct StepTable: Sendable {
 
     /// Bytes of one category, summed.
     public func bytes(of category: BufferCategory) throws(BudgetError) -> Int {
-        try Checked(context: model.name).sum(tensors.filter { $0.category == category }.map(\.byteCount), what: "the \(category.rawValue) bytes")
+        try Checked(context: model.name).sum(
+            tensors.filter { $0.category == category }.map(\.byteCount), what: "the \(category.rawValue) bytes")
     }
 }

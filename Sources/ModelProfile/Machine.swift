@@ -34,9 +34,13 @@ public struct Machine: Sendable, Hashable, Codable {
     }
 
     /// Σ total bytes, saturating at Int.max.
-    public var totalBytes: Int { nodes.reduce(0) { $0.addingReportingOverflow($1.totalBytes).overflow ? Int.max : $0 + $1.totalBytes } }
+    public var totalBytes: Int {
+        nodes.reduce(0) { $0.addingReportingOverflow($1.totalBytes).overflow ? Int.max : $0 + $1.totalBytes }
+    }
     /// Σ free bytes, saturating at Int.max.
-    public var freeBytes: Int { nodes.reduce(0) { $0.addingReportingOverflow($1.freeBytes).overflow ? Int.max : $0 + $1.freeBytes } }
+    public var freeBytes: Int {
+        nodes.reduce(0) { $0.addingReportingOverflow($1.freeBytes).overflow ? Int.max : $0 + $1.freeBytes }
+    }
 }
 
 /// Reads machine profiles (`kind: machine`):
@@ -89,36 +93,44 @@ public enum MachineParser {
             let text = try reader.string(kind, field: "kind")
             guard text.lowercased() == "machine" else {
                 throw ProfileError.inconsistent(
-                    reader.location(kind), "this is a '\(text)' profile, not a machine profile (kind: machine); model profiles go first, --machine FILE second")
+                    reader.location(kind),
+                    "this is a '\(text)' profile, not a machine profile (kind: machine); model profiles go first, --machine FILE second"
+                )
             }
         }
         let name = try top["name"].map { try reader.string($0, field: "name") } ?? reader.defaultName
         let description = try top["description"].map { try reader.string($0, field: "description") }
-        let nodesNode = try top.require("nodes", hint: "list the memory domains, e.g. nodes: [{memory: 256GiB}, {memory: 256GiB}]")
+        let nodesNode = try top.require(
+            "nodes", hint: "list the memory domains, e.g. nodes: [{memory: 256GiB}, {memory: 256GiB}]")
         var nodes: [MachineNode] = []
         for (index, item) in try reader.list(nodesNode, field: "nodes").enumerated() {
             let node = try reader.section(item, named: "nodes", index: index, allowed: nodeKeys)
             let memoryNode = try node.require("memory", hint: "give the node's memory, e.g. memory: 256GiB")
             let memory = try reader.byteCount(memoryNode, field: "memory")
             guard memory > 0 else {
-                throw ProfileError.invalidValue(reader.location(memoryNode), field: "memory", value: "0", reason: "a node needs some memory")
+                throw ProfileError.invalidValue(
+                    reader.location(memoryNode), field: "memory", value: "0", reason: "a node needs some memory")
             }
             var free = memory
             if let freeNode = node["free"] {
                 free = try reader.byteCount(freeNode, field: "free")
                 guard free <= memory else {
-                    throw ProfileError.invalidValue(reader.location(freeNode), field: "free", value: "\(free)", reason: "is more than the node's memory \(memory)")
+                    throw ProfileError.invalidValue(
+                        reader.location(freeNode), field: "free", value: "\(free)",
+                        reason: "is more than the node's memory \(memory)")
                 }
             }
             let cpus = try node["cpus"].map { try reader.count($0, field: "cpus", minimum: 1) }
             let count = try node["count"].map { try reader.count($0, field: "count", minimum: 1) } ?? 1
             guard count <= 4096, nodes.count + count <= 4096 else {
-                throw ProfileError.invalidValue(reader.location(item), field: "count", value: "\(count)", reason: "at most 4096 nodes")
+                throw ProfileError.invalidValue(
+                    reader.location(item), field: "count", value: "\(count)", reason: "at most 4096 nodes")
             }
             for _ in 0..<count { nodes.append(MachineNode(id: nodes.count, totalBytes: memory, freeBytes: free, cpuCount: cpus)) }
         }
         guard !nodes.isEmpty else {
-            throw ProfileError.invalidValue(reader.location(nodesNode), field: "nodes", value: "[]", reason: "list at least one node")
+            throw ProfileError.invalidValue(
+                reader.location(nodesNode), field: "nodes", value: "[]", reason: "list at least one node")
         }
         return Machine(name: name, description: description, source: path, nodes: nodes)
     }

@@ -162,12 +162,16 @@ public struct Model: Sendable, Codable, Hashable {
     }
 
     /// The same model with another precision, batch or optimizer (as the CLI flags override).
-    public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError) -> Model {
+    public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError)
+        -> Model
+    {
         var copy = self
         if let precision { copy.precision = precision }
         if let batchSize { copy.batchSize = batchSize }
         if let optimizer, optimizer != copy.optimizer.kind {
-            let rate = optimizer.defaultLearningRate == copy.optimizer.kind.defaultLearningRate ? copy.optimizer.learningRate : optimizer.defaultLearningRate
+            let rate =
+                optimizer.defaultLearningRate == copy.optimizer.kind.defaultLearningRate
+                ? copy.optimizer.learningRate : optimizer.defaultLearningRate
             copy.optimizer = Optimizer(kind: optimizer, learningRate: rate)
         }
         try copy.validate()

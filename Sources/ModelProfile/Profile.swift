@@ -37,7 +37,9 @@ public struct BoundModel: Sendable, Codable, Hashable {
     }
 
     /// The same bound with another precision, batch or optimizer.
-    public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError) -> BoundModel {
+    public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError)
+        -> BoundModel
+    {
         try BoundModel(
             name: name, parameterCount: parameterCount, sampleByteCount: sampleByteCount,
             precision: precision ?? self.precision, batchSize: batchSize ?? self.batchSize,
@@ -72,7 +74,9 @@ public enum Profile: Sendable, Hashable {
     }
 
     /// The same profile with CLI overrides applied.
-    public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError) -> Profile {
+    public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError)
+        -> Profile
+    {
         switch self {
         case .exact(let model): .exact(try model.with(precision: precision, batchSize: batchSize, optimizer: optimizer))
         case .bound(let bound): .bound(try bound.with(precision: precision, batchSize: batchSize, optimizer: optimizer))

@@ -52,7 +52,10 @@ public final class Arena: @unchecked Sendable {
             case .interleave: (free, whereTo) = (topology.freeBytes, "the machine (all nodes)")
             case .local:
                 let node = NUMATopology.currentNode()
-                (free, whereTo) = (topology.node(node)?.freeBytes ?? topology.freeBytes, topology.isAvailable ? "node \(node) (local)" : "the machine")
+                (free, whereTo) = (
+                    topology.node(node)?.freeBytes ?? topology.freeBytes,
+                    topology.isAvailable ? "node \(node) (local)" : "the machine"
+                )
             }
             guard mapped <= free else { throw .insufficientMemory(requiredBytes: mapped, freeBytes: free, whereTo: whereTo) }
         }
@@ -114,14 +117,17 @@ public final class Arena: @unchecked Sendable {
         guard isNUMABacked, let status = LibNUMA.nodesOfPages(&pages) else {
             // Without NUMA every resident page is on the one implicit node 0.
             let resident = residentPageCount()
-            return PageCensus(pageCount: pageCount, pageSize: pageSize, pagesByNode: [0: resident], notResident: pageCount - resident, source: "mincore")
+            return PageCensus(
+                pageCount: pageCount, pageSize: pageSize, pagesByNode: [0: resident], notResident: pageCount - resident,
+                source: "mincore")
         }
         var byNode: [Int: Int] = [:]
         var missing = 0
         for value in status {
             if value >= 0 { byNode[Int(value), default: 0] += 1 } else { missing += 1 }
         }
-        return PageCensus(pageCount: pageCount, pageSize: pageSize, pagesByNode: byNode, notResident: missing, source: "move_pages")
+        return PageCensus(
+            pageCount: pageCount, pageSize: pageSize, pagesByNode: byNode, notResident: missing, source: "move_pages")
     }
 
     /// Resident pages by `mincore`, for plain memory.

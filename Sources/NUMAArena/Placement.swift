@@ -18,7 +18,13 @@ public enum Placement: Sendable, Hashable, CustomStringConvertible {
         case "interleave", "interleaved": self = .interleave
         default:
             var digits = Substring(lowered)
-            if digits.hasPrefix("node:") { digits = digits.dropFirst(5) } else if digits.hasPrefix("node") { digits = digits.dropFirst(4) } else { return nil }
+            if digits.hasPrefix("node:") {
+                digits = digits.dropFirst(5)
+            } else if digits.hasPrefix("node") {
+                digits = digits.dropFirst(4)
+            } else {
+                return nil
+            }
             guard !digits.isEmpty, digits.allSatisfy(\.isNumber), let node = Int(digits), node < 1 << 20 else { return nil }
             self = .node(node)
         }

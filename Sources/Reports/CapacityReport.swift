@@ -72,7 +72,6 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         public var curve: [Point]
         public var lecture: [LectureAnswer]
 
-
     }
 
     public var machine: MachineInfo
@@ -84,7 +83,6 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
     public var dataBytes: Int
     @Nullable public var scalingRule: String?
     public var results: [Result]
-
 
     public init(_ result: CapacityResult) {
         machine = MachineInfo(
@@ -108,10 +106,13 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
                     machine: capacity.usableMachineBytes,
                     perNode: Dictionary(uniqueKeysWithValues: capacity.usableNodeBytes.map { (String($0.key), $0.value) })),
                 bytesAtProfileBatch: capacity.bytesAtProfileBatch, machinesNeeded: capacity.machinesNeeded,
-                scaledWidths: capacity.scaledWidths, scaledParameters: capacity.scaledParameters, maxParameters: capacity.maxParameters,
+                scaledWidths: capacity.scaledWidths, scaledParameters: capacity.scaledParameters,
+                maxParameters: capacity.maxParameters,
                 curve: capacity.curve.map { Point(batch: $0.batch, bytes: $0.bytes) },
                 lecture: capacity.lectureAnswers.map {
-                    LectureAnswer(batch: $0.batch, totalBytes: $0.bytes, lecture: ByteUnits.lecture($0.bytes), machinesNeeded: $0.machinesNeeded)
+                    LectureAnswer(
+                        batch: $0.batch, totalBytes: $0.bytes, lecture: ByteUnits.lecture($0.bytes),
+                        machinesNeeded: $0.machinesNeeded)
                 })
         }
     }
@@ -138,7 +139,8 @@ public enum CapacityRenderer {
     static func headline(_ report: CapacityReport) -> String {
         let total = report.machine.nodes.reduce(0) { $0 + $1.totalBytes }
         let free = report.machine.nodes.reduce(0) { $0 + $1.freeBytes }
-        var text = "\(report.profile) on \(report.machine.name) (\(report.machine.nodes.count) node\(report.machine.nodes.count == 1 ? "" : "s"), "
+        var text =
+            "\(report.profile) on \(report.machine.name) (\(report.machine.nodes.count) node\(report.machine.nodes.count == 1 ? "" : "s"), "
         text += "\(ByteUnits.binary(total)) in all, \(ByteUnits.binary(free)) free), headroom \(percentText(report.headroom))"
         return text
     }
@@ -162,7 +164,9 @@ public enum CapacityRenderer {
                         : ""))
             if let rule = report.scalingRule { notes.append("Max scale k: \(rule).") }
         }
-        notes.append("Usable bytes: each node's free memory less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena).")
+        notes.append(
+            "Usable bytes: each node's free memory less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena)."
+        )
         return notes
     }
 
@@ -192,7 +196,9 @@ public enum CapacityRenderer {
 
     static func lectureTable(_ report: CapacityReport) -> TextTable? {
         guard report.mode == "bound" else { return nil }
-        var table = TextTable(columns: [.left("Precision"), .right("Batch"), .right("Bytes"), .right("Lecture"), .right("Machines like this one")])
+        var table = TextTable(columns: [
+            .left("Precision"), .right("Batch"), .right("Bytes"), .right("Lecture"), .right("Machines like this one"),
+        ])
         for result in report.results {
             for answer in result.lecture {
                 table.append([
@@ -217,9 +223,12 @@ public enum CapacityRenderer {
                             + "(\(ByteUnits.binary(usable)) usable each)")
                 }
             } else {
-                var line = "\(result.precision): the largest batch that fits \(report.machine.name) is \(ByteUnits.grouped(result.maxBatch.machine))"
+                var line =
+                    "\(result.precision): the largest batch that fits \(report.machine.name) is \(ByteUnits.grouped(result.maxBatch.machine))"
                 if let arena = result.arenaBytesAtMaxBatch { line += " (arena \(ByteUnits.decimal(arena)))" }
-                if let scale = result.maxScale { line += "; at batch \(report.profileBatch) the hidden layers can grow \(String(format2: scale))×" }
+                if let scale = result.maxScale {
+                    line += "; at batch \(report.profileBatch) the hidden layers can grow \(String(format2: scale))×"
+                }
                 lines.append(line)
             }
         }

@@ -116,7 +116,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
                 index: layer.index, inputs: layer.inputWidth, units: layer.outputWidth, activation: layer.activation.rawValue,
                 weights: layer.weightCount, biases: layer.biasCount, parameters: layer.parameterCount,
                 bytes: LayerBytes(
-                    parameters: layer.parameterByteCount, gradients: layer.gradientByteCount, activations: layer.activationByteCount,
+                    parameters: layer.parameterByteCount, gradients: layer.gradientByteCount,
+                    activations: layer.activationByteCount,
                     optimizer: layer.optimizerByteCount, deltas: layer.deltaByteCount, scratch: layer.scratchByteCount))
         }
         tensors = budget.tensors.map { tensor in
@@ -189,7 +190,8 @@ public enum EstimateRenderer {
             table.append([
                 String(layer.index), "\(layer.inputs) → \(layer.units)", layer.activation, ByteUnits.grouped(layer.weights),
                 ByteUnits.grouped(layer.biases), ByteUnits.grouped(layer.parameters), ByteUnits.grouped(layer.bytes.parameters),
-                ByteUnits.grouped(layer.bytes.gradients), ByteUnits.grouped(layer.bytes.activations), ByteUnits.grouped(layer.bytes.deltas),
+                ByteUnits.grouped(layer.bytes.gradients), ByteUnits.grouped(layer.bytes.activations),
+                ByteUnits.grouped(layer.bytes.deltas),
                 ByteUnits.grouped(layer.bytes.optimizer),
             ])
         }
@@ -198,10 +200,13 @@ public enum EstimateRenderer {
 
     /// Every tensor of the step, as the layer kinds declare them.
     static func tensorTable(_ report: EstimateReport) -> TextTable {
-        var table = TextTable(columns: [.left("Tensor"), .right("Layer"), .left("Shape"), .left("Type"), .left("Category"), .right("Bytes")])
+        var table = TextTable(columns: [
+            .left("Tensor"), .right("Layer"), .left("Shape"), .left("Type"), .left("Category"), .right("Bytes"),
+        ])
         for tensor in report.tensors {
             table.append([
-                tensor.name, String(tensor.layer), "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")", tensor.elementType,
+                tensor.name, String(tensor.layer), "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")",
+                tensor.elementType,
                 tensor.category, ByteUnits.grouped(tensor.bytes),
             ])
         }

@@ -21,7 +21,6 @@ enum Palette {
     }
 }
 
-
 /// Builds SVG charts as strings.
 enum SVG {
     static func number(_ value: Double) -> String { String(format: "%.1f", value) }
@@ -36,28 +35,34 @@ enum SVG {
         let plotWidth = width - labelWidth - 30
         let height = top + Double(groups.count) * (barHeight + gap) + 86
         let maximum = Double(max(1, groups.map { $0.segments.reduce(0) { $0 + $1.bytes } }.max() ?? 1))
-        var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+        var out =
+            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
         out += "<title>\(Markup.html(title))</title>"
         out += "<text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
         for tick in 0...4 {
             let x = labelWidth + plotWidth * Double(tick) / 4
-            out += "<line x1=\"\(number(x))\" y1=\"\(number(top - 6))\" x2=\"\(number(x))\" y2=\"\(number(height - 60))\" class=\"grid\"/>"
-            out += "<text x=\"\(number(x))\" y=\"\(number(height - 44))\" class=\"tick\" text-anchor=\"middle\">\(ByteUnits.decimal(Int(maximum * Double(tick) / 4)))</text>"
+            out +=
+                "<line x1=\"\(number(x))\" y1=\"\(number(top - 6))\" x2=\"\(number(x))\" y2=\"\(number(height - 60))\" class=\"grid\"/>"
+            out +=
+                "<text x=\"\(number(x))\" y=\"\(number(height - 44))\" class=\"tick\" text-anchor=\"middle\">\(ByteUnits.decimal(Int(maximum * Double(tick) / 4)))</text>"
         }
         var legend: [String] = []
         for (row, group) in groups.enumerated() {
             let y = top + Double(row) * (barHeight + gap)
-            out += "<text x=\"\(number(labelWidth - 8))\" y=\"\(number(y + barHeight * 0.65))\" class=\"label\" text-anchor=\"end\">\(Markup.html(group.label))</text>"
+            out +=
+                "<text x=\"\(number(labelWidth - 8))\" y=\"\(number(y + barHeight * 0.65))\" class=\"label\" text-anchor=\"end\">\(Markup.html(group.label))</text>"
             var x = labelWidth
             for segment in group.segments where segment.bytes > 0 {
                 let w = max(1, plotWidth * Double(segment.bytes) / maximum)
-                out += "<rect class=\"bar\" x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(w))\" height=\"\(number(barHeight))\" fill=\"\(Palette.color(segment.name))\">"
+                out +=
+                    "<rect class=\"bar\" x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(w))\" height=\"\(number(barHeight))\" fill=\"\(Palette.color(segment.name))\">"
                 out += "<title>\(Markup.html(segment.name)): \(ByteUnits.grouped(segment.bytes)) B</title></rect>"
                 x += w
                 if !legend.contains(segment.name) { legend.append(segment.name) }
             }
             let total = group.segments.reduce(0) { $0 + $1.bytes }
-            out += "<text x=\"\(number(min(x + 6, width - 4)))\" y=\"\(number(y + barHeight * 0.65))\" class=\"value\" text-anchor=\"\(x + 120 > width ? "end" : "start")\">\(ByteUnits.decimal(total))</text>"
+            out +=
+                "<text x=\"\(number(min(x + 6, width - 4)))\" y=\"\(number(y + barHeight * 0.65))\" class=\"value\" text-anchor=\"\(x + 120 > width ? "end" : "start")\">\(ByteUnits.decimal(total))</text>"
         }
         out += legendRow(legend.map { ($0, Palette.color($0)) }, y: height - 18)
         return out + "</svg>"
@@ -100,24 +105,33 @@ enum SVG {
         let yMax = max(yMin + 1, log10(max(1, (ys.max() ?? 10) * 2)))
         func px(_ x: Double) -> Double { left + (log10(max(x, 1)) - xMin) / (xMax - xMin) * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - (log10(max(y, 1)) - yMin) / (yMax - yMin) * (height - top - bottom) }
-        var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+        var out =
+            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
         out += "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
         for decade in Int(xMin.rounded(.down))...Int(xMax.rounded(.up)) where Double(decade) >= xMin && Double(decade) <= xMax {
             let x = px(pow(10, Double(decade)))
-            out += "<line x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - bottom))\" class=\"grid\"/>"
-            out += "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 18))\" class=\"tick\" text-anchor=\"middle\">\(ByteUnits.grouped(Int(pow(10, Double(decade)))))</text>"
+            out +=
+                "<line x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - bottom))\" class=\"grid\"/>"
+            out +=
+                "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 18))\" class=\"tick\" text-anchor=\"middle\">\(ByteUnits.grouped(Int(pow(10, Double(decade)))))</text>"
         }
         for decade in Int(yMin.rounded(.down))...Int(yMax.rounded(.up)) where Double(decade) >= yMin && Double(decade) <= yMax {
             let y = py(pow(10, Double(decade)))
-            out += "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" class=\"grid\"/>"
-            out += "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(Int(pow(10, Double(decade)))))</text>"
+            out +=
+                "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" class=\"grid\"/>"
+            out +=
+                "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(Int(pow(10, Double(decade)))))</text>"
         }
-        out += "<text x=\"\(number((left + width - right) / 2))\" y=\"\(number(height - 18))\" class=\"label\" text-anchor=\"middle\">\(Markup.html(xLabel))</text>"
-        out += "<text x=\"16\" y=\"\(number(height / 2))\" class=\"label\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(number(height / 2)))\">\(Markup.html(yLabel))</text>"
+        out +=
+            "<text x=\"\(number((left + width - right) / 2))\" y=\"\(number(height - 18))\" class=\"label\" text-anchor=\"middle\">\(Markup.html(xLabel))</text>"
+        out +=
+            "<text x=\"16\" y=\"\(number(height / 2))\" class=\"label\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(number(height / 2)))\">\(Markup.html(yLabel))</text>"
         for (index, limit) in limits.enumerated() {
             let y = py(limit.y)
-            out += "<line class=\"limit\" x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" stroke=\"#555\" stroke-dasharray=\"\(index == 0 ? "6 3" : "2 3")\"/>"
-            out += "<text x=\"\(number(width - right + 6))\" y=\"\(number(y + 4))\" class=\"tick\">\(Markup.html(limit.label))</text>"
+            out +=
+                "<line class=\"limit\" x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" stroke=\"#555\" stroke-dasharray=\"\(index == 0 ? "6 3" : "2 3")\"/>"
+            out +=
+                "<text x=\"\(number(width - right + 6))\" y=\"\(number(y + 4))\" class=\"tick\">\(Markup.html(limit.label))</text>"
         }
         var legend: [(String, String)] = []
         for (index, line) in series.enumerated() {
@@ -125,16 +139,19 @@ enum SVG {
             let path = line.points.map { "\(number(px($0.x))),\(number(py($0.y)))" }.joined(separator: " ")
             out += "<polyline class=\"series\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2.5\" points=\"\(path)\"/>"
             for point in line.points {
-                out += "<circle cx=\"\(number(px(point.x)))\" cy=\"\(number(py(point.y)))\" r=\"2.5\" fill=\"\(color)\"><title>batch \(ByteUnits.grouped(Int(point.x))): \(ByteUnits.grouped(Int(point.y))) B</title></circle>"
+                out +=
+                    "<circle cx=\"\(number(px(point.x)))\" cy=\"\(number(py(point.y)))\" r=\"2.5\" fill=\"\(color)\"><title>batch \(ByteUnits.grouped(Int(point.x))): \(ByteUnits.grouped(Int(point.y))) B</title></circle>"
             }
             legend.append((line.name, color))
         }
         for (index, marker) in markers.enumerated() {
             let x = px(marker.x)
             let y = py(marker.y)
-            out += "<circle class=\"marker\" cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"5\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>"
+            out +=
+                "<circle class=\"marker\" cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"5\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>"
             // Labels go left of the point, one row each, so neighbouring maxima do not overlap.
-            out += "<text x=\"\(number(x - 8))\" y=\"\(number(y + 18 + Double(index) * 14))\" class=\"tick\" text-anchor=\"end\">\(Markup.html(marker.label))</text>"
+            out +=
+                "<text x=\"\(number(x - 8))\" y=\"\(number(y + 18 + Double(index) * 14))\" class=\"tick\" text-anchor=\"end\">\(Markup.html(marker.label))</text>"
         }
         out += legendRow(legend, y: 22, x: width - right - 140, maxX: width)
         return out + "</svg>"
@@ -153,16 +170,20 @@ enum SVG {
         let opCount = max(1, plan.ops.count)
         let column = (width - left - 20) / Double(opCount)
         func py(_ offset: Int) -> Double { top + Double(offset - low) / Double(high - low) * (height - top - bottom) }
-        var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+        var out =
+            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
         out += "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
         for (index, op) in plan.ops.enumerated() {
             let x = left + column * (Double(index) + 0.5)
-            out += "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Markup.html(op))</text>"
+            out +=
+                "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Markup.html(op))</text>"
         }
         for tick in 0...4 {
             let offset = low + (high - low) * tick / 4
-            out += "<text x=\"\(number(left - 6))\" y=\"\(number(py(offset) + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(offset))</text>"
-            out += "<line x1=\"\(number(left))\" y1=\"\(number(py(offset)))\" x2=\"\(number(width - 20))\" y2=\"\(number(py(offset)))\" class=\"grid\"/>"
+            out +=
+                "<text x=\"\(number(left - 6))\" y=\"\(number(py(offset) + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(offset))</text>"
+            out +=
+                "<line x1=\"\(number(left))\" y1=\"\(number(py(offset)))\" x2=\"\(number(width - 20))\" y2=\"\(number(py(offset)))\" class=\"grid\"/>"
         }
         var legend: [String] = []
         for buffer in buffers {
@@ -170,10 +191,13 @@ enum SVG {
             let w = column * Double(buffer.last - buffer.first + 1)
             let y = py(buffer.offset)
             let h = max(1, py(buffer.offset + buffer.bytes) - y)
-            out += "<rect class=\"buffer\" x=\"\(number(x + 1))\" y=\"\(number(y))\" width=\"\(number(max(1, w - 2)))\" height=\"\(number(h))\" fill=\"\(Palette.color(buffer.category))\" stroke=\"#fff\" stroke-width=\"0.5\">"
-            out += "<title>\(Markup.html(buffer.name)) (\(buffer.category)): \(ByteUnits.grouped(buffer.bytes)) B at \(ByteUnits.grouped(buffer.offset)), ops \(buffer.first)–\(buffer.last)</title></rect>"
+            out +=
+                "<rect class=\"buffer\" x=\"\(number(x + 1))\" y=\"\(number(y))\" width=\"\(number(max(1, w - 2)))\" height=\"\(number(h))\" fill=\"\(Palette.color(buffer.category))\" stroke=\"#fff\" stroke-width=\"0.5\">"
+            out +=
+                "<title>\(Markup.html(buffer.name)) (\(buffer.category)): \(ByteUnits.grouped(buffer.bytes)) B at \(ByteUnits.grouped(buffer.offset)), ops \(buffer.first)–\(buffer.last)</title></rect>"
             if h > 12, w > 40 {
-                out += "<text x=\"\(number(x + w / 2))\" y=\"\(number(y + min(h, 40) / 2 + 4))\" class=\"inside\" text-anchor=\"middle\">\(Markup.html(buffer.name))</text>"
+                out +=
+                    "<text x=\"\(number(x + w / 2))\" y=\"\(number(y + min(h, 40) / 2 + 4))\" class=\"inside\" text-anchor=\"middle\">\(Markup.html(buffer.name))</text>"
             }
             if !legend.contains(buffer.category) { legend.append(buffer.category) }
         }
@@ -240,11 +264,19 @@ public enum HTMLPage {
                 ("planned arena", planSegments(record.plan)),
                 ("allocated arena", [(name: "allocated", bytes: a.arenaBytes)]),
                 ("resident arena pages", resident),
-                ("peak RSS growth", [(name: "arena", bytes: min(a.peakRSSGrowthBytes, a.arenaBytes)), (name: "runtime, BLAS, I/O", bytes: max(0, a.peakRSSGrowthBytes - a.arenaBytes))]),
+                (
+                    "peak RSS growth",
+                    [
+                        (name: "arena", bytes: min(a.peakRSSGrowthBytes, a.arenaBytes)),
+                        (name: "runtime, BLAS, I/O", bytes: max(0, a.peakRSSGrowthBytes - a.arenaBytes)),
+                    ]
+                ),
             ], title: "Bytes: the estimate and the plan against what was allocated and resident")
         body += table(rows(predictedTable(record)))
         body += "<h2>The arena timeline</h2>"
-        body += SVG.timeline(record.plan, title: "One training step: ops across, arena offsets down (dataset buffers omitted)", excludingCategory: "data")
+        body += SVG.timeline(
+            record.plan, title: "One training step: ops across, arena offsets down (dataset buffers omitted)",
+            excludingCategory: "data")
         if record.predicted.bytes.data > 0 {
             body += SVG.timeline(record.plan, title: "The whole arena, the dataset included")
         }
@@ -254,7 +286,8 @@ public enum HTMLPage {
         var epochRows = [["Epoch", "Train loss", "Train accuracy", "Validation loss", "Validation accuracy", "Seconds"]]
         for epoch in record.metrics.epochs {
             epochRows.append([
-                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss), epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
+                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss),
+                epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
                 epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–",
                 epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–", String(format: "%.2f", epoch.seconds),
             ])
@@ -267,7 +300,8 @@ public enum HTMLPage {
         let run = record.run
         return document(
             title: "memplan training record: \(run.profile)",
-            subtitle: "\(run.precision) precision, batch \(run.batch), \(run.epochs) epochs, \(run.optimizer) η = \(run.learningRate), placement \(run.placement)\(run.partial ? ", partial (interrupted)" : ""), \(run.date)",
+            subtitle:
+                "\(run.precision) precision, batch \(run.batch), \(run.epochs) epochs, \(run.optimizer) η = \(run.learningRate), placement \(run.placement)\(run.partial ? ", partial (interrupted)" : ""), \(run.date)",
             body: body)
     }
 
@@ -288,12 +322,20 @@ public enum HTMLPage {
         table.append(["arena bytes", ByteUnits.grouped(record.predicted.arenaBytes), ByteUnits.grouped(record.actual.arenaBytes)])
         table.append(["lower bound (most bytes live at one op)", ByteUnits.grouped(record.predicted.lowerBoundBytes), ""])
         table.append(["estimate without reuse (+ data)", ByteUnits.grouped(record.predicted.naiveBytes), ""])
-        table.append(["resident arena bytes", ByteUnits.grouped(record.actual.mappedBytes), ByteUnits.grouped(record.actual.residentBytes)])
+        table.append([
+            "resident arena bytes", ByteUnits.grouped(record.actual.mappedBytes), ByteUnits.grouped(record.actual.residentBytes),
+        ])
         for node in record.actual.pagesByNode.keys.sorted() {
-            table.append(["pages on node \(node)", record.actual.plannedNode.map { "\($0)" == node ? "all" : "0" } ?? "share", ByteUnits.grouped(record.actual.pagesByNode[node] ?? 0)])
+            table.append([
+                "pages on node \(node)", record.actual.plannedNode.map { "\($0)" == node ? "all" : "0" } ?? "share",
+                ByteUnits.grouped(record.actual.pagesByNode[node] ?? 0),
+            ])
         }
         table.append(["peak RSS growth", "≤ arena + 8 MiB", ByteUnits.grouped(record.actual.peakRSSGrowthBytes)])
-        table.append(["heap allocations per step", "0", record.actual.heapAllocationsPerStep.map { String(format: "%.2f", $0) } ?? "not measured"])
+        table.append([
+            "heap allocations per step", "0",
+            record.actual.heapAllocationsPerStep.map { String(format: "%.2f", $0) } ?? "not measured",
+        ])
         return table
     }
 
@@ -307,19 +349,25 @@ public enum HTMLPage {
         let maxY = max(1e-9, points.map(\.y).max() ?? 1) * 1.1
         func px(_ x: Double) -> Double { left + (x - 1) / (maxX - 1) * (width - left - 30) }
         func py(_ y: Double) -> Double { height - bottom - y / maxY * (height - top - bottom) }
-        var out = "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+        var out =
+            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
         out += "<title>Training loss per epoch</title><text x=\"10\" y=\"22\" class=\"title\">Training loss per epoch</text>"
         for tick in 0...4 {
             let value = maxY * Double(tick) / 4
-            out += "<line x1=\"\(SVG.number(left))\" y1=\"\(SVG.number(py(value)))\" x2=\"\(SVG.number(width - 30))\" y2=\"\(SVG.number(py(value)))\" class=\"grid\"/>"
-            out += "<text x=\"\(SVG.number(left - 6))\" y=\"\(SVG.number(py(value) + 4))\" class=\"tick\" text-anchor=\"end\">\(String(format: "%.3f", value))</text>"
+            out +=
+                "<line x1=\"\(SVG.number(left))\" y1=\"\(SVG.number(py(value)))\" x2=\"\(SVG.number(width - 30))\" y2=\"\(SVG.number(py(value)))\" class=\"grid\"/>"
+            out +=
+                "<text x=\"\(SVG.number(left - 6))\" y=\"\(SVG.number(py(value) + 4))\" class=\"tick\" text-anchor=\"end\">\(String(format: "%.3f", value))</text>"
         }
         let path = points.map { "\(SVG.number(px($0.x))),\(SVG.number(py($0.y)))" }.joined(separator: " ")
-        out += "<polyline class=\"series\" fill=\"none\" stroke=\"\(Palette.series[0])\" stroke-width=\"2.5\" points=\"\(path)\"/>"
+        out +=
+            "<polyline class=\"series\" fill=\"none\" stroke=\"\(Palette.series[0])\" stroke-width=\"2.5\" points=\"\(path)\"/>"
         for point in points {
-            out += "<circle cx=\"\(SVG.number(px(point.x)))\" cy=\"\(SVG.number(py(point.y)))\" r=\"3\" fill=\"\(Palette.series[0])\"><title>epoch \(Int(point.x)): \(point.y)</title></circle>"
+            out +=
+                "<circle cx=\"\(SVG.number(px(point.x)))\" cy=\"\(SVG.number(py(point.y)))\" r=\"3\" fill=\"\(Palette.series[0])\"><title>epoch \(Int(point.x)): \(point.y)</title></circle>"
             if points.count <= 40 {
-                out += "<text x=\"\(SVG.number(px(point.x)))\" y=\"\(SVG.number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Int(point.x))</text>"
+                out +=
+                    "<text x=\"\(SVG.number(px(point.x)))\" y=\"\(SVG.number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Int(point.x))</text>"
             }
         }
         return out + "</svg>"
@@ -348,7 +396,10 @@ public enum HTMLPage {
         }
         let markers = report.results.compactMap { result -> (label: String, x: Double, y: Double)? in
             guard result.maxBatch.machine > 0, let bytes = result.arenaBytesAtMaxBatch else { return nil }
-            return ("max \(result.precision) \(ByteUnits.grouped(result.maxBatch.machine))", Double(result.maxBatch.machine), Double(bytes))
+            return (
+                "max \(result.precision) \(ByteUnits.grouped(result.maxBatch.machine))", Double(result.maxBatch.machine),
+                Double(bytes)
+            )
         }
         body += SVG.lines(
             series, limits: limits, markers: markers,
@@ -365,6 +416,8 @@ public enum HTMLPage {
         if let description = report.machine.description { body += "<p>\(Markup.html(description))</p>" }
         body += table(machineRows)
         body += CapacityRenderer.notes(report).map { "<blockquote>\(Markup.html($0))</blockquote>" }.joined()
-        return document(title: "memplan capacity: \(report.profile) on \(report.machine.name)", subtitle: CapacityRenderer.headline(report), body: body)
+        return document(
+            title: "memplan capacity: \(report.profile) on \(report.machine.name)", subtitle: CapacityRenderer.headline(report),
+            body: body)
     }
 }

@@ -9,7 +9,8 @@ public enum JSONText {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
             preconditionFailure("JSONText.encode: \(T.self) failed to encode")
         }
@@ -25,7 +26,8 @@ public enum JSONText {
             guard let intValue = key.intValue else { return AnyKey(stringValue: camelCase(key.stringValue)) }
             return AnyKey(intValue: intValue)
         }
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try decoder.decode(type, from: data)
     }
 
@@ -37,9 +39,10 @@ public enum JSONText {
     static func camelCase(_ key: String) -> String {
         let words = key.split(separator: "_", omittingEmptySubsequences: false)
         guard words.count > 1 else { return key }
-        return String(words[0]) + words.dropFirst().map { word in
-            acronyms.contains(String(word)) ? word.uppercased() : word.prefix(1).uppercased() + word.dropFirst()
-        }.joined()
+        return String(words[0])
+            + words.dropFirst().map { word in
+                acronyms.contains(String(word)) ? word.uppercased() : word.prefix(1).uppercased() + word.dropFirst()
+            }.joined()
     }
 
     struct AnyKey: CodingKey {

@@ -80,18 +80,22 @@ public enum PlanRenderer {
     /// Buffers (name, category, bytes, offset, lifetime), the ASCII timeline, and the three sizes.
     public static func text(_ report: PlanReport, timelineRows: Int = 16) -> String {
         var out = "memplan plan — \(report.profile) (\(report.precision) precision, batch \(report.batch), "
-        out += "\(report.optimizer), \(report.threads ?? 1) thread\(report.threads == 1 ? "" : "s"), alignment \(report.alignment) B, "
+        out +=
+            "\(report.optimizer), \(report.threads ?? 1) thread\(report.threads == 1 ? "" : "s"), alignment \(report.alignment) B, "
         out += "placed by \(report.strategy))\n\n"
         var table = TextTable(columns: [
-            .left("Key"), .left("Buffer"), .left("Category"), .right("Bytes"), .right("Offset"), .right("End"), .left("Lifetime (ops)"),
+            .left("Key"), .left("Buffer"), .left("Category"), .right("Bytes"), .right("Offset"), .right("End"),
+            .left("Lifetime (ops)"),
         ])
         let keys = symbols(count: report.buffers.count)
         for (index, buffer) in report.buffers.enumerated() {
-            let lifetime = buffer.first == buffer.last
+            let lifetime =
+                buffer.first == buffer.last
                 ? "\(buffer.first) \(opName(report, buffer.first))"
                 : "\(buffer.first)–\(buffer.last) \(opName(report, buffer.first))…\(opName(report, buffer.last))"
             table.append([
-                String(keys[index]), buffer.name, buffer.category, ByteUnits.grouped(buffer.bytes), ByteUnits.grouped(buffer.offset),
+                String(keys[index]), buffer.name, buffer.category, ByteUnits.grouped(buffer.bytes),
+                ByteUnits.grouped(buffer.offset),
                 ByteUnits.grouped(buffer.offset + buffer.bytes), lifetime,
             ])
         }
@@ -134,7 +138,8 @@ public enum PlanRenderer {
             for op in report.ops.indices {
                 var bestIndex: Int?
                 var bestCover = 0
-                for (index, buffer) in report.buffers.enumerated() where buffer.first <= op && op <= buffer.last && buffer.bytes > 0 {
+                for (index, buffer) in report.buffers.enumerated()
+                where buffer.first <= op && op <= buffer.last && buffer.bytes > 0 {
                     let cover = min(high, buffer.offset + buffer.bytes) - max(low, buffer.offset)
                     if cover > bestCover {
                         bestCover = cover
@@ -147,7 +152,9 @@ public enum PlanRenderer {
             while line.hasSuffix(" ") { line.removeLast() }
             lines.append(line)
         }
-        lines.append(pad(ByteUnits.grouped(report.arenaBytes), offsetWidth, right: true) + "  (arena end; each row \(ByteUnits.grouped(band)) B)")
+        lines.append(
+            pad(ByteUnits.grouped(report.arenaBytes), offsetWidth, right: true)
+                + "  (arena end; each row \(ByteUnits.grouped(band)) B)")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -161,9 +168,12 @@ public enum PlanRenderer {
         }
         var out = table.renderText()
         let saving = report.naiveBytes > 0 ? 100 * Double(report.naiveBytes - report.arenaBytes) / Double(report.naiveBytes) : 0
-        let overBound = report.lowerBoundBytes > 0 ? 100 * Double(report.arenaBytes - report.lowerBoundBytes) / Double(report.lowerBoundBytes) : 0
+        let overBound =
+            report.lowerBoundBytes > 0
+            ? 100 * Double(report.arenaBytes - report.lowerBoundBytes) / Double(report.lowerBoundBytes) : 0
         out += "\nThe arena is \(String(format2: abs(saving)))% \(saving >= 0 ? "below" : "above") the naive sum and "
-        out += "\(String(format2: overBound))% above the lower bound (\(ByteUnits.grouped(report.arenaBytes - report.lowerBoundBytes)) B of gaps and padding).\n"
+        out +=
+            "\(String(format2: overBound))% above the lower bound (\(ByteUnits.grouped(report.arenaBytes - report.lowerBoundBytes)) B of gaps and padding).\n"
         return out
     }
 }

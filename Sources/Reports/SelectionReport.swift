@@ -14,7 +14,9 @@ public struct SelectionReport: Codable, Sendable, Equatable, ReportDocument {
         public var validationLossStd: Double
         public var testLoss: Double
 
-        public init(degree: Int, parameters: Int, trainLoss: Double, validationLoss: Double, validationLossStd: Double, testLoss: Double) {
+        public init(
+            degree: Int, parameters: Int, trainLoss: Double, validationLoss: Double, validationLossStd: Double, testLoss: Double
+        ) {
             self.degree = degree
             self.parameters = parameters
             self.trainLoss = trainLoss
@@ -53,13 +55,16 @@ public struct SelectionReport: Codable, Sendable, Equatable, ReportDocument {
 
     /// Each degree's losses with a bar of its validation loss, then the verdict the numbers support.
     var table: String {
-        var out = "memplan select — \(profile): \(folds)-fold cross-validation, \(epochs) epochs per fit, loss \(loss) per sample\n\n"
+        var out =
+            "memplan select — \(profile): \(folds)-fold cross-validation, \(epochs) epochs per fit, loss \(loss) per sample\n\n"
         var rows = TextTable(columns: [
-            .right("Degree"), .right("Params"), .right("Train loss"), .right("Validation loss"), .right("± sd"), .right("Test loss"), .left(""),
+            .right("Degree"), .right("Params"), .right("Train loss"), .right("Validation loss"), .right("± sd"),
+            .right("Test loss"), .left(""),
         ])
         let worst = degrees.map(\.validationLoss).filter(\.isFinite).max() ?? 1
         for result in degrees {
-            let length = result.validationLoss.isFinite ? max(1, Int((result.validationLoss / max(worst, 1e-12) * 30).rounded())) : 1
+            let length =
+                result.validationLoss.isFinite ? max(1, Int((result.validationLoss / max(worst, 1e-12) * 30).rounded())) : 1
             rows.append([
                 String(result.degree), String(result.parameters), String(format: "%.4f", result.trainLoss),
                 String(format: "%.4f", result.validationLoss), String(format: "%.4f", result.validationLossStd),
@@ -75,12 +80,20 @@ public struct SelectionReport: Codable, Sendable, Equatable, ReportDocument {
     /// overfit (lower training loss than the best, higher validation loss), when any do.
     var verdict: String {
         guard let best = degrees.first(where: { $0.degree == bestDegree }) else { return "No degree was tried." }
-        let under = degrees.filter { $0.degree < best.degree && $0.validationLoss > best.validationLoss && $0.trainLoss > best.trainLoss }
-        let over = degrees.filter { $0.degree > best.degree && $0.validationLoss > best.validationLoss && $0.trainLoss <= best.trainLoss }
+        let under = degrees.filter {
+            $0.degree < best.degree && $0.validationLoss > best.validationLoss && $0.trainLoss > best.trainLoss
+        }
+        let over = degrees.filter {
+            $0.degree > best.degree && $0.validationLoss > best.validationLoss && $0.trainLoss <= best.trainLoss
+        }
         var text = "Best degree by validation loss: \(best.degree)."
-        if !under.isEmpty { text += " Degree\(under.count == 1 ? "" : "s") \(under.map { String($0.degree) }.joined(separator: ", ")) underfit (higher training and validation loss)." }
+        if !under.isEmpty {
+            text +=
+                " Degree\(under.count == 1 ? "" : "s") \(under.map { String($0.degree) }.joined(separator: ", ")) underfit (higher training and validation loss)."
+        }
         if !over.isEmpty {
-            text += " Degree\(over.count == 1 ? "" : "s") \(over.map { String($0.degree) }.joined(separator: ", ")) overfit "
+            text +=
+                " Degree\(over.count == 1 ? "" : "s") \(over.map { String($0.degree) }.joined(separator: ", ")) overfit "
                 + "(training loss at most the best's, validation loss higher)."
         }
         if under.isEmpty && over.isEmpty { text += " No tried degree clearly under- or overfits." }

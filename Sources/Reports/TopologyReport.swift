@@ -44,8 +44,10 @@ public struct TopologyReport: Codable, Sendable, Equatable, ReportDocument {
         out += numaAvailable ? "\n" : " — libnuma reports no NUMA support; this is /proc/meminfo as one node\n"
         for node in nodes {
             out += "node \(node.node) cpus: \(node.cpus.map(String.init).joined(separator: " "))\n"
-            out += "node \(node.node) size: \(node.totalBytes >> 20) MB (\(ByteUnits.grouped(node.totalBytes)) bytes, \(ByteUnits.binary(node.totalBytes)))\n"
-            out += "node \(node.node) free: \(node.freeBytes >> 20) MB (\(ByteUnits.grouped(node.freeBytes)) bytes, \(ByteUnits.binary(node.freeBytes)))\n"
+            out +=
+                "node \(node.node) size: \(node.totalBytes >> 20) MB (\(ByteUnits.grouped(node.totalBytes)) bytes, \(ByteUnits.binary(node.totalBytes)))\n"
+            out +=
+                "node \(node.node) free: \(node.freeBytes >> 20) MB (\(ByteUnits.grouped(node.freeBytes)) bytes, \(ByteUnits.binary(node.freeBytes)))\n"
         }
         out += "node distances:\nnode " + ids.map { String($0).leftPadded(4) }.joined() + "\n"
         for (row, id) in ids.enumerated() where row < distances.count {

@@ -54,7 +54,6 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         /// The planned arena rounded up to whole pages: what the kernel must map for it (new key; absent in old records).
         @Nullable public var arenaMappedBytes: Int?
 
-
         public init(arenaBytes: Int, lowerBoundBytes: Int, naiveBytes: Int, bytes: PredictedBytes, arenaMappedBytes: Int? = nil) {
             self.arenaBytes = arenaBytes
             self.lowerBoundBytes = lowerBoundBytes
@@ -85,11 +84,11 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         /// The page size the kernel maps in (new key; absent in old records).
         @Nullable public var pageBytes: Int?
 
-
         public init(
             arenaBytes: Int, mappedBytes: Int, residentBytes: Int, pagesByNode: [String: Int], pagesNotResident: Int,
             pagesByNodeAfterFirstStep: [String: Int], plannedNode: Int?, pagesOnPlannedNode: Int?, peakRSSGrowthBytes: Int,
-            trainingRSSGrowthBytes: Int? = nil, heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool, numaMaps: String?, threadsBound: Int,
+            trainingRSSGrowthBytes: Int? = nil, heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool,
+            numaMaps: String?, threadsBound: Int,
             pageSource: String, pageBytes: Int? = nil
         ) {
             self.arenaBytes = arenaBytes
@@ -121,8 +120,10 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         @Nullable public var validationAccuracy: Double?
         public var seconds: Double
 
-
-        public init(epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?, seconds: Double) {
+        public init(
+            epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?,
+            seconds: Double
+        ) {
             self.epoch = epoch
             self.trainLoss = trainLoss
             self.trainAccuracy = trainAccuracy
@@ -141,8 +142,9 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         public var validationSamples: Int
         public var testSamples: Int
 
-
-        public init(testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int, testSamples: Int) {
+        public init(
+            testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int, testSamples: Int
+        ) {
             self.testAccuracy = testAccuracy
             self.testLoss = testLoss
             self.epochs = epochs
@@ -163,8 +165,9 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         /// before memplan had its own kernels: those ran everything in BLAS.
         @Nullable public var gemmKernels: String?
 
-
-        public init(samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil) {
+        public init(
+            samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil
+        ) {
             self.samplesPerSecond = samplesPerSecond
             self.trainingSeconds = trainingSeconds
             self.blasCore = blasCore
@@ -187,7 +190,6 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         public var partial: Bool
         public var memplanVersion: String
         public var date: String
-
 
         public init(
             profile: String, precision: String, batch: Int, epochs: Int, optimizer: String, learningRate: Double, loss: String,
@@ -253,7 +255,8 @@ public enum TrainingRenderer {
         }
         out += "Throughput: \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond.rounded()))) samples/s "
         out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
-        out += "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels)))\n"
+        out +=
+            "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels)))\n"
         if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
         out += "\nPredicted against actual\n\n"
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
@@ -275,23 +278,35 @@ public enum TrainingRenderer {
             let pages = actual.pagesByNode[node] ?? 0
             let share = Double(pages) / Double(totalPages)
             let planned = actual.plannedNode.map { "\($0)" == node } ?? false
-            table.append(["pages on node \(node)", planned ? "all" : (actual.plannedNode == nil ? "share" : "0"), ByteUnits.grouped(pages), "\(percent(share))\(planned ? ", the planned node" : "")"])
+            table.append([
+                "pages on node \(node)", planned ? "all" : (actual.plannedNode == nil ? "share" : "0"), ByteUnits.grouped(pages),
+                "\(percent(share))\(planned ? ", the planned node" : "")",
+            ])
         }
         table.append([
-            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes + 8 << 20), ByteUnits.grouped(actual.peakRSSGrowthBytes),
+            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes + 8 << 20),
+            ByteUnits.grouped(actual.peakRSSGrowthBytes),
             "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes - predicted.arenaBytes))) of runtime, BLAS and I/O buffers",
         ])
         if let training = actual.trainingRSSGrowthBytes {
-            table.append(["RSS growth during training", "", ByteUnits.grouped(training), "peak while training − RSS with the data loaded"])
+            table.append([
+                "RSS growth during training", "", ByteUnits.grouped(training), "peak while training − RSS with the data loaded",
+            ])
         }
         let allocations = actual.heapAllocationsPerStep.map { decimal($0) } ?? "not measured"
-        table.append(["heap allocations per step", "0", allocations, "over \(ByteUnits.grouped(actual.measuredSteps)) steady-state steps"])
+        table.append([
+            "heap allocations per step", "0", allocations, "over \(ByteUnits.grouped(actual.measuredSteps)) steady-state steps",
+        ])
         out += table.renderText()
         out += "\nPlanned bytes by category: "
         let bytes = predicted.bytes
-        out += [("parameters", bytes.parameters), ("gradients", bytes.gradients), ("optimizer", bytes.optimizer), ("activations", bytes.activations), ("deltas", bytes.deltas), ("inputs", bytes.inputs), ("data", bytes.data)]
-            .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
-        out += "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
+        out += [
+            ("parameters", bytes.parameters), ("gradients", bytes.gradients), ("optimizer", bytes.optimizer),
+            ("activations", bytes.activations), ("deltas", bytes.deltas), ("inputs", bytes.inputs), ("data", bytes.data),
+        ]
+        .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
+        out +=
+            "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
         if let maps = actual.numaMaps { out += "numa_maps: \(maps)\n" }
         if !actual.numaAvailable { out += "NUMA is not available here: the arena is plain memory, counted as node 0.\n" }
         return out
@@ -330,11 +345,15 @@ extension TrainingRenderer {
             ("deltas", b.deltas), ("inputs", b.inputs), ("data", b.data),
         ] { categories.append([name, ByteUnits.grouped(bytes)]) }
         out += "\n## Planned bytes by category\n\n" + categories.renderMarkdown()
-        var epochs = TextTable(columns: [.right("Epoch"), .right("Train loss"), .right("Train acc"), .right("Val loss"), .right("Val acc"), .right("Seconds")])
+        var epochs = TextTable(columns: [
+            .right("Epoch"), .right("Train loss"), .right("Train acc"), .right("Val loss"), .right("Val acc"), .right("Seconds"),
+        ])
         for epoch in record.metrics.epochs {
             epochs.append([
-                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss), epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
-                epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–", epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
+                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss),
+                epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
+                epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–",
+                epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
                 String(format: "%.2f", epoch.seconds),
             ])
         }

@@ -5,7 +5,8 @@ import ModelProfile
 
 /// A small model on synthetic data.
 public func syntheticModel(
-    widths: [Int], hidden: Activation = .tanh, loss: Loss, output: Activation? = nil, precision: Precision = .double, batch: Int = 5,
+    widths: [Int], hidden: Activation = .tanh, loss: Loss, output: Activation? = nil, precision: Precision = .double,
+    batch: Int = 5,
     optimizer: Optimizer = Optimizer(kind: .sgd, learningRate: 0.1), count: Int = 64, seed: UInt64 = 3
 ) throws -> Model {
     var layers: [LayerSpec] = []
@@ -17,10 +18,15 @@ public func syntheticModel(
                 activation: isOutput ? (output ?? loss.impliedOutputActivation) : hidden))
     }
     return try Model(
-        name: "fixture", inputShape: [widths[0]], layers: layers, loss: loss, precision: precision, batchSize: batch, optimizer: optimizer,
-        data: .synthetic(task: loss == .softmaxCrossEntropy ? .classes : (loss.isClassification ? (widths.last! > 1 ? .multilabel : .binary) : .regression), count: count, testCount: 16, noise: 0.05, seed: seed),
+        name: "fixture", inputShape: [widths[0]], layers: layers, loss: loss, precision: precision, batchSize: batch,
+        optimizer: optimizer,
+        data: .synthetic(
+            task: loss == .softmaxCrossEntropy
+                ? .classes : (loss.isClassification ? (widths.last! > 1 ? .multilabel : .binary) : .regression), count: count,
+            testCount: 16, noise: 0.05, seed: seed),
         epochs: 1, seed: seed, weightInit: .xavier)
 }
 
 /// Whether the Debian package's Fashion-MNIST files are installed.
-public let fashionMNISTInstalled = FileManager.default.fileExists(atPath: DataSource.defaultFashionMNISTPath + "/train-images-idx3-ubyte.gz")
+public let fashionMNISTInstalled = FileManager.default.fileExists(
+    atPath: DataSource.defaultFashionMNISTPath + "/train-images-idx3-ubyte.gz")

@@ -19,7 +19,9 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .datasetMissing(let path, let package):
             var text = "\(path): no such data file"
-            if let package { text += "; install it with the Debian package \(package) (apt-get install \(package)), or pass --data DIRECTORY" }
+            if let package {
+                text += "; install it with the Debian package \(package) (apt-get install \(package)), or pass --data DIRECTORY"
+            }
             return text
         case .datasetCorrupt(let path, let reason):
             return "\(path): \(reason)"
@@ -30,7 +32,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notEnoughSamples(let reason):
             return reason
         case .noDataSource(let profile):
-            return "\(profile) names no data source; add a data: section (fashion-mnist, polynomial, synthetic or csv) to train it"
+            return
+                "\(profile) names no data source; add a data: section (fashion-mnist, polynomial, synthetic or csv) to train it"
         }
     }
 

@@ -10,13 +10,17 @@ public enum FeatureRows<T: BinaryFloatingPoint> {
 
     /// The elements of a `.scalars` store; only sources that plan `FeatureStorage.precision` write here.
     public var scalars: UnsafeMutablePointer<T> {
-        guard case .scalars(let values) = self else { preconditionFailure("FeatureRows: byte-stored features have no scalar view") }
+        guard case .scalars(let values) = self else {
+            preconditionFailure("FeatureRows: byte-stored features have no scalar view")
+        }
         return values
     }
 
     /// The bytes of a `.bytes` store; only sources that plan `FeatureStorage.byte` (image files) write here.
     public var bytes: UnsafeMutablePointer<UInt8> {
-        guard case .bytes(let bytes) = self else { preconditionFailure("FeatureRows: precision-stored features have no byte view") }
+        guard case .bytes(let bytes) = self else {
+            preconditionFailure("FeatureRows: precision-stored features have no byte view")
+        }
         return bytes
     }
 }

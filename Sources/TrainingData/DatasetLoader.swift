@@ -41,7 +41,9 @@ public final class DatasetLoader {
             case .fashionMNIST, .csv: break
             case .polynomial, .synthetic:
                 throw DataError.datasetMismatch(
-                    path: dataPath, reason: "\(model.name) generates its \(source.kindName) data; --data applies to fashion-mnist and csv sources")
+                    path: dataPath,
+                    reason: "\(model.name) generates its \(source.kindName) data; --data applies to fashion-mnist and csv sources"
+                )
             }
         }
         self.model = model
@@ -51,7 +53,10 @@ public final class DatasetLoader {
             self.source = .fashionMNIST(path: directory, labels: labels)
             let isDefault = directory == DataSource.defaultFashionMNISTPath
             var paths: [String] = []
-            for name in [Self.fashionFiles.trainImages, Self.fashionFiles.trainLabels, Self.fashionFiles.testImages, Self.fashionFiles.testLabels] {
+            for name in [
+                Self.fashionFiles.trainImages, Self.fashionFiles.trainLabels, Self.fashionFiles.testImages,
+                Self.fashionFiles.testLabels,
+            ] {
                 let base = (directory as NSString).appendingPathComponent(name)
                 if FileManager.default.fileExists(atPath: base + ".gz") {
                     paths.append(base + ".gz")
@@ -62,8 +67,12 @@ public final class DatasetLoader {
                 }
             }
             fashionPaths = paths
-            let trainCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0] }
-            let testCount = try Self.mapped { () throws(DataFileError) in try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0] }
+            let trainCount = try Self.mapped { () throws(DataFileError) in
+                try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0]
+            }
+            let testCount = try Self.mapped { () throws(DataFileError) in
+                try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0]
+            }
             guard trainCount > 0 else { throw DataError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
             shape = Self.fashionMNISTShape(trainCount: trainCount, testCount: testCount)
             summary = "Fashion-MNIST from \(directory)"
@@ -80,7 +89,8 @@ public final class DatasetLoader {
             self.source = .csv(path: file, targetColumns: targetColumns, hasHeader: hasHeader, testFraction: testFraction)
             csvRows = try Self.parseCSV(path: file, hasHeader: hasHeader, columns: model.inputWidth + targetColumns)
             guard csvRows.count >= 2 else {
-                throw DataError.notEnoughSamples(reason: "\(file): \(csvRows.count) data row(s); need at least 2 (some to train on, some to test)")
+                throw DataError.notEnoughSamples(
+                    reason: "\(file): \(csvRows.count) data row(s); need at least 2 (some to train on, some to test)")
             }
             var generator = SplitMix64(seed: model.seed ^ 0xC5F)
             var permutation = Array(0..<csvRows.count)
@@ -103,14 +113,16 @@ public final class DatasetLoader {
             let paths = fashionPaths
             // Pixels are kept as the files hold them (the shape plans `FeatureStorage.byte`).
             try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures.bytes)
+                try IDX.readImages(
+                    try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures.bytes)
             }
             let trainLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[1]), count: trainCount, classes: 10)
             }
             writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
             try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures.bytes)
+                try IDX.readImages(
+                    try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures.bytes)
             }
             let testLabels = try Self.mapped { () throws(DataFileError) in
                 try IDX.readLabels(try GzipFileSource(path: paths[3]), count: testCount, classes: 10)
@@ -118,23 +130,35 @@ public final class DatasetLoader {
             writeTargets(testLabels, labels: labels, into: data.testTargets, plusMinus: targetsArePlusMinus)
         case .polynomial(let degree, _, _, let noise, let target, let seed):
             var generator = SplitMix64(seed: seed)
-            Self.polynomial(degree: degree, count: shape.trainCount, noise: noise, target: target, generator: &generator, features: data.trainFeatures.scalars, targets: data.trainTargets)
+            Self.polynomial(
+                degree: degree, count: shape.trainCount, noise: noise, target: target, generator: &generator,
+                features: data.trainFeatures.scalars, targets: data.trainTargets)
             var testGenerator = SplitMix64(seed: seed &+ 0x7E57)
-            Self.polynomial(degree: degree, count: shape.testCount, noise: noise, target: target, generator: &testGenerator, features: data.testFeatures.scalars, targets: data.testTargets)
+            Self.polynomial(
+                degree: degree, count: shape.testCount, noise: noise, target: target, generator: &testGenerator,
+                features: data.testFeatures.scalars, targets: data.testTargets)
         case .synthetic(let task, _, _, let noise, let seed):
             let teacher = Teacher(model: model, seed: seed)
             var generator = SplitMix64(seed: seed &+ 1)
-            teacher.generate(task: task, count: shape.trainCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.trainFeatures.scalars, targets: data.trainTargets)
-            teacher.generate(task: task, count: shape.testCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator, features: data.testFeatures.scalars, targets: data.testTargets)
+            teacher.generate(
+                task: task, count: shape.trainCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator,
+                features: data.trainFeatures.scalars, targets: data.trainTargets)
+            teacher.generate(
+                task: task, count: shape.testCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator,
+                features: data.testFeatures.scalars, targets: data.testTargets)
         case .csv:
             let testSet = Set(csvTestRows)
             var train = 0
             for (index, row) in csvRows.enumerated() where !testSet.contains(index) {
-                writeRow(row, at: train, features: data.trainFeatures.scalars, targets: data.trainTargets, plusMinus: targetsArePlusMinus)
+                writeRow(
+                    row, at: train, features: data.trainFeatures.scalars, targets: data.trainTargets,
+                    plusMinus: targetsArePlusMinus)
                 train += 1
             }
             for (position, index) in csvTestRows.enumerated() {
-                writeRow(csvRows[index], at: position, features: data.testFeatures.scalars, targets: data.testTargets, plusMinus: targetsArePlusMinus)
+                writeRow(
+                    csvRows[index], at: position, features: data.testFeatures.scalars, targets: data.testTargets,
+                    plusMinus: targetsArePlusMinus)
             }
         }
     }
@@ -152,7 +176,9 @@ public final class DatasetLoader {
     }
 
     /// One-hot, binary or multi-label targets from class labels; hinge targets use −1 for 0.
-    private func writeTargets<T: BinaryFloatingPoint>(_ labels: [UInt8], labels mapping: LabelMapping, into targets: UnsafeMutablePointer<T>, plusMinus: Bool) {
+    private func writeTargets<T: BinaryFloatingPoint>(
+        _ labels: [UInt8], labels mapping: LabelMapping, into targets: UnsafeMutablePointer<T>, plusMinus: Bool
+    ) {
         let width = mapping.targetCount
         let off: T = plusMinus ? -1 : 0
         for (index, label) in labels.enumerated() {
@@ -209,7 +235,9 @@ public final class DatasetLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataError.datasetCorrupt(path: path, reason: "cannot be read (permission denied or I/O error)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw DataError.datasetCorrupt(path: path, reason: "is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError.datasetCorrupt(path: path, reason: "is not UTF-8 text")
+        }
         var rows: [[Double]] = []
         var skippedHeader = !hasHeader
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -220,7 +248,8 @@ public final class DatasetLoader {
                 skippedHeader = true
                 continue
             }
-            let fields = trimmed.split(separator: trimmed.contains(",") ? "," : (trimmed.contains(";") ? ";" : "\t"), omittingEmptySubsequences: false)
+            let fields = trimmed.split(
+                separator: trimmed.contains(",") ? "," : (trimmed.contains(";") ? ";" : "\t"), omittingEmptySubsequences: false)
             guard fields.count == expected else {
                 throw DataError.csvMalformed(
                     path: path, line: offset + 1,
@@ -231,7 +260,9 @@ public final class DatasetLoader {
             for (column, field) in fields.enumerated() {
                 let cleaned = field.trimmingCharacters(in: .whitespaces)
                 guard let value = Double(cleaned), value.isFinite else {
-                    throw DataError.csvMalformed(path: path, line: offset + 1, reason: "column \(column + 1) is '\(cleaned.prefix(40))', not a finite number")
+                    throw DataError.csvMalformed(
+                        path: path, line: offset + 1,
+                        reason: "column \(column + 1) is '\(cleaned.prefix(40))', not a finite number")
                 }
                 row.append(value)
             }
@@ -271,7 +302,9 @@ struct Teacher {
             for (position, layer) in layers.enumerated() {
                 var next = layer.bias
                 for row in 0..<layer.outputs {
-                    for column in 0..<layer.inputs { next[row] += layer.weights[row * layer.inputs + column] * activations[column] }
+                    for column in 0..<layer.inputs {
+                        next[row] += layer.weights[row * layer.inputs + column] * activations[column]
+                    }
                     if position < layers.count - 1 { next[row] = tanh(next[row]) }
                 }
                 activations = next

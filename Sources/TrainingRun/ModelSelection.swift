@@ -29,7 +29,8 @@ public enum ModelSelection {
         progress: ((Int, Int, Int) -> Void)? = nil
     ) throws -> [DegreeResult] {
         guard case .polynomial(_, let count, let testCount, let noise, let target, let seed) = model.data else {
-            throw RunError.notEnoughSamples(reason: "\(model.name): select needs a polynomial data source (data: {source: polynomial})")
+            throw RunError.notEnoughSamples(
+                reason: "\(model.name): select needs a polynomial data source (data: {source: polynomial})")
         }
         guard folds >= 2, folds <= count else {
             throw RunError.notEnoughSamples(reason: "\(folds) folds of \(count) samples: need 2 ≤ folds ≤ the sample count")
@@ -40,7 +41,8 @@ public enum ModelSelection {
             candidate.inputShape = [degree]
             candidate.inputWidth = degree
             candidate.layers[0].inputWidth = degree
-            candidate.data = .polynomial(degree: degree, count: count, testCount: testCount, noise: noise, target: target, seed: seed)
+            candidate.data = .polynomial(
+                degree: degree, count: count, testCount: testCount, noise: noise, target: target, seed: seed)
             candidate.split = Split(validationFraction: 0, folds: folds)
             try candidate.validate()
             var trainLosses: [Double] = []
@@ -58,7 +60,8 @@ public enum ModelSelection {
             let variance = validationLosses.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(folds - 1, 1))
             results.append(
                 DegreeResult(
-                    degree: degree, parameters: try MemoryBudget.estimate(candidate).parameterCount, trainLoss: trainLosses.reduce(0, +) / Double(folds), validationLoss: mean,
+                    degree: degree, parameters: try MemoryBudget.estimate(candidate).parameterCount,
+                    trainLoss: trainLosses.reduce(0, +) / Double(folds), validationLoss: mean,
                     validationLossDeviation: variance.squareRoot(), testLoss: final.testLoss ?? .nan))
         }
         return results

@@ -144,27 +144,32 @@ public enum TrainingSession {
         let trainCount = shape.trainCount - validationCount
         guard trainCount >= 1 else {
             throw RunError.notEnoughSamples(
-                reason: "\(shape.trainCount) sample(s) with validation fraction \(model.split.validationFraction) leave none to train on")
+                reason:
+                    "\(shape.trainCount) sample(s) with validation fraction \(model.split.validationFraction) leave none to train on"
+            )
         }
 
         let meter = RunMeter(counter: options.allocationCounter)
         meter.beforeArena()
         let arena = try Arena(
-            byteCount: plan.arenaByteCount, placement: options.placement, force: options.force, shortfallPages: options.arenaShortfallPages)
+            byteCount: plan.arenaByteCount, placement: options.placement, force: options.force,
+            shortfallPages: options.arenaShortfallPages)
         // The kernel's view of the mapping must hold the plan before any tensor is resolved in it.
         let mapped = arena.measuredByteCount() ?? 0
         guard mapped >= plan.arenaByteCount else {
             throw RunError.arenaSmallerThanPlanned(mappedBytes: mapped, plannedBytes: plan.arenaByteCount)
         }
         let threadsBound = arena.bindThreadsToPlacementNode()
-        let plannedNode: Int? = switch options.placement {
-        case .node(let node): node
-        case .local: NUMATopology.currentNode()
-        case .interleave: nil
-        }
+        let plannedNode: Int? =
+            switch options.placement {
+            case .node(let node): node
+            case .local: NUMATopology.currentNode()
+            case .interleave: nil
+            }
         // OpenBLAS's threaded level-3 path mallocs per call; memplan splits the work itself.
         BLASInfo.setThreadCount(1)
-        let engine = try StepEngine(program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
+        let engine = try StepEngine(
+            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
         try engine.load(loader)
         engine.initializeParameters(seed: model.seed)
         var generator = SplitMix64(seed: model.seed &+ 0x5EED)
@@ -205,7 +210,8 @@ public enum TrainingSession {
                 epochSeconds += elapsed
                 globalStep += 1
                 guard result.loss.isFinite else {
-                    throw RunError.diverged(epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
+                    throw RunError.diverged(
+                        epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
                 }
                 lossSum += result.loss
                 correct += result.correct
@@ -215,8 +221,10 @@ public enum TrainingSession {
                 if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
                     progress(
                         TrainingProgress(
-                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch, trainLoss: lossSum / Double(epochSamples),
-                            samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil))
+                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
+                            trainLoss: lossSum / Double(epochSamples),
+                            samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil
+                        ))
                 }
                 if let shouldStop = options.shouldStop, shouldStop() {
                     stopped = true
@@ -233,7 +241,8 @@ public enum TrainingSession {
             trainingSeconds += epochSeconds
             samplesTrained += epochSamples
             var metrics = EpochMetrics(
-                epoch: epoch, trainLoss: lossSum / Double(epochSamples), trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
+                epoch: epoch, trainLoss: lossSum / Double(epochSamples),
+                trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
                 validationLoss: nil, validationAccuracy: nil, seconds: epochSeconds)
             if validationCount > 0 {
                 let evaluation = evaluate(count: validationCount, batch: batch) { first, rows in
@@ -252,14 +261,17 @@ public enum TrainingSession {
         var testLoss: Double?
         var testAccuracy: Double?
         if shape.testCount > 0 {
-            let evaluation = evaluate(count: shape.testCount, batch: batch) { first, rows in engine.evaluateTest(start: first, rows: rows) }
+            let evaluation = evaluate(count: shape.testCount, batch: batch) { first, rows in
+                engine.evaluateTest(start: first, rows: rows)
+            }
             testLoss = evaluation.loss
             testAccuracy = evaluation.accuracy
         }
         let measurement = meter.finish(arena, threadsBound: threadsBound)
         return TrainingResult(
             model: model, program: program, plan: plan, budget: budget, dataSummary: loader.summary, trainCount: trainCount,
-            validationCount: validationCount, testCount: shape.testCount, placement: options.placement, isNUMABacked: arena.isNUMABacked,
+            validationCount: validationCount, testCount: shape.testCount, placement: options.placement,
+            isNUMABacked: arena.isNUMABacked,
             plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
             epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
@@ -267,7 +279,9 @@ public enum TrainingSession {
     }
 
     /// Mean loss per sample and accuracy over `count` samples, gathered batch by batch.
-    static func evaluate(count: Int, batch: Int, step: (_ first: Int, _ rows: Int) -> StepResult) -> (loss: Double, accuracy: Double?) {
+    static func evaluate(count: Int, batch: Int, step: (_ first: Int, _ rows: Int) -> StepResult) -> (
+        loss: Double, accuracy: Double?
+    ) {
         var loss = 0.0
         var correct = 0
         var judged = 0

@@ -24,14 +24,16 @@ enum Adapters {
         let predicted = TrainingRecord.Predicted(
             arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: naive,
             bytes: TrainingRecord.PredictedBytes(
-                parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
+                parameters: budget.parameterByteCount, gradients: budget.gradientByteCount,
+                activations: budget.activationByteCount,
                 inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
                 deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data), scratch: plan.bytes(of: .scratch)),
             arenaMappedBytes: max(1, plannedPages) * pageSize)
         let end = measured.censusAtEnd
         let actual = TrainingRecord.Actual(
             arenaBytes: measured.arenaMappedBytes, mappedBytes: measured.arenaMappedBytes, residentBytes: end.residentBytes,
-            pagesByNode: byNode(end), pagesNotResident: end.notResident, pagesByNodeAfterFirstStep: byNode(measured.censusAfterFirstStep),
+            pagesByNode: byNode(end), pagesNotResident: end.notResident,
+            pagesByNodeAfterFirstStep: byNode(measured.censusAfterFirstStep),
             plannedNode: result.plannedNode, pagesOnPlannedNode: result.plannedNode.map { end.pagesByNode[$0] ?? 0 },
             peakRSSGrowthBytes: measured.peakRSSGrowthBytes, trainingRSSGrowthBytes: measured.trainingRSSGrowthBytes,
             heapAllocationsPerStep: measured.heapAllocationsPerStep, measuredSteps: measured.measuredSteps,
@@ -65,14 +67,18 @@ enum Adapters {
         return Machine(
             name: "local", description: topology.isAvailable ? nil : "libnuma reports no NUMA; /proc/meminfo as one node",
             source: "local",
-            nodes: topology.nodes.map { MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count) })
+            nodes: topology.nodes.map {
+                MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count)
+            })
     }
 
     /// The `memplan topology` document of this machine's nodes.
     static func topology(_ topology: NUMATopology) -> TopologyReport {
         TopologyReport(
             numaAvailable: topology.isAvailable,
-            nodes: topology.nodes.map { TopologyReport.Node(node: $0.id, cpus: $0.cpus, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) },
+            nodes: topology.nodes.map {
+                TopologyReport.Node(node: $0.id, cpus: $0.cpus, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes)
+            },
             distances: topology.distances)
     }
 }

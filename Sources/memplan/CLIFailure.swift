@@ -40,7 +40,8 @@ struct CLIFailure: Error {
             // A node that does not exist, too little memory: resources this machine lacks.
             self.init(message: error.description, exitCode: ExitStatus.missingResource)
         case let error as DataError:
-            self.init(message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
+            self.init(
+                message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as TrainerError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as RunError:
             // A kernel that mapped less than asked is a resource this machine lacks; the rest is the input's doing.

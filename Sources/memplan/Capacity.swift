@@ -38,13 +38,16 @@ extension Memplan {
         @Option(help: ArgumentHelp("Memory to leave free on every node: 10% or 0.1.", valueName: "percent"))
         var headroom: String = "10%"
 
-        @Flag(name: .customLong("no-data"), help: "Plan the training step alone, without the dataset buffers `memplan train` adds.")
+        @Flag(
+            name: .customLong("no-data"), help: "Plan the training step alone, without the dataset buffers `memplan train` adds.")
         var noData = false
 
         @Option(help: formatHelp(CapacityReport.self))
         var format: ReportFormat = .table
 
-        @Option(help: ArgumentHelp("Write to this file (atomically) instead of standard output; html defaults to reports/.", valueName: "path"))
+        @Option(
+            help: ArgumentHelp(
+                "Write to this file (atomically) instead of standard output; html defaults to reports/.", valueName: "path"))
         var output: String?
 
         func parsedPrecisions() throws -> [Precision] {
@@ -52,7 +55,8 @@ extension Memplan {
             for part in precision.split(separator: ",") {
                 let name = part.trimmingCharacters(in: .whitespaces)
                 guard let value = Precision(name: name) else {
-                    throw ValidationError("--precision: unknown precision '\(name)'; use single, double, half or bfloat16, comma-separated")
+                    throw ValidationError(
+                        "--precision: unknown precision '\(name)'; use single, double, half or bfloat16, comma-separated")
                 }
                 if !result.contains(value) { result.append(value) }
             }
@@ -68,7 +72,8 @@ extension Memplan {
                 scale = 0.01
             }
             guard let value = Double(text), value.isFinite, value * scale >= 0, value * scale < 1 else {
-                throw ValidationError("--headroom must be a fraction in [0, 1) or a percentage in [0%, 100%), such as 10%; got '\(headroom)'")
+                throw ValidationError(
+                    "--headroom must be a fraction in [0, 1) or a percentage in [0%, 100%), such as 10%; got '\(headroom)'")
             }
             return value * scale
         }
@@ -128,10 +133,15 @@ extension Memplan {
         @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`.")
         var input: String
 
-        @Option(help: ArgumentHelp("Output format: markdown, html, table or json (both documents render all four).", valueName: "markdown|html|table|json"))
+        @Option(
+            help: ArgumentHelp(
+                "Output format: markdown, html, table or json (both documents render all four).",
+                valueName: "markdown|html|table|json"))
         var format: ReportFormat = .html
 
-        @Option(help: ArgumentHelp("Output file (default: reports/<input name>.html or .md); - for standard output.", valueName: "path"))
+        @Option(
+            help: ArgumentHelp(
+                "Output file (default: reports/<input name>.html or .md); - for standard output.", valueName: "path"))
         var output: String?
 
         func validate() throws {
@@ -141,7 +151,9 @@ extension Memplan {
 
         func run() throws {
             guard FileManager.default.fileExists(atPath: input) else { throw CLIFailure.badInput("\(input): no such file") }
-            guard let data = FileManager.default.contents(atPath: input) else { throw CLIFailure.badInput("\(input): cannot be read") }
+            guard let data = FileManager.default.contents(atPath: input) else {
+                throw CLIFailure.badInput("\(input): cannot be read")
+            }
             let text: String
             if let record = try? JSONText.decode(TrainingRecord.self, from: data) {
                 text = record.render(format)
@@ -151,7 +163,8 @@ extension Memplan {
                 let reason: String
                 do {
                     _ = try JSONSerialization.jsonObject(with: data)
-                    reason = "it is JSON, but neither a training record (memplan train --record) nor a capacity result (memplan capacity --format json)"
+                    reason =
+                        "it is JSON, but neither a training record (memplan train --record) nor a capacity result (memplan capacity --format json)"
                 } catch {
                     reason = "it is not valid JSON"
                 }

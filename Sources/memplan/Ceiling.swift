@@ -22,13 +22,17 @@ extension Memplan {
         @Option(help: "Steps to time.") var steps: Int = 500
 
         func validate() throws {
-            guard batch >= 1, threads >= 1, threads <= 256, steps >= 1 else { throw ValidationError("batch, threads and steps must be positive") }
+            guard batch >= 1, threads >= 1, threads <= 256, steps >= 1 else {
+                throw ValidationError("batch, threads and steps must be positive")
+            }
             guard precision.isTrainable else { throw ValidationError("single or double") }
         }
 
         func run() throws {
             let widths = mlp.split(separator: ",").compactMap { Int($0) }
-            guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else { throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10") }
+            guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else {
+                throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")
+            }
             var results: [String: Double] = [:]
             for threading in GEMMCeiling.Threading.allCases {
                 results[threading.rawValue] = try GEMMCeiling.samplesPerSecond(

@@ -13,7 +13,9 @@ extension ReportFormat: ExpressibleByArgument {
 
     /// This format, if `Document` renders it; else the error names the ones it does.
     func checked<Document: ReportDocument>(for document: Document.Type, command: String) throws -> ReportFormat {
-        guard Document.supports(self) else { throw ValidationError("\(command) prints \(Document.formatList); got --format \(rawValue)") }
+        guard Document.supports(self) else {
+            throw ValidationError("\(command) prints \(Document.formatList); got --format \(rawValue)")
+        }
         return self
     }
 }
@@ -78,7 +80,9 @@ struct ModelSource: ParsableArguments {
         transform: ByteCountArgument.parse)
     var sampleBytes: ByteCountArgument?
 
-    @Option(help: ArgumentHelp("Exact mode without a profile: layer widths from input to output, e.g. 784,256,128,10.", valueName: "widths"))
+    @Option(
+        help: ArgumentHelp(
+            "Exact mode without a profile: layer widths from input to output, e.g. 784,256,128,10.", valueName: "widths"))
     var mlp: String?
 
     @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
@@ -96,7 +100,8 @@ struct ModelSource: ParsableArguments {
                     : "give only one of: a profile file, --parameters/--sample-bytes, --mlp")
         }
         if (parameters != nil) != (sampleBytes != nil) {
-            throw ValidationError("bound mode needs both --parameters and --sample-bytes (e.g. --parameters 300e9 --sample-bytes 1GB)")
+            throw ValidationError(
+                "bound mode needs both --parameters and --sample-bytes (e.g. --parameters 300e9 --sample-bytes 1GB)")
         }
     }
 
@@ -126,19 +131,25 @@ struct ModelSource: ParsableArguments {
             do {
                 widths.append(try Quantity.count(String(part)))
             } catch {
-                throw CLIFailure.badInput("--mlp \(text): '\(part)' is not a layer width (\(error)); give widths like 784,256,128,10")
+                throw CLIFailure.badInput(
+                    "--mlp \(text): '\(part)' is not a layer width (\(error)); give widths like 784,256,128,10")
             }
         }
         guard widths.count >= 2 else {
             throw CLIFailure.badInput("--mlp \(text): give at least an input and an output width, e.g. 784,10")
         }
-        return .exact(try Model(name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation, loss: loss))
+        return .exact(
+            try Model(
+                name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation,
+                loss: loss))
     }
 }
 
 /// --precision, --batch and --optimizer: overrides of what the profile says.
 struct StepOverrides: ParsableArguments {
-    @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: Precision.allCases.map(\.rawValue).joined(separator: "|")))
+    @Option(
+        help: ArgumentHelp(
+            "Element precision (default: the profile's).", valueName: Precision.allCases.map(\.rawValue).joined(separator: "|")))
     var precision: Precision?
 
     @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)

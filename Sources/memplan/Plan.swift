@@ -40,7 +40,8 @@ extension Memplan {
         @OptionGroup var source: ModelSource
         @OptionGroup var overrides: StepOverrides
 
-        @Option(help: ArgumentHelp("Offset alignment in bytes, a power of two.", valueName: "bytes"), transform: CountArgument.parse)
+        @Option(
+            help: ArgumentHelp("Offset alignment in bytes, a power of two.", valueName: "bytes"), transform: CountArgument.parse)
         var alignment: CountArgument = CountArgument(value: 64)
 
         @Option(help: ArgumentHelp("Placement strategy.", valueName: "best|greedy|sweep|skyline|linear"))
@@ -52,7 +53,11 @@ extension Memplan {
         @Option(help: formatHelp(PlanReport.self))
         var format: ReportFormat = .table
 
-        @Flag(name: .customLong("validate"), help: "Check the plan (no two buffers live at one op share bytes; every offset aligned and inside the arena) and print the check.")
+        @Flag(
+            name: .customLong("validate"),
+            help:
+                "Check the plan (no two buffers live at one op share bytes; every offset aligned and inside the arena) and print the check."
+        )
         var validates = false
 
         func validate() throws {
@@ -80,10 +85,13 @@ extension Memplan {
             if validates {
                 do {
                     try plan.validate()
-                    validation = "valid: no two of the \(plan.requests.count) buffers live at one op share bytes; every offset is a multiple of "
+                    validation =
+                        "valid: no two of the \(plan.requests.count) buffers live at one op share bytes; every offset is a multiple of "
                         + "\(plan.alignment) and every buffer ends inside the \(plan.arenaByteCount)-byte arena"
                 } catch {
-                    throw CLIFailure(message: "the plan is invalid: \(error) (a bug in the \(plan.strategy) planner)", exitCode: ExitStatus.failure)
+                    throw CLIFailure(
+                        message: "the plan is invalid: \(error) (a bug in the \(plan.strategy) planner)",
+                        exitCode: ExitStatus.failure)
                 }
             }
             var output = report

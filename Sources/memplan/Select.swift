@@ -46,7 +46,9 @@ extension Memplan {
             let text = degrees
             var values: [Int] = []
             if let range = text.range(of: "...") ?? text.range(of: "..") {
-                guard let low = Int(text[..<range.lowerBound]), let high = Int(text[range.upperBound...]), low >= 0, low <= high, high <= 30 else {
+                guard let low = Int(text[..<range.lowerBound]), let high = Int(text[range.upperBound...]), low >= 0, low <= high,
+                    high <= 30
+                else {
                     throw ValidationError("--degrees \(degrees): give a range such as 0...9 (degrees 0 to 30)")
                 }
                 values = Array(low...high)
@@ -71,7 +73,8 @@ extension Memplan {
             var options = TrainingOptions()
             options.threadCount = 1
             let interactive = format == .table && isatty(STDERR_FILENO) == 1
-            let results = try ModelSelection.crossValidate(model, degrees: try parsedDegrees(), folds: k, options: options) { degree, fold, folds in
+            let results = try ModelSelection.crossValidate(model, degrees: try parsedDegrees(), folds: k, options: options) {
+                degree, fold, folds in
                 if interactive { FileHandle.standardError.write(Data("\r degree \(degree): fold \(fold)/\(folds) ".utf8)) }
             }
             if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }

@@ -49,10 +49,15 @@ extension Memplan {
         @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
         var placement: String = "local"
 
-        @Option(help: ArgumentHelp("Seed for initial weights, shuffling and generated data (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            help: ArgumentHelp(
+                "Seed for initial weights, shuffling and generated data (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
         var seed: CountArgument?
 
-        @Option(help: ArgumentHelp("Data location: a Fashion-MNIST directory or a CSV file (default: the profile's).", valueName: "path"))
+        @Option(
+            help: ArgumentHelp(
+                "Data location: a Fashion-MNIST directory or a CSV file (default: the profile's).", valueName: "path"))
         var data: String?
 
         @Option(help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
@@ -67,7 +72,8 @@ extension Memplan {
         @Option(help: formatHelp(TrainingRecord.self))
         var format: ReportFormat = .table
 
-        @Option(help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
+        @Option(
+            help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
         var record: String?
 
         func validate() throws {
@@ -76,12 +82,16 @@ extension Memplan {
                 throw ValidationError("--placement must be local, node:N (e.g. node:1) or interleave; got '\(placement)'")
             }
             if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs.value)") }
-            if let epochs, epochs.value > 1_000_000 { throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)") }
+            if let epochs, epochs.value > 1_000_000 {
+                throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)")
+            }
             if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
             if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
                 throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
             }
-            if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
+            if let threads, !(1...1024).contains(threads) {
+                throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
+            }
             if let precision, !precision.isTrainable {
                 throw ValidationError("--precision \(precision.rawValue) is for estimates only; train with single or double")
             }
@@ -100,7 +110,8 @@ extension Memplan {
             sigaddset(&interrupt, SIGINT)
             pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
             guard case .exact(var model) = try ProfileParser.load(path: profile) else {
-                throw CLIFailure.badInput("\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
+                throw CLIFailure.badInput(
+                    "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
             }
             model = try model.with(precision: precision, batchSize: batch?.value)
             if let epochs { model.epochs = epochs.value }
@@ -139,7 +150,8 @@ extension Memplan {
 
         func header(_ model: Model) -> String {
             var text = "memplan train — \(model.name): \(model.precision.rawValue) precision, batch \(model.batchSize), "
-            text += "\(model.optimizer.kind.rawValue) η = \(model.optimizer.learningRate), \(model.epochs) epoch\(model.epochs == 1 ? "" : "s"), "
+            text +=
+                "\(model.optimizer.kind.rawValue) η = \(model.optimizer.learningRate), \(model.epochs) epoch\(model.epochs == 1 ? "" : "s"), "
             text += "placement \(placement)\n\n" + EpochLine.header
             return text
         }

@@ -14,7 +14,9 @@ let allPlanners: [any MemoryPlanner] =
 @discardableResult
 func checkInvariants(_ plan: ArenaPlan, _ context: @autoclosure () -> String = "") -> ArenaPlan {
     let pairs = plan.overlappingPairs()
-    #expect(pairs.isEmpty, "overlap between \(pairs.prefix(3).map { (plan.requests[$0.0].name, plan.requests[$0.1].name) }) \(context())")
+    #expect(
+        pairs.isEmpty,
+        "overlap between \(pairs.prefix(3).map { (plan.requests[$0.0].name, plan.requests[$0.1].name) }) \(context())")
     #expect(plan.isWithinArena, "offset misaligned or past the arena \(context())")
     #expect(plan.arenaByteCount >= plan.lowerBound, "arena below the lower bound \(context())")
     return plan
@@ -22,7 +24,9 @@ func checkInvariants(_ plan: ArenaPlan, _ context: @autoclosure () -> String = "
 
 @Suite("Planners")
 struct PlannerTests {
-    @Test("disjoint lifetimes share offset 0 (TFLM's TestGreedyBasics)", arguments: allPlanners.filter { $0.name != "linear" }.map(\.name))
+    @Test(
+        "disjoint lifetimes share offset 0 (TFLM's TestGreedyBasics)",
+        arguments: allPlanners.filter { $0.name != "linear" }.map(\.name))
     func basics(plannerName: String) throws {
         let planner = try #require(allPlanners.first { $0.name == plannerName })
         let plan = try planner.plan(
@@ -75,7 +79,9 @@ struct PlannerTests {
             var indices = [Int](repeating: 0, count: count)
             while true {
                 let requests = indices.enumerated().map { position, lifetime in
-                    BufferRequest(name: "b\(position)", byteCount: sizes[(position + lifetime) % sizes.count], lifetime: lifetimes[lifetime])
+                    BufferRequest(
+                        name: "b\(position)", byteCount: sizes[(position + lifetime) % sizes.count], lifetime: lifetimes[lifetime]
+                    )
                 }
                 let linear = try LinearPlanner().plan(requests, alignment: 64).arenaByteCount
                 for planner in allPlanners {
@@ -139,7 +145,8 @@ struct RandomPlannerTests {
 
     static func ratios(seeds: Range<UInt64>, shortLived: Bool) throws -> [(ratio: Double, seed: UInt64)] {
         try seeds.map { seed in
-            let plan = checkInvariants(try BestPlanner().plan(randomRequests(seed: seed, shortLived: shortLived), alignment: 64), "seed \(seed)")
+            let plan = checkInvariants(
+                try BestPlanner().plan(randomRequests(seed: seed, shortLived: shortLived), alignment: 64), "seed \(seed)")
             return (Double(plan.arenaByteCount) / Double(plan.lowerBound), seed)
         }
     }
@@ -167,7 +174,9 @@ struct RandomPlannerTests {
     func everyStrategy() throws {
         for seed in UInt64(2000)..<2050 {
             let requests = Self.randomRequests(seed: seed)
-            for planner in allPlanners { checkInvariants(try planner.plan(requests, alignment: 64), "\(planner.name) seed \(seed)") }
+            for planner in allPlanners {
+                checkInvariants(try planner.plan(requests, alignment: 64), "\(planner.name) seed \(seed)")
+            }
         }
     }
 }

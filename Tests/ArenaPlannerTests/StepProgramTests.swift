@@ -29,7 +29,9 @@ struct StepProgramTests {
                         let plan = try BestPlanner().plan(program.buffers, alignment: 64)
                         let what = "\(name) \(optimizer) \(precision) batch \(batch), \(parts) parts"
                         #expect(throws: Never.self, "\(what)") { try plan.validate() }
-                        #expect(plan.arenaByteCount <= plan.lowerBound + program.buffers.count * 64, "\(what): arena \(plan.arenaByteCount), bound \(plan.lowerBound)")
+                        #expect(
+                            plan.arenaByteCount <= plan.lowerBound + program.buffers.count * 64,
+                            "\(what): arena \(plan.arenaByteCount), bound \(plan.lowerBound)")
                     }
                 }
             }
@@ -86,7 +88,8 @@ struct StepProgramTests {
 
     @Test("with data, the dataset and the shuffle order are persistent buffers")
     func dataBuffers() throws {
-        let program = try StepProgram(model: try model("fashion-mnist-mlp"), data: DataShape(trainCount: 60_000, testCount: 10_000))
+        let program = try StepProgram(
+            model: try model("fashion-mnist-mlp"), data: DataShape(trainCount: 60_000, testCount: 10_000))
         let data = program.buffers.filter { $0.category == .data }
         #expect(data.map(\.name) == ["train.x", "train.y", "test.x", "test.y", "order"])
         #expect(data.map(\.byteCount) == [60_000 * 784 * 4, 60_000 * 10 * 4, 10_000 * 784 * 4, 10_000 * 10 * 4, 60_000 * 4])
@@ -127,7 +130,8 @@ struct StepProgramTests {
             let loss: Loss = widths.last! >= 2 ? .softmaxCrossEntropy : .l2
             let optimizer = OptimizerKind.allCases[draw(0...(OptimizerKind.allCases.count - 1))]
             let m = try Model(
-                name: "random", widths: widths, loss: loss, precision: draw(0...1) == 0 ? .single : .double, batchSize: draw(1...20_000),
+                name: "random", widths: widths, loss: loss, precision: draw(0...1) == 0 ? .single : .double,
+                batchSize: draw(1...20_000),
                 optimizer: Optimizer(kind: optimizer, learningRate: 0.1))
             let options = StepOptions(parts: draw(1...4))
             let budget = try MemoryBudget.estimate(m, options: options)

@@ -21,7 +21,8 @@ struct GEMMCeilingTests {
             #expect(rate.isFinite && rate > 0, "\(threading)")
         }
         #expect(throws: TrainerError.self) {
-            try GEMMCeiling.samplesPerSecond(widths: [64, 10], batch: 16, precision: .half, threads: 1, threading: .memplan, steps: 1)
+            try GEMMCeiling.samplesPerSecond(
+                widths: [64, 10], batch: 16, precision: .half, threads: 1, threading: .memplan, steps: 1)
         }
     }
 }

@@ -7,7 +7,8 @@ struct CapacityCLITests {
     @Test("the capacity JSON contract on a machine profile")
     func contract() throws {
         let result = try runMemplan([
-            "capacity", "profiles/fashion-mnist-mlp.yaml", "--machine", "profiles/machines/two-socket-512g.yaml", "--format", "json",
+            "capacity", "profiles/fashion-mnist-mlp.yaml", "--machine", "profiles/machines/two-socket-512g.yaml", "--format",
+            "json",
         ])
         #expect(result.status == 0, "\(result.standardError)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
@@ -74,7 +75,9 @@ struct CapacityCLITests {
 
     @Test("unwritable outputs and inputs that are not reports fail cleanly")
     func badFiles() throws {
-        let unwritable = try runMemplan(["capacity", "profiles/quiz-300b.yaml", "--format", "html", "--output", "/nonexistent-dir/q.html"])
+        let unwritable = try runMemplan([
+            "capacity", "profiles/quiz-300b.yaml", "--format", "html", "--output", "/nonexistent-dir/q.html",
+        ])
         #expect(unwritable.status == 2)
         #expect(unwritable.standardError.contains("does not exist"))
         let notReport = try runMemplan(["report", "profiles/quiz-300b.yaml", "--output", "-"])

@@ -40,7 +40,9 @@ struct EstimateCLITests {
         let bytes = try #require(document["bytes"] as? [String: Any])
         #expect(bytes["parameters"] as? Int == 940_584)
         #expect(bytes["gradients"] as? Int == 0)  // plain SGD: the update is fused into the backward pass
-        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch"] { #expect(bytes[key] is Int) }
+        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch"] {
+            #expect(bytes[key] is Int)
+        }
         let momentum = try json(["estimate", "profiles/fashion-mnist-mlp.yaml", "--format", "json", "--optimizer", "momentum"])
         #expect((momentum["bytes"] as? [String: Any])?["gradients"] as? Int == 940_584)
         #expect((document["layers"] as? [Any])?.count == 3)
@@ -51,9 +53,14 @@ struct EstimateCLITests {
 
     @Test("--parameters/--sample-bytes and --mlp need no profile and give the same numbers")
     func withoutProfile() throws {
-        let bound = try json(["estimate", "--parameters", "300e9", "--sample-bytes", "1GB", "--batch", "1000", "--format", "json"])
+        let bound = try json([
+            "estimate", "--parameters", "300e9", "--sample-bytes", "1GB", "--batch", "1000", "--format", "json",
+        ])
         #expect(total(bound) == 1_203_400_000_000_000)
-        let fromFlags = try json(["estimate", "--mlp", "784,256,128,10", "--activation", "relu", "--loss", "softmax-ce", "--batch", "128", "--format", "json"])
+        let fromFlags = try json([
+            "estimate", "--mlp", "784,256,128,10", "--activation", "relu", "--loss", "softmax-ce", "--batch", "128", "--format",
+            "json",
+        ])
         let fromProfile = try json(["estimate", "profiles/fashion-mnist-mlp.yaml", "--format", "json"])
         #expect(fromFlags["bytes"] as? [String: Int] == fromProfile["bytes"] as? [String: Int])
         #expect(fromFlags["counts"] as? [String: Int] == fromProfile["counts"] as? [String: Int])
@@ -76,8 +83,14 @@ struct EstimateCLITests {
     static let badInputs: [(String, String, String)] = [
         ("kind: bound\nparameters: 1e30\nsample_bytes: 1GB\n", "too large", "parameters"),
         ("input: 3\nhidden: [{units: -4}]\noutput: {units: 1}\nloss: l2\n", "must not be negative", "units"),
-        ("input: 3\nhidden:\n  - units: 4\n    activaton: relu\noutput: {units: 1}\nloss: l2\n", "did you mean 'activation'?", ":4:"),
-        ("input: 3\nhidden: [{units: 4, activation: rellu}]\noutput: {units: 1}\nloss: l2\n", "unknown activation 'rellu'", "relu"),
+        (
+            "input: 3\nhidden:\n  - units: 4\n    activaton: relu\noutput: {units: 1}\nloss: l2\n", "did you mean 'activation'?",
+            ":4:"
+        ),
+        (
+            "input: 3\nhidden: [{units: 4, activation: rellu}]\noutput: {units: 1}\nloss: l2\n", "unknown activation 'rellu'",
+            "relu"
+        ),
         ("input:\n  features: 3\n hidden: [\n", "malformed", ":3:"),
         ("input: 1e15\noutput: {units: 1e10}\nloss: l2\n", "would exceed", "bad.yaml: bad: buffer W1"),
     ]

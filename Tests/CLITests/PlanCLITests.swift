@@ -30,7 +30,9 @@ struct PlanCLITests {
     func table() throws {
         let result = try runMemplan(["plan", "profiles/perceptron-3-4-2.yaml", "--batch", "8", "--optimizer", "momentum"])
         #expect(result.status == 0)
-        for text in ["W1", "dz1", "dW2", "vW1", "fwd1", "bwd2", "update", "naive sum", "planned arena", "lower bound", "arena end"] {
+        for text in [
+            "W1", "dz1", "dW2", "vW1", "fwd1", "bwd2", "update", "naive sum", "planned arena", "lower bound", "arena end",
+        ] {
             #expect(result.standardOutput.contains(text), "missing \(text)")
         }
     }
@@ -39,7 +41,9 @@ struct PlanCLITests {
     func validate() throws {
         let table = try runMemplan(["plan", "profiles/fashion-mnist-mlp.yaml", "--validate", "--threads", "2"])
         #expect(table.status == 0, "\(table.standardError)")
-        #expect(table.standardOutput.contains("Plan check: valid: no two of the 15 buffers live at one op share bytes"), "\(table.standardOutput)")
+        #expect(
+            table.standardOutput.contains("Plan check: valid: no two of the 15 buffers live at one op share bytes"),
+            "\(table.standardOutput)")
         let json = try runMemplan(["plan", "profiles/fashion-mnist-mlp.yaml", "--validate", "--format", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         #expect((document["validation"] as? String)?.hasPrefix("valid:") == true)
@@ -50,7 +54,9 @@ struct PlanCLITests {
 
     @Test("every planner can be chosen and keeps the JSON shape", arguments: ["best", "greedy", "sweep", "skyline", "linear"])
     func planners(name: String) throws {
-        let result = try runMemplan(["plan", "profiles/multilabel.yaml", "--planner", name, "--format", "json", "--optimizer", "adam"])
+        let result = try runMemplan([
+            "plan", "profiles/multilabel.yaml", "--planner", name, "--format", "json", "--optimizer", "adam",
+        ])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("\"arena_bytes\""))
     }
@@ -58,7 +64,8 @@ struct PlanCLITests {
     @Test(
         "bad input: alignment, batch, overflow, bound profile → one line, exit 2",
         arguments: [
-            (["--alignment", "0"], "power of two"), (["--alignment", "48"], "power of two"), (["--alignment", "-64"], "alignment"),
+            (["--alignment", "0"], "power of two"), (["--alignment", "48"], "power of two"),
+            (["--alignment", "-64"], "alignment"),
             (["--batch", "0"], "at least 1"), (["--batch", "9e18"], "would exceed"), (["--planner", "magic"], "planner"),
         ])
     func badInput(extra: [String], expected: String) throws {

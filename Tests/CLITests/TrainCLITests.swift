@@ -5,7 +5,8 @@ import Testing
 let fashionInstalled = FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 /// Whether this test run is a sanitizer pass (CI sets these for `swift test --sanitize=…`).
-let underSanitizer = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] != nil || ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil
+let underSanitizer =
+    ProcessInfo.processInfo.environment["ASAN_OPTIONS"] != nil || ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil
 
 @Suite("memplan train, topology and select, end to end")
 struct TrainCLITests {
@@ -19,7 +20,10 @@ struct TrainCLITests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let recordPath = directory.appendingPathComponent("run.json").path
-        let document = try json(try runMemplan(["train", "profiles/fashion-mnist-mlp.yaml", "--epochs", "1", "--format", "json", "--record", recordPath]))
+        let document = try json(
+            try runMemplan([
+                "train", "profiles/fashion-mnist-mlp.yaml", "--epochs", "1", "--format", "json", "--record", recordPath,
+            ]))
         let predicted = try #require(document["predicted"] as? [String: Any])
         let actual = try #require(document["actual"] as? [String: Any])
         let metrics = try #require(document["metrics"] as? [String: Any])
@@ -30,7 +34,9 @@ struct TrainCLITests {
         #expect(actual["arena_bytes"] as? Int == (arena + page - 1) / page * page)
         #expect(predicted["arena_mapped_bytes"] as? Int == actual["arena_bytes"] as? Int)
         let bytes = try #require(predicted["bytes"] as? [String: Any])
-        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total"] { #expect(bytes[key] is Int, "\(key)") }
+        for key in ["parameters", "gradients", "activations", "inputs", "optimizer", "total"] {
+            #expect(bytes[key] is Int, "\(key)")
+        }
         #expect(bytes["parameters"] as? Int == 940_584)
         let pages = try #require(actual["pages_by_node"] as? [String: Int])
         let planned = try #require(actual["planned_node"] as? Int)
@@ -54,7 +60,8 @@ struct TrainCLITests {
         #expect(accuracy > 0.75)
         #expect((throughput["samples_per_second"] as? Double ?? 0) > 0)
         // --record holds the same document.
-        let recorded = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recordPath))) as? [String: Any])
+        let recorded = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recordPath))) as? [String: Any])
         #expect((recorded["predicted"] as? [String: Any])?["arena_bytes"] as? Int == arena)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run.json"])
     }
@@ -63,7 +70,10 @@ struct TrainCLITests {
     func table() throws {
         let result = try runMemplan(["train", "profiles/smallest-perceptron.yaml"])
         #expect(result.status == 0, "\(result.standardError)")
-        for text in ["Epoch", "Train loss", "Predicted against actual", "in whole pages, as mapped", "heap allocations per step", "pages on node"] {
+        for text in [
+            "Epoch", "Train loss", "Predicted against actual", "in whole pages, as mapped", "heap allocations per step",
+            "pages on node",
+        ] {
             #expect(result.standardOutput.contains(text), "missing '\(text)'")
         }
         #expect(result.standardError.isEmpty, "no progress bar when not on a terminal: \(result.standardError)")
@@ -85,7 +95,9 @@ struct TrainCLITests {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let record = directory.appendingPathComponent("run.json").path
-        let profile = extra == ["--data", "/nonexistent/fashion"] ? "profiles/softmax-fashion.yaml" : "profiles/second-smallest-perceptron.yaml"
+        let profile =
+            extra == ["--data", "/nonexistent/fashion"]
+            ? "profiles/softmax-fashion.yaml" : "profiles/second-smallest-perceptron.yaml"
         let arguments = ["train", profile, "--record", record] + extra
         let result = try runMemplan(arguments)
         #expect(!result.wasSignalled)
@@ -131,11 +143,17 @@ struct TrainCLITests {
 
     @Test("select reports every degree and the best one")
     func select() throws {
-        let document = try json(try runMemplan(["select", "profiles/polynomial-9.yaml", "--degrees", "0,1,6", "--folds", "3", "--epochs", "500", "--format", "json"]))
+        let document = try json(
+            try runMemplan([
+                "select", "profiles/polynomial-9.yaml", "--degrees", "0,1,6", "--folds", "3", "--epochs", "500", "--format",
+                "json",
+            ]))
         let degrees = try #require(document["degrees"] as? [[String: Any]])
         #expect(degrees.map { $0["degree"] as? Int } == [0, 1, 6])
         for degree in degrees {
-            for key in ["train_loss", "validation_loss", "validation_loss_std", "test_loss"] { #expect(degree[key] is Double, "\(key)") }
+            for key in ["train_loss", "validation_loss", "validation_loss_std", "test_loss"] {
+                #expect(degree[key] is Double, "\(key)")
+            }
         }
         #expect(document["best_degree"] is Int)
         let bad = try runMemplan(["select", "profiles/polynomial-9.yaml", "--degrees", "5...2"])
@@ -152,7 +170,9 @@ struct FaultTests {
         let record = directory.appendingPathComponent("run.json")
         let process = Process()
         process.executableURL = memplanExecutable()
-        process.arguments = ["train", "profiles/perceptron-3-4-2.yaml", "--epochs", "1000000", "--record", record.path, "--format", "json"]
+        process.arguments = [
+            "train", "profiles/perceptron-3-4-2.yaml", "--epochs", "1000000", "--record", record.path, "--format", "json",
+        ]
         process.currentDirectoryURL = packageRoot
         // stdout to a file, not a pipe: a full pipe would block the child writing its JSON.
         let outputPath = directory.appendingPathComponent("stdout.json")

@@ -14,7 +14,9 @@ struct CapacityTests {
     }
 
     func fashionModel() throws -> Model {
-        guard case .exact(let model) = try ProfileParser.load(path: profilePath("fashion-mnist-mlp")) else { throw ModelError.noLayers }
+        guard case .exact(let model) = try ProfileParser.load(path: profilePath("fashion-mnist-mlp")) else {
+            throw ModelError.noLayers
+        }
         return model
     }
 
@@ -33,10 +35,19 @@ struct CapacityTests {
                 limits.append(("node \(node.id)", capacity.usableNodeBytes[node.id]!, capacity.maxBatchPerNode[node.id]!))
             }
             for (label, limit, batch) in limits {
-                #expect(limit == Int(Double(label == "machine" ? target.freeBytes : target.nodes.first { "node \($0.id)" == label }!.freeBytes) * 0.9))
+                #expect(
+                    limit
+                        == Int(
+                            Double(
+                                label == "machine" ? target.freeBytes : target.nodes.first { "node \($0.id)" == label }!.freeBytes
+                            ) * 0.9))
                 #expect(batch >= 1, "\(machineName) \(capacity.precision) \(label)")
-                #expect(try sizer.arenaBytes(batch: batch) <= limit, "\(machineName) \(capacity.precision) \(label): B = \(batch) does not fit")
-                #expect(try sizer.arenaBytes(batch: batch + 1) > limit, "\(machineName) \(capacity.precision) \(label): B + 1 = \(batch + 1) fits too")
+                #expect(
+                    try sizer.arenaBytes(batch: batch) <= limit,
+                    "\(machineName) \(capacity.precision) \(label): B = \(batch) does not fit")
+                #expect(
+                    try sizer.arenaBytes(batch: batch + 1) > limit,
+                    "\(machineName) \(capacity.precision) \(label): B + 1 = \(batch + 1) fits too")
             }
             #expect(capacity.arenaBytesAtMaxBatch == (try sizer.arenaBytes(batch: capacity.maxBatchMachine)))
         }
@@ -48,7 +59,8 @@ struct CapacityTests {
     func maxScale() throws {
         let model = try fashionModel()
         let target = try machine("laptop-16g")
-        let result = try CapacityAnalysis.analyze(.exact(model), machine: target, precisions: [.single], headroom: 0.1, data: Self.fashionData)
+        let result = try CapacityAnalysis.analyze(
+            .exact(model), machine: target, precisions: [.single], headroom: 0.1, data: Self.fashionData)
         let capacity = try #require(result.results.first)
         let scale = try #require(capacity.maxScale)
         let sizer = ArenaSizer(model: model, data: Self.fashionData)
@@ -63,9 +75,12 @@ struct CapacityTests {
     func quiz() throws {
         let profile = try ProfileParser.load(path: profilePath("quiz-300b"))
         let target = try machine("dgx-8x80g")
-        let result = try CapacityAnalysis.analyze(profile, machine: target, precisions: [.single, .double], headroom: 0.1, data: nil)
+        let result = try CapacityAnalysis.analyze(
+            profile, machine: target, precisions: [.single, .double], headroom: 0.1, data: nil)
         let usable = Int(Double(640_000_000_000) * 0.9)
-        let answers = result.results.flatMap { capacity in capacity.lectureAnswers.map { (capacity.precision, $0.batch, $0.bytes, $0.machinesNeeded) } }
+        let answers = result.results.flatMap { capacity in
+            capacity.lectureAnswers.map { (capacity.precision, $0.batch, $0.bytes, $0.machinesNeeded) }
+        }
         let expected: [(Precision, Int, Int)] = [
             (.single, 1, 3_601_000_000_000), (.single, 1000, 1_203_400_000_000_000),
             (.double, 1, 7_201_000_000_000), (.double, 1000, 2_405_800_000_000_000),
@@ -86,7 +101,8 @@ struct CapacityTests {
     func doesNotFit() throws {
         let tiny = Machine(name: "tiny", source: "test", nodes: [MachineNode(id: 0, totalBytes: 1 << 20, freeBytes: 1 << 20)])
         do {
-            _ = try CapacityAnalysis.analyze(.exact(try fashionModel()), machine: tiny, precisions: [.single], headroom: 0.1, data: Self.fashionData)
+            _ = try CapacityAnalysis.analyze(
+                .exact(try fashionModel()), machine: tiny, precisions: [.single], headroom: 0.1, data: Self.fashionData)
             Issue.record("a 225 MB arena fitted 1 MiB")
         } catch let error as CapacityError {
             guard case .doesNotFit(_, let needed, let usable, _, _) = error else { return }
@@ -102,6 +118,9 @@ struct CapacityTests {
             #expect(CapacitySearch.largest(upTo: 1 << 40) { $0 <= boundary } == boundary)
         }
         #expect(CapacitySearch.largest(upTo: 100) { _ in true } == 100)
-        #expect(CapacitySearch.largest(upTo: 5) { n in if n > 3 { throw BudgetError.overflow(quantity: "n", context: "t") }; return true } == 3)
+        #expect(
+            CapacitySearch.largest(upTo: 5) { n in
+                if n > 3 { throw BudgetError.overflow(quantity: "n", context: "t") }; return true
+            } == 3)
     }
 }

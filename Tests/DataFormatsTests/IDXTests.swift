@@ -6,7 +6,9 @@ import Testing
 struct IDXTests {
     func idx(_ dimensions: [Int], _ body: [UInt8], type: UInt8 = 8) -> [UInt8] {
         var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
-        for size in dimensions { bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)] }
+        for size in dimensions {
+            bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)]
+        }
         return bytes + body
     }
 
@@ -53,7 +55,9 @@ struct IDXTests {
         #expect(try IDX.readLabels(try GzipFileSource(path: plain.path + ".gz"), count: 5, classes: 10) == [1, 2, 3, 4, 5])
         #expect(try IDX.readLabels(try GzipFileSource(path: plain.path), count: 5, classes: 10) == [1, 2, 3, 4, 5])
         // A truncated gzip stream is an error, not a hang or a trap.
-        #expect(throws: DataFileError.self) { try IDX.readLabels(try MemorySource(Array(compressed.prefix(compressed.count - 12))), count: 5, classes: 10) }
+        #expect(throws: DataFileError.self) {
+            try IDX.readLabels(try MemorySource(Array(compressed.prefix(compressed.count - 12))), count: 5, classes: 10)
+        }
         var corrupt = compressed
         corrupt[10] = 0xFF  // a final block of the reserved type 3: invalid
         #expect(throws: DataFileError.self) { try IDX.readLabels(try MemorySource(corrupt), count: 5, classes: 10) }
@@ -71,16 +75,33 @@ struct IDXTests {
         }
         var pixels = [Float](repeating: 0, count: 16)
         let destination = pixels.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        #expect(message { _ = try IDX.header(try MemorySource([0, 0, 9, 3]), dimensions: 3) }.contains("wrong IDX magic number 0x00000903; expected 0x00000803"))
+        #expect(
+            message { _ = try IDX.header(try MemorySource([0, 0, 9, 3]), dimensions: 3) }.contains(
+                "wrong IDX magic number 0x00000903; expected 0x00000803"))
         #expect(message { _ = try IDX.header(try MemorySource([0, 0, 8]), dimensions: 3) }.contains("truncated"))
         #expect(message { _ = try IDX.header(try MemorySource(idx([1], [])), dimensions: 3) }.contains("expected 0x00000803"))
-        #expect(message { try IDX.readImages(try MemorySource(idx([1, 3, 3], [1])), count: 1, width: 4, into: destination) { Float($0) } }.contains("3×3 = 9 pixels"))
-        #expect(message { try IDX.readImages(try MemorySource(idx([1, 2, 2], [1, 2])), count: 1, width: 4, into: destination) { Float($0) } }.contains("truncated"))
-        #expect(message { _ = try IDX.readLabels(try MemorySource(idx([2], [3, 10])), count: 2, classes: 10) }.contains("label 10 at index 1"))
-        #expect(message { _ = try IDX.readLabels(try MemorySource(idx([3], [1, 2, 3])), count: 2, classes: 10) }.contains("holds 3 labels"))
+        #expect(
+            message {
+                try IDX.readImages(try MemorySource(idx([1, 3, 3], [1])), count: 1, width: 4, into: destination) { Float($0) }
+            }.contains("3×3 = 9 pixels"))
+        #expect(
+            message {
+                try IDX.readImages(try MemorySource(idx([1, 2, 2], [1, 2])), count: 1, width: 4, into: destination) { Float($0) }
+            }.contains("truncated"))
+        #expect(
+            message { _ = try IDX.readLabels(try MemorySource(idx([2], [3, 10])), count: 2, classes: 10) }.contains(
+                "label 10 at index 1"))
+        #expect(
+            message { _ = try IDX.readLabels(try MemorySource(idx([3], [1, 2, 3])), count: 2, classes: 10) }.contains(
+                "holds 3 labels"))
         #expect(message { _ = try GzipFileSource(path: "/nonexistent/x.gz") } == "/nonexistent/x.gz: no such data file")
         // Sizes near 2³² multiply without trapping.
-        #expect(message { try IDX.readImages(try MemorySource(idx([1, 0xFFFF_FFFF, 0xFFFF_FFFF], [])), count: 1, width: 4, into: destination) { Float($0) } }.contains("pixels"))
+        #expect(
+            message {
+                try IDX.readImages(
+                    try MemorySource(idx([1, 0xFFFF_FFFF, 0xFFFF_FFFF], [])), count: 1, width: 4, into: destination
+                ) { Float($0) }
+            }.contains("pixels"))
         _ = pixels
     }
 }

@@ -20,7 +20,8 @@ final class Fixture<T: TrainingScalar> {
     ) throws {
         self.model = model
         local = try LocalTrainer<T>(
-            model: model, threads: threads, fusesUpdate: fusesUpdate, guardsLifetimes: guardsLifetimes, planAdjustment: planAdjustment)
+            model: model, threads: threads, fusesUpdate: fusesUpdate, guardsLifetimes: guardsLifetimes,
+            planAdjustment: planAdjustment)
     }
 
     /// Every parameter tensor with its gradient (nil when the update is fused) and element count.

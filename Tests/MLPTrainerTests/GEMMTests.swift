@@ -11,7 +11,10 @@ struct GEMMTests {
     func check<T: TrainingScalar>(
         _: T.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T, beta: T, tolerance: Double,
         generator: inout SplitMix64,
-        call: (Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>, Int32) -> Int32
+        call: (
+            Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>,
+            Int32
+        ) -> Int32
     ) {
         // Leading dimensions wider than the matrices, so a kernel that assumes packed rows shows.
         let lda = (transA ? m : k) + 3
@@ -25,7 +28,8 @@ struct GEMMTests {
             b.withUnsafeBufferPointer { bp in
                 c.withUnsafeMutableBufferPointer { cp in
                     call(
-                        transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, ap.baseAddress!, Int32(lda), bp.baseAddress!,
+                        transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, ap.baseAddress!, Int32(lda),
+                        bp.baseAddress!,
                         Int32(ldb), beta, cp.baseAddress!, Int32(ldc))
                 }
             }
@@ -59,7 +63,10 @@ struct GEMMTests {
     /// Every shape, transpose combination and scaling through `call`.
     func checkAll<T: TrainingScalar>(
         _: T.Type, seed: UInt64, tolerance: Double,
-        call: (Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>, Int32) -> Int32
+        call: (
+            Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>,
+            Int32
+        ) -> Int32
     ) {
         var generator = SplitMix64(seed: seed)
         for shape in Self.shapes {
@@ -94,10 +101,14 @@ struct GEMMTests {
                 var plain = [T](repeating: .nan, count: m * n)
                 var fused = [T](repeating: .nan, count: m * n)
                 T.gemm(
-                    transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &plain, ldc: n)
-                plain.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: m, columns: n, stride: n, bias: bias, activation) }
+                    transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0,
+                    c: &plain, ldc: n)
+                plain.withUnsafeMutableBufferPointer {
+                    Kernels.activate($0.baseAddress!, rows: m, columns: n, stride: n, bias: bias, activation)
+                }
                 let taken = T.fusedGEMM(
-                    transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: &fused, ldc: n,
+                    transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0,
+                    c: &fused, ldc: n,
                     bias: bias, relu: activation == .relu, gate: nil, ldg: 0)
                 #expect(taken)
                 let differing = zip(plain, fused).filter { !Self.identical($0) }.count
@@ -106,12 +117,15 @@ struct GEMMTests {
             // Backward: dx (m, n) = dz (m, k) · W (k, n), then 0 where the gate is ≤ 0.
             var plain = [T](repeating: .nan, count: m * n)
             var fused = [T](repeating: .nan, count: m * n)
-            T.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &plain, ldc: n)
+            T.gemm(
+                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &plain,
+                ldc: n)
             plain.withUnsafeMutableBufferPointer {
                 Kernels.multiplyByDerivative($0.baseAddress!, output: gate, rows: m, columns: n, stride: n, .relu)
             }
             let taken = T.fusedGEMM(
-                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &fused, ldc: n,
+                transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &fused,
+                ldc: n,
                 bias: nil, relu: false, gate: gate, ldg: n)
             #expect(taken)
             let differing = zip(plain, fused).filter { !Self.identical($0) }.count
@@ -124,7 +138,9 @@ struct GEMMTests {
         (pair.0.isNaN && pair.1.isNaN) || (pair.0 == pair.1 && pair.0.sign == pair.1.sign)
     }
 
-    @Test("fused bias, ReLU and ReLU' equal the separate passes bit for bit", .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
+    @Test(
+        "fused bias, ReLU and ReLU' equal the separate passes bit for bit",
+        .enabled(if: memplan_gemm_enabled() != 0, "this CPU has no AVX-512F"))
     func fused() {
         checkFused(Float.self, seed: 33)
         checkFused(Double.self, seed: 34)

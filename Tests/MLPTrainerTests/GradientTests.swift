@@ -38,7 +38,10 @@ struct GradientTests {
                     worst = max(worst, error)
                 }
             }
-            #expect(worst < 1e-5, "\(loss) output \(String(describing: output)) hidden \(hidden), \(threads) threads: worst relative error \(worst)")
+            #expect(
+                worst < 1e-5,
+                "\(loss) output \(String(describing: output)) hidden \(hidden), \(threads) threads: worst relative error \(worst)"
+            )
         }
     }
 
@@ -107,7 +110,9 @@ struct FusedSGDTests {
     @Test("the fused step equals gradients followed by θ − η·g", arguments: [1, 7, 32])
     func fusedMatchesSeparate(batch: Int) throws {
         for threads in [1, 2] {
-            let model = try syntheticModel(widths: [9, 12, 5, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32, optimizer: Optimizer(kind: .sgd, learningRate: 0.3))
+            let model = try syntheticModel(
+                widths: [9, 12, 5, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32,
+                optimizer: Optimizer(kind: .sgd, learningRate: 0.3))
             let fused = try Fixture<Double>(model, threads: threads)
             let separate = try Fixture<Double>(model, threads: threads, fusesUpdate: false)
             #expect(fused.trainer.program.ops.contains(.backwardUpdate(layer: 2)) && !fused.trainer.program.ops.contains(.update))

@@ -40,7 +40,9 @@ struct KernelTests {
                 for o in 0..<outputs {
                     var expected = Double(b[o])
                     for i in 0..<inputs { expected += Double(x[r * inputs + i]) * Double(w[o * inputs + i]) }
-                    #expect(abs(Double(out[r * outputs + o]) - expected) <= tolerance * max(1, abs(expected)), "linear \(rows)×\(inputs)→\(outputs)")
+                    #expect(
+                        abs(Double(out[r * outputs + o]) - expected) <= tolerance * max(1, abs(expected)),
+                        "linear \(rows)×\(inputs)→\(outputs)")
                 }
             }
             // dW = dzᵀ·x, db = Σ dz, dx = dz·W
@@ -53,15 +55,18 @@ struct KernelTests {
                     w.withUnsafeBufferPointer { wp in
                         dW.withUnsafeMutableBufferPointer { dWp in
                             Kernels.weightGradient(
-                                dz: dzp.baseAddress!, dzStride: outputs, x: xp.baseAddress!, xStride: inputs, dWeights: dWp.baseAddress!,
+                                dz: dzp.baseAddress!, dzStride: outputs, x: xp.baseAddress!, xStride: inputs,
+                                dWeights: dWp.baseAddress!,
                                 dWStride: inputs, batch: rows, outputs: outputs, inputs: inputs)
                         }
                         db.withUnsafeMutableBufferPointer { dbp in
-                            Kernels.biasGradient(dz: dzp.baseAddress!, dzStride: outputs, dBias: dbp.baseAddress!, batch: rows, outputs: outputs)
+                            Kernels.biasGradient(
+                                dz: dzp.baseAddress!, dzStride: outputs, dBias: dbp.baseAddress!, batch: rows, outputs: outputs)
                         }
                         dx.withUnsafeMutableBufferPointer { dxp in
                             Kernels.inputGradient(
-                                dz: dzp.baseAddress!, dzStride: outputs, weights: wp.baseAddress!, wStride: inputs, dx: dxp.baseAddress!,
+                                dz: dzp.baseAddress!, dzStride: outputs, weights: wp.baseAddress!, wStride: inputs,
+                                dx: dxp.baseAddress!,
                                 dxStride: inputs, rows: rows, outputs: outputs, inputs: inputs)
                         }
                     }
@@ -95,7 +100,9 @@ struct KernelTests {
         let z: [Double] = [-2, -0.5, 0, 0.5, 3]
         func apply(_ activation: Activation) -> [Double] {
             var values = z
-            values.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: 1, columns: 5, stride: 5, activation) }
+            values.withUnsafeMutableBufferPointer {
+                Kernels.activate($0.baseAddress!, rows: 1, columns: 5, stride: 5, activation)
+            }
             return values
         }
         #expect(apply(.identity) == z)
@@ -112,14 +119,19 @@ struct KernelTests {
             var delta = [Double](repeating: 1, count: 5)
             a.withUnsafeBufferPointer { ap in
                 delta.withUnsafeMutableBufferPointer {
-                    Kernels.multiplyByDerivative($0.baseAddress!, output: ap.baseAddress!, rows: 1, columns: 5, stride: 5, activation)
+                    Kernels.multiplyByDerivative(
+                        $0.baseAddress!, output: ap.baseAddress!, rows: 1, columns: 5, stride: 5, activation)
                 }
             }
             for (index, input) in z.enumerated() where input != 0 {
                 var plus = [input + 1e-6]
                 var minus = [input - 1e-6]
-                plus.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: 1, columns: 1, stride: 1, activation) }
-                minus.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, rows: 1, columns: 1, stride: 1, activation) }
+                plus.withUnsafeMutableBufferPointer {
+                    Kernels.activate($0.baseAddress!, rows: 1, columns: 1, stride: 1, activation)
+                }
+                minus.withUnsafeMutableBufferPointer {
+                    Kernels.activate($0.baseAddress!, rows: 1, columns: 1, stride: 1, activation)
+                }
                 let numeric = (plus[0] - minus[0]) / 2e-6
                 #expect(abs(delta[index] - numeric) < 1e-6, "\(activation) at \(input)")
             }
@@ -138,7 +150,8 @@ struct KernelTests {
                 var out = linear(x, w, bias: nil, rows: rows, inputs: inputs, outputs: outputs)
                 b.withUnsafeBufferPointer { bp in
                     out.withUnsafeMutableBufferPointer { op in
-                        Kernels.activate(op.baseAddress!, rows: rows, columns: outputs, stride: outputs, bias: bp.baseAddress!, activation)
+                        Kernels.activate(
+                            op.baseAddress!, rows: rows, columns: outputs, stride: outputs, bias: bp.baseAddress!, activation)
                     }
                 }
                 for r in 0..<rows {
@@ -159,15 +172,21 @@ struct KernelTests {
                     for o in 0..<outputs {
                         let got = Double(out[r * outputs + o])
                         if activation == .step, abs(z[o]) < tolerance { continue }
-                        #expect(abs(got - z[o]) <= tolerance * max(1, abs(z[o])), "\(activation) \(rows)×\(inputs)→\(outputs) [\(r), \(o)]")
+                        #expect(
+                            abs(got - z[o]) <= tolerance * max(1, abs(z[o])),
+                            "\(activation) \(rows)×\(inputs)→\(outputs) [\(r), \(o)]")
                     }
                 }
             }
         }
     }
 
-    @Test("bias added in the activation's pass, single precision") func biasInActivationSingle() { biasInActivation(Float.self, tolerance: 1e-4) }
-    @Test("bias added in the activation's pass, double precision") func biasInActivationDouble() { biasInActivation(Double.self, tolerance: 1e-12) }
+    @Test("bias added in the activation's pass, single precision") func biasInActivationSingle() {
+        biasInActivation(Float.self, tolerance: 1e-4)
+    }
+    @Test("bias added in the activation's pass, double precision") func biasInActivationDouble() {
+        biasInActivation(Double.self, tolerance: 1e-12)
+    }
 
     @Test("bytes scaled to Float and Double, SIMD body and scalar tail, bit-identical to T(byte) · scale")
     func scaleBytes() {

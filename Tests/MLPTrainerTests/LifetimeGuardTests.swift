@@ -17,7 +17,8 @@ struct LifetimeGuardTests {
         guard case .exact(var model) = try ProfileParser.load(path: profilePath(name)) else { throw ModelError.noLayers }
         model = try model.with(batchSize: min(batch ?? model.batchSize, 32), optimizer: optimizer)
         let task: SyntheticTask =
-            model.loss == .softmaxCrossEntropy ? .classes : (model.loss.isClassification ? (model.outputWidth > 1 ? .multilabel : .binary) : .regression)
+            model.loss == .softmaxCrossEntropy
+            ? .classes : (model.loss.isClassification ? (model.outputWidth > 1 ? .multilabel : .binary) : .regression)
         model.data = .synthetic(task: task, count: 97, testCount: 5, noise: 0.05, seed: 9)
         return model
     }
@@ -43,7 +44,9 @@ struct LifetimeGuardTests {
                 let expected = losses(plain)
                 let observed = losses(guarded)
                 let what = "\(name) \(optimizer) \(threads) threads"
-                #expect(observed.map(\.bitPattern) == expected.map(\.bitPattern), "\(what): \(observed.prefix(4)) vs \(expected.prefix(4))")
+                #expect(
+                    observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                    "\(what): \(observed.prefix(4)) vs \(expected.prefix(4))")
                 #expect(guarded.trainer.lifetimeGuard?.violations == [], "\(what)")
                 #expect(expected.allSatisfy { $0.isFinite }, "\(what)")
             }

@@ -5,8 +5,10 @@ import Testing
 
 @Suite("Memory budget")
 struct BudgetTests {
-    func budget(_ name: String, precision: Precision? = nil, batch: Int? = nil, optimizer: OptimizerKind? = nil) throws -> Budget {
-        let profile = try ProfileParser.load(path: profilePath(name)).with(precision: precision, batchSize: batch, optimizer: optimizer)
+    func budget(_ name: String, precision: Precision? = nil, batch: Int? = nil, optimizer: OptimizerKind? = nil) throws -> Budget
+    {
+        let profile = try ProfileParser.load(path: profilePath(name)).with(
+            precision: precision, batchSize: batch, optimizer: optimizer)
         return try MemoryBudget.estimate(profile)
     }
 
@@ -38,7 +40,8 @@ struct BudgetTests {
         #expect(b.inputByteCount == 1_000_000_000 * batch)
     }
 
-    @Test("the Fashion-MNIST MLP: 235,146 parameters, 940,584 bytes of parameters; SGD stores no gradients, momentum 940,584 bytes")
+    @Test(
+        "the Fashion-MNIST MLP: 235,146 parameters, 940,584 bytes of parameters; SGD stores no gradients, momentum 940,584 bytes")
     func fashionMLP() throws {
         let b = try budget("fashion-mnist-mlp")
         #expect(b.parameterCount == 235_146)
@@ -107,7 +110,8 @@ struct BudgetTests {
         #expect(b.totalByteCount == p + p + 7 * p + 7 * 1_000_000_000)
     }
 
-    @Test("optimizer state: 0, 1 and 2 copies of the parameters", arguments: [(OptimizerKind.sgd, 0), (.momentum, 1), (.adam, 2)])
+    @Test(
+        "optimizer state: 0, 1 and 2 copies of the parameters", arguments: [(OptimizerKind.sgd, 0), (.momentum, 1), (.adam, 2)])
     func optimizerState(kind: OptimizerKind, copies: Int) throws {
         let exact = try budget("fashion-mnist-mlp", optimizer: kind)
         #expect(exact.optimizerByteCount == copies * 940_584)

@@ -52,7 +52,8 @@ struct ProfileParserTests {
 
     @Test("JSON profiles are accepted")
     func json() throws {
-        let text = #"{"input": {"features": 3}, "hidden": [{"units": 4, "activation": "tanh"}], "output": {"units": 2}, "loss": "l2"}"#
+        let text =
+            #"{"input": {"features": 3}, "hidden": [{"units": 4, "activation": "tanh"}], "output": {"units": 2}, "loss": "l2"}"#
         guard case .exact(let model) = try ProfileParser.parse(text, file: "x.json") else {
             Issue.record("expected an exact profile")
             return
@@ -93,7 +94,8 @@ struct ProfileParserTests {
 
     @Test("an unknown key names its line and the closest valid key")
     func unknownKey() throws {
-        let failure = try #require(error("input:\n  features: 3\nhidden:\n  - units: 4\n    activaton: relu\noutput: {units: 2}\nloss: l2\n"))
+        let failure = try #require(
+            error("input:\n  features: 3\nhidden:\n  - units: 4\n    activaton: relu\noutput: {units: 2}\nloss: l2\n"))
         guard case .unknownKey(let location, let key, _, let suggestion, _) = failure else {
             Issue.record("wrong error: \(failure)")
             return
@@ -158,8 +160,12 @@ struct ProfileParserTests {
     @Test("wrong types name what was expected")
     func wrongTypes() throws {
         #expect(error("input: 3\noutput: [1, 2]\nloss: l2\n")?.description.contains("'output' must be a mapping") == true)
-        #expect(error("input: 3\noutput: {units: {a: 1}}\nloss: l2\n")?.description.contains("'units' must be a whole number, got a mapping") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\nbatch: many\n")?.description.contains("invalid batch 'many': not a number") == true)
+        #expect(
+            error("input: 3\noutput: {units: {a: 1}}\nloss: l2\n")?.description.contains(
+                "'units' must be a whole number, got a mapping") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\nbatch: many\n")?.description.contains(
+                "invalid batch 'many': not a number") == true)
     }
 
     @Test("missing required fields say what to add")
@@ -175,7 +181,8 @@ struct ProfileParserTests {
         #expect(notList.description.contains("hidden") && notList.description.contains("a list"), "\(notList)")
         let notMapping = try #require(error("input: 3\nhidden: [{units: 4}, 5]\noutput: {units: 1}\nloss: l2\n"))
         #expect(notMapping.description.contains("hidden[1]") && notMapping.description.contains("a mapping"), "\(notMapping)")
-        let missing = try #require(error("input: 3\nhidden:\n  - {units: 4}\n  - {activation: tanh}\noutput: {units: 1}\nloss: l2\n"))
+        let missing = try #require(
+            error("input: 3\nhidden:\n  - {units: 4}\n  - {activation: tanh}\noutput: {units: 1}\nloss: l2\n"))
         guard case .missingField(let location, let field, let section, _) = missing else {
             Issue.record("wrong error: \(missing)")
             return
@@ -186,10 +193,13 @@ struct ProfileParserTests {
         let badBias = try #require(error("input: 3\nhidden: [{units: 4, bias: maybe}]\noutput: {units: 1}\nloss: l2\n"))
         #expect(badBias.description.contains("true or false"), "\(badBias)")
         // A model error about a hidden layer points at that layer's line.
-        let softmax = try #require(error("input: 3\nhidden:\n  - {units: 4}\n  - {units: 4, activation: softmax}\noutput: {units: 2}\nloss: l2\n"))
+        let softmax = try #require(
+            error("input: 3\nhidden:\n  - {units: 4}\n  - {units: 4, activation: softmax}\noutput: {units: 2}\nloss: l2\n"))
         #expect(softmax.location?.line == 4, "\(softmax)")
         // Defaults: relu, with bias.
-        guard case .exact(let model) = try ProfileParser.parse("input: 3\nhidden: [{units: 4}, {units: 5, activation: tanh, bias: false}]\noutput: {units: 1}\nloss: l2\n")
+        guard
+            case .exact(let model) = try ProfileParser.parse(
+                "input: 3\nhidden: [{units: 4}, {units: 5, activation: tanh, bias: false}]\noutput: {units: 1}\nloss: l2\n")
         else {
             Issue.record("not an exact profile")
             return
@@ -201,27 +211,50 @@ struct ProfileParserTests {
 
     @Test("a loss that does not fit the output is rejected")
     func lossMismatch() throws {
-        #expect(error("input: 3\noutput: {units: 1}\nloss: softmax-ce\n")?.description.contains("needs at least 2 output units") == true)
-        #expect(error("input: 3\noutput: {units: 2, activation: relu}\nloss: bce\n")?.description.contains("needs a sigmoid output layer") == true)
-        #expect(error("input: 3\nhidden: [{units: 4, activation: softmax}]\noutput: {units: 2}\nloss: l2\n")?.description.contains("softmax is only allowed on the output layer") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: softmax-ce\n")?.description.contains("needs at least 2 output units")
+                == true)
+        #expect(
+            error("input: 3\noutput: {units: 2, activation: relu}\nloss: bce\n")?.description.contains(
+                "needs a sigmoid output layer") == true)
+        #expect(
+            error("input: 3\nhidden: [{units: 4, activation: softmax}]\noutput: {units: 2}\nloss: l2\n")?.description.contains(
+                "softmax is only allowed on the output layer") == true)
     }
 
     @Test("data that does not fit the model is rejected")
     func dataMismatch() throws {
-        #expect(error("input: 10\noutput: {units: 10}\nloss: softmax-ce\ndata: {source: fashion-mnist}\n")?.description.contains("784 features") == true)
-        #expect(error("input: 784\noutput: {units: 3}\nloss: softmax-ce\ndata: {source: fashion-mnist}\n")?.description.contains("10 target(s)") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\ndata: {source: polynomial, degree: 4}\n")?.description.contains("degree-4 polynomial has 4 features") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\ndata: {source: imagenet}\n")?.description.contains("unknown data source 'imagenet'") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\ndata: {source: synthetic, coun: 5}\n")?.description.contains("did you mean 'count'?") == true)
+        #expect(
+            error("input: 10\noutput: {units: 10}\nloss: softmax-ce\ndata: {source: fashion-mnist}\n")?.description.contains(
+                "784 features") == true)
+        #expect(
+            error("input: 784\noutput: {units: 3}\nloss: softmax-ce\ndata: {source: fashion-mnist}\n")?.description.contains(
+                "10 target(s)") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\ndata: {source: polynomial, degree: 4}\n")?.description.contains(
+                "degree-4 polynomial has 4 features") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\ndata: {source: imagenet}\n")?.description.contains(
+                "unknown data source 'imagenet'") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\ndata: {source: synthetic, coun: 5}\n")?.description.contains(
+                "did you mean 'count'?") == true)
     }
 
     @Test("out-of-range hyper-parameters are rejected")
     func hyperParameters() throws {
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\noptimizer: {kind: sgd, learning_rate: -1}\n")?.description.contains("must be positive") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\nsplit: {validation: 1.5}\n")?.description.contains("[0, 1)") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\noptimizer: {kind: sgd, learning_rate: -1}\n")?.description.contains(
+                "must be positive") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\nsplit: {validation: 1.5}\n")?.description.contains("[0, 1)") == true)
         #expect(error("input: 3\noutput: {units: 1}\nloss: l2\nsplit: {folds: 1}\n")?.description.contains("at least 2") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\noptimizer: {kind: nesterov}\n")?.description.contains("unknown optimizer 'nesterov'") == true)
-        #expect(error("input: 3\noutput: {units: 1}\nloss: l2\nprecision: quad\n")?.description.contains("unknown precision 'quad'") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\noptimizer: {kind: nesterov}\n")?.description.contains(
+                "unknown optimizer 'nesterov'") == true)
+        #expect(
+            error("input: 3\noutput: {units: 1}\nloss: l2\nprecision: quad\n")?.description.contains("unknown precision 'quad'")
+                == true)
     }
 
     @Test("duplicate keys are malformed")

@@ -16,7 +16,9 @@ struct ArenaTests {
         #expect(topology.distances[0][0] == 10)
     }
 
-    @Test("placements parse", arguments: [("local", Placement.local), ("interleave", .interleave), ("node:1", .node(1)), ("node0", .node(0))])
+    @Test(
+        "placements parse",
+        arguments: [("local", Placement.local), ("interleave", .interleave), ("node:1", .node(1)), ("node0", .node(0))])
     func placementParses(text: String, expected: Placement) {
         #expect(Placement(text) == expected)
     }
@@ -26,7 +28,9 @@ struct ArenaTests {
         #expect(Placement(text) == nil)
     }
 
-    @Test("an arena's pages are all resident after allocation, on the local node", arguments: [Placement.local, .node(0), .interleave])
+    @Test(
+        "an arena's pages are all resident after allocation, on the local node",
+        arguments: [Placement.local, .node(0), .interleave])
     func residentPages(placement: Placement) throws {
         let arena = try Arena(byteCount: 8 << 20, placement: placement)
         let census = arena.pageCensus()
@@ -55,7 +59,9 @@ struct ArenaTests {
     @Test("a node that does not exist is refused, listing the nodes")
     func missingNode() {
         let nodes = NUMATopology.current().nodes.map(\.id)
-        #expect(throws: NUMAError.noSuchNode(requested: 97, available: nodes)) { try Arena(byteCount: 4096, placement: .node(97)) }
+        #expect(throws: NUMAError.noSuchNode(requested: 97, available: nodes)) {
+            try Arena(byteCount: 4096, placement: .node(97))
+        }
         #expect(NUMAError.noSuchNode(requested: 97, available: [0]).description.contains("it has node 0"))
     }
 

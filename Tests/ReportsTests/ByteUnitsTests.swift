@@ -50,7 +50,9 @@ struct TrainingSummaryTests {
     func kernelDescription() {
         #expect(TrainingRenderer.kernelDescription("SkylakeX") == "OpenBLAS SkylakeX kernels")
         #expect(TrainingRenderer.kernelDescription("MKL 2026.2") == "MKL 2026.2")
-        #expect(TrainingRenderer.kernelDescription("SkylakeX", gemmKernels: "memplan-avx512") == "memplan's AVX-512 kernels, OpenBLAS SkylakeX kernels for thin products")
+        #expect(
+            TrainingRenderer.kernelDescription("SkylakeX", gemmKernels: "memplan-avx512")
+                == "memplan's AVX-512 kernels, OpenBLAS SkylakeX kernels for thin products")
         #expect(TrainingRenderer.kernelDescription("SkylakeX", gemmKernels: "blas") == "OpenBLAS SkylakeX kernels")
     }
 }

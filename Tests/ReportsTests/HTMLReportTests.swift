@@ -11,10 +11,14 @@ import Testing
 struct HTMLReportTests {
     func capacityReport() throws -> CapacityReport {
         let profile = try ProfileParser.load(path: profilePath("quiz-300b"))
-        let machine = Machine(name: "box", source: "test", nodes: [
-            MachineNode(id: 0, totalBytes: 1 << 40, freeBytes: 1 << 40), MachineNode(id: 1, totalBytes: 1 << 40, freeBytes: 1 << 40),
-        ])
-        return CapacityReport(try CapacityAnalysis.analyze(profile, machine: machine, precisions: [.single, .double], headroom: 0.1, data: nil))
+        let machine = Machine(
+            name: "box", source: "test",
+            nodes: [
+                MachineNode(id: 0, totalBytes: 1 << 40, freeBytes: 1 << 40),
+                MachineNode(id: 1, totalBytes: 1 << 40, freeBytes: 1 << 40),
+            ])
+        return CapacityReport(
+            try CapacityAnalysis.analyze(profile, machine: machine, precisions: [.single, .double], headroom: 0.1, data: nil))
     }
 
     @Test("a capacity page is one self-contained file with a chart and the lecture's figures")
@@ -23,8 +27,14 @@ struct HTMLReportTests {
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("<svg class=\"chart\""))
         #expect(html.contains("<polyline"))
-        for figure in ["3,601 GB", "7,201 GB", "1,203,400 GB = 1.15 PB", "2,405,800 GB = 2.29 PB"] { #expect(html.contains(figure), "missing \(figure)") }
-        #expect(!html.contains("http://") || html.components(separatedBy: "http://").count == html.components(separatedBy: "http://www.w3.org/2000/svg").count)
+        for figure in ["3,601 GB", "7,201 GB", "1,203,400 GB = 1.15 PB", "2,405,800 GB = 2.29 PB"] {
+            #expect(html.contains(figure), "missing \(figure)")
+        }
+        #expect(
+            !html.contains("http://")
+                || html.components(separatedBy: "http://").count
+                    == html.components(separatedBy: "http://www.w3.org/2000/svg").count
+        )
         #expect(!html.contains("<script"))
         #expect(!html.contains("src="))
     }
@@ -46,17 +56,27 @@ struct HTMLReportTests {
         let plan = try BestPlanner().plan(program.buffers, alignment: 64)
         let planReport = PlanReport(plan: plan, program: program, naiveBytes: try program.naiveByteCount())
         let record = TrainingRecord(
-            predicted: .init(arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: 1000,
-                             bytes: .init(parameters: 1, gradients: 1, activations: 1, inputs: 1, optimizer: 0, total: 4, deltas: 1, data: 10)),
-            actual: .init(arenaBytes: plan.arenaByteCount, mappedBytes: 4096, residentBytes: 4096, pagesByNode: ["0": 1], pagesNotResident: 0,
-                          pagesByNodeAfterFirstStep: ["0": 1], plannedNode: 0, pagesOnPlannedNode: 1, peakRSSGrowthBytes: 5000,
-                          heapAllocationsPerStep: 0, measuredSteps: 10, numaAvailable: true, numaMaps: nil, threadsBound: 0, pageSource: "move_pages"),
-            metrics: .init(testAccuracy: 0.5, testLoss: 1, epochs: [.init(epoch: 1, trainLoss: 2, trainAccuracy: 0.4, validationLoss: nil, validationAccuracy: nil, seconds: 1),
-                                                                   .init(epoch: 2, trainLoss: 1, trainAccuracy: 0.5, validationLoss: nil, validationAccuracy: nil, seconds: 1)],
-                           trainSamples: 10, validationSamples: 0, testSamples: 2),
+            predicted: .init(
+                arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: 1000,
+                bytes: .init(parameters: 1, gradients: 1, activations: 1, inputs: 1, optimizer: 0, total: 4, deltas: 1, data: 10)),
+            actual: .init(
+                arenaBytes: plan.arenaByteCount, mappedBytes: 4096, residentBytes: 4096, pagesByNode: ["0": 1],
+                pagesNotResident: 0,
+                pagesByNodeAfterFirstStep: ["0": 1], plannedNode: 0, pagesOnPlannedNode: 1, peakRSSGrowthBytes: 5000,
+                heapAllocationsPerStep: 0, measuredSteps: 10, numaAvailable: true, numaMaps: nil, threadsBound: 0,
+                pageSource: "move_pages"),
+            metrics: .init(
+                testAccuracy: 0.5, testLoss: 1,
+                epochs: [
+                    .init(epoch: 1, trainLoss: 2, trainAccuracy: 0.4, validationLoss: nil, validationAccuracy: nil, seconds: 1),
+                    .init(epoch: 2, trainLoss: 1, trainAccuracy: 0.5, validationLoss: nil, validationAccuracy: nil, seconds: 1),
+                ],
+                trainSamples: 10, validationSamples: 0, testSamples: 2),
             throughput: .init(samplesPerSecond: 100, trainingSeconds: 1, blasCore: "x", blasThreads: 1),
-            run: .init(profile: "a<b>&c", precision: "single", batch: 2, epochs: 2, optimizer: "sgd", learningRate: 0.1, loss: "softmax-cross-entropy",
-                       placement: "local", seed: 1, data: "synthetic", partial: false, memplanVersion: "test", date: "today"),
+            run: .init(
+                profile: "a<b>&c", precision: "single", batch: 2, epochs: 2, optimizer: "sgd", learningRate: 0.1,
+                loss: "softmax-cross-entropy",
+                placement: "local", seed: 1, data: "synthetic", partial: false, memplanVersion: "test", date: "today"),
             plan: planReport)
         let html = HTMLPage.training(record)
         #expect(html.contains("a&lt;b&gt;&amp;c"))

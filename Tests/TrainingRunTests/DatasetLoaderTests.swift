@@ -12,7 +12,9 @@ struct DatasetLoaderTests {
     /// Writes an IDX file: magic 0 0 8 dims, big-endian sizes, then `body`.
     func idx(dimensions: [Int], body: [UInt8], type: UInt8 = 8, to url: URL) throws {
         var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
-        for size in dimensions { bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)] }
+        for size in dimensions {
+            bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)]
+        }
         try Data(bytes + body).write(to: url)
     }
 
@@ -34,7 +36,8 @@ struct DatasetLoaderTests {
 
     func softmaxModel() throws -> Model {
         try Model(
-            name: "tiny-fashion", inputShape: [28, 28], layers: [LayerSpec(inputWidth: 784, outputWidth: 10, activation: .softmax)],
+            name: "tiny-fashion", inputShape: [28, 28],
+            layers: [LayerSpec(inputWidth: 784, outputWidth: 10, activation: .softmax)],
             loss: .softmaxCrossEntropy, batchSize: 2, data: .fashionMNIST(path: "/nonexistent", labels: .classes))
     }
 
@@ -60,10 +63,13 @@ struct DatasetLoaderTests {
     func bytePixelsGathered<T: TrainingScalar>(_: T.Type) throws {
         let pixels = (0..<(2 * 784)).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 256) }
         let test = (0..<784).map { UInt8(truncatingIfNeeded: 255 - $0) }
-        let directory = try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: pixels, to: $0) }
+        let directory = try fashionDirectory(replacing: "train-images-idx3-ubyte") {
+            try idx(dimensions: [2, 28, 28], body: pixels, to: $0)
+        }
         defer { try? FileManager.default.removeItem(at: directory) }
         try idx(dimensions: [1, 28, 28], body: test, to: directory.appendingPathComponent("t10k-images-idx3-ubyte"))
-        let model = try softmaxModel().withData(.fashionMNIST(path: directory.path, labels: .classes)).with(precision: T.precision)
+        let model = try softmaxModel().withData(.fashionMNIST(path: directory.path, labels: .classes)).with(
+            precision: T.precision)
         #expect(try DatasetLoader(model: model).shape.featureStorage == .byte)
         let local = try LocalTrainer<T>(model: model, threads: 2)
         let data = local.trainer.tensors.data
@@ -92,17 +98,26 @@ struct DatasetLoaderTests {
 
     @Test("IDX: wrong magic, wrong dimensions, truncated body, labels out of range, count mismatch")
     func corruptIDX() throws {
-        let magic = try failure(try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: [], type: 9, to: $0) })
+        let magic = try failure(
+            try fashionDirectory(replacing: "train-images-idx3-ubyte") {
+                try idx(dimensions: [2, 28, 28], body: [], type: 9, to: $0)
+            })
         #expect(magic?.description.contains("wrong IDX magic number 0x00000903") == true, "\(String(describing: magic))")
         let dimensions = try failure(
-            try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 10, 10], body: [UInt8](repeating: 1, count: 200), to: $0) })
+            try fashionDirectory(replacing: "train-images-idx3-ubyte") {
+                try idx(dimensions: [2, 10, 10], body: [UInt8](repeating: 1, count: 200), to: $0)
+            })
         #expect(dimensions?.description.contains("10×10 = 100 pixels") == true, "\(String(describing: dimensions))")
         let truncated = try failure(
-            try fashionDirectory(replacing: "train-images-idx3-ubyte") { try idx(dimensions: [2, 28, 28], body: [UInt8](repeating: 1, count: 1000), to: $0) })
+            try fashionDirectory(replacing: "train-images-idx3-ubyte") {
+                try idx(dimensions: [2, 28, 28], body: [UInt8](repeating: 1, count: 1000), to: $0)
+            })
         #expect(truncated?.description.contains("truncated") == true, "\(String(describing: truncated))")
-        let labels = try failure(try fashionDirectory(replacing: "train-labels-idx1-ubyte") { try idx(dimensions: [2], body: [3, 12], to: $0) })
+        let labels = try failure(
+            try fashionDirectory(replacing: "train-labels-idx1-ubyte") { try idx(dimensions: [2], body: [3, 12], to: $0) })
         #expect(labels?.description.contains("label 12 at index 1 is out of range") == true, "\(String(describing: labels))")
-        let count = try failure(try fashionDirectory(replacing: "train-labels-idx1-ubyte") { try idx(dimensions: [3], body: [1, 2, 3], to: $0) })
+        let count = try failure(
+            try fashionDirectory(replacing: "train-labels-idx1-ubyte") { try idx(dimensions: [3], body: [1, 2, 3], to: $0) })
         #expect(count?.description.contains("holds 3 labels but the images file holds 2") == true, "\(String(describing: count))")
         let short = try failure(try fashionDirectory(replacing: "t10k-labels-idx1-ubyte") { try Data([0, 0]).write(to: $0) })
         #expect(short?.description.contains("truncated") == true, "\(String(describing: short))")
@@ -110,11 +125,16 @@ struct DatasetLoaderTests {
 
     @Test("a missing Fashion-MNIST names the Debian package when it is the package's path")
     func missing() throws {
-        let model = try softmaxModel().withData(.fashionMNIST(path: DataSource.defaultFashionMNISTPath + "-absent", labels: .classes))
-        #expect(throws: DataError.datasetMissing(path: DataSource.defaultFashionMNISTPath + "-absent/train-images-idx3-ubyte.gz", package: nil)) {
+        let model = try softmaxModel().withData(
+            .fashionMNIST(path: DataSource.defaultFashionMNISTPath + "-absent", labels: .classes))
+        #expect(
+            throws: DataError.datasetMissing(
+                path: DataSource.defaultFashionMNISTPath + "-absent/train-images-idx3-ubyte.gz", package: nil)
+        ) {
             try DatasetLoader(model: model)
         }
-        let error = DataError.datasetMissing(path: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", package: "dataset-fashion-mnist")
+        let error = DataError.datasetMissing(
+            path: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", package: "dataset-fashion-mnist")
         #expect(error.description.contains("apt-get install dataset-fashion-mnist"))
         #expect(error.isMissingResource)
     }
@@ -156,7 +176,9 @@ struct DatasetLoaderTests {
         var targets = [Double](repeating: 0, count: 3)
         features.withUnsafeMutableBufferPointer { f in
             targets.withUnsafeMutableBufferPointer { t in
-                DatasetLoader.polynomial(degree: 4, count: 3, noise: 0, target: .sine, generator: &generator, features: f.baseAddress!, targets: t.baseAddress!)
+                DatasetLoader.polynomial(
+                    degree: 4, count: 3, noise: 0, target: .sine, generator: &generator, features: f.baseAddress!,
+                    targets: t.baseAddress!)
             }
         }
         for row in 0..<3 {

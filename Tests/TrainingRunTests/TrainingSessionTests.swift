@@ -89,7 +89,8 @@ struct TrainingSessionTests {
 
     @Test("a diverging run stops, naming the epoch and step and suggesting a smaller learning rate")
     func divergence() throws {
-        let model = try syntheticModel(widths: [3, 8, 2], loss: .l2, precision: .single, optimizer: Optimizer(kind: .sgd, learningRate: 1e12))
+        let model = try syntheticModel(
+            widths: [3, 8, 2], loss: .l2, precision: .single, optimizer: Optimizer(kind: .sgd, learningRate: 1e12))
         do {
             _ = try TrainingSession.run(model)
             Issue.record("a learning rate of 1e12 trained without diverging")
@@ -141,7 +142,8 @@ struct TrainingSessionTests {
         }
         // The same run without the fault: the kernel's mapping is the plan in whole pages.
         let result = try TrainingSession.run(model)
-        #expect(result.measurement.arenaMappedBytes == pageRounded(result.plan.arenaByteCount, pageSize: result.measurement.pageSize))
+        #expect(
+            result.measurement.arenaMappedBytes == pageRounded(result.plan.arenaByteCount, pageSize: result.measurement.pageSize))
     }
 
     @Test("half and bfloat16 cannot be trained")

@@ -13,7 +13,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if let source = try? MemorySource(bytes, path: "fuzz-images"), let sizes = try? IDX.header(source, dimensions: 3) {
         let count = sizes[0]
         let (width, overflow) = sizes[1].multipliedReportingOverflow(by: sizes[2])
-        if !overflow, count > 0, width > 0, count <= 64, width <= 4096, let again = try? MemorySource(bytes, path: "fuzz-images") {
+        if !overflow, count > 0, width > 0, count <= 64, width <= 4096, let again = try? MemorySource(bytes, path: "fuzz-images")
+        {
             let destination = UnsafeMutablePointer<Float>.allocate(capacity: count * width)
             defer { destination.deallocate() }
             _ = try? IDX.readImages(again, count: count, width: width, into: destination) { Float($0) / 255 }

@@ -9,7 +9,8 @@ public typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> C
     @_silgen_name("LLVMFuzzerRunDriver")
     func LLVMFuzzerRunDriver(
         _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-        _ callback: FuzzCallback) -> CInt
+        _ callback: FuzzCallback
+    ) -> CInt
 #endif
 
 /// Runs `target` under libFuzzer (fuzz builds) or over the argument files (plain builds), then exits.

@@ -92,9 +92,11 @@ struct DenseLayer<T: TrainingScalar> {
             }
             let biasFirst = range.count == 1 ? bias : nil
             Kernels.linear(
-                x: x + range.lowerBound * inputs, xStride: inputs, weights: weights, bias: biasFirst, out: out, outStride: outputs,
+                x: x + range.lowerBound * inputs, xStride: inputs, weights: weights, bias: biasFirst, out: out,
+                outStride: outputs,
                 rows: range.count, inputs: inputs, outputs: outputs)  // (rows, O)
-            Kernels.activate(out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? bias : nil, activation)
+            Kernels.activate(
+                out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? bias : nil, activation)
         } else {
             let range = split.share(part, of: outputs, granule: Self.columnGranule)
             let out = output + range.lowerBound
@@ -110,7 +112,8 @@ struct DenseLayer<T: TrainingScalar> {
             Kernels.linear(
                 x: x, xStride: inputs, weights: weights + range.lowerBound * inputs, bias: biasFirst,
                 out: out, outStride: outputs, rows: rows, inputs: inputs, outputs: range.count)  // (B, share of O)
-            Kernels.activate(out, rows: rows, columns: range.count, stride: outputs, bias: biasFirst == nil ? partBias : nil, partActivation)
+            Kernels.activate(
+                out, rows: rows, columns: range.count, stride: outputs, bias: biasFirst == nil ? partBias : nil, partActivation)
         }
     }
 
@@ -134,9 +137,12 @@ struct DenseLayer<T: TrainingScalar> {
             let range = split.share(part, of: outputs, granule: Self.rowGranule)
             Kernels.weightGradient(
                 dz: delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
-                dWeights: dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count, inputs: inputs)
+                dWeights: dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count,
+                inputs: inputs)
             if let dBias {
-                Kernels.biasGradient(dz: delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows, outputs: range.count)
+                Kernels.biasGradient(
+                    dz: delta + range.lowerBound, dzStride: outputs, dBias: dBias + range.lowerBound, batch: rows,
+                    outputs: range.count)
             }
         } else {
             let range = split.share(part, of: inputs, granule: Self.columnGranule)
@@ -156,7 +162,8 @@ struct DenseLayer<T: TrainingScalar> {
         } else {
             let range = split.share(part, of: inputs, granule: Self.columnGranule)
             inputGradientTimesDerivative(
-                previous: previous, dz: delta, weights: weights + range.lowerBound, offset: range.lowerBound, rows: rows, columns: range.count)
+                previous: previous, dz: delta, weights: weights + range.lowerBound, offset: range.lowerBound, rows: rows,
+                columns: range.count)
         }
     }
 
@@ -222,11 +229,13 @@ struct DenseLayer<T: TrainingScalar> {
                     x: delta + range.lowerBound, beta: 0, y: target)  // (1, I)
             }
             Kernels.sgdWeightUpdate(
-                dz: delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs, weights: weights + range.lowerBound * inputs,
+                dz: delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
+                weights: weights + range.lowerBound * inputs,
                 wStride: inputs, batch: rows, outputs: range.count, inputs: inputs, learningRate: learningRate)
             if let bias {
                 Kernels.sgdBiasUpdate(
-                    dz: delta + range.lowerBound, dzStride: outputs, bias: bias + range.lowerBound, batch: rows, outputs: range.count,
+                    dz: delta + range.lowerBound, dzStride: outputs, bias: bias + range.lowerBound, batch: rows,
+                    outputs: range.count,
                     learningRate: learningRate)
             }
             return
@@ -257,6 +266,7 @@ struct DenseLayer<T: TrainingScalar> {
             let partial = staging + (part - 1) * inputs
             for column in 0..<inputs { previous.delta[column] += partial[column] }
         }
-        Kernels.multiplyByDerivative(previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.activation)
+        Kernels.multiplyByDerivative(
+            previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.activation)
     }
 }
