@@ -36,22 +36,16 @@ struct ModelTensors<T: TrainingScalar> {
         batchCapacity = model.batchSize
         features = view(TensorID(.features))
         targets = view(TensorID(.targets))
-        let stateCount = model.optimizer.kind.stateTensorsPerParameter
         var layers: [DenseLayer<T>] = []
-        for (offset, layer) in model.layers.enumerated() {
-            let k = offset + 1
-            func id(_ role: DenseTensor) -> TensorID { TensorID(layer: k, role) }
-            let output = view(id(.output))
-            let weight = id(.weight)
-            let bias = id(.bias)
+        for (offset, spec) in model.layers.enumerated() {
+            let input = offset == 0 ? features : layers[offset - 1].output
             layers.append(
                 DenseLayer(
-                    index: offset, inputWidth: layer.inputWidth, outputWidth: layer.outputWidth, activation: layer.activation,
-                    input: offset == 0 ? features : layers[offset - 1].output, weights: view(weight), bias: optionalView(bias),
-                    dWeights: optionalView(weight.gradient), dBias: optionalView(bias.gradient), output: output,
-                    delta: k == model.layers.count ? output : view(id(.delta)), staging: optionalView(id(.staging)),
-                    weightState: (0..<stateCount).map { view(weight.state($0)) },
-                    biasState: layer.hasBias ? (0..<stateCount).map { view(bias.state($0)) } : []))
+                    spec: spec, index: offset, isLast: offset == model.layers.count - 1, input: input,
+                    optimizer: model.optimizer.kind
+                ) {
+                    optionalView($0)
+                })
         }
         self.layers = layers
         let shape = program.data ?? DataShape(trainCount: 0, testCount: 0)

@@ -44,23 +44,8 @@ final class Trainer<T: TrainingScalar> {
     func initializeParameters(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         for layer in tensors.layers {
-            let count = layer.weightCount
-            let fanIn = Double(max(layer.inputWidth, 1))
-            let fanOut = Double(layer.outputWidth)
             let rule: WeightInit = model.weightInit == .auto ? (layer.activation == .relu ? .he : .xavier) : model.weightInit
-            switch rule {
-            case .zeros, .auto:
-                layer.weights.update(repeating: 0, count: count)
-            case .he:
-                let deviation = (2 / fanIn).squareRoot()
-                for index in 0..<count { layer.weights[index] = T(generator.nextNormal() * deviation) }
-            case .xavier:
-                let limit = (6 / (fanIn + fanOut)).squareRoot()
-                for index in 0..<count { layer.weights[index] = T((2 * generator.nextUnit() - 1) * limit) }
-            }
-            layer.bias?.update(repeating: 0, count: layer.outputWidth)
-            for state in layer.weightState { state.update(repeating: 0, count: count) }
-            for state in layer.biasState { state.update(repeating: 0, count: layer.outputWidth) }
+            layer.initialize(rule, generator: &generator)
         }
         optimizerStep = 0
     }
@@ -254,14 +239,13 @@ final class Trainer<T: TrainingScalar> {
         let rule = OptimizerRule<T>(model.optimizer, step: optimizerStep)
         let split = splitter
         for layer in tensors.layers {
-            guard let dWeights = layer.dWeights else { preconditionFailure("Trainer: update without planned gradients") }
-            rule.apply(
-                layer.weights, gradient: dWeights, states: layer.weightState,
-                range: split.share(part, of: layer.weightCount, granule: 16))
-            if let bias = layer.bias, let dBias = layer.dBias {
-                rule.apply(
-                    bias, gradient: dBias, states: layer.biasState,
-                    range: split.share(part, of: layer.outputWidth, records: false))
+            for parameter in layer.parameters {
+                guard let gradient = parameter.gradient else { preconditionFailure("Trainer: update without planned gradients") }
+                // Weights split in multiples of 16 elements; small tensors (biases) by parts, not recorded for balancing.
+                let range =
+                    parameter.count >= 16 * split.partCount
+                    ? split.share(part, of: parameter.count, granule: 16) : split.share(part, of: parameter.count, records: false)
+                rule.apply(parameter.values, gradient: gradient, states: parameter.states, range: range)
             }
         }
     }

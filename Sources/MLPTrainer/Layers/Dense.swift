@@ -37,6 +37,15 @@ public enum SplitRules {
     }
 }
 
+/// One parameter tensor of a layer, for the optimizer's update: its values, gradient (nil when the update is fused),
+/// the optimizer's state tensors for it, and its element count.
+struct ParameterTensor<T: TrainingScalar> {
+    let values: UnsafeMutablePointer<T>
+    let gradient: UnsafeMutablePointer<T>?
+    let states: [UnsafeMutablePointer<T>]
+    let count: Int
+}
+
 /// One dense layer's tensors, resolved from the plan. Shapes: O = outputWidth, I = inputWidth, B = the batch capacity,
 /// P = parts.
 struct DenseLayer<T: TrainingScalar> {
@@ -65,7 +74,70 @@ struct DenseLayer<T: TrainingScalar> {
     let weightState: [UnsafeMutablePointer<T>]
     let biasState: [UnsafeMutablePointer<T>]
 
+    /// Every parameter tensor (W, then b), for the optimizer's update.
+    let parameters: [ParameterTensor<T>]
+
     var weightCount: Int { outputWidth * inputWidth }
+
+    /// Resolves the layer's tensors (`DenseTensor`) through `resolve`, which gives the planned pointer of a tensor ID
+    /// or nil when the program has no such tensor. Traps (a programmer error) when a tensor every dense layer has
+    /// is missing.
+    init(
+        spec: LayerSpec, index: Int, isLast: Bool, input: UnsafeMutablePointer<T>, optimizer: OptimizerKind,
+        resolve: (TensorID) -> UnsafeMutablePointer<T>?
+    ) {
+        func id(_ role: DenseTensor) -> TensorID { TensorID(layer: index + 1, role) }
+        func required(_ tensor: TensorID) -> UnsafeMutablePointer<T> {
+            guard let pointer = resolve(tensor) else { preconditionFailure("DenseLayer: the plan has no \(tensor)") }
+            return pointer
+        }
+        func states(_ tensor: TensorID) -> [UnsafeMutablePointer<T>] {
+            resolve(tensor) == nil ? [] : (0..<optimizer.stateTensorsPerParameter).map { required(tensor.state($0)) }
+        }
+        self.index = index
+        inputWidth = spec.inputWidth
+        outputWidth = spec.outputWidth
+        activation = spec.activation
+        self.input = input
+        weights = required(id(.weight))
+        bias = resolve(id(.bias))
+        dWeights = resolve(id(.weight).gradient)
+        dBias = resolve(id(.bias).gradient)
+        output = required(id(.output))
+        delta = isLast ? output : required(id(.delta))
+        staging = resolve(id(.staging))
+        weightState = states(id(.weight))
+        biasState = states(id(.bias))
+        var parameters = [
+            ParameterTensor(values: weights, gradient: dWeights, states: weightState, count: spec.inputWidth * spec.outputWidth)
+        ]
+        if let bias {
+            parameters.append(ParameterTensor(values: bias, gradient: dBias, states: biasState, count: spec.outputWidth))
+        }
+        self.parameters = parameters
+    }
+
+    /// The first parameters: W drawn by `rule` (He normal: N(0, 2/I); Glorot uniform: U(±√(6/(I+O))); or zeros),
+    /// b = 0, every optimizer state 0.
+    func initialize(_ rule: WeightInit, generator: inout SplitMix64) {
+        let count = weightCount
+        let fanIn = Double(max(inputWidth, 1))
+        let fanOut = Double(outputWidth)
+        switch rule {
+        case .zeros, .auto:
+            weights.update(repeating: 0, count: count)
+        case .he:
+            let deviation = (2 / fanIn).squareRoot()
+            for index in 0..<count { weights[index] = T(generator.nextNormal() * deviation) }
+        case .xavier:
+            let limit = (6 / (fanIn + fanOut)).squareRoot()
+            for index in 0..<count { weights[index] = T((2 * generator.nextUnit() - 1) * limit) }
+        }
+        bias?.update(repeating: 0, count: outputWidth)
+        for parameter in parameters {
+            for state in parameter.states { state.update(repeating: 0, count: parameter.count) }
+        }
+    }
 
     static var rowGranule: Int { SplitRules.rowGranule }
     static var columnGranule: Int { SplitRules.columnGranule(T.self) }
