@@ -88,10 +88,13 @@ final class Trainer<T: TrainingScalar> {
                 result = Kernels.loss(
                     output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
                     outputActivation: output.activation, writeGradient: training)
-            case .backward(let k): dispatch(.backward(layer: k - 1, rows: rows))
+            case .backward(let k):
+                for phase in 0..<tensors.layers[k - 1].backwardPhases {
+                    dispatch(.backward(layer: k - 1, rows: rows, phase: phase))
+                }
             case .backwardUpdate(let k):
-                dispatch(.backwardUpdate(layer: k - 1, rows: rows))
                 let layer = tensors.layers[k - 1]
+                for phase in 0..<layer.backwardPhases { dispatch(.backwardUpdate(layer: k - 1, rows: rows, phase: phase)) }
                 if k > 1, layer.fusedSplitsByOutputs(rows: rows, parts: partCount) {
                     layer.joinStagedDelta(previous: tensors.layers[k - 2], parts: partCount)
                 }
@@ -107,8 +110,8 @@ final class Trainer<T: TrainingScalar> {
     /// fwd k (0-based `index`) on the first `rows` rows, with softmax after the join when the outputs were split.
     @inline(__always)
     private func forward(layer index: Int, rows: Int) {
-        dispatch(.forward(layer: index, rows: rows))
         let layer = tensors.layers[index]
+        for phase in 0..<layer.forwardPhases { dispatch(.forward(layer: index, rows: rows, phase: phase)) }
         if layer.needsSoftmaxAfterJoin(rows: rows, parts: partCount) {
             Kernels.activate(layer.output, rows: rows, columns: layer.outputWidth, stride: layer.outputWidth, .softmax)
         }
@@ -167,12 +170,14 @@ final class Trainer<T: TrainingScalar> {
 
     // MARK: - Splitting ops over the pool
 
-    /// What the workers are running now.
+    /// What the workers are running now. An op of a layer may run in phases (`DenseLayer.forwardPhases`,
+    /// `backwardPhases`): every part finishes phase p before any starts p + 1, so a phase may split the work
+    /// another way than the one before it (rows, then columns).
     enum Job {
         case gather(orderStart: Int, rows: Int)
-        case forward(layer: Int, rows: Int)
-        case backward(layer: Int, rows: Int)
-        case backwardUpdate(layer: Int, rows: Int)
+        case forward(layer: Int, rows: Int, phase: Int)
+        case backward(layer: Int, rows: Int, phase: Int)
+        case backwardUpdate(layer: Int, rows: Int, phase: Int)
         case update
     }
 
@@ -198,7 +203,7 @@ final class Trainer<T: TrainingScalar> {
             // Only batch-sized work teaches the pool the parts' speeds (see `WorkerPool.shortestMeasuredJob`).
             let measured: Bool
             switch job {
-            case .gather(_, let rows), .forward(_, let rows), .backward(_, let rows), .backwardUpdate(_, let rows):
+            case .gather(_, let rows), .forward(_, let rows, _), .backward(_, let rows, _), .backwardUpdate(_, let rows, _):
                 measured = rows >= partCount * SplitRules.minimumRowsPerPart
             case .update: measured = true
             }
@@ -219,13 +224,14 @@ final class Trainer<T: TrainingScalar> {
         switch job {
         case .gather(let first, let rows):
             gatherTrainingRows(orderStart: first, rows: splitter.share(part, of: rows), batchRows: rows)
-        case .forward(let layer, let rows):
-            tensors.layers[layer].forwardPart(rows: rows, part: part, split: splitter)
-        case .backward(let layer, let rows):
-            tensors.layers[layer].backwardPart(rows: rows, part: part, previous: previous(layer), split: splitter)
-        case .backwardUpdate(let layer, let rows):
+        case .forward(let layer, let rows, let phase):
+            tensors.layers[layer].forwardPart(rows: rows, part: part, phase: phase, split: splitter)
+        case .backward(let layer, let rows, let phase):
+            tensors.layers[layer].backwardPart(rows: rows, part: part, phase: phase, previous: previous(layer), split: splitter)
+        case .backwardUpdate(let layer, let rows, let phase):
             tensors.layers[layer].fusedBackwardPart(
-                rows: rows, part: part, previous: previous(layer), learningRate: T(model.optimizer.learningRate), split: splitter)
+                rows: rows, part: part, phase: phase, previous: previous(layer), learningRate: T(model.optimizer.learningRate),
+                split: splitter)
         case .update: updatePart(part)
         }
     }

@@ -144,10 +144,14 @@ struct DenseLayer<T: TrainingScalar> {
 
     // MARK: - fwd k
 
+    /// Phases of fwd k and bwd k (the trainer joins the parts between phases).
+    var forwardPhases: Int { 1 }
+    var backwardPhases: Int { 1 }
+
     /// fwd k for one part: a_k = f(a_{k−1}·W_kᵀ + b_k). Softmax needs whole rows: when the outputs are split,
     /// the caller applies it after the join (`needsSoftmaxAfterJoin`).
     @inline(__always)
-    func forwardPart(rows: Int, part: Int, split: Splitter) {
+    func forwardPart(rows: Int, part: Int, phase: Int, split: Splitter) {
         let x = input
         let inputs = inputWidth
         let outputs = outputWidth
@@ -200,7 +204,7 @@ struct DenseLayer<T: TrainingScalar> {
     /// bwd k for one part: its share of dW_k and db_k (by output rows), and of dz_{k−1} (by rows,
     /// or by columns for small batches), which then gets multiplied by f'(a_{k−1}).
     @inline(__always)
-    func backwardPart(rows: Int, part: Int, previous: DenseLayer<T>?, split: Splitter) {
+    func backwardPart(rows: Int, part: Int, phase: Int, previous: DenseLayer<T>?, split: Splitter) {
         guard let dWeights else { preconditionFailure("DenseLayer: bwd without a planned dW (the program fuses the update)") }
         let x = input
         let inputs = inputWidth
@@ -282,7 +286,7 @@ struct DenseLayer<T: TrainingScalar> {
     /// layer's inputs), computes dz_{k−1} for those columns from the old W, then updates them.
     /// Where `fusedSplitsByOutputs` says so it owns a slice of W's rows instead.
     @inline(__always)
-    func fusedBackwardPart(rows: Int, part: Int, previous: DenseLayer<T>?, learningRate: T, split: Splitter) {
+    func fusedBackwardPart(rows: Int, part: Int, phase: Int, previous: DenseLayer<T>?, learningRate: T, split: Splitter) {
         let x = input
         let inputs = inputWidth
         let outputs = outputWidth
