@@ -10,7 +10,9 @@ import TestSupport
 @Suite("GPT-2 checkpoint")
 struct TransformerCheckpointTests {
     /// A file of the header for `config` with `header` overrides, then `parameterBytes` bytes.
-    func writeFile(_ url: URL, header overrides: [Int: Int32] = [:], config: GPT2Config = tinyGPT2Config, parameterBytes: Int) throws {
+    func writeFile(_ url: URL, header overrides: [Int: Int32] = [:], config: GPT2Config = tinyGPT2Config, parameterBytes: Int)
+        throws
+    {
         var header = GPT2Checkpoint.header(for: config)
         for (index, value) in overrides { header[index] = value }
         var data = header.withUnsafeBytes { Data($0) }
@@ -18,13 +20,17 @@ struct TransformerCheckpointTests {
         try data.write(to: url)
     }
 
-    func expectError(_ expected: GPT2CheckpointError, reading path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    func expectError(
+        _ expected: GPT2CheckpointError, reading path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
         #expect(throws: expected, sourceLocation: sourceLocation) { _ = try GPT2Checkpoint.read(from: path) }
     }
 
     @Test("GPT-2 124M's sizes are llm.c's: 124,475,904 parameters with Vp = 50,304")
     func publishedSizes() throws {
-        let config = GPT2Config(maxSequenceLength: 1024, vocabularySize: 50257, layerCount: 12, headCount: 12, channels: 768, paddedVocabularySize: 50304)
+        let config = GPT2Config(
+            maxSequenceLength: 1024, vocabularySize: 50257, layerCount: 12, headCount: 12, channels: 768,
+            paddedVocabularySize: 50304)
         #expect(try config.parameterCount() == 124_475_904)
         #expect(try config.parameterSizes()[4] == 12 * 3 * 768 * 768)
         #expect(try config.checkpointByteCount() == 1024 + 4 * 124_475_904)
@@ -45,7 +51,9 @@ struct TransformerCheckpointTests {
         #expect(config == tinyGPT2Config)
         #expect(read.map(\.bitPattern) == parameters.map(\.bitPattern))
         // the header as llm.c reads it: Int32 little-endian magic, version, maxT, V, L, NH, C, Vp
-        let header = try Data(contentsOf: URL(fileURLWithPath: path)).prefix(32).withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+        let header = try Data(contentsOf: URL(fileURLWithPath: path)).prefix(32).withUnsafeBytes {
+            Array($0.bindMemory(to: Int32.self))
+        }
         #expect(header == [20_240_326, 3, 8, 60, 2, 2, 16, 64])
         // into caller memory, which must be the right size
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count + 1)
@@ -66,7 +74,9 @@ struct TransformerCheckpointTests {
         let bytes = try tinyGPT2Config.checkpointByteCount()
         let parameterBytes = bytes - 1024
 
-        expectError(.cannotOpen(path: directory.appendingPathComponent("missing.bin").path, errno: ENOENT), reading: directory.appendingPathComponent("missing.bin").path)
+        expectError(
+            .cannotOpen(path: directory.appendingPathComponent("missing.bin").path, errno: ENOENT),
+            reading: directory.appendingPathComponent("missing.bin").path)
         try Data(count: 1000).write(to: url)
         expectError(.truncatedHeader(byteCount: 1000), reading: url.path)
         try Data().write(to: url)
@@ -108,7 +118,9 @@ struct TransformerCheckpointTests {
     @Test("errors describe what is wrong with the numbers")
     func descriptions() {
         #expect(GPT2CheckpointError.badMagic(7).description.contains("magic 7, expected 20240326"))
-        #expect(GPT2CheckpointError.truncatedParameters(expectedBytes: 2048, actualBytes: 1500).description.contains("2048 bytes, the file has 1500"))
+        #expect(
+            GPT2CheckpointError.truncatedParameters(expectedBytes: 2048, actualBytes: 1500).description.contains(
+                "2048 bytes, the file has 1500"))
         #expect(GPT2CheckpointError.cannotOpen(path: "/x", errno: ENOENT).description.contains("No such file"))
     }
 }

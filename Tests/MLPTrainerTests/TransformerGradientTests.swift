@@ -32,12 +32,15 @@ struct TransformerGradientTests {
         let w = Slab<Double>(normal: N * C, &generator)
         let out = Slab<Double>(N * C, repeating: 0)
         func loss() -> Double {
-            K.embeddingForward(out: out.p, tokens: tokens.p, wte: wte.p, wpe: wpe.p, vocabulary: V, sequenceLength: T, channels: C, rows: 0..<N)
+            K.embeddingForward(
+                out: out.p, tokens: tokens.p, wte: wte.p, wpe: wpe.p, vocabulary: V, sequenceLength: T, channels: C, rows: 0..<N)
             return weightedSum(out.p, w)
         }
         let dwte = Slab<Double>(V * C, repeating: 0)
         let dwpe = Slab<Double>(T * C, repeating: 0)
-        K.embeddingBackward(dwte: dwte.p, dwpe: dwpe.p, dout: w.p, tokens: tokens.p, vocabulary: V, sequenceLength: T, channels: C, rowCount: N, columns: 0..<C)
+        K.embeddingBackward(
+            dwte: dwte.p, dwpe: dwpe.p, dout: w.p, tokens: tokens.p, vocabulary: V, sequenceLength: T, channels: C, rowCount: N,
+            columns: 0..<C)
         expectGradients("embedding", [("wte", wte, dwte.array), ("wpe", wpe, dwpe.array)], loss: loss)
     }
 
@@ -51,15 +54,23 @@ struct TransformerGradientTests {
         let w = Slab<Double>(normal: N * C, &generator)
         let (out, mean, rstd) = (Slab<Double>(N * C, repeating: 0), Slab<Double>(N, repeating: 0), Slab<Double>(N, repeating: 0))
         func loss() -> Double {
-            K.layerNormForward(out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: 0..<N)
+            K.layerNormForward(
+                out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: 0..<N)
             return weightedSum(out.p, w)
         }
         _ = loss()
-        let (dx, dweight, dbias) = (Slab<Double>(N * C, repeating: .nan), Slab<Double>(C, repeating: .nan), Slab<Double>(C, repeating: .nan))
-        K.layerNormBackwardInput(dinp: dx.p, dout: w.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: 0..<N, accumulate: false)
+        let (dx, dweight, dbias) = (
+            Slab<Double>(N * C, repeating: .nan), Slab<Double>(C, repeating: .nan), Slab<Double>(C, repeating: .nan)
+        )
+        K.layerNormBackwardInput(
+            dinp: dx.p, dout: w.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: 0..<N,
+            accumulate: false)
         K.layerNormBackwardParameters(
-            dweight: dweight.p, dbias: dbias.p, dout: w.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N, columns: 0..<C, accumulate: false)
-        expectGradients("LayerNorm C = \(C)", [("inp", x, dx.array), ("weight", weight, dweight.array), ("bias", bias, dbias.array)], loss: loss)
+            dweight: dweight.p, dbias: dbias.p, dout: w.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N,
+            columns: 0..<C, accumulate: false)
+        expectGradients(
+            "LayerNorm C = \(C)", [("inp", x, dx.array), ("weight", weight, dweight.array), ("bias", bias, dbias.array)],
+            loss: loss)
     }
 
     @Test("RMSNorm: dinp, dweight", arguments: [1, 5, 16])
@@ -76,8 +87,10 @@ struct TransformerGradientTests {
         }
         _ = loss()
         let (dx, dweight) = (Slab<Double>(N * C, repeating: .nan), Slab<Double>(C, repeating: .nan))
-        K.rmsNormBackwardInput(dinp: dx.p, dout: w.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: 0..<N, accumulate: false)
-        K.rmsNormBackwardWeight(dweight: dweight.p, dout: w.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: 0..<C, accumulate: false)
+        K.rmsNormBackwardInput(
+            dinp: dx.p, dout: w.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: 0..<N, accumulate: false)
+        K.rmsNormBackwardWeight(
+            dweight: dweight.p, dout: w.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: 0..<C, accumulate: false)
         expectGradients("RMSNorm C = \(C)", [("inp", x, dx.array), ("weight", weight, dweight.array)], loss: loss)
     }
 
@@ -91,14 +104,20 @@ struct TransformerGradientTests {
         let w = Slab<Double>(normal: N * OC, &generator)
         let out = Slab<Double>(N * OC, repeating: 0)
         func loss() -> Double {
-            K.linearForward(out: out.p, inp: x.p, weight: weight.p, bias: bias.p, inputChannels: C, outputChannels: OC, rows: 0..<N)
+            K.linearForward(
+                out: out.p, inp: x.p, weight: weight.p, bias: bias.p, inputChannels: C, outputChannels: OC, rows: 0..<N)
             return weightedSum(out.p, w)
         }
-        let (dx, dweight, dbias) = (Slab<Double>(N * C, repeating: .nan), Slab<Double>(OC * C, repeating: .nan), Slab<Double>(OC, repeating: .nan))
-        K.linearBackwardInput(dinp: dx.p, dout: w.p, weight: weight.p, inputChannels: C, outputChannels: OC, rows: 0..<N, accumulate: false)
+        let (dx, dweight, dbias) = (
+            Slab<Double>(N * C, repeating: .nan), Slab<Double>(OC * C, repeating: .nan), Slab<Double>(OC, repeating: .nan)
+        )
+        K.linearBackwardInput(
+            dinp: dx.p, dout: w.p, weight: weight.p, inputChannels: C, outputChannels: OC, rows: 0..<N, accumulate: false)
         K.linearBackwardWeight(
-            dweight: dweight.p, dbias: dbias.p, dout: w.p, inp: x.p, inputChannels: C, outputChannels: OC, rowCount: N, outputs: 0..<OC, accumulate: false)
-        expectGradients("linear", [("inp", x, dx.array), ("weight", weight, dweight.array), ("bias", bias, dbias.array)], loss: loss)
+            dweight: dweight.p, dbias: dbias.p, dout: w.p, inp: x.p, inputChannels: C, outputChannels: OC, rowCount: N,
+            outputs: 0..<OC, accumulate: false)
+        expectGradients(
+            "linear", [("inp", x, dx.array), ("weight", weight, dweight.array), ("bias", bias, dbias.array)], loss: loss)
     }
 
     @Test("GELU and SwiGLU: dinp")
@@ -150,14 +169,16 @@ struct TransformerGradientTests {
         let out = Slab<Double>(B * T * NH * HS, repeating: 0)
         let att = Slab<Double>(B * NH * T * T, repeating: 0)
         func loss() -> Double {
-            K.attentionForward(out: out.p, att: att.p, qkv: qkv.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, pairs: 0..<(B * NH))
+            K.attentionForward(
+                out: out.p, att: att.p, qkv: qkv.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, pairs: 0..<(B * NH))
             return weightedSum(out.p, w)
         }
         _ = loss()
         let dqkv = Slab<Double>(B * T * R, repeating: .nan)
         let scratch = Slab<Double>(T * T, repeating: .nan)
         K.attentionBackward(
-            dqkv: dqkv.p, scratch: scratch.p, dout: w.p, qkv: qkv.p, att: att.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS,
+            dqkv: dqkv.p, scratch: scratch.p, dout: w.p, qkv: qkv.p, att: att.p, sequenceLength: T, heads: NH, kvHeads: NKV,
+            headSize: HS,
             groups: 0..<(B * NKV), accumulate: false)
         expectGradients("attention B \(B) T \(T) NH \(NH) NKV \(NKV) HS \(HS)", [("qkv", qkv, dqkv.array)], loss: loss)
     }
@@ -170,9 +191,13 @@ struct TransformerGradientTests {
         let targets = Slab<Int32>([0, 8, 3, 3, 5])
         let losses = Slab<Double>(N, repeating: 0)
         let dlogits = logits.copy()
-        K.softmaxCrossEntropy(logits: dlogits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N, gradientScale: 1 / Double(N))
+        K.softmaxCrossEntropy(
+            logits: dlogits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N,
+            gradientScale: 1 / Double(N))
         expectGradients("cross-entropy", [("logits", logits, dlogits.array)]) {
-            K.softmaxCrossEntropy(logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N, gradientScale: nil)
+            K.softmaxCrossEntropy(
+                logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N,
+                gradientScale: nil)
             return losses.array.reduce(0, +) / Double(N)
         }
     }

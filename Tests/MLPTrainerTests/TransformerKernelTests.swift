@@ -13,6 +13,7 @@ func worstError<T: TrainingScalar>(_ got: [T], _ expected: [Double]) -> Double {
 }
 
 /// Naive causal attention, llm.c's loops generalised to grouped-query heads, in Double.
+///
 /// Returns out (B, T, C) and att (B, NH, T, T).
 func naiveAttention(_ qkv: [Double], B: Int, T: Int, NH: Int, NKV: Int, HS: Int) -> (out: [Double], att: [Double]) {
     let R = (NH + 2 * NKV) * HS
@@ -25,7 +26,9 @@ func naiveAttention(_ qkv: [Double], B: Int, T: Int, NH: Int, NKV: Int, HS: Int)
                 let g = h / (NH / NKV)
                 var scores = [Double](repeating: 0, count: t + 1)
                 for t2 in 0...t {
-                    for i in 0..<HS { scores[t2] += qkv[(b * T + t) * R + h * HS + i] * qkv[(b * T + t2) * R + (NH + g) * HS + i] }
+                    for i in 0..<HS {
+                        scores[t2] += qkv[(b * T + t) * R + h * HS + i] * qkv[(b * T + t2) * R + (NH + g) * HS + i]
+                    }
                     scores[t2] /= Double(HS).squareRoot()
                 }
                 let largest = scores.max()!
@@ -42,7 +45,9 @@ func naiveAttention(_ qkv: [Double], B: Int, T: Int, NH: Int, NKV: Int, HS: Int)
 }
 
 /// Naive attention backward, llm.c's `attention_backward` loops generalised to grouped-query heads: dqkv (B, T, R).
-func naiveAttentionBackward(_ qkv: [Double], _ att: [Double], _ dout: [Double], B: Int, T: Int, NH: Int, NKV: Int, HS: Int) -> [Double] {
+func naiveAttentionBackward(_ qkv: [Double], _ att: [Double], _ dout: [Double], B: Int, T: Int, NH: Int, NKV: Int, HS: Int)
+    -> [Double]
+{
     let R = (NH + 2 * NKV) * HS
     let C = NH * HS
     let scale = 1 / Double(HS).squareRoot()
@@ -91,7 +96,8 @@ struct TransformerKernelTests {
         for withPositions in [true, false] {
             let out = Slab<Double>(B * T * C, repeating: .nan)
             K.embeddingForward(
-                out: out.p, tokens: tokens.p, wte: wte.p, wpe: withPositions ? wpe.p : nil, vocabulary: V, sequenceLength: T, channels: C,
+                out: out.p, tokens: tokens.p, wte: wte.p, wpe: withPositions ? wpe.p : nil, vocabulary: V, sequenceLength: T,
+                channels: C,
                 rows: 0..<(B * T))
             var expected = [Double]()
             for r in 0..<(B * T) {
@@ -103,7 +109,8 @@ struct TransformerKernelTests {
             let dwte = Slab<Double>(V * C, repeating: 0.5)
             let dwpe = Slab<Double>(T * C, repeating: -0.25)
             K.embeddingBackward(
-                dwte: dwte.p, dwpe: withPositions ? dwpe.p : nil, dout: dout.p, tokens: tokens.p, vocabulary: V, sequenceLength: T, channels: C,
+                dwte: dwte.p, dwpe: withPositions ? dwpe.p : nil, dout: dout.p, tokens: tokens.p, vocabulary: V,
+                sequenceLength: T, channels: C,
                 rowCount: B * T, columns: 0..<C)
             var expectedWTE = [Double](repeating: 0.5, count: V * C)
             var expectedWPE = [Double](repeating: -0.25, count: T * C)
@@ -158,11 +165,14 @@ struct TransformerKernelTests {
             let dout = Slab<T>(normal: N * OC, &generator)
             for withBias in [true, false] {
                 let out = Slab<T>(N * OC, repeating: 7)
-                K.linearForward(out: out.p, inp: x.p, weight: w.p, bias: withBias ? b.p : nil, inputChannels: C, outputChannels: OC, rows: 0..<N)
+                K.linearForward(
+                    out: out.p, inp: x.p, weight: w.p, bias: withBias ? b.p : nil, inputChannels: C, outputChannels: OC,
+                    rows: 0..<N)
                 var expected = [Double]()
                 for r in 0..<N {
                     for o in 0..<OC {
-                        expected.append((0..<C).reduce(withBias ? Double(b[o]) : 0) { $0 + Double(x[r * C + $1]) * Double(w[o * C + $1]) })
+                        expected.append(
+                            (0..<C).reduce(withBias ? Double(b[o]) : 0) { $0 + Double(x[r * C + $1]) * Double(w[o * C + $1]) })
                     }
                 }
                 #expect(worstError(out.array, expected) < tolerance, "\(T.self) forward \(N)×\(C)→\(OC) bias \(withBias)")
@@ -172,18 +182,25 @@ struct TransformerKernelTests {
                 let dx = Slab<T>(N * C, repeating: accumulate ? T(start) : 7)
                 let dw = Slab<T>(OC * C, repeating: accumulate ? T(start) : 7)
                 let db = Slab<T>(OC, repeating: accumulate ? T(start) : 7)
-                K.linearBackwardInput(dinp: dx.p, dout: dout.p, weight: w.p, inputChannels: C, outputChannels: OC, rows: 0..<N, accumulate: accumulate)
+                K.linearBackwardInput(
+                    dinp: dx.p, dout: dout.p, weight: w.p, inputChannels: C, outputChannels: OC, rows: 0..<N,
+                    accumulate: accumulate)
                 K.linearBackwardWeight(
-                    dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, inputChannels: C, outputChannels: OC, rowCount: N, outputs: 0..<OC,
+                    dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, inputChannels: C, outputChannels: OC, rowCount: N,
+                    outputs: 0..<OC,
                     accumulate: accumulate)
                 var expectedX = [Double]()
                 for r in 0..<N {
-                    for i in 0..<C { expectedX.append((0..<OC).reduce(start) { $0 + Double(dout[r * OC + $1]) * Double(w[$1 * C + i]) }) }
+                    for i in 0..<C {
+                        expectedX.append((0..<OC).reduce(start) { $0 + Double(dout[r * OC + $1]) * Double(w[$1 * C + i]) })
+                    }
                 }
                 var expectedW = [Double]()
                 var expectedB = [Double]()
                 for o in 0..<OC {
-                    for i in 0..<C { expectedW.append((0..<N).reduce(start) { $0 + Double(dout[$1 * OC + o]) * Double(x[$1 * C + i]) }) }
+                    for i in 0..<C {
+                        expectedW.append((0..<N).reduce(start) { $0 + Double(dout[$1 * OC + o]) * Double(x[$1 * C + i]) })
+                    }
                     expectedB.append((0..<N).reduce(start) { $0 + Double(dout[$1 * OC + o]) })
                 }
                 let label = "\(T.self) backward \(N)×\(C)→\(OC) accumulate \(accumulate)"
@@ -242,7 +259,8 @@ struct TransformerKernelTests {
         // ⟨R x, z⟩ = ⟨x, Rᵀ z⟩ for a random z, and Rᵀ R x = x
         let z = Slab<Double>(normal: B * T * R, &generator)
         let zBack = z.copy()
-        K.rotaryBackward(dqkv: zBack.p, table: table.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, rows: 0..<(B * T))
+        K.rotaryBackward(
+            dqkv: zBack.p, table: table.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, rows: 0..<(B * T))
         let lhs = zip(y.array, z.array).reduce(0) { $0 + $1.0 * $1.1 }
         let rhs = zip(x.array, zBack.array).reduce(0) { $0 + $1.0 * $1.1 }
         #expect(abs(lhs - rhs) < 1e-12 * abs(lhs))
@@ -258,7 +276,8 @@ struct TransformerKernelTests {
             let qkv = Slab<T>(normal: B * T * R, &generator)
             let out = Slab<T>(B * T * C, repeating: .nan)
             let att = Slab<T>(B * NH * T * T, repeating: .nan)
-            K.attentionForward(out: out.p, att: att.p, qkv: qkv.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, pairs: 0..<(B * NH))
+            K.attentionForward(
+                out: out.p, att: att.p, qkv: qkv.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, pairs: 0..<(B * NH))
             let naive = naiveAttention(qkv.doubles, B: B, T: T, NH: NH, NKV: NKV, HS: HS)
             let label = "\(T.self) B \(B) T \(T) NH \(NH) NKV \(NKV) HS \(HS)"
             #expect(worstError(out.array, naive.out) < tolerance, "out \(label)")
@@ -269,15 +288,22 @@ struct TransformerKernelTests {
             for accumulate in [false, true] {
                 let dqkv = Slab<T>(B * T * R, repeating: accumulate ? 0.5 : .nan)
                 K.attentionBackward(
-                    dqkv: dqkv.p, scratch: scratch.p, dout: dout.p, qkv: qkv.p, att: att.p, sequenceLength: T, heads: NH, kvHeads: NKV,
+                    dqkv: dqkv.p, scratch: scratch.p, dout: dout.p, qkv: qkv.p, att: att.p, sequenceLength: T, heads: NH,
+                    kvHeads: NKV,
                     headSize: HS, groups: 0..<(B * NKV), accumulate: accumulate)
-                #expect(worstError(dqkv.array, expected.map { $0 + (accumulate ? 0.5 : 0) }) < tolerance, "dqkv \(label) accumulate \(accumulate)")
+                #expect(
+                    worstError(dqkv.array, expected.map { $0 + (accumulate ? 0.5 : 0) }) < tolerance,
+                    "dqkv \(label) accumulate \(accumulate)")
             }
         }
     }
 
-    @Test("causal attention forward and backward against llm.c-style loops, fp64") func attentionDouble() { attention(Double.self, tolerance: 1e-12) }
-    @Test("causal attention forward and backward against llm.c-style loops, fp32") func attentionSingle() { attention(Float.self, tolerance: 2e-5) }
+    @Test("causal attention forward and backward against llm.c-style loops, fp64") func attentionDouble() {
+        attention(Double.self, tolerance: 1e-12)
+    }
+    @Test("causal attention forward and backward against llm.c-style loops, fp32") func attentionSingle() {
+        attention(Float.self, tolerance: 2e-5)
+    }
 
     @Test("softmax cross-entropy: losses, dlogits = (p − onehot)/(B·T), padded columns 0")
     func crossEntropy() {
@@ -287,7 +313,9 @@ struct TransformerKernelTests {
         let targets = Slab<Int32>((0..<N).map { Int32(($0 * 5 + 2) % V) })
         let losses = Slab<Double>(N, repeating: .nan)
         let untouched = logits.array
-        K.softmaxCrossEntropy(logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N, gradientScale: nil)
+        K.softmaxCrossEntropy(
+            logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N,
+            gradientScale: nil)
         #expect(logits.array == untouched, "without a gradient scale the logits stay")
         var expectedLosses = [Double]()
         var expectedGradient = [Double]()
@@ -299,7 +327,8 @@ struct TransformerKernelTests {
         }
         #expect(worstError(losses.array, expectedLosses) < 1e-14)
         K.softmaxCrossEntropy(
-            logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N, gradientScale: 1 / Double(N))
+            logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: 0..<N,
+            gradientScale: 1 / Double(N))
         #expect(worstError(losses.array, expectedLosses) < 1e-14)
         #expect(worstError(logits.array, expectedGradient) < 1e-16)
         #expect((0..<N).allSatisfy { r in (V..<Vp).allSatisfy { logits[r * Vp + $0] == 0 } })

@@ -9,7 +9,8 @@ import TestSupport
 
 /// The GPT-2 the tests use: V = 60 real tokens padded to Vp = 64 (so the padding is exercised), maxT = 8, L = 2,
 /// NH = 2, C = 16; B = 2, T = 8.
-let tinyGPT2Config = GPT2Config(maxSequenceLength: 8, vocabularySize: 60, layerCount: 2, headCount: 2, channels: 16, paddedVocabularySize: 64)
+let tinyGPT2Config = GPT2Config(
+    maxSequenceLength: 8, vocabularySize: 60, layerCount: 2, headCount: 2, channels: 16, paddedVocabularySize: 64)
 
 /// Deterministic tokens in 0..<V: B·T + 1 of them, llm.c's batch (inputs are the first B·T, targets the next B·T).
 func tinyTokens(count: Int, vocabulary: Int, seed: UInt64) -> [Int32] {
@@ -63,8 +64,9 @@ let numpyAvailable: Bool = (try? runPython(["-c", "import numpy"]).status == 0) 
 
 @Suite("Transformer models")
 struct TransformerModelTests {
-    /// Every parameter tensor of the tiny GPT-2 (all of a small tensor, 40 elements spread over a large one,
-    /// including wte's padded rows, whose gradient is exactly 0) against fourth-order central differences.
+    /// Every parameter tensor of the tiny GPT-2 against fourth-order central differences.
+    ///
+    /// All of a small tensor, 40 elements spread over a large one, and wte's padded rows, whose gradient is exactly 0.
     /// Tolerance: |analytic − numeric| ≤ 1e-6 · max(|analytic| + |numeric|, 1e-3).
     @Test("GPT-2: every parameter's gradient matches finite differences (fp64)")
     func gpt2Gradients() throws {
@@ -75,7 +77,9 @@ struct TransformerModelTests {
         for (index, name) in GPT2Config.parameterNames.enumerated() {
             var indices = sampleIndices(model.sizes[index])
             if index == 0 { indices += [60 * 16, 63 * 16 + 15] }  // padded rows of wte
-            let numeric = numericGradient(model.params, at: indices.map { model.offsets[index] + $0 }) { model.forward(gradient: false) }
+            let numeric = numericGradient(model.params, at: indices.map { model.offsets[index] + $0 }) {
+                model.forward(gradient: false)
+            }
             let error = worstRelativeError(indices.map { analytic[model.offsets[index] + $0] }, numeric)
             #expect(error < 1e-6, "\(name): worst relative error \(error)")
         }
@@ -91,14 +95,17 @@ struct TransformerModelTests {
         let analytic = model.grads.doubles
         for (index, name) in TinyLlama<Double>.names.enumerated() {
             let indices = sampleIndices(model.sizes[index])
-            let numeric = numericGradient(model.params, at: indices.map { model.offsets[index] + $0 }) { model.forward(gradient: false) }
+            let numeric = numericGradient(model.params, at: indices.map { model.offsets[index] + $0 }) {
+                model.forward(gradient: false)
+            }
             let error = worstRelativeError(indices.map { analytic[model.offsets[index] + $0] }, numeric)
             #expect(error < 1e-6, "\(name): worst relative error \(error)")
         }
     }
 
-    /// Both models run every kernel as three complementary ranges (uneven, some parts empty for small counts) and as
-    /// one. Loop kernels and attention are bit-identical under any split; the linear layers' GEMMs see a different m
+    /// Both models, every kernel run as three complementary ranges, against one part.
+    ///
+    /// The ranges are uneven, some empty for small counts. Loop kernels and attention are bit-identical under any split; the linear layers' GEMMs see a different m
     /// per part and may round differently, so the comparison allows 1e-12 relative in fp64.
     @Test("a step split into three parts per kernel equals one part", arguments: [8, 17])
     func splitModels(sequence: Int) throws {
@@ -141,15 +148,22 @@ struct TransformerModelTests {
             }
             return (first, loss)
         }
-        let (gpt2First, gpt2Last) = train({ let loss = gpt2.forward(gradient: true); gpt2.backward(); return loss }, gpt2.params, gpt2.grads)
-        let (llamaFirst, llamaLast) = train({ let loss = llama.forward(gradient: true); llama.backward(); return loss }, llama.params, llama.grads)
+        let (gpt2First, gpt2Last) = train(
+            {
+                let loss = gpt2.forward(gradient: true); gpt2.backward(); return loss
+            }, gpt2.params, gpt2.grads)
+        let (llamaFirst, llamaLast) = train(
+            {
+                let loss = llama.forward(gradient: true); llama.backward(); return loss
+            }, llama.params, llama.grads)
         #expect(abs(gpt2First - log(60)) < 2, "GPT-2 starts at \(gpt2First)")
         #expect(gpt2Last < 0.5 * gpt2First, "GPT-2: \(gpt2First) → \(gpt2Last)")
         #expect(llamaLast < 0.5 * llamaFirst, "Llama: \(llamaFirst) → \(llamaLast)")
     }
 
-    /// One tiny GPT-2 step against bench/peers/numpy_gpt.py on the same checkpoint (written by `GPT2Checkpoint`) and
-    /// tokens: the mean loss, and every parameter's gradient per tensor as max|swift − numpy| / max|numpy|.
+    /// One tiny GPT-2 step against bench/peers/numpy_gpt.py.
+    ///
+    /// The same checkpoint (written by `GPT2Checkpoint`) and tokens on both sides; compared: the mean loss, and every parameter's gradient per tensor as max|swift − numpy| / max|numpy|.
     /// fp32 on both sides to 1e-4 (measured ≤ 5e-7; element by element, entries above 1e-3 of their tensor's largest
     /// differ by ≤ 1.2e-4 relative, from cancellation in the small ones); fp64 on both sides, from the same fp32
     /// parameters, to 1e-12 (measured ≤ 2e-15), which only the same computation meets.
@@ -171,7 +185,8 @@ struct TransformerModelTests {
         try tokens.withUnsafeBytes { Data($0) }.write(to: tokensPath)
         let script = packageRoot.appendingPathComponent("bench/peers/numpy_gpt.py").path
         let run = try runPython([
-            script, "--checkpoint", checkpoint, "--tokens", tokensPath.path, "--batch", "\(batch)", "--seq", "\(sequence)", "--out", outPath,
+            script, "--checkpoint", checkpoint, "--tokens", tokensPath.path, "--batch", "\(batch)", "--seq", "\(sequence)",
+            "--out", outPath,
             "--dtype", dtype,
         ])
         try #require(run.status == 0, "numpy_gpt.py failed: \(run.errors)")

@@ -40,14 +40,18 @@ struct TransformerSplitTests {
         let dout = Slab<Float>(normal: N * C, &generator)
         expectSplitAgrees("embeddingForward", count: N) { ranges in
             let out = Slab<Float>(N * C, repeating: .nan)
-            for r in ranges { K.embeddingForward(out: out.p, tokens: tokens.p, wte: wte.p, wpe: wpe.p, vocabulary: V, sequenceLength: T, channels: C, rows: r) }
+            for r in ranges {
+                K.embeddingForward(
+                    out: out.p, tokens: tokens.p, wte: wte.p, wpe: wpe.p, vocabulary: V, sequenceLength: T, channels: C, rows: r)
+            }
             return out.array
         }
         expectSplitAgrees("embeddingBackward", count: C) { ranges in
             let (dwte, dwpe) = (Slab<Float>(V * C, repeating: 0), Slab<Float>(T * C, repeating: 0))
             for c in ranges {
                 K.embeddingBackward(
-                    dwte: dwte.p, dwpe: dwpe.p, dout: dout.p, tokens: tokens.p, vocabulary: V, sequenceLength: T, channels: C, rowCount: N, columns: c)
+                    dwte: dwte.p, dwpe: dwpe.p, dout: dout.p, tokens: tokens.p, vocabulary: V, sequenceLength: T, channels: C,
+                    rowCount: N, columns: c)
             }
             return dwte.array + dwpe.array
         }
@@ -63,13 +67,18 @@ struct TransformerSplitTests {
         let dout = Slab<Float>(normal: N * C, &generator)
         let (out, mean, rstd) = (Slab<Float>(N * C, repeating: 0), Slab<Float>(N, repeating: 0), Slab<Float>(N, repeating: 0))
         expectSplitAgrees("layerNormForward", count: N) { ranges in
-            for r in ranges { K.layerNormForward(out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: r) }
+            for r in ranges {
+                K.layerNormForward(
+                    out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: r)
+            }
             return out.array + mean.array + rstd.array
         }
         expectSplitAgrees("layerNormBackwardInput", count: N) { ranges in
             let dx = Slab<Float>(N * C, repeating: 0.5)
             for r in ranges {
-                K.layerNormBackwardInput(dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: r, accumulate: true)
+                K.layerNormBackwardInput(
+                    dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: r,
+                    accumulate: true)
             }
             return dx.array
         }
@@ -77,7 +86,8 @@ struct TransformerSplitTests {
             let (dw, db) = (Slab<Float>(C, repeating: .nan), Slab<Float>(C, repeating: .nan))
             for c in ranges {
                 K.layerNormBackwardParameters(
-                    dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N, columns: c, accumulate: false)
+                    dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N,
+                    columns: c, accumulate: false)
             }
             return dw.array + db.array
         }
@@ -87,18 +97,26 @@ struct TransformerSplitTests {
         }
         expectSplitAgrees("rmsNormBackwardInput", count: N) { ranges in
             let dx = Slab<Float>(N * C, repeating: .nan)
-            for r in ranges { K.rmsNormBackwardInput(dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: r, accumulate: false) }
+            for r in ranges {
+                K.rmsNormBackwardInput(
+                    dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: r, accumulate: false)
+            }
             return dx.array
         }
         expectSplitAgrees("rmsNormBackwardWeight", count: C) { ranges in
             let dw = Slab<Float>(C, repeating: 0.25)
-            for c in ranges { K.rmsNormBackwardWeight(dweight: dw.p, dout: dout.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: c, accumulate: true) }
+            for c in ranges {
+                K.rmsNormBackwardWeight(
+                    dweight: dw.p, dout: dout.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: c, accumulate: true)
+            }
             return dw.array
         }
     }
 
     /// Through T.gemm: a part is a smaller product, which the GEMM may block and round differently.
-    @Test("linear: rows forward and input gradient, output channels weight gradient (to GEMM rounding)", arguments: [(21, 12, 9), (48, 32, 40)])
+    @Test(
+        "linear: rows forward and input gradient, output channels weight gradient (to GEMM rounding)",
+        arguments: [(21, 12, 9), (48, 32, 40)])
     func linear(shape: (Int, Int, Int)) {
         var generator = SplitMix64(seed: 33)
         let (N, C, OC) = shape
@@ -108,19 +126,25 @@ struct TransformerSplitTests {
         let dout = Slab<Float>(normal: N * OC, &generator)
         expectSplitAgrees("linearForward \(shape)", count: N, exact: false) { ranges in
             let out = Slab<Float>(N * OC, repeating: .nan)
-            for r in ranges { K.linearForward(out: out.p, inp: x.p, weight: w.p, bias: b.p, inputChannels: C, outputChannels: OC, rows: r) }
+            for r in ranges {
+                K.linearForward(out: out.p, inp: x.p, weight: w.p, bias: b.p, inputChannels: C, outputChannels: OC, rows: r)
+            }
             return out.array
         }
         expectSplitAgrees("linearBackwardInput \(shape)", count: N, exact: false) { ranges in
             let dx = Slab<Float>(N * C, repeating: .nan)
-            for r in ranges { K.linearBackwardInput(dinp: dx.p, dout: dout.p, weight: w.p, inputChannels: C, outputChannels: OC, rows: r, accumulate: false) }
+            for r in ranges {
+                K.linearBackwardInput(
+                    dinp: dx.p, dout: dout.p, weight: w.p, inputChannels: C, outputChannels: OC, rows: r, accumulate: false)
+            }
             return dx.array
         }
         expectSplitAgrees("linearBackwardWeight \(shape)", count: OC, exact: false) { ranges in
             let (dw, db) = (Slab<Float>(OC * C, repeating: 1), Slab<Float>(OC, repeating: 1))
             for o in ranges {
                 K.linearBackwardWeight(
-                    dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, inputChannels: C, outputChannels: OC, rowCount: N, outputs: o, accumulate: true)
+                    dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, inputChannels: C, outputChannels: OC, rowCount: N,
+                    outputs: o, accumulate: true)
             }
             return dw.array + db.array
         }
@@ -150,7 +174,9 @@ struct TransformerSplitTests {
             return out.array + dx.array
         }
         expectSplitAgrees("residual", count: N) { ranges in
-            let (out, da, db) = (Slab<Float>(N * 2 * I, repeating: 0), Slab<Float>(N * 2 * I, repeating: 1), Slab<Float>(N * 2 * I, repeating: 2))
+            let (out, da, db) = (
+                Slab<Float>(N * 2 * I, repeating: 0), Slab<Float>(N * 2 * I, repeating: 1), Slab<Float>(N * 2 * I, repeating: 2)
+            )
             for r in ranges {
                 K.residualForward(out: out.p, a: x.p, b: y.p, elements: elements(r, width: 2 * I))
                 K.residualBackward(da: da.p, db: db.p, dout: dout.p, elements: elements(r, width: 2 * I), accumulate: true)
@@ -166,7 +192,8 @@ struct TransformerSplitTests {
             let (forward, backward) = (qkv.copy(), qkv.copy())
             for r in ranges {
                 K.rotaryForward(qkv: forward.p, table: table.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
-                K.rotaryBackward(dqkv: backward.p, table: table.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
+                K.rotaryBackward(
+                    dqkv: backward.p, table: table.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
             }
             return forward.array + backward.array
         }
@@ -182,7 +209,8 @@ struct TransformerSplitTests {
         let (out, att) = (Slab<Float>(B * T * NH * HS, repeating: .nan), Slab<Float>(B * NH * T * T, repeating: .nan))
         expectSplitAgrees("attentionForward T = \(T)", count: B * NH) { ranges in
             for pairs in ranges {
-                K.attentionForward(out: out.p, att: att.p, qkv: qkv.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, pairs: pairs)
+                K.attentionForward(
+                    out: out.p, att: att.p, qkv: qkv.p, sequenceLength: T, heads: NH, kvHeads: NKV, headSize: HS, pairs: pairs)
             }
             return out.array + att.array
         }
@@ -192,7 +220,8 @@ struct TransformerSplitTests {
                 let scratch = Slab<Float>(ranges.count * T * T, repeating: .nan)  // one (T, T) per part
                 for (part, groups) in ranges.enumerated() {
                     K.attentionBackward(
-                        dqkv: dqkv.p, scratch: scratch.p + part * T * T, dout: dout.p, qkv: qkv.p, att: att.p, sequenceLength: T, heads: NH,
+                        dqkv: dqkv.p, scratch: scratch.p + part * T * T, dout: dout.p, qkv: qkv.p, att: att.p, sequenceLength: T,
+                        heads: NH,
                         kvHeads: NKV, headSize: HS, groups: groups, accumulate: accumulate)
                 }
                 return dqkv.array
@@ -209,7 +238,9 @@ struct TransformerSplitTests {
         expectSplitAgrees("softmaxCrossEntropy", count: N) { ranges in
             let (z, losses) = (logits.copy(), Slab<Float>(N, repeating: .nan))
             for r in ranges {
-                K.softmaxCrossEntropy(logits: z.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: r, gradientScale: 1 / Float(N))
+                K.softmaxCrossEntropy(
+                    logits: z.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: r,
+                    gradientScale: 1 / Float(N))
             }
             return z.array + losses.array
         }

@@ -5,7 +5,9 @@ import ModelProfile
 
 typealias K = TransformerKernels
 
-/// An owned buffer a kernel can take the pointer of; freed with the object. Test code only.
+/// An owned buffer a kernel can take the pointer of; freed with the object.
+///
+/// Test code only.
 final class Slab<Element> {
     let p: UnsafeMutablePointer<Element>
     let count: Int
@@ -60,7 +62,8 @@ func split(_ count: Int, parts: Int) -> [Range<Int>] {
 /// Rows r0..<r1 of width `width` as an element range.
 func elements(_ rows: Range<Int>, width: Int) -> Range<Int> { (rows.lowerBound * width)..<(rows.upperBound * width) }
 
-/// Fourth-order central differences of `loss` at the listed elements of `values` (restored afterwards):
+/// Fourth-order central differences of `loss` at the listed elements of `values` (restored afterwards).
+///
 /// f′(x) ≈ (−f(x+2h) + 8f(x+h) − 8f(x−h) + f(x−2h)) / 12h. Truncation O(h⁴); rounding about 1.5·ε·|f|/h.
 func numericGradient(_ values: Slab<Double>, at indices: [Int], h: Double = 1e-3, _ loss: () -> Double) -> [Double] {
     indices.map { index in

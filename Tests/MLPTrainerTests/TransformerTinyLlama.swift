@@ -19,7 +19,9 @@ struct TinyLlamaConfig {
     var qkvWidth: Int { (heads + 2 * kvHeads) * headSize }
 }
 
-/// A Llama-style model. Parameters, in this order: wte (Vp, C); attnNorm (L, C); wqkv (L, R, C) = [Wq; Wk; Wv];
+/// A Llama-style model.
+///
+/// Parameters, in this order: wte (Vp, C); attnNorm (L, C); wqkv (L, R, C) = [Wq; Wk; Wv];
 /// wo (L, C, C); ffnNorm (L, C); wGateUp (L, 2I, C) = [W_gate; W_up]; wDown (L, C, I); finalNorm (C); head (Vp, C).
 final class TinyLlama<T: TrainingScalar> {
     static var names: [String] { ["wte", "attnNorm", "wqkv", "wo", "ffnNorm", "wGateUp", "wDown", "finalNorm", "head"] }
@@ -34,7 +36,8 @@ final class TinyLlama<T: TrainingScalar> {
     let inputs: Slab<Int32>
     let targets: Slab<Int32>
     let table: Slab<T>
-    let encoded, n1, rstd1, qkv, atty, att, attproj, residual2, n2, rstd2, gateUp, hidden, ffn, residual3, nf, rstdf, logits, losses: Slab<T>
+    let encoded, n1, rstd1, qkv, atty, att, attproj, residual2, n2, rstd2, gateUp, hidden, ffn, residual3, nf, rstdf, logits,
+        losses: Slab<T>
     let dencoded, dresidual3, dnf, dn1, dqkv, datty, dattproj, dresidual2, dn2, dgateUp, dhidden, dffn, scratch: Slab<T>
 
     init(config: TinyLlamaConfig, batch: Int, sequence: Int, parts: Int = 1) {
@@ -76,7 +79,8 @@ final class TinyLlama<T: TrainingScalar> {
     func randomize(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         for index in sizes.indices {
-            let (scale, offset): (Double, Double) = [0, 8].contains(index) ? (0.5, 0) : [1, 4, 7].contains(index) ? (0.1, 1) : (0.2, 0)
+            let (scale, offset): (Double, Double) =
+                [0, 8].contains(index) ? (0.5, 0) : [1, 4, 7].contains(index) ? (0.1, 1) : (0.2, 0)
             for i in 0..<sizes[index] { params[offsets[index] + i] = T(offset + scale * generator.nextNormal()) }
         }
     }
@@ -85,32 +89,43 @@ final class TinyLlama<T: TrainingScalar> {
 
     @discardableResult
     func forward(gradient: Bool) -> Double {
-        let (L, C, I, R, NH, NKV, HS) = (config.layers, config.channels, config.hidden, config.qkvWidth, config.heads, config.kvHeads, config.headSize)
+        let (L, C, I, R, NH, NKV, HS) = (
+            config.layers, config.channels, config.hidden, config.qkvWidth, config.heads, config.kvHeads, config.headSize
+        )
         let (V, Vp, N) = (config.vocabulary, config.paddedVocabulary, batch * sequence)
         for r in split(N) {
-            K.embeddingForward(out: encoded.p, tokens: inputs.p, wte: param(0), wpe: nil, vocabulary: V, sequenceLength: sequence, channels: C, rows: r)
+            K.embeddingForward(
+                out: encoded.p, tokens: inputs.p, wte: param(0), wpe: nil, vocabulary: V, sequenceLength: sequence, channels: C,
+                rows: r)
         }
         for l in 0..<L {
             let residual = l == 0 ? encoded.p : residual3.p + (l - 1) * N * C
             let (n1, rstd1, qkv, atty) = (n1.p + l * N * C, rstd1.p + l * N, qkv.p + l * N * R, atty.p + l * N * C)
-            let (att, attproj, residual2) = (att.p + l * batch * NH * sequence * sequence, attproj.p + l * N * C, residual2.p + l * N * C)
+            let (att, attproj, residual2) = (
+                att.p + l * batch * NH * sequence * sequence, attproj.p + l * N * C, residual2.p + l * N * C
+            )
             let (n2, rstd2, gateUp, hidden) = (n2.p + l * N * C, rstd2.p + l * N, gateUp.p + l * N * 2 * I, hidden.p + l * N * I)
             let (ffn, residual3) = (ffn.p + l * N * C, residual3.p + l * N * C)
             for r in split(N) {
                 K.rmsNormForward(out: n1, rstd: rstd1, inp: residual, weight: param(1, l), channels: C, rows: r)
                 K.linearForward(out: qkv, inp: n1, weight: param(2, l), bias: nil, inputChannels: C, outputChannels: R, rows: r)
-                K.rotaryForward(qkv: qkv, table: table.p, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
+                K.rotaryForward(
+                    qkv: qkv, table: table.p, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
             }
             for pairs in split(batch * NH) {
-                K.attentionForward(out: atty, att: att, qkv: qkv, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, pairs: pairs)
+                K.attentionForward(
+                    out: atty, att: att, qkv: qkv, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, pairs: pairs)
             }
             for r in split(N) {
-                K.linearForward(out: attproj, inp: atty, weight: param(3, l), bias: nil, inputChannels: C, outputChannels: C, rows: r)
+                K.linearForward(
+                    out: attproj, inp: atty, weight: param(3, l), bias: nil, inputChannels: C, outputChannels: C, rows: r)
                 K.residualForward(out: residual2, a: residual, b: attproj, elements: elements(r, width: C))
                 K.rmsNormForward(out: n2, rstd: rstd2, inp: residual2, weight: param(4, l), channels: C, rows: r)
-                K.linearForward(out: gateUp, inp: n2, weight: param(5, l), bias: nil, inputChannels: C, outputChannels: 2 * I, rows: r)
+                K.linearForward(
+                    out: gateUp, inp: n2, weight: param(5, l), bias: nil, inputChannels: C, outputChannels: 2 * I, rows: r)
                 K.swiGLUForward(out: hidden, inp: gateUp, hidden: I, rows: r)
-                K.linearForward(out: ffn, inp: hidden, weight: param(6, l), bias: nil, inputChannels: I, outputChannels: C, rows: r)
+                K.linearForward(
+                    out: ffn, inp: hidden, weight: param(6, l), bias: nil, inputChannels: I, outputChannels: C, rows: r)
                 K.residualForward(out: residual3, a: residual2, b: ffn, elements: elements(r, width: C))
             }
         }
@@ -127,73 +142,106 @@ final class TinyLlama<T: TrainingScalar> {
 
     /// Every parameter's gradient into `grads`, after `forward(gradient: true)`; only dwte is zeroed first.
     func backward() {
-        let (L, C, I, R, NH, NKV, HS) = (config.layers, config.channels, config.hidden, config.qkvWidth, config.heads, config.kvHeads, config.headSize)
+        let (L, C, I, R, NH, NKV, HS) = (
+            config.layers, config.channels, config.hidden, config.qkvWidth, config.heads, config.kvHeads, config.headSize
+        )
         let (V, Vp, N) = (config.vocabulary, config.paddedVocabulary, batch * sequence)
         let last = residual3.p + (L - 1) * N * C
         let dlast = dresidual3.p + (L - 1) * N * C
         for r in split(N) {
-            K.linearBackwardInput(dinp: dnf.p, dout: logits.p, weight: param(8), inputChannels: C, outputChannels: Vp, rows: r, accumulate: false)
-            K.rmsNormBackwardInput(dinp: dlast, dout: dnf.p, inp: last, weight: param(7), rstd: rstdf.p, channels: C, rows: r, accumulate: false)
+            K.linearBackwardInput(
+                dinp: dnf.p, dout: logits.p, weight: param(8), inputChannels: C, outputChannels: Vp, rows: r, accumulate: false)
+            K.rmsNormBackwardInput(
+                dinp: dlast, dout: dnf.p, inp: last, weight: param(7), rstd: rstdf.p, channels: C, rows: r, accumulate: false)
         }
         for o in split(Vp) {
             K.linearBackwardWeight(
-                dweight: grad(8), dbias: nil, dout: logits.p, inp: nf.p, inputChannels: C, outputChannels: Vp, rowCount: N, outputs: o, accumulate: false)
+                dweight: grad(8), dbias: nil, dout: logits.p, inp: nf.p, inputChannels: C, outputChannels: Vp, rowCount: N,
+                outputs: o, accumulate: false)
         }
         for c in split(C) {
-            K.rmsNormBackwardWeight(dweight: grad(7), dout: dnf.p, inp: last, rstd: rstdf.p, channels: C, rowCount: N, columns: c, accumulate: false)
+            K.rmsNormBackwardWeight(
+                dweight: grad(7), dout: dnf.p, inp: last, rstd: rstdf.p, channels: C, rowCount: N, columns: c, accumulate: false)
         }
         for l in (0..<L).reversed() {
             let residual = l == 0 ? encoded.p : residual3.p + (l - 1) * N * C
             let dresidual = l == 0 ? dencoded.p : dresidual3.p + (l - 1) * N * C
             let (n1, rstd1, qkv, atty) = (n1.p + l * N * C, rstd1.p + l * N, qkv.p + l * N * R, atty.p + l * N * C)
-            let (att, residual2, dresidual3) = (att.p + l * batch * NH * sequence * sequence, residual2.p + l * N * C, dresidual3.p + l * N * C)
+            let (att, residual2, dresidual3) = (
+                att.p + l * batch * NH * sequence * sequence, residual2.p + l * N * C, dresidual3.p + l * N * C
+            )
             let (n2, rstd2, gateUp, hidden) = (n2.p + l * N * C, rstd2.p + l * N, gateUp.p + l * N * 2 * I, hidden.p + l * N * I)
             for r in split(N) {
-                K.residualBackward(da: dresidual2.p, db: dffn.p, dout: dresidual3, elements: elements(r, width: C), accumulate: false)
-                K.linearBackwardInput(dinp: dhidden.p, dout: dffn.p, weight: param(6, l), inputChannels: I, outputChannels: C, rows: r, accumulate: false)
+                K.residualBackward(
+                    da: dresidual2.p, db: dffn.p, dout: dresidual3, elements: elements(r, width: C), accumulate: false)
+                K.linearBackwardInput(
+                    dinp: dhidden.p, dout: dffn.p, weight: param(6, l), inputChannels: I, outputChannels: C, rows: r,
+                    accumulate: false)
                 K.swiGLUBackward(dinp: dgateUp.p, inp: gateUp, dout: dhidden.p, hidden: I, rows: r, accumulate: false)
-                K.linearBackwardInput(dinp: dn2.p, dout: dgateUp.p, weight: param(5, l), inputChannels: C, outputChannels: 2 * I, rows: r, accumulate: false)
-                K.rmsNormBackwardInput(dinp: dresidual2.p, dout: dn2.p, inp: residual2, weight: param(4, l), rstd: rstd2, channels: C, rows: r, accumulate: true)
-                K.residualBackward(da: dresidual, db: dattproj.p, dout: dresidual2.p, elements: elements(r, width: C), accumulate: false)
-                K.linearBackwardInput(dinp: datty.p, dout: dattproj.p, weight: param(3, l), inputChannels: C, outputChannels: C, rows: r, accumulate: false)
+                K.linearBackwardInput(
+                    dinp: dn2.p, dout: dgateUp.p, weight: param(5, l), inputChannels: C, outputChannels: 2 * I, rows: r,
+                    accumulate: false)
+                K.rmsNormBackwardInput(
+                    dinp: dresidual2.p, dout: dn2.p, inp: residual2, weight: param(4, l), rstd: rstd2, channels: C, rows: r,
+                    accumulate: true)
+                K.residualBackward(
+                    da: dresidual, db: dattproj.p, dout: dresidual2.p, elements: elements(r, width: C), accumulate: false)
+                K.linearBackwardInput(
+                    dinp: datty.p, dout: dattproj.p, weight: param(3, l), inputChannels: C, outputChannels: C, rows: r,
+                    accumulate: false)
             }
             for o in split(C) {
                 K.linearBackwardWeight(
-                    dweight: grad(6, l), dbias: nil, dout: dffn.p, inp: hidden, inputChannels: I, outputChannels: C, rowCount: N, outputs: o, accumulate: false)
+                    dweight: grad(6, l), dbias: nil, dout: dffn.p, inp: hidden, inputChannels: I, outputChannels: C, rowCount: N,
+                    outputs: o, accumulate: false)
                 K.linearBackwardWeight(
-                    dweight: grad(3, l), dbias: nil, dout: dattproj.p, inp: atty, inputChannels: C, outputChannels: C, rowCount: N, outputs: o,
+                    dweight: grad(3, l), dbias: nil, dout: dattproj.p, inp: atty, inputChannels: C, outputChannels: C,
+                    rowCount: N, outputs: o,
                     accumulate: false)
             }
             for o in split(2 * I) {
                 K.linearBackwardWeight(
-                    dweight: grad(5, l), dbias: nil, dout: dgateUp.p, inp: n2, inputChannels: C, outputChannels: 2 * I, rowCount: N, outputs: o,
+                    dweight: grad(5, l), dbias: nil, dout: dgateUp.p, inp: n2, inputChannels: C, outputChannels: 2 * I,
+                    rowCount: N, outputs: o,
                     accumulate: false)
             }
             for c in split(C) {
-                K.rmsNormBackwardWeight(dweight: grad(4, l), dout: dn2.p, inp: residual2, rstd: rstd2, channels: C, rowCount: N, columns: c, accumulate: false)
+                K.rmsNormBackwardWeight(
+                    dweight: grad(4, l), dout: dn2.p, inp: residual2, rstd: rstd2, channels: C, rowCount: N, columns: c,
+                    accumulate: false)
             }
             for (part, groups) in split(batch * NKV).enumerated() {
                 K.attentionBackward(
-                    dqkv: dqkv.p, scratch: scratch.p + part * sequence * sequence, dout: datty.p, qkv: qkv, att: att, sequenceLength: sequence,
+                    dqkv: dqkv.p, scratch: scratch.p + part * sequence * sequence, dout: datty.p, qkv: qkv, att: att,
+                    sequenceLength: sequence,
                     heads: NH, kvHeads: NKV, headSize: HS, groups: groups, accumulate: false)
             }
             for r in split(N) {
-                K.rotaryBackward(dqkv: dqkv.p, table: table.p, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
-                K.linearBackwardInput(dinp: dn1.p, dout: dqkv.p, weight: param(2, l), inputChannels: C, outputChannels: R, rows: r, accumulate: false)
-                K.rmsNormBackwardInput(dinp: dresidual, dout: dn1.p, inp: residual, weight: param(1, l), rstd: rstd1, channels: C, rows: r, accumulate: true)
+                K.rotaryBackward(
+                    dqkv: dqkv.p, table: table.p, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
+                K.linearBackwardInput(
+                    dinp: dn1.p, dout: dqkv.p, weight: param(2, l), inputChannels: C, outputChannels: R, rows: r,
+                    accumulate: false)
+                K.rmsNormBackwardInput(
+                    dinp: dresidual, dout: dn1.p, inp: residual, weight: param(1, l), rstd: rstd1, channels: C, rows: r,
+                    accumulate: true)
             }
             for o in split(R) {
                 K.linearBackwardWeight(
-                    dweight: grad(2, l), dbias: nil, dout: dqkv.p, inp: n1, inputChannels: C, outputChannels: R, rowCount: N, outputs: o, accumulate: false)
+                    dweight: grad(2, l), dbias: nil, dout: dqkv.p, inp: n1, inputChannels: C, outputChannels: R, rowCount: N,
+                    outputs: o, accumulate: false)
             }
             for c in split(C) {
-                K.rmsNormBackwardWeight(dweight: grad(1, l), dout: dn1.p, inp: residual, rstd: rstd1, channels: C, rowCount: N, columns: c, accumulate: false)
+                K.rmsNormBackwardWeight(
+                    dweight: grad(1, l), dout: dn1.p, inp: residual, rstd: rstd1, channels: C, rowCount: N, columns: c,
+                    accumulate: false)
             }
         }
         grad(0).update(repeating: 0, count: sizes[0])
         for c in split(C) {
             K.embeddingBackward(
-                dwte: grad(0), dwpe: nil, dout: dencoded.p, tokens: inputs.p, vocabulary: V, sequenceLength: sequence, channels: C, rowCount: N, columns: c)
+                dwte: grad(0), dwpe: nil, dout: dencoded.p, tokens: inputs.p, vocabulary: V, sequenceLength: sequence,
+                channels: C, rowCount: N, columns: c)
         }
     }
 }

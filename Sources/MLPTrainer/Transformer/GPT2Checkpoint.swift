@@ -17,16 +17,18 @@ public struct GPT2Config: Sendable, Hashable {
     public var maxSequenceLength: Int
     /// V: real tokens; the logits' columns V..<Vp are padding.
     public var vocabularySize: Int
-    /// L
+    /// L, transformer blocks.
     public var layerCount: Int
-    /// NH
+    /// NH, attention heads.
     public var headCount: Int
-    /// C
+    /// C, channels.
     public var channels: Int
     /// Vp ≥ V: rows of wte, padded (llm.c: to a multiple of 128) so the head's product has a friendly width.
     public var paddedVocabularySize: Int
 
-    public init(maxSequenceLength: Int, vocabularySize: Int, layerCount: Int, headCount: Int, channels: Int, paddedVocabularySize: Int) {
+    public init(
+        maxSequenceLength: Int, vocabularySize: Int, layerCount: Int, headCount: Int, channels: Int, paddedVocabularySize: Int
+    ) {
         self.maxSequenceLength = maxSequenceLength
         self.vocabularySize = vocabularySize
         self.layerCount = layerCount
@@ -41,9 +43,11 @@ public struct GPT2Config: Sendable, Hashable {
         "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb",
     ]
 
-    /// Element counts of the 16 tensors, llm.c's `fill_in_parameter_sizes`: wte Vp·C, wpe maxT·C, ln1w/ln1b L·C,
+    /// Element counts of the 16 tensors, in llm.c's order, every product checked.
+    ///
+    /// llm.c's `fill_in_parameter_sizes`: wte Vp·C, wpe maxT·C, ln1w/ln1b L·C,
     /// qkvw L·3C·C, qkvb L·3C, attprojw L·C·C, attprojb L·C, ln2w/ln2b L·C, fcw L·4C·C, fcb L·4C, fcprojw L·C·4C,
-    /// fcprojb L·C, lnfw/lnfb C. Every product is checked.
+    /// fcprojb L·C, lnfw/lnfb C.
     /// - Throws: `GPT2CheckpointError.nonPositiveDimension`, `.vocabularyExceedsPadded`, `.headsDoNotDivideChannels`
     ///   for a configuration no model has, `.sizeOverflow` when a count does not fit in Int.
     public func parameterSizes() throws(GPT2CheckpointError) -> [Int] {
@@ -93,7 +97,9 @@ public struct GPT2Config: Sendable, Hashable {
         ] where value <= 0 {
             throw .nonPositiveDimension(name: name, value: value)
         }
-        if vocabularySize > paddedVocabularySize { throw .vocabularyExceedsPadded(vocabulary: vocabularySize, padded: paddedVocabularySize) }
+        if vocabularySize > paddedVocabularySize {
+            throw .vocabularyExceedsPadded(vocabulary: vocabularySize, padded: paddedVocabularySize)
+        }
         if channels % headCount != 0 { throw .headsDoNotDivideChannels(channels: channels, heads: headCount) }
     }
 }
@@ -134,12 +140,15 @@ public enum GPT2CheckpointError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let version):
             "GPT-2 checkpoint version \(version) is not supported; expected \(GPT2Checkpoint.version) (fp32, padded vocabulary)"
         case .nonPositiveDimension(let name, let value): "GPT-2 checkpoint header: \(name) = \(value), must be positive"
-        case .vocabularyExceedsPadded(let vocabulary, let padded): "GPT-2 checkpoint header: V = \(vocabulary) exceeds Vp = \(padded)"
-        case .headsDoNotDivideChannels(let channels, let heads): "GPT-2 checkpoint header: NH = \(heads) does not divide C = \(channels)"
+        case .vocabularyExceedsPadded(let vocabulary, let padded):
+            "GPT-2 checkpoint header: V = \(vocabulary) exceeds Vp = \(padded)"
+        case .headsDoNotDivideChannels(let channels, let heads):
+            "GPT-2 checkpoint header: NH = \(heads) does not divide C = \(channels)"
         case .sizeOverflow(let tensor): "GPT-2 checkpoint header: the size of \(tensor) overflows"
         case .truncatedParameters(let expected, let actual):
             "GPT-2 checkpoint truncated: the header promises \(expected) bytes, the file has \(actual)"
-        case .trailingBytes(let expected, let actual): "GPT-2 checkpoint has \(actual - expected) bytes after its \(expected) bytes of header and parameters"
+        case .trailingBytes(let expected, let actual):
+            "GPT-2 checkpoint has \(actual - expected) bytes after its \(expected) bytes of header and parameters"
         case .parameterCountMismatch(let expected, let actual): "the model has \(expected) parameters, the buffer holds \(actual)"
         }
     }
@@ -173,7 +182,9 @@ public enum GPT2Checkpoint {
     /// - Throws: `GPT2CheckpointError` for a bad magic or version, an impossible configuration, an overflowing size,
     ///   or a file length other than header + 4·parameters.
     public static func config(header: UnsafeBufferPointer<Int32>, fileByteCount: Int) throws(GPT2CheckpointError) -> GPT2Config {
-        guard header.count >= 256, fileByteCount >= headerByteCount else { throw .truncatedHeader(byteCount: min(fileByteCount, header.count * 4)) }
+        guard header.count >= 256, fileByteCount >= headerByteCount else {
+            throw .truncatedHeader(byteCount: min(fileByteCount, header.count * 4))
+        }
         let h = header
         guard h[0] == magic else { throw .badMagic(h[0]) }
         guard h[1] == version else { throw .unsupportedVersion(h[1]) }
@@ -195,7 +206,9 @@ public enum GPT2Checkpoint {
 
     /// Reads a checkpoint into caller memory (an arena's parameter region) of exactly `parameterCount()` floats.
     @discardableResult
-    public static func read(from path: String, into parameters: UnsafeMutableBufferPointer<Float>) throws(GPT2CheckpointError) -> GPT2Config {
+    public static func read(from path: String, into parameters: UnsafeMutableBufferPointer<Float>) throws(GPT2CheckpointError)
+        -> GPT2Config
+    {
         let file = try File(path: path, writing: false)
         defer { file.close() }
         let config = try file.readConfig()
@@ -210,17 +223,23 @@ public enum GPT2Checkpoint {
         let config = try readConfig(from: path)
         var parameters = [Float](repeating: 0, count: try config.parameterCount())
         let result: Result<GPT2Config, GPT2CheckpointError> = parameters.withUnsafeMutableBufferPointer { buffer in
-            do throws(GPT2CheckpointError) { return .success(try read(from: path, into: buffer)) } catch { return .failure(error) }
+            do throws(GPT2CheckpointError) { return .success(try read(from: path, into: buffer)) } catch {
+                return .failure(error)
+            }
         }
         return (try result.get(), parameters)
     }
 
     /// Writes `parameters` (exactly `config.parameterCount()` floats, in llm.c's order) as a version-3 checkpoint.
-    public static func write(_ parameters: UnsafeBufferPointer<Float>, config: GPT2Config, to path: String) throws(GPT2CheckpointError) {
+    public static func write(_ parameters: UnsafeBufferPointer<Float>, config: GPT2Config, to path: String)
+        throws(GPT2CheckpointError)
+    {
         let count = try config.parameterCount()
         guard parameters.count == count else { throw .parameterCountMismatch(expected: count, actual: parameters.count) }
-        for (name, value) in [("maxT", config.maxSequenceLength), ("V", config.vocabularySize), ("L", config.layerCount),
-            ("NH", config.headCount), ("C", config.channels), ("Vp", config.paddedVocabularySize)] where value > Int(Int32.max) {
+        for (name, value) in [
+            ("maxT", config.maxSequenceLength), ("V", config.vocabularySize), ("L", config.layerCount),
+            ("NH", config.headCount), ("C", config.channels), ("Vp", config.paddedVocabularySize),
+        ] where value > Int(Int32.max) {
             throw .sizeOverflow(tensor: "header field \(name) = \(value)")
         }
         let file = try File(path: path, writing: true)
@@ -235,7 +254,9 @@ public enum GPT2Checkpoint {
     /// Writes an array of parameters; see `write(_:config:to:)`.
     public static func write(_ parameters: [Float], config: GPT2Config, to path: String) throws(GPT2CheckpointError) {
         let result: Result<Void, GPT2CheckpointError> = parameters.withUnsafeBufferPointer { buffer in
-            do throws(GPT2CheckpointError) { return .success(try write(buffer, config: config, to: path)) } catch { return .failure(error) }
+            do throws(GPT2CheckpointError) { return .success(try write(buffer, config: config, to: path)) } catch {
+                return .failure(error)
+            }
         }
         try result.get()
     }

@@ -84,8 +84,9 @@ extension TransformerKernels {
         }
     }
 
-    /// Attention's backward for the (b, kv-head) groups in `groups` (group u = b·NKV + g, 0 ≤ u < B·NKV), each over
-    /// its NH/NKV query heads h, from the saved probabilities att alone. With P = att[b, h] and dO the head's dout:
+    /// Attention's backward for the (b, kv-head) groups in `groups`, from the saved probabilities att alone.
+    ///
+    /// Group u = b·NKV + g (0 ≤ u < B·NKV) covers its NH/NKV query heads h. With P = att[b, h] and dO the head's dout:
     /// dP = dO·Vᵀ; dS[t, t2] = P[t, t2]·(dP[t, t2] − Σ_t3 P[t, t3]·dP[t, t3]) (softmax backward, t2 ≤ t, else 0);
     /// dQ (+)= dS·K/√HS; dK (+)= dSᵀ·Q/√HS; dV (+)= Pᵀ·dO.
     ///
@@ -182,8 +183,9 @@ extension TransformerKernels {
 
     // MARK: - Rotary position embedding
 
-    /// Fills the rotary table: row t = [cos θ(t, 0..<HS/2) | sin θ(t, 0..<HS/2)], θ(t, i) = t·base^(−2i/HS),
-    /// computed in Double. Done once per model, not per step.
+    /// Fills the rotary table of cosines and sines, computed in Double; once per model, not per step.
+    ///
+    /// Row t = [cos θ(t, 0..<HS/2) | sin θ(t, 0..<HS/2)], θ(t, i) = t·base^(−2i/HS).
     ///
     /// - Precondition: HS is even.
     static func rotaryTable<T: TrainingScalar>(
@@ -212,11 +214,14 @@ extension TransformerKernels {
         table: UnsafePointer<T>,  // (maxT, HS), maxT ≥ T
         sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, rows: Range<Int>
     ) {
-        rotate(qkv, table: table, sign: 1, sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize, rows: rows)
+        rotate(
+            qkv, table: table, sign: 1, sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize,
+            rows: rows)
     }
 
-    /// Rotary's backward, in place on the dq and dk heads of dqkv: the rotation is orthogonal, so its transpose is
-    /// the rotation by −θ: d1 ← d1·cos θ + d2·sin θ, d2 ← d2·cos θ − d1·sin θ. Overwrites (the gradient is
+    /// Rotary's backward, in place on the dq and dk heads of dqkv.
+    ///
+    /// The rotation is orthogonal, so its transpose is the rotation by −θ: d1 ← d1·cos θ + d2·sin θ, d2 ← d2·cos θ − d1·sin θ. Overwrites (the gradient is
     /// transformed where it lies); dv is untouched.
     ///
     /// Split: by rows.
@@ -225,7 +230,9 @@ extension TransformerKernels {
         table: UnsafePointer<T>,  // (maxT, HS)
         sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, rows: Range<Int>
     ) {
-        rotate(dqkv, table: table, sign: -1, sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize, rows: rows)
+        rotate(
+            dqkv, table: table, sign: -1, sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize,
+            rows: rows)
     }
 
     /// Rotates the first NH + NKV heads of each row (q then k, contiguous) by sign·θ.

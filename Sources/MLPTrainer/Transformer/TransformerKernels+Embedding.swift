@@ -18,7 +18,8 @@ extension TransformerKernels {
     ) {
         for r in rows {
             let token = Int(tokens[r])
-            precondition(token >= 0 && token < vocabulary, "embeddingForward: token \(token) at row \(r) is outside 0..<\(vocabulary)")
+            precondition(
+                token >= 0 && token < vocabulary, "embeddingForward: token \(token) at row \(r) is outside 0..<\(vocabulary)")
             let o = out + r * channels
             let e = wte + token * channels
             if let wpe {
@@ -30,6 +31,8 @@ extension TransformerKernels {
         }
     }
 
+    /// The embedding's backward, accumulated into the token and position tables for the channels in `columns`.
+    ///
     /// dwte[tok[r], c] += dout[r, c] and dwpe[r mod T, c] += dout[r, c], for every row r in 0..<rowCount and
     /// every channel c in `columns`. Always accumulates: the caller zeroes dwte and dwpe (or, with a tied head,
     /// lets dwte hold the head's gradient first).
@@ -48,7 +51,8 @@ extension TransformerKernels {
     ) {
         for r in 0..<rowCount {
             let token = Int(tokens[r])
-            precondition(token >= 0 && token < vocabulary, "embeddingBackward: token \(token) at row \(r) is outside 0..<\(vocabulary)")
+            precondition(
+                token >= 0 && token < vocabulary, "embeddingBackward: token \(token) at row \(r) is outside 0..<\(vocabulary)")
             let d = dout + r * channels
             let e = dwte + token * channels
             for c in columns { e[c] += d[c] }

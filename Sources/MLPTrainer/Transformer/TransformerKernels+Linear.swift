@@ -5,8 +5,9 @@
 extension TransformerKernels {
     // MARK: - Linear
 
-    /// out = inp · Wᵀ + bias for the rows in `rows` (bias nil: out = inp · Wᵀ), llm.c's `matmul_forward`.
-    /// One GEMM: out starts from the bias and the product accumulates onto it (β = 1), or overwrites it (β = 0).
+    /// The linear layer, llm.c's `matmul_forward`, for the rows in `rows`.
+    ///
+    /// out = inp · Wᵀ + bias (bias nil: out = inp · Wᵀ). One GEMM: out starts from the bias and the product accumulates onto it (β = 1), or overwrites it (β = 0).
     ///
     /// Split: by rows (a row range is a smaller m of the same product).
     static func linearForward<T: TrainingScalar>(
@@ -129,8 +130,10 @@ extension TransformerKernels {
 
     // MARK: - SwiGLU
 
-    /// SwiGLU (Llama's MLP gate): out[r, j] = silu(g)·u with g = inp[r, j] (the gate) and u = inp[r, I + j] (the up
-    /// projection), silu(g) = g·σ(g). Each input row is [gate (I) | up (I)]: what one linear layer with the weights
+    /// SwiGLU, Llama's MLP gate: out = silu(gate) ⊙ up, for the rows in `rows`.
+    ///
+    /// out[r, j] = silu(g)·u with g = inp[r, j] (the gate) and u = inp[r, I + j] (the up projection),
+    /// silu(g) = g·σ(g). Each input row is [gate (I) | up (I)]: what one linear layer with the weights
     /// stacked as [W_gate; W_up] (2I, C) produces, so both projections are one GEMM.
     ///
     /// Split: by rows.

@@ -1,8 +1,10 @@
 // The language-model head's loss: softmax and cross-entropy fused over the logits' first V columns.
 
 extension TransformerKernels {
-    /// Softmax cross-entropy for the rows in `rows`, over the first V of each row's Vp logits (the padded columns
-    /// V..<Vp are ignored): with m = max_i<V z_i, losses[r] = log Σ_i<V exp(z_i − m) + m − z[target].
+    /// Softmax cross-entropy over the first V of each row's Vp logits, for the rows in `rows`.
+    ///
+    /// With m = max_i<V z_i, losses[r] = log Σ_i<V exp(z_i − m) + m − z[target]; the padded columns V..<Vp are
+    /// ignored.
     /// With a `gradientScale` s, also overwrites the logits with their gradient in place, llm.c's
     /// `crossentropy_softmax_backward`: dlogits[r, i] = (p_i − 1[i = target])·s for i < V, and 0 for V ≤ i < Vp.
     /// llm.c's mean loss over the B·T positions takes s = 1/(B·T).
@@ -18,7 +20,9 @@ extension TransformerKernels {
         for r in rows {
             let z = logits + r * paddedVocabulary
             let target = Int(targets[r])
-            precondition(target >= 0 && target < vocabulary, "softmaxCrossEntropy: target \(target) at row \(r) is outside 0..<\(vocabulary)")
+            precondition(
+                target >= 0 && target < vocabulary,
+                "softmaxCrossEntropy: target \(target) at row \(r) is outside 0..<\(vocabulary)")
             var largest = z[0]
             for i in 1..<max(vocabulary, 1) { largest = max(largest, z[i]) }
             let targetLogit = z[target]
