@@ -16,7 +16,9 @@ extension TransformerKernels {
     /// Causal self-attention for the (b, h) pairs in `pairs` (pair p = b·NH + h, 0 ≤ p < B·NH), with g = h/(NH/NKV):
     /// att[b, h, t, t2] = softmax_{t2 ≤ t}(q_t · k_t2 / √HS), 0 for t2 > t; out[b, t, h·HS ..< (h+1)·HS] = Σ_t2 att·v_t2.
     ///
-    /// Split: by (b, h) pairs. A pair writes only its own att[b, h] and its head's columns of out.
+    /// Split: by (b, h) pairs. A pair writes only its own att[b, h] (all of it, the zeros above the diagonal
+    /// included, so att needs no clearing) and its head's columns of out.
+    /// - Precondition: NKV divides NH.
     static func attentionForward<T: TrainingScalar>(
         out: UnsafeMutablePointer<T>,  // (B, T, C), C = NH·HS
         att: UnsafeMutablePointer<T>,  // (B, NH, T, T)
@@ -26,6 +28,7 @@ extension TransformerKernels {
         let n = sequenceLength
         let width = (heads + 2 * kvHeads) * headSize
         let channels = heads * headSize
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
         let group = heads / kvHeads
         let scale = 1 / T(headSize).squareRoot()
         for pair in pairs {
@@ -94,6 +97,7 @@ extension TransformerKernels {
     /// group is the smallest unit that writes its bytes alone: a group writes dq of its query heads and dk, dv of
     /// its kv head, in batch b, and nothing else (with NKV = NH a group is one (b, h) pair).
     /// - Parameter scratch: T·T elements, the dP/dS of one head at a time; each concurrently running part needs its own.
+    /// - Precondition: NKV divides NH.
     static func attentionBackward<T: TrainingScalar>(
         dqkv: UnsafeMutablePointer<T>,  // (B, T, R)
         scratch: UnsafeMutablePointer<T>,  // (T, T)
@@ -105,6 +109,7 @@ extension TransformerKernels {
         let n = sequenceLength
         let width = (heads + 2 * kvHeads) * headSize
         let channels = heads * headSize
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
         let group = heads / kvHeads
         let scale = 1 / T(headSize).squareRoot()
         let useGEMM = n >= attentionGEMMThreshold
