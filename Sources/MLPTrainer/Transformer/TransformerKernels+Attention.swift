@@ -1,0 +1,268 @@
+// Causal self-attention, multi-head and grouped-query, forward and backward; and rotary position embedding.
+//
+// A qkv row is [q (NH·HS) | k (NKV·HS) | v (NKV·HS)], width R = (NH + 2·NKV)·HS: llm.c's (B, T, 3C) when NKV = NH.
+// Query head h reads key/value head h / (NH/NKV), Llama's `repeat_kv`. Only the softmax probabilities `att` are
+// saved: the forward computes the scores into att and normalises them in place; the backward recovers the
+// softmax's gradient from att alone.
+
+import Foundation
+
+extension TransformerKernels {
+    // MARK: - Attention
+
+    /// From T = 16 the per-head products go through `T.gemm`; below, plain loops over the causal triangle.
+    static var attentionGEMMThreshold: Int { 16 }
+
+    /// Causal self-attention for the (b, h) pairs in `pairs` (pair p = b·NH + h, 0 ≤ p < B·NH), with g = h/(NH/NKV):
+    /// att[b, h, t, t2] = softmax_{t2 ≤ t}(q_t · k_t2 / √HS), 0 for t2 > t; out[b, t, h·HS ..< (h+1)·HS] = Σ_t2 att·v_t2.
+    ///
+    /// Split: by (b, h) pairs. A pair writes only its own att[b, h] (all of it, the zeros above the diagonal
+    /// included, so att needs no clearing) and its head's columns of out.
+    /// - Precondition: NKV divides NH.
+    static func attentionForward<T: TrainingScalar>(
+        out: UnsafeMutablePointer<T>,  // (B, T, C), C = NH·HS
+        att: UnsafeMutablePointer<T>,  // (B, NH, T, T)
+        qkv: UnsafePointer<T>,  // (B, T, R)
+        sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, pairs: Range<Int>
+    ) {
+        let n = sequenceLength
+        let width = (heads + 2 * kvHeads) * headSize
+        let channels = heads * headSize
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
+        let group = heads / kvHeads
+        let scale = 1 / T(headSize).squareRoot()
+        for pair in pairs {
+            let b = pair / heads
+            let h = pair % heads
+            let g = h / group
+            let q = qkv + b * n * width + h * headSize
+            let k = qkv + b * n * width + (heads + g) * headSize
+            let v = qkv + b * n * width + (heads + kvHeads + g) * headSize
+            let a = att + pair * n * n
+            let o = out + b * n * channels + h * headSize
+            // scores: a[t, t2] = scale·q_t·k_t2
+            if n >= attentionGEMMThreshold {
+                T.gemm(
+                    transposeA: false, transposeB: true, m: n, n: n, k: headSize, alpha: scale, a: q, lda: width,
+                    b: k, ldb: width, beta: 0, c: a, ldc: n)
+            } else {
+                for t in 0..<n {
+                    for t2 in 0...t {
+                        var dot: T = 0
+                        for i in 0..<headSize { dot += q[t * width + i] * k[t2 * width + i] }
+                        a[t * n + t2] = dot * scale
+                    }
+                }
+            }
+            // causal softmax in place
+            for t in 0..<n {
+                let row = a + t * n
+                var largest = row[0]
+                for t2 in 0...t { largest = max(largest, row[t2]) }
+                var sum: T = 0
+                for t2 in 0...t {
+                    row[t2] = T.exp(row[t2] - largest)
+                    sum += row[t2]
+                }
+                let inverse = 1 / sum
+                for t2 in 0...t { row[t2] *= inverse }
+                for t2 in (t + 1)..<n { row[t2] = 0 }
+            }
+            // out_t = Σ_t2 a[t, t2]·v_t2 (the zeros above the diagonal add nothing)
+            if n >= attentionGEMMThreshold {
+                T.gemm(
+                    transposeA: false, transposeB: false, m: n, n: headSize, k: n, alpha: 1, a: a, lda: n,
+                    b: v, ldb: width, beta: 0, c: o, ldc: channels)
+            } else {
+                for t in 0..<n {
+                    let target = o + t * channels
+                    for i in 0..<headSize { target[i] = 0 }
+                    for t2 in 0...t {
+                        let weight = a[t * n + t2]
+                        let value = v + t2 * width
+                        for i in 0..<headSize { target[i] += weight * value[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Attention's backward for the (b, kv-head) groups in `groups`, from the saved probabilities att alone.
+    ///
+    /// Group u = b·NKV + g (0 ≤ u < B·NKV) covers its NH/NKV query heads h. With P = att[b, h] and dO the head's dout:
+    /// dP = dO·Vᵀ; dS[t, t2] = P[t, t2]·(dP[t, t2] − Σ_t3 P[t, t3]·dP[t, t3]) (softmax backward, t2 ≤ t, else 0);
+    /// dQ (+)= dS·K/√HS; dK (+)= dSᵀ·Q/√HS; dV (+)= Pᵀ·dO.
+    ///
+    /// Split: by (b, kv-head) groups. A kv head's dk and dv sum over all NH/NKV query heads that read it, so the
+    /// group is the smallest unit that writes its bytes alone: a group writes dq of its query heads and dk, dv of
+    /// its kv head, in batch b, and nothing else (with NKV = NH a group is one (b, h) pair).
+    /// - Parameter scratch: T·T elements, the dP/dS of one head at a time; each concurrently running part needs its own.
+    /// - Precondition: NKV divides NH.
+    static func attentionBackward<T: TrainingScalar>(
+        dqkv: UnsafeMutablePointer<T>,  // (B, T, R)
+        scratch: UnsafeMutablePointer<T>,  // (T, T)
+        dout: UnsafePointer<T>,  // (B, T, C)
+        qkv: UnsafePointer<T>,  // (B, T, R)
+        att: UnsafePointer<T>,  // (B, NH, T, T)
+        sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, groups: Range<Int>, accumulate: Bool
+    ) {
+        let n = sequenceLength
+        let width = (heads + 2 * kvHeads) * headSize
+        let channels = heads * headSize
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
+        let group = heads / kvHeads
+        let scale = 1 / T(headSize).squareRoot()
+        let useGEMM = n >= attentionGEMMThreshold
+        for unit in groups {
+            let b = unit / kvHeads
+            let g = unit % kvHeads
+            let base = b * n * width
+            let k = qkv + base + (heads + g) * headSize
+            let v = qkv + base + (heads + kvHeads + g) * headSize
+            let dk = dqkv + base + (heads + g) * headSize
+            let dv = dqkv + base + (heads + kvHeads + g) * headSize
+            if !accumulate {
+                // Overwrite = zero this group's bytes, then accumulate every head into them.
+                for t in 0..<n {
+                    let row = dqkv + base + t * width
+                    (row + g * group * headSize).update(repeating: 0, count: group * headSize)
+                    (dk + t * width).update(repeating: 0, count: headSize)
+                    (dv + t * width).update(repeating: 0, count: headSize)
+                }
+            }
+            for h in (g * group)..<((g + 1) * group) {
+                let q = qkv + base + h * headSize
+                let dq = dqkv + base + h * headSize
+                let p = att + (b * heads + h) * n * n
+                let dO = dout + b * n * channels + h * headSize
+                // dP = dO·Vᵀ, and dV += Pᵀ·dO
+                if useGEMM {
+                    T.gemm(
+                        transposeA: false, transposeB: true, m: n, n: n, k: headSize, alpha: 1, a: dO, lda: channels,
+                        b: v, ldb: width, beta: 0, c: scratch, ldc: n)
+                    T.gemm(
+                        transposeA: true, transposeB: false, m: n, n: headSize, k: n, alpha: 1, a: p, lda: n,
+                        b: dO, ldb: channels, beta: 1, c: dv, ldc: width)
+                } else {
+                    for t in 0..<n {
+                        for t2 in 0...t {
+                            var dot: T = 0
+                            for i in 0..<headSize { dot += dO[t * channels + i] * v[t2 * width + i] }
+                            scratch[t * n + t2] = dot
+                            let weight = p[t * n + t2]
+                            for i in 0..<headSize { dv[t2 * width + i] += weight * dO[t * channels + i] }
+                        }
+                    }
+                }
+                // dS = P ⊙ (dP − rowsum(P ⊙ dP)), zero above the diagonal
+                for t in 0..<n {
+                    let row = scratch + t * n
+                    let probabilities = p + t * n
+                    var dot: T = 0
+                    for t2 in 0...t { dot += probabilities[t2] * row[t2] }
+                    for t2 in 0...t { row[t2] = probabilities[t2] * (row[t2] - dot) }
+                    for t2 in (t + 1)..<n { row[t2] = 0 }
+                }
+                // dQ += dS·K·scale, dK += dSᵀ·Q·scale
+                if useGEMM {
+                    T.gemm(
+                        transposeA: false, transposeB: false, m: n, n: headSize, k: n, alpha: scale, a: scratch, lda: n,
+                        b: k, ldb: width, beta: 1, c: dq, ldc: width)
+                    T.gemm(
+                        transposeA: true, transposeB: false, m: n, n: headSize, k: n, alpha: scale, a: scratch, lda: n,
+                        b: q, ldb: width, beta: 1, c: dk, ldc: width)
+                } else {
+                    for t in 0..<n {
+                        for t2 in 0...t {
+                            let d = scratch[t * n + t2] * scale
+                            for i in 0..<headSize {
+                                dq[t * width + i] += d * k[t2 * width + i]
+                                dk[t2 * width + i] += d * q[t * width + i]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Rotary position embedding
+
+    /// Fills the rotary table of cosines and sines, computed in Double; once per model, not per step.
+    ///
+    /// Row t = [cos θ(t, 0..<HS/2) | sin θ(t, 0..<HS/2)], θ(t, i) = t·base^(−2i/HS).
+    ///
+    /// - Precondition: HS is even.
+    static func rotaryTable<T: TrainingScalar>(
+        _ table: UnsafeMutablePointer<T>,  // (maxT, HS)
+        maxSequenceLength: Int, headSize: Int, base: Double = 10_000
+    ) {
+        precondition(headSize % 2 == 0, "rotaryTable: head size \(headSize) is odd")
+        let half = headSize / 2
+        for t in 0..<maxSequenceLength {
+            let row = table + t * headSize
+            for i in 0..<half {
+                let angle = Double(t) * Foundation.pow(base, -2 * Double(i) / Double(headSize))
+                row[i] = T(Foundation.cos(angle))
+                row[half + i] = T(Foundation.sin(angle))
+            }
+        }
+    }
+
+    /// Rotary position embedding in place on the q and k heads of each row in `rows` (v is untouched), Llama's
+    /// rotate-half convention: for t = r mod T, i < HS/2, x1 = x[i], x2 = x[i + HS/2]:
+    /// x[i] ← x1·cos θ − x2·sin θ, x[i + HS/2] ← x2·cos θ + x1·sin θ, θ = θ(t, i) from `rotaryTable`.
+    ///
+    /// Split: by rows.
+    static func rotaryForward<T: TrainingScalar>(
+        qkv: UnsafeMutablePointer<T>,  // (B·T, R)
+        table: UnsafePointer<T>,  // (maxT, HS), maxT ≥ T
+        sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, rows: Range<Int>
+    ) {
+        rotate(
+            qkv, table: table, sign: 1, sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize,
+            rows: rows)
+    }
+
+    /// Rotary's backward, in place on the dq and dk heads of dqkv.
+    ///
+    /// The rotation is orthogonal, so its transpose is the rotation by −θ: d1 ← d1·cos θ + d2·sin θ, d2 ← d2·cos θ − d1·sin θ. Overwrites (the gradient is
+    /// transformed where it lies); dv is untouched.
+    ///
+    /// Split: by rows.
+    static func rotaryBackward<T: TrainingScalar>(
+        dqkv: UnsafeMutablePointer<T>,  // (B·T, R)
+        table: UnsafePointer<T>,  // (maxT, HS)
+        sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, rows: Range<Int>
+    ) {
+        rotate(
+            dqkv, table: table, sign: -1, sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize,
+            rows: rows)
+    }
+
+    /// Rotates the first NH + NKV heads of each row (q then k, contiguous) by sign·θ.
+    @inline(__always)
+    static func rotate<T: TrainingScalar>(
+        _ data: UnsafeMutablePointer<T>, table: UnsafePointer<T>, sign: T,
+        sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, rows: Range<Int>
+    ) {
+        precondition(headSize % 2 == 0, "rotary: head size \(headSize) is odd")
+        let half = headSize / 2
+        let width = (heads + 2 * kvHeads) * headSize
+        for r in rows {
+            let cosines = table + (r % sequenceLength) * headSize
+            let sines = cosines + half
+            for head in 0..<(heads + kvHeads) {
+                let x = data + r * width + head * headSize
+                for i in 0..<half {
+                    let x1 = x[i]
+                    let x2 = x[half + i]
+                    let c = cosines[i]
+                    let s = sign * sines[i]
+                    x[i] = x1 * c - x2 * s
+                    x[half + i] = x2 * c + x1 * s
+                }
+            }
+        }
+    }
+}
