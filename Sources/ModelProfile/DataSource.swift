@@ -29,6 +29,9 @@ public enum SyntheticTask: String, CaseIterable, Sendable, Codable, Hashable {
     case classes
     /// Several independent labels 1[t_i(x) > 0].
     case multilabel
+    /// One-hot class c of a Gaussian cluster: K centres drawn once (N(0, 1) per feature), x = centre_c + noise·N(0, 1)
+    /// with c uniform over the K outputs. Learnable by any depth of network, unlike a deep teacher's labels.
+    case blobs
 }
 
 /// The function behind the lecture's polynomial-regression data, y = f(x) + ε.

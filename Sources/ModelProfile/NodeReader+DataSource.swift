@@ -115,9 +115,9 @@ extension NodeReader {
                         taskNode, field: "task", valid: SyntheticTask.allCases.map(\.rawValue),
                         parse: SyntheticTask.init(rawValue:))
                 } ?? defaultTask
-            if task == .classes, outputWidth < 2 {
+            if task == .classes || task == .blobs, outputWidth < 2 {
                 throw ProfileError.inconsistent(
-                    location(node), "task 'classes' needs at least 2 output units, the output layer has \(outputWidth)")
+                    location(node), "task '\(task.rawValue)' needs at least 2 output units, the output layer has \(outputWidth)")
             }
             return .synthetic(
                 task: task, count: try countOr("count", 1000, minimum: 1), testCount: try countOr("test_count", 200, minimum: 1),

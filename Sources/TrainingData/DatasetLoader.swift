@@ -276,6 +276,8 @@ public final class DatasetLoader {
 /// Hidden layers use tanh so the target is smooth; outputs are thresholded or arg-maxed per task.
 struct Teacher {
     let layers: [(weights: [Double], bias: [Double], inputs: Int, outputs: Int)]
+    /// The `blobs` task's class centres (K, I), drawn after the layers so the other tasks' data does not change.
+    let centres: [Double]
 
     init(model: Model, seed: UInt64) {
         var generator = SplitMix64(seed: seed ^ 0x7EAC4E5)
@@ -285,6 +287,7 @@ struct Teacher {
             let bias = (0..<layer.outputWidth).map { _ in layer.hasBias ? generator.nextNormal() * 0.3 : 0 }
             return (weights, bias, layer.inputWidth, layer.outputWidth)
         }
+        centres = (0..<(model.inputWidth * model.outputWidth)).map { _ in generator.nextNormal() }
     }
 
     func generate<T: BinaryFloatingPoint>(
@@ -294,6 +297,16 @@ struct Teacher {
         guard let inputWidth = layers.first?.inputs, let outputWidth = layers.last?.outputs else { return }
         var activations = [Double](repeating: 0, count: inputWidth)
         let off: T = plusMinus ? -1 : 0
+        if task == .blobs {
+            for index in 0..<count {
+                let label = Int(generator.next() % UInt64(outputWidth))
+                for column in 0..<inputWidth {
+                    features[index * inputWidth + column] = T(centres[label * inputWidth + column] + noise * generator.nextNormal())
+                }
+                for column in 0..<outputWidth { targets[index * outputWidth + column] = column == label ? 1 : off }
+            }
+            return
+        }
         for index in 0..<count {
             for column in 0..<inputWidth {
                 activations[column] = generator.nextNormal()
@@ -315,7 +328,7 @@ struct Teacher {
                 for column in 0..<outputWidth { row[column] = T(activations[column] + noise * generator.nextNormal()) }
             case .binary, .multilabel:
                 for column in 0..<outputWidth { row[column] = activations[column] + noise * generator.nextNormal() > 0 ? 1 : off }
-            case .classes:
+            case .classes, .blobs:
                 var best = 0
                 for column in 0..<outputWidth where activations[column] > activations[best] { best = column }
                 for column in 0..<outputWidth { row[column] = column == best ? 1 : off }
