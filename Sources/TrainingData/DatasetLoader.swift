@@ -301,7 +301,8 @@ struct Teacher {
             for index in 0..<count {
                 let label = Int(generator.next() % UInt64(outputWidth))
                 for column in 0..<inputWidth {
-                    features[index * inputWidth + column] = T(centres[label * inputWidth + column] + noise * generator.nextNormal())
+                    features[index * inputWidth + column] = T(
+                        centres[label * inputWidth + column] + noise * generator.nextNormal())
                 }
                 for column in 0..<outputWidth { targets[index * outputWidth + column] = column == label ? 1 : off }
             }
