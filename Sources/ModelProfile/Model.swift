@@ -1,6 +1,25 @@
 // The validated description of a model and its training run.
 
-/// One fully connected layer: `a = f(a_prev · Wᵀ + b)`, W of shape (outputWidth, inputWidth), b (outputWidth).
+/// How a hidden layer normalises what it hands on.
+public enum Normalization: String, CaseIterable, Sendable, Codable, Hashable {
+    /// Layer normalization (Ba, Kiros & Hinton 2016) of the layer's activations, per sample over its units:
+    /// a = γ ⊙ (h − μ)/√(σ² + ε) + β with h = f(z), ε = 1e-5, μ and σ² the mean and variance of the row h.
+    /// After the activation, so every layer hands on values of unit scale whatever its activation's slope: a deep
+    /// sigmoid network then learns, which normalising z before the activation does not achieve (measured).
+    case layer
+
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "layer", "layernorm", "layer-norm": self = .layer
+        default: return nil
+        }
+    }
+
+    public static let acceptedNames = ["layer"]
+}
+
+/// One fully connected layer, the dense kind: `a = f(a_prev · Wᵀ + b)`, W of shape (outputWidth, inputWidth),
+/// b (outputWidth); with `normalization`, `a = γ ⊙ x̂ + β` where x̂ normalises f(a_prev · Wᵀ + b) per sample.
 public struct LayerSpec: Sendable, Codable, Hashable {
     /// Values per sample entering the layer.
     public var inputWidth: Int
@@ -9,12 +28,17 @@ public struct LayerSpec: Sendable, Codable, Hashable {
     public var activation: Activation
     /// Whether the layer adds a bias b (default). The lecture's smallest perceptron, y = wx, has none.
     public var hasBias: Bool
+    /// Normalization of the pre-activation (hidden layers only); nil for none.
+    public var normalization: Normalization?
 
-    public init(inputWidth: Int, outputWidth: Int, activation: Activation, hasBias: Bool = true) {
+    public init(
+        inputWidth: Int, outputWidth: Int, activation: Activation, hasBias: Bool = true, normalization: Normalization? = nil
+    ) {
         self.inputWidth = inputWidth
         self.outputWidth = outputWidth
         self.activation = activation
         self.hasBias = hasBias
+        self.normalization = normalization
     }
 
     /// Biases of the layer: outputWidth, or 0 without a bias.
@@ -130,6 +154,7 @@ public struct Model: Sendable, Codable, Hashable {
             if index < layers.count - 1, !layer.activation.isAllowedInHiddenLayer {
                 throw .softmaxInHiddenLayer(layer: index + 1)
             }
+            if index == layers.count - 1, layer.normalization != nil { throw .normOnOutputLayer }
             previous = layer.outputWidth
         }
         let output = layers[layers.count - 1]
@@ -202,6 +227,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case nonPositive(what: String, value: Double)
     case outOfRange(what: String, value: Double, range: String)
     case tooLarge(what: String)
+    case normOnOutputLayer
 
     public var description: String {
         switch self {
@@ -226,6 +252,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(what) must be in \(range), got \(Self.format(value))"
         case .tooLarge(let what):
             "\(what) is too large to count in 64-bit integers"
+        case .normOnOutputLayer:
+            "norm is an option of hidden layers; the output layer feeds the loss directly"
         }
     }
 

@@ -74,6 +74,7 @@ struct NodeReader {
         var units: Int?
         var activation = Activation.relu
         var hasBias = true
+        var normalization: Normalization?
         for (keyNode, value) in mapping {
             guard case .scalar(let key) = keyNode else {
                 throw ProfileError.wrongType(
@@ -88,6 +89,9 @@ struct NodeReader {
                 units = try count(value, field: "units", minimum: 1)
             case "activation": activation = try self.activation(value)
             case "bias": hasBias = try bool(value, field: "bias")
+            case "norm":
+                normalization = try named(
+                    value, field: "norm", valid: Normalization.acceptedNames, parse: Normalization.init(name:))
             default:
                 throw unknownKey(key.string, at: keyNode, section: "hidden[\(index)]", allowed: Self.hiddenLayerKeys)
             }
@@ -95,13 +99,15 @@ struct NodeReader {
         guard let units else {
             throw ProfileError.missingField(location(node), field: "units", section: "hidden[\(index)]", hint: Self.unitsHint)
         }
-        return (LayerSpec(inputWidth: 0, outputWidth: units, activation: activation, hasBias: hasBias), node.mark)
+        let spec = LayerSpec(
+            inputWidth: 0, outputWidth: units, activation: activation, hasBias: hasBias, normalization: normalization)
+        return (spec, node.mark)
     }
 
     static let unitsHint = "give the layer's width, e.g. units: 256"
 
-    /// Keys of a hidden layer: the output layer's, and the options of hidden layers only.
-    static let hiddenLayerKeys = ProfileParser.layerKeys
+    /// Keys of a hidden layer: the output layer's, and the options of hidden layers only (`norm: layer`).
+    static let hiddenLayerKeys = ProfileParser.layerKeys + ["norm"]
 
     /// How a node reads in an error message: `'text'`, `a mapping`, `a list`.
     func describe(_ node: Node) -> String {

@@ -7,7 +7,8 @@ import ModelProfile
 public func syntheticModel(
     widths: [Int], hidden: Activation = .tanh, loss: Loss, output: Activation? = nil, precision: Precision = .double,
     batch: Int = 5,
-    optimizer: Optimizer = Optimizer(kind: .sgd, learningRate: 0.1), count: Int = 64, seed: UInt64 = 3
+    optimizer: Optimizer = Optimizer(kind: .sgd, learningRate: 0.1), count: Int = 64, seed: UInt64 = 3,
+    norm: Normalization? = nil
 ) throws -> Model {
     var layers: [LayerSpec] = []
     for index in 1..<widths.count {
@@ -15,7 +16,7 @@ public func syntheticModel(
         layers.append(
             LayerSpec(
                 inputWidth: widths[index - 1], outputWidth: widths[index],
-                activation: isOutput ? (output ?? loss.impliedOutputActivation) : hidden))
+                activation: isOutput ? (output ?? loss.impliedOutputActivation) : hidden, normalization: isOutput ? nil : norm))
     }
     return try Model(
         name: "fixture", inputShape: [widths[0]], layers: layers, loss: loss, precision: precision, batchSize: batch,

@@ -24,15 +24,9 @@ final class Fixture<T: TrainingScalar> {
             planAdjustment: planAdjustment)
     }
 
-    /// Every parameter tensor with its gradient (nil when the update is fused) and element count.
+    /// Every parameter tensor (W, b, and layer norm's γ, β) with its gradient (nil when the update is fused) and count.
     var parameters: [(values: UnsafeMutablePointer<T>, gradient: UnsafeMutablePointer<T>?, count: Int)] {
-        trainer.tensors.layers.flatMap { layer in
-            var list: [(values: UnsafeMutablePointer<T>, gradient: UnsafeMutablePointer<T>?, count: Int)] = [
-                (layer.weights, layer.dWeights, layer.weightCount)
-            ]
-            if let bias = layer.bias { list.append((bias, layer.dBias, layer.outputWidth)) }
-            return list
-        }
+        trainer.tensors.layers.flatMap { layer in layer.parameters.map { ($0.values, $0.gradient, $0.count) } }
     }
 
     /// Every parameter's values, flattened.

@@ -45,6 +45,41 @@ struct GradientTests {
         }
     }
 
+    @Test("layer norm: ∂L/∂θ (W, b, γ, β) matches finite differences", arguments: [Activation.tanh, .sigmoid, .relu])
+    func layerNormFiniteDifferences(hidden: Activation) throws {
+        for threads in [1, 2] {
+            let model = try syntheticModel(
+                widths: [4, 6, 5, 3], hidden: hidden, loss: .softmaxCrossEntropy, batch: 7, norm: .layer)
+            let fixture = try Fixture<Double>(model, threads: threads, fusesUpdate: false)
+            #expect(fixture.parameters.count == 10, "W, b, γ, β for two norm layers; W, b for the output")
+            let trainer = fixture.trainer
+            // γ and β away from their first values, so their gradients are not a special case.
+            var generator = SplitMix64(seed: 4)
+            for parameter in fixture.parameters where parameter.count == 6 || parameter.count == 5 {
+                for index in 0..<parameter.count { parameter.values[index] += 0.3 * generator.nextNormal() }
+            }
+            _ = trainer.computeGradients(.training(orderStart: 0), rows: 7)
+            let analytic = fixture.parameters.map { Array(UnsafeBufferPointer(start: $0.gradient!, count: $0.count)) }
+            func meanLoss() -> Double { trainer.evaluate(.training(orderStart: 0), rows: 7).loss / 7 }
+            let h = 1e-6
+            var worst = 0.0
+            for (tensor, parameter) in fixture.parameters.enumerated() {
+                for index in 0..<parameter.count {
+                    let saved = parameter.values[index]
+                    parameter.values[index] = saved + h
+                    let plus = meanLoss()
+                    parameter.values[index] = saved - h
+                    let minus = meanLoss()
+                    parameter.values[index] = saved
+                    let numeric = (plus - minus) / (2 * h)
+                    let error = abs(numeric - analytic[tensor][index]) / max(1e-4, abs(numeric) + abs(analytic[tensor][index]))
+                    worst = max(worst, error)
+                }
+            }
+            #expect(worst < 1e-5, "layer norm, hidden \(hidden), \(threads) threads: worst relative error \(worst)")
+        }
+    }
+
     @Test("one thread and two give the same step")
     func threadsAgree() throws {
         let model = try syntheticModel(widths: [6, 40, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32)
@@ -107,9 +142,9 @@ struct GradientTests {
 
 @Suite("Fused SGD")
 struct FusedSGDTests {
-    @Test("the fused step equals gradients followed by θ − η·g", arguments: [1, 7, 32])
+    @Test("the fused step equals gradients followed by θ − η·g, with and without layer norm", arguments: [1, 7, 32])
     func fusedMatchesSeparate(batch: Int) throws {
-        for threads in [1, 2] {
+        for (threads, norm) in [(1, nil), (2, nil), (1, Normalization.layer), (2, .layer)] {
             let model = try syntheticModel(
                 widths: [9, 12, 5, 3], hidden: .relu, loss: .softmaxCrossEntropy, batch: 32,
                 optimizer: Optimizer(kind: .sgd, learningRate: 0.3))

@@ -70,6 +70,8 @@ struct BudgetTests {
         ("softmax-fashion", 7_850, 7_840, 10, 10),
         ("multilabel", 784 * 64 + 64 + 64 * 3 + 3, 784 * 64 + 64 * 3, 67, 67),
         ("fashion-mnist-mlp", 235_146, 234_752, 394, 394),
+        // 20 hidden layers of 64 with layer norm: weights + biases + γ and β of each hidden layer (20 · 64 · 2).
+        ("deep-sigmoid", 80_128 + 1_284 + 2_560, 32 * 64 + 19 * 64 * 64 + 64 * 4, 20 * 64 + 4, 20 * 64 + 4),
     ]
 
     @Test("every shipped profile's counts", arguments: shippedCounts)

@@ -61,6 +61,22 @@ struct TrainingSessionTests {
         #expect(result.plan.bytes(of: .data) == (60_000 + 10_000) * (784 * 1 + 10 * 4) + 60_000 * 4)
     }
 
+    @Test("a deep sigmoid MLP (20 hidden layers of 64) stays at chance without normalization and learns with norm: layer")
+    func layerNormLearns() throws {
+        var normalized = try load("deep-sigmoid")
+        #expect(normalized.layers.dropLast().allSatisfy { $0.normalization == .layer })
+        // A smaller run than the profile's (1,500 samples, 2 epochs) to keep the debug-build test short.
+        normalized.data = .synthetic(task: .blobs, count: 1_500, testCount: 500, noise: 2.0, seed: 5)
+        normalized.epochs = 2
+        var plain = normalized
+        for index in plain.layers.indices { plain.layers[index].normalization = nil }
+        let majority = 0.30  // 4 balanced classes: the majority class is about 25% of the test set
+        let without = try #require(try TrainingSession.run(plain).testAccuracy)
+        let with = try #require(try TrainingSession.run(normalized).testAccuracy)
+        #expect(without < majority, "without norm: \(without)")
+        #expect(with > 0.75, "with norm: \(with)")
+    }
+
     @Test("validation split and k-fold hold out the right counts")
     func splits() throws {
         var model = try syntheticModel(widths: [3, 4, 1], loss: .l2, count: 100)

@@ -73,6 +73,15 @@ struct DenseLayer<T: TrainingScalar> {
     /// Optimizer state for W and b (`OptimizerKind.stateNames` order); empty for SGD.
     let weightState: [UnsafeMutablePointer<T>]
     let biasState: [UnsafeMutablePointer<T>]
+    /// Layer norm (nil without): γ (O), β (O), their gradients (O) (fused: live during bwd k only), x̂ (B, O), r (B),
+    /// μ (B).
+    let gain: UnsafeMutablePointer<T>?
+    let shift: UnsafeMutablePointer<T>?
+    let dGain: UnsafeMutablePointer<T>?
+    let dShift: UnsafeMutablePointer<T>?
+    let normalized: UnsafeMutablePointer<T>?
+    let inverseDeviation: UnsafeMutablePointer<T>?
+    let mean: UnsafeMutablePointer<T>?
 
     /// Every parameter tensor (W, then b), for the optimizer's update.
     let parameters: [ParameterTensor<T>]
@@ -108,11 +117,23 @@ struct DenseLayer<T: TrainingScalar> {
         staging = resolve(id(.staging))
         weightState = states(id(.weight))
         biasState = states(id(.bias))
+        gain = resolve(id(.gain))
+        shift = resolve(id(.shift))
+        dGain = resolve(id(.gain).gradient)
+        dShift = resolve(id(.shift).gradient)
+        normalized = resolve(id(.normalized))
+        inverseDeviation = resolve(id(.inverseDeviation))
+        mean = resolve(id(.mean))
         var parameters = [
             ParameterTensor(values: weights, gradient: dWeights, states: weightState, count: spec.inputWidth * spec.outputWidth)
         ]
         if let bias {
             parameters.append(ParameterTensor(values: bias, gradient: dBias, states: biasState, count: spec.outputWidth))
+        }
+        if let gain, let shift {
+            parameters.append(ParameterTensor(values: gain, gradient: dGain, states: states(id(.gain)), count: spec.outputWidth))
+            parameters.append(
+                ParameterTensor(values: shift, gradient: dShift, states: states(id(.shift)), count: spec.outputWidth))
         }
         self.parameters = parameters
     }
@@ -134,6 +155,8 @@ struct DenseLayer<T: TrainingScalar> {
             for index in 0..<count { weights[index] = T((2 * generator.nextUnit() - 1) * limit) }
         }
         bias?.update(repeating: 0, count: outputWidth)
+        gain?.update(repeating: 1, count: outputWidth)
+        shift?.update(repeating: 0, count: outputWidth)
         for parameter in parameters {
             for state in parameter.states { state.update(repeating: 0, count: parameter.count) }
         }
@@ -146,12 +169,16 @@ struct DenseLayer<T: TrainingScalar> {
 
     /// Phases of fwd k and bwd k (the trainer joins the parts between phases).
     var forwardPhases: Int { 1 }
-    var backwardPhases: Int { 1 }
+    /// With layer norm: dγ and dβ by columns, then ∂L/∂a → ∂L/∂z by rows, then the dense backward.
+    var backwardPhases: Int { normalized == nil ? 1 : 3 }
+    /// The phase that runs the dense backward (after layer norm's).
+    var densePhase: Int { backwardPhases - 1 }
 
     /// fwd k for one part: a_k = f(a_{k−1}·W_kᵀ + b_k). Softmax needs whole rows: when the outputs are split,
     /// the caller applies it after the join (`needsSoftmaxAfterJoin`).
     @inline(__always)
     func forwardPart(rows: Int, part: Int, phase: Int, split: Splitter) {
+        if normalized != nil { return normalizedForwardPart(rows: rows, part: part, split: split) }
         let x = input
         let inputs = inputWidth
         let outputs = outputWidth
@@ -205,6 +232,7 @@ struct DenseLayer<T: TrainingScalar> {
     /// or by columns for small batches), which then gets multiplied by f'(a_{k−1}).
     @inline(__always)
     func backwardPart(rows: Int, part: Int, phase: Int, previous: DenseLayer<T>?, split: Splitter) {
+        if phase < densePhase { return normalizationBackwardPart(rows: rows, part: part, phase: phase, split: split) }
         guard let dWeights else { preconditionFailure("DenseLayer: bwd without a planned dW (the program fuses the update)") }
         let x = input
         let inputs = inputWidth
@@ -256,14 +284,14 @@ struct DenseLayer<T: TrainingScalar> {
         let a = UnsafePointer(previous.output + offset)
         if Kernels.inputGradientTimesDerivative(
             dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, output: a, rows: rows,
-            outputs: outputs, inputs: columns, previous.activation)
+            outputs: outputs, inputs: columns, previous.outputActivation)
         {
             return
         }
         Kernels.inputGradient(
             dz: dz, dzStride: outputs, weights: weights, wStride: inputs, dx: dx, dxStride: inputs, rows: rows, outputs: outputs,
             inputs: columns)  // (rows, columns)
-        Kernels.multiplyByDerivative(dx, output: a, rows: rows, columns: columns, stride: inputs, previous.activation)
+        Kernels.multiplyByDerivative(dx, output: a, rows: rows, columns: columns, stride: inputs, previous.outputActivation)
     }
 
     // MARK: - bwd k with SGD fused
@@ -287,6 +315,15 @@ struct DenseLayer<T: TrainingScalar> {
     /// Where `fusedSplitsByOutputs` says so it owns a slice of W's rows instead.
     @inline(__always)
     func fusedBackwardPart(rows: Int, part: Int, phase: Int, previous: DenseLayer<T>?, learningRate: T, split: Splitter) {
+        if phase < densePhase { return normalizationBackwardPart(rows: rows, part: part, phase: phase, split: split) }
+        if let gain, let shift, let dGain, let dShift {
+            // γ and β from the gradients phase 0 formed (phase 1 has read the old γ).
+            let columns = split.share(part, of: outputWidth, records: false)
+            for column in columns {
+                gain[column] -= learningRate * dGain[column]
+                shift[column] -= learningRate * dShift[column]
+            }
+        }
         let x = input
         let inputs = inputWidth
         let outputs = outputWidth
@@ -343,6 +380,107 @@ struct DenseLayer<T: TrainingScalar> {
             for column in 0..<inputs { previous.delta[column] += partial[column] }
         }
         Kernels.multiplyByDerivative(
-            previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.activation)
+            previous.delta, output: previous.output, rows: 1, columns: inputs, stride: inputs, previous.outputActivation)
+    }
+
+    // MARK: - Layer norm
+
+    /// The activation whose derivative the next layer's backward applies to this layer's output: layer norm's output
+    /// is linear in x̂, so the layer applies f′ itself (in `normalizationBackwardPart`), and the next layer none.
+    var outputActivation: Activation { normalized == nil ? activation : .identity }
+
+    /// fwd k with layer norm for one part, by rows: h = f(x·Wᵀ + b) into a's rows; then per row μ, σ², r = 1/√(σ² + ε),
+    /// x̂ = (h − μ)·r, a = γ ⊙ x̂ + β.
+    @inline(__always)
+    func normalizedForwardPart(rows: Int, part: Int, split: Splitter) {
+        guard let normalized, let inverseDeviation, let mean, let gain, let shift else { return }
+        let range = split.share(part, of: rows, granule: Self.rowGranule)
+        guard !range.isEmpty else { return }
+        let (inputs, outputs) = (inputWidth, outputWidth)
+        let h = output + range.lowerBound * outputs
+        Kernels.linear(
+            x: input + range.lowerBound * inputs, xStride: inputs, weights: weights, bias: nil, out: h, outStride: outputs,
+            rows: range.count, inputs: inputs, outputs: outputs)  // (rows, O)
+        Kernels.activate(h, rows: range.count, columns: outputs, stride: outputs, bias: bias, activation)
+        Self.layerNormForward(
+            h, normalized: normalized + range.lowerBound * outputs, inverseDeviation: inverseDeviation + range.lowerBound,
+            mean: mean + range.lowerBound, gain: gain, shift: shift, rows: range.count, columns: outputs)
+    }
+
+    /// Per row of h (rows, columns): μ = Σh/O; σ² = Σ(h − μ)²/O; r = 1/√(σ² + ε); x̂ = (h − μ)·r; h ← γ ⊙ x̂ + β
+    /// in place. ε = 1e-5. x̂ (rows, columns), r and μ (rows).
+    static func layerNormForward(
+        _ h: UnsafeMutablePointer<T>, normalized: UnsafeMutablePointer<T>, inverseDeviation: UnsafeMutablePointer<T>,
+        mean: UnsafeMutablePointer<T>, gain: UnsafePointer<T>, shift: UnsafePointer<T>, rows: Int, columns: Int
+    ) {
+        let count = T(columns)
+        for row in 0..<rows {
+            let values = h + row * columns
+            let xhat = normalized + row * columns
+            var sum: T = 0
+            for column in 0..<columns { sum += values[column] }
+            let mu = sum / count
+            var squares: T = 0
+            for column in 0..<columns {
+                let centred = values[column] - mu
+                squares += centred * centred
+            }
+            let r = 1 / (squares / count + T(1e-5)).squareRoot()
+            mean[row] = mu
+            inverseDeviation[row] = r
+            for column in 0..<columns {
+                xhat[column] = (values[column] - mu) * r
+                values[column] = gain[column] * xhat[column] + shift[column]
+            }
+        }
+    }
+
+    /// bwd k's layer-norm phases for one part, with da = ∂L/∂a in `delta`:
+    /// - phase 0, by columns: dγ = Σ_rows da ⊙ x̂, dβ = Σ_rows da;
+    /// - phase 1, by rows: dx̂ = da ⊙ γ; dh = r·(dx̂ − mean(dx̂) − x̂ · mean(dx̂ ⊙ x̂)); dz = dh ⊙ f′(h) with
+    ///   h = x̂/r + μ, in place of da.
+    @inline(__always)
+    func normalizationBackwardPart(rows: Int, part: Int, phase: Int, split: Splitter) {
+        guard let normalized, let inverseDeviation, let mean, let gain, let dGain, let dShift else { return }
+        let outputs = outputWidth
+        if phase == 0 {
+            for column in split.share(part, of: outputs, records: false) {
+                var g: T = 0
+                var b: T = 0
+                for row in 0..<rows {
+                    let da = delta[row * outputs + column]
+                    g += da * normalized[row * outputs + column]
+                    b += da
+                }
+                dGain[column] = g
+                dShift[column] = b
+            }
+            return
+        }
+        let count = T(outputs)
+        for row in split.share(part, of: rows, records: false) {
+            let da = delta + row * outputs
+            let xhat = normalized + row * outputs
+            var meanGradient: T = 0
+            var meanProduct: T = 0
+            for column in 0..<outputs {
+                let dxhat = da[column] * gain[column]
+                meanGradient += dxhat
+                meanProduct += dxhat * xhat[column]
+            }
+            meanGradient /= count
+            meanProduct /= count
+            let (r, mu) = (inverseDeviation[row], mean[row])
+            // ReLU's f′ is 1[h > 0]; h = 0 has x̂ = (0 − μ)·r exactly as computed here, so compare x̂ with it rather
+            // than round h back (x̂/r + μ can land a hair above 0).
+            let zeroLevel = (0 - mu) * r
+            for column in 0..<outputs {
+                let dh = r * (da[column] * gain[column] - meanGradient - xhat[column] * meanProduct)
+                let slope: T =
+                    activation == .relu
+                    ? (xhat[column] > zeroLevel ? 1 : 0) : Kernels.derivativeFromOutput(xhat[column] / r + mu, activation)
+                da[column] = dh * slope
+            }
+        }
     }
 }
