@@ -11,6 +11,8 @@ struct OptimizerRule<T: TrainingScalar> {
     let beta1: T
     let beta2: T
     let epsilon: T
+    /// 1 − η·λ: AdamW's decay factor.
+    let decay: T
     /// 1 − β₁ᵗ and 1 − β₂ᵗ at step t (Adam).
     let correction1: T
     let correction2: T
@@ -23,6 +25,7 @@ struct OptimizerRule<T: TrainingScalar> {
         beta1 = T(optimizer.beta1)
         beta2 = T(optimizer.beta2)
         epsilon = T(optimizer.epsilon)
+        decay = T(1 - optimizer.learningRate * optimizer.weightDecay)
         correction1 = T(1 - pow(optimizer.beta1, Double(step)))
         correction2 = T(1 - pow(optimizer.beta2, Double(step)))
     }
@@ -39,7 +42,8 @@ struct OptimizerRule<T: TrainingScalar> {
             Self.momentum(
                 p, gradient: g, velocity: states[0] + range.lowerBound, count: count, learningRate: learningRate,
                 momentum: momentum)
-        case .adam:
+        case .adam, .adamw:
+            if kind == .adamw { Self.decay(p, count: count, factor: decay) }
             Self.adam(
                 p, gradient: g, first: states[0] + range.lowerBound, second: states[1] + range.lowerBound, count: count,
                 learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, correction1: correction1,
@@ -63,6 +67,12 @@ struct OptimizerRule<T: TrainingScalar> {
             velocity[index] = momentum * velocity[index] + gradient[index]
             parameters[index] -= learningRate * velocity[index]
         }
+    }
+
+    /// θ ← θ·(1 − η·λ): AdamW's decoupled weight decay, before the Adam step (as PyTorch's AdamW orders them).
+    @inline(__always)
+    static func decay(_ parameters: UnsafeMutablePointer<T>, count: Int, factor: T) {
+        for index in 0..<count { parameters[index] *= factor }
     }
 
     /// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; θ −= η·m̂/(√v̂ + ε), with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).

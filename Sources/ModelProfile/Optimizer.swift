@@ -8,22 +8,24 @@
 ///     momentum  v ← μ·v + g;  θ ← θ − η·v                                      v
 ///     adam      m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂/(√v̂ + ε)   m, v
 ///               with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)  (Kingma & Ba)
+///     adamw     θ ← θ·(1 − η·λ), then adam: weight decay decoupled from the gradient (Loshchilov & Hutter)  m, v
 public enum OptimizerKind: String, CaseIterable, Sendable, Codable, Hashable {
     case sgd
     case momentum
     case adam
+    case adamw
 
     /// Names of the state tensors kept per parameter tensor, in order: `v` for momentum, `m` and `v`
-    /// for Adam. A parameter W's state tensors are named `vW`, `mW`, … in plans.
+    /// for Adam and AdamW. A parameter W's state tensors are named `vW`, `mW`, … in plans.
     public var stateNames: [String] {
         switch self {
         case .sgd: []
         case .momentum: ["v"]
-        case .adam: ["m", "v"]
+        case .adam, .adamw: ["m", "v"]
         }
     }
 
-    /// State tensors kept per parameter tensor: 0, 1, 2.
+    /// State tensors kept per parameter tensor: 0, 1, 2, 2.
     public var stateTensorsPerParameter: Int { stateNames.count }
 
     /// Whether the update needs only g and θ, so the backward pass can apply it as each gradient is formed
@@ -36,6 +38,7 @@ public enum OptimizerKind: String, CaseIterable, Sendable, Codable, Hashable {
         case .sgd: []
         case .momentum: [.momentum]
         case .adam: [.beta1, .beta2, .epsilon]
+        case .adamw: [.beta1, .beta2, .epsilon, .weightDecay]
         }
     }
 
@@ -43,7 +46,7 @@ public enum OptimizerKind: String, CaseIterable, Sendable, Codable, Hashable {
     public var defaultLearningRate: Double {
         switch self {
         case .sgd, .momentum: 0.05
-        case .adam: 0.001
+        case .adam, .adamw: 0.001
         }
     }
 
@@ -52,6 +55,7 @@ public enum OptimizerKind: String, CaseIterable, Sendable, Codable, Hashable {
         case "sgd", "gd", "gradient-descent": self = .sgd
         case "momentum", "sgd-momentum", "heavy-ball": self = .momentum
         case "adam": self = .adam
+        case "adamw", "adam-w": self = .adamw
         default: return nil
         }
     }
@@ -72,9 +76,14 @@ public struct Hyperparameter: Sendable, Hashable {
     public static let beta1 = Hyperparameter(key: "beta1", keyPath: \.beta1, lower: 0, upper: 1)
     public static let beta2 = Hyperparameter(key: "beta2", keyPath: \.beta2, lower: 0, upper: 1)
     public static let epsilon = Hyperparameter(key: "epsilon", keyPath: \.epsilon, lower: .leastNonzeroMagnitude, upper: 1)
+    public static let weightDecay = Hyperparameter(key: "weight_decay", keyPath: \.weightDecay, lower: 0, upper: 1)
 
     /// Every key any kind reads, for the profile's list of valid keys.
-    public static let allKeys = ["momentum", "beta1", "beta2", "epsilon"]
+    public static var allKeys: [String] {
+        var keys: [String] = []
+        for key in OptimizerKind.allCases.flatMap(\.hyperparameters).map(\.key) where !keys.contains(key) { keys.append(key) }
+        return keys
+    }
 
     /// The range as text for messages, e.g. "[0, 1)".
     public var rangeText: String { lower == 0 ? "[0, \(Int(upper)))" : "(0, \(Int(upper)))" }
@@ -87,14 +96,16 @@ public struct Optimizer: Sendable, Codable, Hashable {
     public var learningRate: Double
     /// μ for momentum.
     public var momentum: Double
-    /// β₁, β₂, ε for Adam.
+    /// β₁, β₂, ε for Adam and AdamW.
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double
+    /// λ for AdamW's decoupled weight decay (PyTorch's default, 0.01).
+    public var weightDecay: Double
 
     public init(
         kind: OptimizerKind, learningRate: Double, momentum: Double = 0.9,
-        beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8
+        beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0.01
     ) {
         self.kind = kind
         self.learningRate = learningRate
@@ -102,6 +113,7 @@ public struct Optimizer: Sendable, Codable, Hashable {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.weightDecay = weightDecay
     }
 
     /// The default learning rate of each kind when a profile or flag names only the kind.

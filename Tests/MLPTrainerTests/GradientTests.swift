@@ -1,3 +1,4 @@
+import Foundation
 @testable import MLPTrainer
 import ModelProfile
 import TestSupport
@@ -107,9 +108,9 @@ struct GradientTests {
         }
     }
 
-    @Test("the optimizers move parameters against the gradient", arguments: [OptimizerKind.sgd, .momentum, .adam])
+    @Test("the optimizers move parameters against the gradient", arguments: OptimizerKind.allCases)
     func optimizers(kind: OptimizerKind) throws {
-        let optimizer = Optimizer(kind: kind, learningRate: kind == .adam ? 0.01 : 0.1)
+        let optimizer = Optimizer(kind: kind, learningRate: kind.defaultLearningRate == 0.001 ? 0.01 : 0.1)
         let model = try syntheticModel(widths: [3, 8, 1], loss: .l2, batch: 16, optimizer: optimizer, count: 256)
         let fixture = try Fixture<Double>(model)
         var losses: [Double] = []
@@ -119,6 +120,44 @@ struct GradientTests {
         let early = losses.prefix(20).reduce(0, +) / 20
         let late = losses.suffix(20).reduce(0, +) / 20
         #expect(late < early * 0.5, "\(kind): loss \(early) → \(late)")
+    }
+
+    @Test("AdamW's rule: θ·(1 − η·λ), then Adam's step with bias correction (two steps, against the formula)")
+    func adamW() throws {
+        let optimizer = Optimizer(kind: .adamw, learningRate: 0.01, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.2)
+        var theta: [Double] = [0.5, -1.25, 2, 0]
+        let gradients: [[Double]] = [[0.1, -0.3, 0.0, 2], [-0.2, 0.4, 1, -1]]
+        var m = [Double](repeating: 0, count: 4)
+        var v = [Double](repeating: 0, count: 4)
+        var expected = theta
+        var first = [Double](repeating: 0, count: 4)
+        var second = [Double](repeating: 0, count: 4)
+        for (step, g) in gradients.enumerated() {
+            let t = Double(step + 1)
+            for i in 0..<4 {
+                expected[i] *= 1 - 0.01 * 0.2
+                first[i] = 0.8 * first[i] + 0.2 * g[i]
+                second[i] = 0.95 * second[i] + 0.05 * g[i] * g[i]
+                let mHat = first[i] / (1 - pow(0.8, t))
+                let vHat = second[i] / (1 - pow(0.95, t))
+                expected[i] -= 0.01 * mHat / (vHat.squareRoot() + 1e-6)
+            }
+            let rule = OptimizerRule<Double>(optimizer, step: step + 1)
+            theta.withUnsafeMutableBufferPointer { p in
+                m.withUnsafeMutableBufferPointer { mp in
+                    v.withUnsafeMutableBufferPointer { vp in
+                        g.withUnsafeBufferPointer { gp in
+                            rule.apply(
+                                p.baseAddress!, gradient: gp.baseAddress!, states: [mp.baseAddress!, vp.baseAddress!],
+                                range: 0..<4)
+                        }
+                    }
+                }
+            }
+        }
+        let error = zip(theta, expected).map { abs($0 - $1) / max(abs($1), 1e-12) }.max() ?? 1
+        #expect(error < 1e-14, "AdamW after two steps: \(theta) vs \(expected)")
+        #expect(OptimizerKind.adamw.stateNames == ["m", "v"] && !OptimizerKind.adamw.canFuseIntoBackward)
     }
 
     @Test("SGD is exactly θ − η·g, the lecture's update")

@@ -81,6 +81,25 @@ struct ProfileParserTests {
         #expect(model.metrics == [.zeroOne])
     }
 
+    @Test("each optimizer reads its own hyper-parameters and refuses another kind's")
+    func optimizerKeys() throws {
+        let base = "input: 4\noutput: {units: 3}\nloss: softmax-ce\n"
+        guard
+            case .exact(let model) = try ProfileParser.parse(base + "optimizer: {kind: adamw, weight_decay: 0.1, beta2: 0.95}\n")
+        else {
+            Issue.record("expected an exact profile")
+            return
+        }
+        #expect(model.optimizer.kind == .adamw)
+        #expect(model.optimizer.weightDecay == 0.1)
+        #expect(model.optimizer.beta2 == 0.95)
+        #expect(model.optimizer.learningRate == 0.001)
+        let foreign = error(base + "optimizer: {kind: adam, weight_decay: 0.1}\n")
+        #expect(foreign?.description.contains("adam has no weight_decay") == true, "\(String(describing: foreign))")
+        let range = error(base + "optimizer: {kind: adamw, weight_decay: 1.5}\n")
+        #expect(range?.description.contains("must be in [0, 1)") == true, "\(String(describing: range))")
+    }
+
     // MARK: - Errors: each names the line and says what would be accepted.
 
     func error(_ text: String) -> ProfileError? {
