@@ -13,6 +13,8 @@ struct OptimizerRule<T: TrainingScalar> {
     let epsilon: T
     /// 1 − η·λ: AdamW's decay factor.
     let decay: T
+    /// ρ: RMSprop's decay.
+    let rho: T
     /// 1 − β₁ᵗ and 1 − β₂ᵗ at step t (Adam).
     let correction1: T
     let correction2: T
@@ -26,6 +28,7 @@ struct OptimizerRule<T: TrainingScalar> {
         beta2 = T(optimizer.beta2)
         epsilon = T(optimizer.epsilon)
         decay = T(1 - optimizer.learningRate * optimizer.weightDecay)
+        rho = T(optimizer.rho)
         correction1 = T(1 - pow(optimizer.beta1, Double(step)))
         correction2 = T(1 - pow(optimizer.beta2, Double(step)))
     }
@@ -42,6 +45,10 @@ struct OptimizerRule<T: TrainingScalar> {
             Self.momentum(
                 p, gradient: g, velocity: states[0] + range.lowerBound, count: count, learningRate: learningRate,
                 momentum: momentum)
+        case .rmsprop:
+            Self.rmsprop(
+                p, gradient: g, square: states[0] + range.lowerBound, count: count, learningRate: learningRate, rho: rho,
+                epsilon: epsilon)
         case .adam, .adamw:
             if kind == .adamw { Self.decay(p, count: count, factor: decay) }
             Self.adam(
@@ -66,6 +73,20 @@ struct OptimizerRule<T: TrainingScalar> {
         for index in 0..<count {
             velocity[index] = momentum * velocity[index] + gradient[index]
             parameters[index] -= learningRate * velocity[index]
+        }
+    }
+
+    /// s = ρ·s + (1−ρ)·g²; θ −= η·g/(√s + ε).
+    @inline(__always)
+    static func rmsprop(
+        _ parameters: UnsafeMutablePointer<T>, gradient: UnsafePointer<T>, square: UnsafeMutablePointer<T>, count: Int,
+        learningRate: T,
+        rho: T, epsilon: T
+    ) {
+        for index in 0..<count {
+            let g = gradient[index]
+            square[index] = rho * square[index] + (1 - rho) * g * g
+            parameters[index] -= learningRate * g / (square[index].squareRoot() + epsilon)
         }
     }
 

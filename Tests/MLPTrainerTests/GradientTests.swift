@@ -160,6 +160,31 @@ struct GradientTests {
         #expect(OptimizerKind.adamw.stateNames == ["m", "v"] && !OptimizerKind.adamw.canFuseIntoBackward)
     }
 
+    @Test("RMSprop's rule: s = ρs + (1−ρ)g², θ −= η·g/(√s + ε) (two steps, against the formula)")
+    func rmsprop() throws {
+        let optimizer = Optimizer(kind: .rmsprop, learningRate: 0.01, epsilon: 1e-6, rho: 0.9)
+        var theta: [Double] = [0.5, -1.25, 2]
+        var s = [Double](repeating: 0, count: 3)
+        var expected = theta
+        var square = [Double](repeating: 0, count: 3)
+        for (step, g) in [[0.1, -0.3, 0.0], [-0.2, 0.4, 1.0]].enumerated() {
+            for i in 0..<3 {
+                square[i] = 0.9 * square[i] + 0.1 * g[i] * g[i]
+                expected[i] -= 0.01 * g[i] / (square[i].squareRoot() + 1e-6)
+            }
+            let rule = OptimizerRule<Double>(optimizer, step: step + 1)
+            theta.withUnsafeMutableBufferPointer { p in
+                s.withUnsafeMutableBufferPointer { sp in
+                    g.withUnsafeBufferPointer { gp in
+                        rule.apply(p.baseAddress!, gradient: gp.baseAddress!, states: [sp.baseAddress!], range: 0..<3)
+                    }
+                }
+            }
+        }
+        #expect(theta == expected, "RMSprop after two steps: \(theta) vs \(expected)")
+        #expect(OptimizerKind.rmsprop.stateNames == ["s"] && !OptimizerKind.rmsprop.canFuseIntoBackward)
+    }
+
     @Test("SGD is exactly θ − η·g, the lecture's update")
     func sgdExact() throws {
         let model = try syntheticModel(widths: [2, 1], loss: .l2, batch: 1, optimizer: Optimizer(kind: .sgd, learningRate: 0.25))
