@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "MemoryBudget", dependencies: ["ModelProfile"]),
         .target(name: "ArenaPlanner", dependencies: ["ModelProfile", "MemoryBudget"]),
         .target(name: "Reports", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner"]),
+        .target(name: "ModelImport"),
 
         // MARK: - Runtime (libnuma, OpenBLAS)
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
@@ -71,6 +72,8 @@ let package = Package(
         .target(name: "FuzzSupport", path: "fuzz/FuzzSupport"),
         .executableTarget(name: "FuzzProfile", dependencies: ["ModelProfile", "FuzzSupport"], path: "fuzz/FuzzProfile"),
         .executableTarget(name: "FuzzIDX", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzIDX"),
+        .executableTarget(name: "FuzzSafetensors", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzSafetensors"),
+        .executableTarget(name: "FuzzONNX", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzONNX"),
 
         // MARK: - Tests
         .target(name: "TestSupport", path: "Sources/TestSupport"),
@@ -81,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CGEMM", "ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TestSupport"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "TestSupport"]),
+        .testTarget(name: "ModelImportTests", dependencies: ["ModelImport", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["memplan", "TestSupport"]),
     ],

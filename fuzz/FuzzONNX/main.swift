@@ -1,0 +1,2 @@
+import FuzzSupport
+runFuzzer { _, _ in 0 }
