@@ -21,6 +21,11 @@ public struct SkippedOp: Sendable, Hashable {
     /// `op_type`, prefixed with its domain when that is not the default one (`com.microsoft.FusedConv`).
     public var opType: String
     public var count: Int
+
+    public init(opType: String, count: Int) {
+        self.opType = opType
+        self.count = count
+    }
 }
 
 /// The activation memory of one training step of an ONNX graph.

@@ -16,6 +16,13 @@ public struct ImportedMLP: Sendable, Hashable {
     public var biases: [Bool]
     /// Whether the graph flattens its input first.
     public var flattensInput: Bool
+
+    public init(widths: [Int], activations: [MLPActivation], biases: [Bool], flattensInput: Bool) {
+        self.widths = widths
+        self.activations = activations
+        self.biases = biases
+        self.flattensInput = flattensInput
+    }
 }
 
 extension ONNXModel {

@@ -115,7 +115,9 @@ struct ShapeInference {
         case "BatchNormalization": return try batchNormalization()
         case "Flatten":
             let x = try input(0)
-            let split = try axis(int("axis", default: 1), rank: x.shape.count + 1)
+            let value = int("axis", default: 1)  // in -r…r; negative counts from the end
+            guard value >= -x.shape.count, value <= x.shape.count else { throw invalid("axis \(value) is outside -\(x.shape.count)…\(x.shape.count)") }
+            let split = value < 0 ? value + x.shape.count : value
             return [ValueState(dtype: x.dtype, shape: [try product(x.shape.prefix(split)), try product(x.shape.dropFirst(split))])]
         case "Reshape": return [try reshape()]
         case "Concat": return [try concat()]
@@ -153,7 +155,9 @@ struct ShapeInference {
         let (kB, n) = int("transB", default: 0) != 0 ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         guard k == kB else { throw invalid("A is \(m)×\(k) but B is \(kB)×\(n) (after transA/transB)") }
         if let c = try optionalInput(2) {
-            guard try broadcast([c.shape, [m, n]]) == [m, n] else { throw invalid("C \(shapeText(c.shape)) does not broadcast to \(m)×\(n)") }
+            // C broadcasts one way, to M × N.
+            let fits = c.shape.count <= 2 && zip(c.shape.reversed(), [n, m]).allSatisfy { $0 == 1 || $0 == $1 }
+            guard fits else { throw invalid("C \(shapeText(c.shape)) does not broadcast to \(m)×\(n)") }
         }
         return ValueState(dtype: a.dtype, shape: [m, n])
     }
