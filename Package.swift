@@ -62,7 +62,7 @@ let package = Package(
             name: "MemplanBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "Yams",
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "Yams", "ModelImport",
             ],
             path: "Benchmarks/MemplanBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
