@@ -113,7 +113,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 }
 
-// MARK: - Model import (issue "Model import": a header or a 70B index read in < 100 ms and < 20 MB)
+// MARK: - Model import: a safetensors header or a 70B index is read in < 100 ms and < 20 MB
 
 /// Writes a safetensors file whose header lists `tensors` laid end to end, then extends it to its full size
 /// as a hole (a sparse file: the data is never written, and the reader must never read it).

@@ -74,7 +74,8 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): tensor \(quoted(tensor)) has unknown dtype \(quoted(dtype)) (expected one of: "
                 + TensorDType.safetensorsNames.joined(separator: ", ") + ")"
         case .invalidDimension(_, let tensor, let index, let value):
-            return "\(path): tensor \(quoted(tensor)) has invalid dimension \(index) = \(quoted(value)); dimensions are integers 0…2^63-1"
+            return
+                "\(path): tensor \(quoted(tensor)) has invalid dimension \(index) = \(quoted(value)); dimensions are integers 0…2^63-1"
         case .sizeOverflow(_, let tensor, let shape):
             return "\(path): tensor \(quoted(tensor)) of shape \(shapeText(shape)) has more than 2^63 elements or bytes"
         case .offsetsMismatch(_, let tensor, let begin, let end, let expectedBytes):
@@ -88,7 +89,8 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): tensor \(quoted(tensor)) is mapped to shard \(quoted(shard)), which is not a plain file name "
                 + "beside the index (absolute paths and '..' are refused)"
         case .tensorNotInShard(_, let tensor, let shard):
-            return "\(path): weight_map puts tensor \(quoted(tensor)) in \(quoted(shard)), but that shard's header has no such tensor"
+            return
+                "\(path): weight_map puts tensor \(quoted(tensor)) in \(quoted(shard)), but that shard's header has no such tensor"
         case .tensorNotInIndex(_, let tensor, let shard):
             return "\(path): shard \(quoted(shard)) holds tensor \(quoted(tensor)), which weight_map does not assign to it"
         case .duplicateTensor(_, let tensor, let firstShard, let secondShard):
@@ -107,8 +109,10 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The file the error is about.
     public var path: String {
         switch self {
-        case .fileNotFound(let path), .unreadable(let path, _), .truncated(let path, _, _, _, _), .sizeLimit(let path, _, _, _, _),
-            .malformedJSON(let path, _, _), .wrongType(let path, _, _, _), .missingField(let path, _, _), .unknownDType(let path, _, _),
+        case .fileNotFound(let path), .unreadable(let path, _), .truncated(let path, _, _, _, _),
+            .sizeLimit(let path, _, _, _, _),
+            .malformedJSON(let path, _, _), .wrongType(let path, _, _, _), .missingField(let path, _, _),
+            .unknownDType(let path, _, _),
             .invalidDimension(let path, _, _, _), .sizeOverflow(let path, _, _), .offsetsMismatch(let path, _, _, _, _),
             .offsetsPastData(let path, _, _, _, _), .overlappingTensors(let path, _, _), .unsafeShardPath(let path, _, _),
             .tensorNotInShard(let path, _, _), .tensorNotInIndex(let path, _, _), .duplicateTensor(let path, _, _, _),
@@ -144,7 +148,8 @@ func printable(_ text: String, limit: Int = printableLimit) -> String {
         default:
             // C0, DEL, C1, the line and paragraph separators and the bidi controls: shown as code points.
             let value = scalar.value
-            if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029 || (0x202A...0x202E).contains(value)
+            if value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+                || (0x202A...0x202E).contains(value)
                 || (0x2066...0x2069).contains(value)
             {
                 result += "\\u{" + String(value, radix: 16, uppercase: true) + "}"

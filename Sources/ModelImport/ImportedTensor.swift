@@ -159,7 +159,9 @@ public struct DTypeTotal: Sendable, Hashable {
         self.byteCount = byteCount
     }
 
-    /// Totals per dtype of `tensors`, most bytes first. Sums saturate at Int.max (unreachable for checked tensors
+    /// Totals per dtype of `tensors`, most bytes first.
+    ///
+    /// Sums saturate at Int.max (unreachable for checked tensors
     /// of one file, but an index adds up many).
     public static func totals(_ tensors: [ImportedTensor]) -> [DTypeTotal] {
         var byDType: [TensorDType: DTypeTotal] = [:]

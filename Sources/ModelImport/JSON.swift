@@ -3,7 +3,9 @@
 // the caller, never rounded through a Double), duplicate keys and deep nesting are refused, and errors
 // carry the byte offset.
 
-/// A JSON value. Objects keep their keys in file order; numbers keep the literal text.
+/// A JSON value.
+///
+/// Objects keep their keys in file order; numbers keep the literal text.
 enum JSONValue {
     case object([JSONMember])
     case array([JSONValue])
@@ -115,12 +117,16 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key in quotes, found \(describeNext())") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                throw error("expected a key in quotes, found \(describeNext())")
+            }
             let keyOffset = position
             let key = try string()
             guard keys.insert(key).inserted else { throw JSONError(offset: keyOffset, problem: "duplicate key \(quoted(key))") }
             skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':' after a key, found \(describeNext())") }
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
+                throw error("expected ':' after a key, found \(describeNext())")
+            }
             position += 1
             members.append(JSONMember(key: key, value: try value(depth: depth)))
             skipWhitespace()
@@ -160,12 +166,16 @@ struct JSONParser {
         }
     }
 
-    /// The literal text of a number, checked against JSON's grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+    /// The literal text of a number.
+    ///
+    /// Checked against JSON's grammar: `-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?`.
     private mutating func number() throws(JSONError) -> String {
         let start = position
         func digits(_ parser: inout JSONParser) -> Int {
             let from = parser.position
-            while parser.position < parser.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(parser.bytes[parser.position]) {
+            while parser.position < parser.bytes.count,
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(parser.bytes[parser.position])
+            {
                 parser.position += 1
             }
             return parser.position - from
@@ -174,20 +184,26 @@ struct JSONParser {
         let leadingZero = position < bytes.count && bytes[position] == UInt8(ascii: "0")
         let integerDigits = digits(&self)
         guard integerDigits > 0 else { throw error("a number needs digits after '-'") }
-        guard !(leadingZero && integerDigits > 1) else { throw JSONError(offset: start, problem: "a number may not have leading zeros") }
+        guard !(leadingZero && integerDigits > 1) else {
+            throw JSONError(offset: start, problem: "a number may not have leading zeros")
+        }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
             position += 1
             guard digits(&self) > 0 else { throw error("a number needs digits after '.'") }
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
             position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                position += 1
+            }
             guard digits(&self) > 0 else { throw error("a number needs digits in its exponent") }
         }
         return String(decoding: bytes[start..<position], as: UTF8.self)
     }
 
-    /// A string's value; the opening quote is at `position`. Escapes are decoded, the result must be valid UTF-8.
+    /// A string's value, from the opening quote at `position`.
+    ///
+    /// Escapes are decoded; the result must be valid UTF-8.
     private mutating func string() throws(JSONError) -> String {
         let start = position
         position += 1
@@ -220,7 +236,9 @@ struct JSONParser {
                 var scalar = try hex4()
                 if (0xD800..<0xDC00).contains(scalar) {
                     // A high surrogate must be followed by an escaped low one.
-                    guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                    guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"),
+                        bytes[position + 1] == UInt8(ascii: "u")
+                    else {
                         throw error("an unpaired UTF-16 surrogate in a \\u escape")
                     }
                     position += 2
@@ -237,7 +255,9 @@ struct JSONParser {
                 throw error("unknown escape after a backslash: \(describeNext())")
             }
         }
-        guard let text = String(validating: utf8, as: UTF8.self) else { throw JSONError(offset: start, problem: "a string is not valid UTF-8") }
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            throw JSONError(offset: start, problem: "a string is not valid UTF-8")
+        }
         return text
     }
 

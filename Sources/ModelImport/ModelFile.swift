@@ -3,7 +3,9 @@
 
 import Foundation
 
-/// A regular file opened read-only. The one place in the module that calls the C library.
+/// A regular file opened read-only.
+///
+/// The one place in the module that calls the C library.
 final class ModelFile {
     let path: String
     /// Bytes in the file when it was opened.

@@ -61,8 +61,9 @@ public struct ActivationEstimate: Sendable {
     public var peakWorkspaceBytes: Int
     /// Operators with no estimate; when not empty, the totals leave those nodes out.
     public var skippedOps: [SkippedOp]
-    /// Nodes of known operators whose shapes could not be inferred (e.g. downstream of a skipped op), each
-    /// as "name: reason".
+    /// Nodes of known operators whose shapes could not be inferred, each as "name: reason".
+    ///
+    /// For example the nodes after a skipped op whose output shape the file does not declare.
     public var unresolvedNodes: [String]
     /// Symbolic dimension names (dim_param) replaced by the batch size.
     public var batchDimensions: [String]
@@ -82,7 +83,9 @@ extension ONNXModel {
     /// - Throws: `ImportError.invalidNode` when a node contradicts its operator (mismatched shapes, a stride of 0),
     ///   `.invalidValue` for a batch size below 1, and what `weights()` throws.
     public func estimateActivations(batchSize: Int, dimensions: [String: Int] = [:]) throws(ImportError) -> ActivationEstimate {
-        guard batchSize >= 1 else { throw .invalidValue(path: path, field: "batch size", value: "\(batchSize)", reason: "must be at least 1") }
+        guard batchSize >= 1 else {
+            throw .invalidValue(path: path, field: "batch size", value: "\(batchSize)", reason: "must be at least 1")
+        }
         var estimate = ActivationEstimate(
             batchSize: batchSize, nodes: [], inputBytes: 0, outputBytes: 0, savedBytes: 0, peakWorkspaceBytes: 0, skippedOps: [],
             unresolvedNodes: [], batchDimensions: [])
@@ -105,19 +108,24 @@ extension ONNXModel {
         }
 
         for initializer in graph.initializers {
-            states[initializer.name] = ValueState(dtype: initializer.dtype, shape: initializer.dims, values: initializer.integerValues)
+            states[initializer.name] = ValueState(
+                dtype: initializer.dtype, shape: initializer.dims, values: initializer.integerValues)
             notActivations.insert(initializer.name)
         }
         for standIn in try weightStandIns() { notActivations.insert(standIn.name) }
         for input in graph.inputs where states[input.name] == nil {
             notActivations.insert(input.name)
-            guard let state = declaredState(input, batchSize: batchSize, dimensions: dimensions, batchNames: &estimate.batchDimensions) else {
+            guard
+                let state = declaredState(
+                    input, batchSize: batchSize, dimensions: dimensions, batchNames: &estimate.batchDimensions)
+            else {
                 continue
             }
             states[input.name] = state
             estimate.inputBytes = try add(estimate.inputBytes, try bytes(state))
         }
-        let declared = Dictionary((graph.valueInfo + graph.outputs).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let declared = Dictionary(
+            (graph.valueInfo + graph.outputs).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var ignored: [String] = []
 
         for node in graph.nodes {
@@ -139,7 +147,9 @@ extension ONNXModel {
             guard let outputs else {
                 // Unknown: later nodes may still go on from the shapes the file declares for these outputs.
                 for output in node.outputs where !output.isEmpty {
-                    if let info = declared[output], let state = declaredState(info, batchSize: batchSize, dimensions: dimensions, batchNames: &ignored) {
+                    if let info = declared[output],
+                        let state = declaredState(info, batchSize: batchSize, dimensions: dimensions, batchNames: &ignored)
+                    {
                         states[output] = state
                         root[output] = output
                     }
@@ -155,27 +165,36 @@ extension ONNXModel {
                 continue
             }
             var entry = NodeActivation(
-                name: node.displayName, opType: node.opType, outputShapes: outputs.prefix(node.outputs.count).map(\.shape), outputBytes: 0,
+                name: node.displayName, opType: node.opType, outputShapes: outputs.prefix(node.outputs.count).map(\.shape),
+                outputBytes: 0,
                 savedBytes: 0, workspaceBytes: 0)
             if ["Reshape", "Flatten", "Unsqueeze", "Transpose", "Identity"].contains(node.opType) {
                 if let output = node.outputs.first { root[output] = root[node.inputs[0]] ?? node.inputs[0] }
             } else if node.opType != "Shape" {
-                for (name, state) in zip(node.outputs, outputs) where !name.isEmpty { entry.outputBytes = try add(entry.outputBytes, try bytes(state)) }
+                for (name, state) in zip(node.outputs, outputs) where !name.isEmpty {
+                    entry.outputBytes = try add(entry.outputBytes, try bytes(state))
+                }
             }
             // What the backward pass keeps (see ActivationEstimate).
             let rule = savedByBackward[node.opType] ?? (inputs: [], outputs: [])
-            let keptNames = rule.inputs.compactMap { $0 < node.inputs.count ? node.inputs[$0] : nil }
+            let keptNames =
+                rule.inputs.compactMap { $0 < node.inputs.count ? node.inputs[$0] : nil }
                 + rule.outputs.compactMap { $0 < node.outputs.count ? node.outputs[$0] : nil }
             for name in keptNames where !name.isEmpty {
                 let storage = root[name] ?? name
-                guard !notActivations.contains(storage), let state = states[storage], saved.insert(storage).inserted else { continue }
+                guard !notActivations.contains(storage), let state = states[storage], saved.insert(storage).inserted else {
+                    continue
+                }
                 entry.savedBytes = try add(entry.savedBytes, try bytes(state))
             }
             entry.savedBytes = try add(entry.savedBytes, try extraSaved(node, inputs: inputs, outputs: outputs))
             if node.opType == "Conv", let x = inputs[0], let w = inputs[1], let y = outputs.first {
                 // (C_in / group) · Πk · Πout per sample, times N.
-                let perSample = [x.shape[1] / max(1, node.attribute("group")?.int ?? 1)] + w.shape.dropFirst(2) + y.shape.dropFirst(2)
-                guard let elements = checkedElementCount(perSample + [x.shape[0]]), let workspace = x.dtype.byteCount(elements: elements) else {
+                let perSample =
+                    [x.shape[1] / max(1, node.attribute("group")?.int ?? 1)] + w.shape.dropFirst(2) + y.shape.dropFirst(2)
+                guard let elements = checkedElementCount(perSample + [x.shape[0]]),
+                    let workspace = x.dtype.byteCount(elements: elements)
+                else {
                     throw .sizeOverflow(path: path, tensor: "the im2col workspace of \(node.displayName)", shape: perSample)
                 }
                 entry.workspaceBytes = workspace
@@ -233,7 +252,8 @@ extension ONNXModel {
             return 0
         }
         guard let elements, let bytes = dtype.byteCount(elements: elements) else {
-            throw .sizeOverflow(path: path, tensor: "what \(node.displayName) keeps for the backward pass", shape: outputs.first?.shape ?? [])
+            throw .sizeOverflow(
+                path: path, tensor: "what \(node.displayName) keeps for the backward pass", shape: outputs.first?.shape ?? [])
         }
         return bytes
     }

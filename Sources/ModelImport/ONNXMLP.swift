@@ -44,10 +44,11 @@ extension ONNXModel {
         guard inputs.count == 1, graph.outputs.count == 1 else { return nil }
 
         // The chain: every node that is not a weight producer, each consuming the previous one's output.
-        let weightProducers = Set(graph.nodes.indices.filter { index in
-            let node = graph.nodes[index]
-            return node.opType == "Constant" || node.outputs.first.map { shapes[$0] != nil } == true
-        })
+        let weightProducers = Set(
+            graph.nodes.indices.filter { index in
+                let node = graph.nodes[index]
+                return node.opType == "Constant" || node.outputs.first.map { shapes[$0] != nil } == true
+            })
         let chain = graph.nodes.indices.filter { !weightProducers.contains($0) }.map { graph.nodes[$0] }
         var position = 0
         var current = inputs[0].name

@@ -69,7 +69,8 @@ public struct ONNXModel: Sendable {
             }
         }
         guard sawGraph else {
-            throw .invalidValue(path: path, field: "ModelProto.graph", value: "absent", reason: "an ONNX model has a graph (field 7)")
+            throw .invalidValue(
+                path: path, field: "ModelProto.graph", value: "absent", reason: "an ONNX model has a graph (field 7)")
         }
         return model
     }
@@ -111,7 +112,9 @@ public struct ONNXGraph: Sendable {
     mutating func decode(_ reader: inout ProtobufReader) throws(ImportError) {
         let path = reader.path
         func check(_ count: Int, _ what: String) throws(ImportError) {
-            guard count < ONNXModel.maximumListCount else { throw .countLimit(path: path, what: what, limit: ONNXModel.maximumListCount) }
+            guard count < ONNXModel.maximumListCount else {
+                throw .countLimit(path: path, what: what, limit: ONNXModel.maximumListCount)
+            }
         }
         while !reader.isAtEnd {
             let (number, wire) = try reader.field()
@@ -171,7 +174,9 @@ public struct ONNXNode: Sendable {
     init(_ reader: inout ProtobufReader) throws(ImportError) {
         let path = reader.path
         func check(_ count: Int, _ what: String) throws(ImportError) {
-            guard count < ONNXModel.maximumPerNode else { throw .countLimit(path: path, what: what, limit: ONNXModel.maximumPerNode) }
+            guard count < ONNXModel.maximumPerNode else {
+                throw .countLimit(path: path, what: what, limit: ONNXModel.maximumPerNode)
+            }
         }
         while !reader.isAtEnd {
             let (number, wire) = try reader.field()

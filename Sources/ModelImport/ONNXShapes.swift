@@ -54,7 +54,9 @@ struct ShapeInference {
     func ints(_ name: String, count: Int, minimum: Int, fill: Int) throws(InferenceFailure) -> [Int] {
         guard let values = node.attribute(name)?.ints else { return Array(repeating: fill, count: count) }
         guard values.count == count else { throw invalid("\(name) has \(values.count) values, the input needs \(count)") }
-        guard values.allSatisfy({ $0 >= minimum }) else { throw invalid("\(name) \(shapeText(values)) has a value below \(minimum)") }
+        guard values.allSatisfy({ $0 >= minimum }) else {
+            throw invalid("\(name) \(shapeText(values)) has a value below \(minimum)")
+        }
         return values
     }
 
@@ -116,16 +118,22 @@ struct ShapeInference {
         case "Flatten":
             let x = try input(0)
             let value = int("axis", default: 1)  // in -r…r; negative counts from the end
-            guard value >= -x.shape.count, value <= x.shape.count else { throw invalid("axis \(value) is outside -\(x.shape.count)…\(x.shape.count)") }
+            guard value >= -x.shape.count, value <= x.shape.count else {
+                throw invalid("axis \(value) is outside -\(x.shape.count)…\(x.shape.count)")
+            }
             let split = value < 0 ? value + x.shape.count : value
-            return [ValueState(dtype: x.dtype, shape: [try product(x.shape.prefix(split)), try product(x.shape.dropFirst(split))])]
+            return [
+                ValueState(dtype: x.dtype, shape: [try product(x.shape.prefix(split)), try product(x.shape.dropFirst(split))])
+            ]
         case "Reshape": return [try reshape()]
         case "Concat": return [try concat()]
         case "Unsqueeze": return [try unsqueeze()]
         case "Transpose":
             let x = try input(0)
             let perm = node.attribute("perm")?.ints ?? Array((0..<x.shape.count).reversed())
-            guard perm.sorted() == Array(0..<x.shape.count) else { throw invalid("perm \(shapeText(perm)) is not a permutation of \(x.shape.count) axes") }
+            guard perm.sorted() == Array(0..<x.shape.count) else {
+                throw invalid("perm \(shapeText(perm)) is not a permutation of \(x.shape.count) axes")
+            }
             return [ValueState(dtype: x.dtype, shape: perm.map { x.shape[$0] })]
         case "Constant":
             guard let tensor = node.constantTensor else { throw .unresolved("a Constant of a kind memplan does not read") }
@@ -150,7 +158,9 @@ struct ShapeInference {
     private func gemm() throws(InferenceFailure) -> ValueState {
         let a = try input(0)
         let b = try input(1)
-        guard a.shape.count == 2, b.shape.count == 2 else { throw invalid("A \(shapeText(a.shape)) and B \(shapeText(b.shape)) must be matrices") }
+        guard a.shape.count == 2, b.shape.count == 2 else {
+            throw invalid("A \(shapeText(a.shape)) and B \(shapeText(b.shape)) must be matrices")
+        }
         let (m, k) = int("transA", default: 0) != 0 ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (kB, n) = int("transB", default: 0) != 0 ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         guard k == kB else { throw invalid("A is \(m)×\(k) but B is \(kB)×\(n) (after transA/transB)") }
@@ -191,15 +201,22 @@ struct ShapeInference {
         let autoPad = node.attribute("auto_pad")?.string ?? "NOTSET"
         var output: [Int] = []
         for index in 0..<count {
-            let effective = try checked(try checked((kernel[index] - 1).multipliedReportingOverflow(by: dilations[index])).addingReportingOverflow(1))
+            let effective = try checked(
+                try checked((kernel[index] - 1).multipliedReportingOverflow(by: dilations[index])).addingReportingOverflow(1))
             let size = spatial[index]
             switch autoPad {
             case "SAME_UPPER", "SAME_LOWER":
                 output.append(size / strides[index] + (size % strides[index] == 0 ? 0 : 1))
             case "VALID", "NOTSET":
-                let padded = autoPad == "VALID" ? size : try checked(try checked(size.addingReportingOverflow(pads[index])).addingReportingOverflow(pads[index + count]))
+                let padded =
+                    autoPad == "VALID"
+                    ? size
+                    : try checked(
+                        try checked(size.addingReportingOverflow(pads[index])).addingReportingOverflow(pads[index + count]))
                 guard padded >= effective else {
-                    throw invalid("a window of \(effective) does not fit in \(padded) (input \(shapeText(spatial)), kernel \(shapeText(kernel)))")
+                    throw invalid(
+                        "a window of \(effective) does not fit in \(padded) (input \(shapeText(spatial)), kernel \(shapeText(kernel)))"
+                    )
                 }
                 var out = (padded - effective) / strides[index] + 1
                 if ceilMode && autoPad == "NOTSET" && (padded - effective) % strides[index] != 0 {
@@ -228,7 +245,9 @@ struct ShapeInference {
         if let declared = node.attribute("kernel_shape")?.ints, declared != kernel {
             throw invalid("kernel_shape \(shapeText(declared)) differs from W's \(shapeText(kernel))")
         }
-        if let b = try optionalInput(2), b.shape != [w.shape[0]] { throw invalid("B \(shapeText(b.shape)) is not [\(w.shape[0])]") }
+        if let b = try optionalInput(2), b.shape != [w.shape[0]] {
+            throw invalid("B \(shapeText(b.shape)) is not [\(w.shape[0])]")
+        }
         let spatial = try window(input: Array(x.shape.dropFirst(2)), kernel: kernel, ceilMode: false)
         return ValueState(dtype: x.dtype, shape: [x.shape[0], w.shape[0]] + spatial)
     }
@@ -279,7 +298,9 @@ struct ShapeInference {
                 inferred = index
                 shape.append(1)
             case 0 where !allowZero:
-                guard index < x.shape.count else { throw invalid("target shape \(shapeText(target)) copies dimension \(index) of \(shapeText(x.shape))") }
+                guard index < x.shape.count else {
+                    throw invalid("target shape \(shapeText(target)) copies dimension \(index) of \(shapeText(x.shape))")
+                }
                 shape.append(x.shape[index])
             case ..<0: throw invalid("target shape \(shapeText(target)) has a negative dimension")
             default: shape.append(value)
@@ -288,10 +309,14 @@ struct ShapeInference {
         let total = try product(x.shape)
         let known = try product(shape)
         if let inferred {
-            guard known > 0, total % known == 0 else { throw invalid("cannot reshape \(shapeText(x.shape)) to \(shapeText(target))") }
+            guard known > 0, total % known == 0 else {
+                throw invalid("cannot reshape \(shapeText(x.shape)) to \(shapeText(target))")
+            }
             shape[inferred] = total / known
         }
-        guard try product(shape) == total else { throw invalid("cannot reshape \(shapeText(x.shape)) (\(total) elements) to \(shapeText(target))") }
+        guard try product(shape) == total else {
+            throw invalid("cannot reshape \(shapeText(x.shape)) (\(total) elements) to \(shapeText(target))")
+        }
         return ValueState(dtype: x.dtype, shape: shape, values: x.values)
     }
 

@@ -16,7 +16,9 @@ public struct ONNXTensor: Sendable, Hashable {
     /// The values of an integer tensor of at most `maximumDecodedValues` elements stored in the file; else nil.
     public var integerValues: [Int]?
 
-    init(name: String, dtype: TensorDType, dims: [Int], elementCount: Int, byteCount: Int, isExternal: Bool, integerValues: [Int]?) {
+    init(
+        name: String, dtype: TensorDType, dims: [Int], elementCount: Int, byteCount: Int, isExternal: Bool, integerValues: [Int]?
+    ) {
         self.name = name
         self.dtype = dtype
         self.dims = dims
@@ -66,14 +68,17 @@ public struct ONNXTensor: Sendable, Hashable {
             throw .invalidValue(path: path, field: "\(label) dims", value: "\(negative)", reason: "dimensions are 0 or more")
         }
         guard let dtype = TensorDType(onnxCode: code) else {
-            throw .invalidValue(path: path, field: "\(label) data_type", value: "\(code)", reason: "not a TensorProto.DataType memplan knows (1…26)")
+            throw .invalidValue(
+                path: path, field: "\(label) data_type", value: "\(code)",
+                reason: "not a TensorProto.DataType memplan knows (1…26)")
         }
         guard let elements = checkedElementCount(dims), let bytes = dtype.byteCount(elements: elements) else {
             throw .sizeOverflow(path: path, tensor: name, shape: dims)
         }
         if let rawData, rawData.count != bytes, dtype != .string {
             throw .invalidValue(
-                path: path, field: "\(label) raw_data", value: "\(rawData.count) bytes", reason: "its dims and data type need \(bytes) bytes")
+                path: path, field: "\(label) raw_data", value: "\(rawData.count) bytes",
+                reason: "its dims and data type need \(bytes) bytes")
         }
         self.name = name
         self.dtype = dtype
@@ -141,7 +146,8 @@ public struct ONNXAttribute: Sendable, Hashable {
             case (5, .lengthDelimited):
                 var nested = reader.nested(try reader.lengthDelimited(), message: "TensorProto")
                 tensor = try ONNXTensor(&nested, context: "attribute \(quoted(name))")
-            case (8, _): try reader.appendInt64s(wire, to: &ints, limit: ONNXModel.maximumPerNode, what: "values of an ints attribute")
+            case (8, _):
+                try reader.appendInt64s(wire, to: &ints, limit: ONNXModel.maximumPerNode, what: "values of an ints attribute")
             case (20, .varint): type = try reader.int64()
             default: try reader.skip(wire)
             }
@@ -156,12 +162,19 @@ public struct ONNXAttribute: Sendable, Hashable {
         case 4: value = tensor.map { .tensor($0) } ?? .other(type: type)
         case 7: value = .ints(ints)
         case 0:
-            if let tensor { value = .tensor(tensor) }
-            else if !ints.isEmpty { value = .ints(ints) }
-            else if let string { value = .string(string) }
-            else if let int { value = .int(int) }
-            else if let float { value = .float(float) }
-            else { value = .other(type: 0) }
+            if let tensor {
+                value = .tensor(tensor)
+            } else if !ints.isEmpty {
+                value = .ints(ints)
+            } else if let string {
+                value = .string(string)
+            } else if let int {
+                value = .int(int)
+            } else if let float {
+                value = .float(float)
+            } else {
+                value = .other(type: 0)
+            }
         default: value = .other(type: type)
         }
     }

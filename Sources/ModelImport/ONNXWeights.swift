@@ -37,7 +37,8 @@ extension ONNXModel {
         }
         var weights = ONNXWeights(parameters: [], buffers: [], constants: [], unusedInitializers: [])
         func add(_ name: String, _ dtype: TensorDType, _ shape: [Int]) throws(ImportError) {
-            let kind: BufferKind? = batchNormStatistics.contains(name) ? .batchNormStatistics : (dtype.isInteger ? .integerTensor : nil)
+            let kind: BufferKind? =
+                batchNormStatistics.contains(name) ? .batchNormStatistics : (dtype.isInteger ? .integerTensor : nil)
             guard let tensor = ImportedTensor(name: name, dtype: dtype, shape: shape, bufferKind: kind) else {
                 throw .sizeOverflow(path: path, tensor: name, shape: shape)
             }
@@ -73,7 +74,9 @@ extension ONNXModel {
                 let shape = constantValues[input]
             else { continue }
             guard shape.allSatisfy({ $0 >= 0 }) else {
-                throw .invalidNode(path: path, node: node.displayName, opType: node.opType, problem: "shape \(shapeText(shape)) has a negative dimension")
+                throw .invalidNode(
+                    path: path, node: node.displayName, opType: node.opType,
+                    problem: "shape \(shapeText(shape)) has a negative dimension")
             }
             standIns.append((output, node.attribute("value")?.tensor?.dtype ?? .float32, shape))
         }

@@ -14,7 +14,7 @@ struct ProtobufReader {
 
     let bytes: UnsafeRawBufferPointer
     let end: Int
-    /// The message being read, e.g. "GraphProto", for errors.
+    /// The message being read ("GraphProto"), for errors.
     let message: String
     let path: String
     private(set) var position: Int
@@ -41,13 +41,17 @@ struct ProtobufReader {
         ProtobufReader(bytes, range: range, message: message, path: path)
     }
 
-    /// The next field's number and wire type. Refuses field 0, numbers past 2²⁹ − 1, groups and wire types 6 and 7.
+    /// The next field's number and wire type.
+    ///
+    /// Refuses field 0, numbers past 2²⁹ − 1, groups and wire types 6 and 7.
     mutating func field() throws(ImportError) -> (number: Int, wire: WireType) {
         let start = position
         fieldStart = start
         let key = try varint()
         let number = key >> 3
-        guard number >= 1, number <= Self.maximumFieldNumber else { throw error("field number \(number) is out of range", at: start) }
+        guard number >= 1, number <= Self.maximumFieldNumber else {
+            throw error("field number \(number) is out of range", at: start)
+        }
         guard let wire = WireType(rawValue: key & 7) else { throw error("wire type \(key & 7) does not exist", at: start) }
         guard wire != .startGroup, wire != .endGroup else {
             throw error("field \(number) is a group (wire type \(wire.rawValue)), which ONNX never uses", at: start)
@@ -92,7 +96,9 @@ struct ProtobufReader {
     /// A length-delimited field as text (invalid UTF-8 is replaced, as names are only compared and printed).
     mutating func string(limit: Int = 1 << 16) throws(ImportError) -> String {
         let range = try lengthDelimited()
-        guard range.count <= limit else { throw error("a string of \(range.count) bytes (names are at most \(limit))", at: range.lowerBound) }
+        guard range.count <= limit else {
+            throw error("a string of \(range.count) bytes (names are at most \(limit))", at: range.lowerBound)
+        }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
@@ -136,6 +142,8 @@ struct ProtobufReader {
 
     /// Checks that a field has the wire type its declaration says.
     func expect(_ wire: WireType, _ expected: WireType, field: String) throws(ImportError) {
-        guard wire == expected else { throw error("\(field) has wire type \(wire.rawValue), expected \(expected.rawValue)", at: fieldStart) }
+        guard wire == expected else {
+            throw error("\(field) has wire type \(wire.rawValue), expected \(expected.rawValue)", at: fieldStart)
+        }
     }
 }

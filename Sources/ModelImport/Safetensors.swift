@@ -8,7 +8,9 @@
 ///     file.parameterCount      // 22_713_216 for all-MiniLM-L6-v2
 ///     file.buffers.map(\.name) // ["embeddings.position_ids"]
 public struct SafetensorsFile: Sendable {
-    /// The largest header memplan reads. The JSON describes tensors, not their values: real headers are
+    /// The largest header memplan reads.
+    ///
+    /// The JSON describes tensors, not their values: real headers are
     /// kilobytes (a 70B shard's is under 100 KB), so anything near this is a corrupt or hostile file.
     public static let maximumHeaderBytes = 100 << 20
 
@@ -17,7 +19,7 @@ public struct SafetensorsFile: Sendable {
     public var headerByteCount: Int
     /// Bytes after the header: the tensors' data.
     public var dataByteCount: Int
-    /// `__metadata__` (e.g. `["format": "pt"]`); empty when absent.
+    /// `__metadata__`, such as `["format": "pt"]`; empty when absent.
     public var metadata: [String: String]
     /// Every tensor, in header order.
     public var tensors: [ImportedTensor]
@@ -126,19 +128,26 @@ public struct SafetensorsFile: Sendable {
     ) throws(ImportError) -> (ImportedTensor, Range<Int>) {
         guard case .object = entry else {
             throw .wrongType(
-                path: path, field: "tensor \(quoted(name))", expected: "an object with dtype, shape and data_offsets", got: entry.typeName)
+                path: path, field: "tensor \(quoted(name))", expected: "an object with dtype, shape and data_offsets",
+                got: entry.typeName)
         }
         guard let dtypeValue = entry["dtype"] else { throw .missingField(path: path, tensor: name, field: "dtype") }
         guard let shapeValue = entry["shape"] else { throw .missingField(path: path, tensor: name, field: "shape") }
-        guard let offsetsValue = entry["data_offsets"] else { throw .missingField(path: path, tensor: name, field: "data_offsets") }
+        guard let offsetsValue = entry["data_offsets"] else {
+            throw .missingField(path: path, tensor: name, field: "data_offsets")
+        }
 
         guard case .string(let dtypeName) = dtypeValue else {
-            throw .wrongType(path: path, field: "tensor \(quoted(name)).dtype", expected: "a string such as \"F32\"", got: dtypeValue.typeName)
+            throw .wrongType(
+                path: path, field: "tensor \(quoted(name)).dtype", expected: "a string such as \"F32\"", got: dtypeValue.typeName)
         }
-        guard let dtype = TensorDType(safetensorsName: dtypeName) else { throw .unknownDType(path: path, tensor: name, dtype: dtypeName) }
+        guard let dtype = TensorDType(safetensorsName: dtypeName) else {
+            throw .unknownDType(path: path, tensor: name, dtype: dtypeName)
+        }
 
         guard case .array(let dimensions) = shapeValue else {
-            throw .wrongType(path: path, field: "tensor \(quoted(name)).shape", expected: "an array of integers", got: shapeValue.typeName)
+            throw .wrongType(
+                path: path, field: "tensor \(quoted(name)).shape", expected: "an array of integers", got: shapeValue.typeName)
         }
         var shape: [Int] = []
         shape.reserveCapacity(dimensions.count)
@@ -150,7 +159,10 @@ public struct SafetensorsFile: Sendable {
             }
             shape.append(value)
         }
-        guard let tensor = ImportedTensor(name: name, dtype: dtype, shape: shape, bufferKind: BufferKind.of(name: name, dtype: dtype)) else {
+        guard
+            let tensor = ImportedTensor(
+                name: name, dtype: dtype, shape: shape, bufferKind: BufferKind.of(name: name, dtype: dtype))
+        else {
             throw .sizeOverflow(path: path, tensor: name, shape: shape)
         }
 
@@ -167,7 +179,9 @@ public struct SafetensorsFile: Sendable {
         guard begin <= end, end - begin == tensor.byteCount else {
             throw .offsetsMismatch(path: path, tensor: name, begin: begin, end: end, expectedBytes: tensor.byteCount)
         }
-        guard end <= dataByteCount else { throw .offsetsPastData(path: path, tensor: name, begin: begin, end: end, dataBytes: dataByteCount) }
+        guard end <= dataByteCount else {
+            throw .offsetsPastData(path: path, tensor: name, begin: begin, end: end, dataBytes: dataByteCount)
+        }
         return (tensor, begin..<end)
     }
 }

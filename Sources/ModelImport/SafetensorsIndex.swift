@@ -18,7 +18,7 @@ public struct SafetensorsIndex: Sendable {
     public var declaredTotalSize: Int?
     /// The shards' headers, in the order the weight map first names them.
     public var shards: [SafetensorsFile]
-    /// Disagreements that do not stop the import, one line each (e.g. total_size against the shards' sum).
+    /// Disagreements that do not stop the import, one line each: total_size against the shards' sum.
     public var warnings: [String]
 
     /// Every tensor of every shard.
@@ -45,7 +45,9 @@ public struct SafetensorsIndex: Sendable {
         let bytes = try file.read(offset: 0, count: file.size, what: "the index")
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
-        return try parse(index: bytes, path: path) { shard throws(ImportError) in try SafetensorsFile.read(path: directory + shard) }
+        return try parse(index: bytes, path: path) { shard throws(ImportError) in
+            try SafetensorsFile.read(path: directory + shard)
+        }
     }
 
     /// Checks an index held in memory; `readShard` returns the header of a shard given its (checked) name.
@@ -58,18 +60,22 @@ public struct SafetensorsIndex: Sendable {
         } catch {
             throw .malformedJSON(path: path, offset: error.offset, problem: error.problem)
         }
-        guard case .object = json else { throw .wrongType(path: path, field: "the index", expected: "a JSON object", got: json.typeName) }
+        guard case .object = json else {
+            throw .wrongType(path: path, field: "the index", expected: "a JSON object", got: json.typeName)
+        }
 
         var declaredTotalSize: Int?
         if let metadata = json["metadata"], let total = metadata["total_size"] {
             guard let value = total.integer, value >= 0 else {
-                throw .wrongType(path: path, field: "metadata.total_size", expected: "an integer number of bytes", got: total.typeName)
+                throw .wrongType(
+                    path: path, field: "metadata.total_size", expected: "an integer number of bytes", got: total.typeName)
             }
             declaredTotalSize = value
         }
         guard case .object(let entries) = json["weight_map"] ?? .null else {
             throw .wrongType(
-                path: path, field: "weight_map", expected: "an object of tensor name → shard file", got: json["weight_map"]?.typeName ?? "nothing")
+                path: path, field: "weight_map", expected: "an object of tensor name → shard file",
+                got: json["weight_map"]?.typeName ?? "nothing")
         }
 
         // The map, and the distinct shards in order of first mention.
@@ -78,12 +84,15 @@ public struct SafetensorsIndex: Sendable {
         var knownShards = Set<String>()
         for (tensor, value) in entries.map({ ($0.key, $0.value) }) {
             guard case .string(let shard) = value else {
-                throw .wrongType(path: path, field: "weight_map.\(quoted(tensor))", expected: "a shard file name", got: value.typeName)
+                throw .wrongType(
+                    path: path, field: "weight_map.\(quoted(tensor))", expected: "a shard file name", got: value.typeName)
             }
             guard isPlainRelativePath(shard) else { throw .unsafeShardPath(path: path, tensor: tensor, shard: shard) }
             shardOf[tensor] = shard
             if knownShards.insert(shard).inserted {
-                guard shardNames.count < maximumShardCount else { throw .countLimit(path: path, what: "shard files", limit: maximumShardCount) }
+                guard shardNames.count < maximumShardCount else {
+                    throw .countLimit(path: path, what: "shard files", limit: maximumShardCount)
+                }
                 shardNames.append(shard)
             }
         }
@@ -97,7 +106,9 @@ public struct SafetensorsIndex: Sendable {
                     throw .duplicateTensor(path: path, tensor: tensor.name, firstShard: first, secondShard: shard)
                 }
                 foundIn[tensor.name] = shard
-                guard shardOf[tensor.name] == shard else { throw .tensorNotInIndex(path: path, tensor: tensor.name, shard: shard) }
+                guard shardOf[tensor.name] == shard else {
+                    throw .tensorNotInIndex(path: path, tensor: tensor.name, shard: shard)
+                }
             }
             shards.append(file)
         }

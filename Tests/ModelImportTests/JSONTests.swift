@@ -17,7 +17,8 @@ struct JSONTests {
 
     @Test("values, key order, numbers kept as text")
     func values() throws {
-        let value = try parse(#" {"b": [1, -2, 3.5e-2, true, false, null], "a": {"x": "y"}, "big": 123456789012345678901234567890} "#)
+        let value = try parse(
+            #" {"b": [1, -2, 3.5e-2, true, false, null], "a": {"x": "y"}, "big": 123456789012345678901234567890} "#)
         guard case .object(let members) = value else {
             Issue.record("an object")
             return

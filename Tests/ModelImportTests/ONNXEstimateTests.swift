@@ -9,8 +9,12 @@ struct ONNXEstimateTests {
     /// → Gemm (transB) → Dropout → Softmax.
     var smallCNN: [UInt8] {
         let nodes = [
-            node("ConstantOfShape", ["w_shape"], ["w"], [Attribute.tensor("value", tensorProto("", ONNXType.float, [1], raw: [0, 0, 0, 0]))]),
-            node("Conv", ["x", "w", "b"], ["c"], name: "conv", [Attribute.ints("pads", [1, 1, 1, 1]), Attribute.ints("kernel_shape", [3, 3])]),
+            node(
+                "ConstantOfShape", ["w_shape"], ["w"],
+                [Attribute.tensor("value", tensorProto("", ONNXType.float, [1], raw: [0, 0, 0, 0]))]),
+            node(
+                "Conv", ["x", "w", "b"], ["c"], name: "conv",
+                [Attribute.ints("pads", [1, 1, 1, 1]), Attribute.ints("kernel_shape", [3, 3])]),
             node("BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["bn"]),
             node("Relu", ["bn"], ["r"]),
             node("MaxPool", ["r"], ["p"], [Attribute.ints("kernel_shape", [2, 2]), Attribute.ints("strides", [2, 2])]),
@@ -20,11 +24,15 @@ struct ONNXEstimateTests {
             node("Softmax", ["d"], ["y"]),
         ]
         let initializers = [
-            int64Initializer("w_shape", [4, 3, 3, 3]), tensorProto("b", ONNXType.float, [4]), tensorProto("scale", ONNXType.float, [4]),
-            tensorProto("shift", ONNXType.float, [4]), tensorProto("mean", ONNXType.float, [4]), tensorProto("var", ONNXType.float, [4]),
+            int64Initializer("w_shape", [4, 3, 3, 3]), tensorProto("b", ONNXType.float, [4]),
+            tensorProto("scale", ONNXType.float, [4]),
+            tensorProto("shift", ONNXType.float, [4]), tensorProto("mean", ONNXType.float, [4]),
+            tensorProto("var", ONNXType.float, [4]),
             tensorProto("w2", ONNXType.float, [10, 64]), tensorProto("orphan", ONNXType.float, [1000]),
         ]
-        let graph = graphProto(nodes: nodes, initializers: initializers, inputs: [valueInfo("x", ["N", 3, 8, 8])], outputs: [valueInfo("y", ["N", 10])])
+        let graph = graphProto(
+            nodes: nodes, initializers: initializers, inputs: [valueInfo("x", ["N", 3, 8, 8])],
+            outputs: [valueInfo("y", ["N", 10])])
         return modelBytes(graph)
     }
 
@@ -45,7 +53,10 @@ struct ONNXEstimateTests {
         #expect(estimate.isComplete)
         #expect(estimate.batchDimensions == ["N"])
         #expect(estimate.inputBytes == 2 * 3 * 64 * 4)
-        #expect(estimate.nodes.map(\.opType) == ["Conv", "BatchNormalization", "Relu", "MaxPool", "Flatten", "Gemm", "Dropout", "Softmax"])
+        #expect(
+            estimate.nodes.map(\.opType) == [
+                "Conv", "BatchNormalization", "Relu", "MaxPool", "Flatten", "Gemm", "Dropout", "Softmax",
+            ])
         let byOp = Dictionary(uniqueKeysWithValues: estimate.nodes.map { ($0.opType, $0) })
         // Conv: output 2·4·8·8 floats; saves x, a graph input (not counted); im2col 2 · 3·3·3 · 8·8 floats.
         #expect(byOp["Conv"]?.outputBytes == 2048)
@@ -73,7 +84,10 @@ struct ONNXEstimateTests {
     @Test("a tensor saved twice, or reached through a view, counts once")
     func deduplication() throws {
         let graph = graphProto(
-            nodes: [node("Relu", ["x"], ["a"]), node("Transpose", ["a"], ["t"]), node("MatMul", ["a", "t"], ["m"]), node("Sigmoid", ["m"], ["y"])],
+            nodes: [
+                node("Relu", ["x"], ["a"]), node("Transpose", ["a"], ["t"]), node("MatMul", ["a", "t"], ["m"]),
+                node("Sigmoid", ["m"], ["y"]),
+            ],
             inputs: [valueInfo("x", [6, 6])], outputs: [valueInfo("y", [6, 6])])
         let estimate = try ONNXModel.parse(modelBytes(graph), path: path).estimateActivations(batchSize: 1)
         #expect(estimate.nodes.map(\.savedBytes) == [144, 0, 0, 144])
@@ -130,16 +144,21 @@ struct ONNXEstimateTests {
         let estimate = try model.estimateActivations(batchSize: 3)
         #expect(estimate.isComplete)
         #expect(estimate.nodes.last?.outputShapes == [[6, 2]])
-        #expect(estimate.nodes.first { $0.opType == "ConstantOfShape" }?.outputBytes == 48)  // computed at run time: an activation
+        // Its shape is computed at run time: an activation, not a weight stand-in.
+        #expect(estimate.nodes.first { $0.opType == "ConstantOfShape" }?.outputBytes == 48)
         #expect(try model.weights().parameterCount == 0)
     }
 
     @Test("a stand-in with a negative dimension is an error")
     func negativeStandIn() {
         let graph = graphProto(
-            nodes: [node("ConstantOfShape", ["s"], ["w"]), node("MatMul", ["x", "w"], ["y"])], initializers: [int64Initializer("s", [4, -2])],
+            nodes: [node("ConstantOfShape", ["s"], ["w"]), node("MatMul", ["x", "w"], ["y"])],
+            initializers: [int64Initializer("s", [4, -2])],
             inputs: [valueInfo("x", [1, 4])], outputs: [valueInfo("y", nil)])
-        #expect(throws: ImportError.invalidNode(path: path, node: "w", opType: "ConstantOfShape", problem: "shape [4, -2] has a negative dimension")) {
+        #expect(
+            throws: ImportError.invalidNode(
+                path: path, node: "w", opType: "ConstantOfShape", problem: "shape [4, -2] has a negative dimension")
+        ) {
             try ONNXModel.parse(modelBytes(graph), path: path).weights()
         }
     }
@@ -147,22 +166,33 @@ struct ONNXEstimateTests {
     // MARK: - MLPs
 
     func mlpGraph(_ nodes: [Proto], weights: [Proto], input: [Dim] = ["batch", 12], output: String = "y") -> ONNXModel? {
-        try? ONNXModel.parse(modelBytes(graphProto(nodes: nodes, initializers: weights, inputs: [valueInfo("x", input)], outputs: [valueInfo(output, nil)])), path: path)
+        try? ONNXModel.parse(
+            modelBytes(
+                graphProto(
+                    nodes: nodes, initializers: weights, inputs: [valueInfo("x", input)], outputs: [valueInfo(output, nil)])),
+            path: path)
     }
 
     @Test("an MLP of Gemm and MatMul+Add layers, flattened input, is recognized with its widths, activations and biases")
     func mlp() throws {
         let nodes = [
-            node("Flatten", ["x"], ["f"]), node("Gemm", ["f", "w1", "b1"], ["g1"], [Attribute.int("transB", 1)]), node("Relu", ["g1"], ["r1"]),
-            node("MatMul", ["r1", "w2"], ["m2"]), node("Add", ["m2", "b2"], ["a2"]), node("Tanh", ["a2"], ["t2"]), node("Dropout", ["t2"], ["d2"]),
+            node("Flatten", ["x"], ["f"]), node("Gemm", ["f", "w1", "b1"], ["g1"], [Attribute.int("transB", 1)]),
+            node("Relu", ["g1"], ["r1"]),
+            node("MatMul", ["r1", "w2"], ["m2"]), node("Add", ["m2", "b2"], ["a2"]), node("Tanh", ["a2"], ["t2"]),
+            node("Dropout", ["t2"], ["d2"]),
             node("Gemm", ["d2", "w3"], ["g3"]), node("Softmax", ["g3"], ["y"]),
         ]
         let weights = [
-            tensorProto("w1", ONNXType.float, [8, 12]), tensorProto("b1", ONNXType.float, [8]), tensorProto("w2", ONNXType.float, [8, 4]),
+            tensorProto("w1", ONNXType.float, [8, 12]), tensorProto("b1", ONNXType.float, [8]),
+            tensorProto("w2", ONNXType.float, [8, 4]),
             tensorProto("b2", ONNXType.float, [1, 4]), tensorProto("w3", ONNXType.float, [4, 3]),
         ]
         let mlp = try #require(mlpGraph(nodes, weights: weights, input: ["batch", 3, 4])?.recognizeMLP())
-        #expect(mlp == ImportedMLP(widths: [12, 8, 4, 3], activations: [.relu, .tanh, .softmax], biases: [true, true, false], flattensInput: true))
+        #expect(
+            mlp
+                == ImportedMLP(
+                    widths: [12, 8, 4, 3], activations: [.relu, .tanh, .softmax], biases: [true, true, false], flattensInput: true
+                ))
     }
 
     @Test("weights from ConstantOfShape stand-ins count; an identity last layer")
@@ -171,17 +201,28 @@ struct ONNXEstimateTests {
             node("ConstantOfShape", ["s1"], ["w1"]), node("ConstantOfShape", ["s2"], ["w2"]),
             node("MatMul", ["x", "w1"], ["m1"]), node("Sigmoid", ["m1"], ["h"]), node("MatMul", ["h", "w2"], ["y"]),
         ]
-        let mlp = try #require(mlpGraph(nodes, weights: [int64Initializer("s1", [12, 6]), int64Initializer("s2", [6, 2])])?.recognizeMLP())
-        #expect(mlp == ImportedMLP(widths: [12, 6, 2], activations: [.sigmoid, .identity], biases: [false, false], flattensInput: false))
+        let mlp = try #require(
+            mlpGraph(nodes, weights: [int64Initializer("s1", [12, 6]), int64Initializer("s2", [6, 2])])?.recognizeMLP())
+        #expect(
+            mlp
+                == ImportedMLP(
+                    widths: [12, 6, 2], activations: [.sigmoid, .identity], biases: [false, false], flattensInput: false))
     }
 
     @Test("anything else is not an MLP")
     func notMLP() {
-        let w = [tensorProto("w1", ONNXType.float, [12, 8]), tensorProto("w2", ONNXType.float, [8, 8]), tensorProto("w3", ONNXType.float, [7, 2])]
+        let w = [
+            tensorProto("w1", ONNXType.float, [12, 8]), tensorProto("w2", ONNXType.float, [8, 8]),
+            tensorProto("w3", ONNXType.float, [7, 2]),
+        ]
         // A branch: Relu's output feeds two nodes.
-        #expect(mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["r"]), node("Add", ["r", "r"], ["y"])], weights: w)?.recognizeMLP() == nil)
+        #expect(
+            mlpGraph(
+                [node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["r"]), node("Add", ["r", "r"], ["y"])], weights: w)?
+                .recognizeMLP() == nil)
         // Widths that do not chain (8 into a layer of 7).
-        #expect(mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("MatMul", ["a", "w3"], ["y"])], weights: w)?.recognizeMLP() == nil)
+        #expect(
+            mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("MatMul", ["a", "w3"], ["y"])], weights: w)?.recognizeMLP() == nil)
         // Gemm with alpha ≠ 1, or transA.
         #expect(mlpGraph([node("Gemm", ["x", "w1"], ["y"], [Attribute.float("alpha", 0.5)])], weights: w)?.recognizeMLP() == nil)
         #expect(mlpGraph([node("Gemm", ["x", "w1"], ["y"], [Attribute.int("transA", 1)])], weights: w)?.recognizeMLP() == nil)
@@ -190,8 +231,13 @@ struct ONNXEstimateTests {
         // A convolution.
         #expect(mlpGraph([node("Conv", ["x", "w2"], ["y"])], weights: w, input: [1, 8, 4, 4])?.recognizeMLP() == nil)
         // The chain must end at the graph output.
-        #expect(mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"])], weights: w, output: "a")?.recognizeMLP() == nil)
+        #expect(
+            mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"])], weights: w, output: "a")?.recognizeMLP()
+                == nil)
         // And the plain version of the first one is one.
-        #expect(mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"])], weights: w)?.recognizeMLP()?.widths == [12, 8])
+        #expect(
+            mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"])], weights: w)?.recognizeMLP()?.widths == [
+                12, 8,
+            ])
     }
 }

@@ -19,11 +19,14 @@ struct ProtobufTests {
 
     /// The problem text of a malformed-protobuf error, with its offset.
     func wireProblem(_ bytes: [UInt8]) -> String? {
-        if case .malformedProtobuf(_, let offset, let message, let problem)? = failure(bytes) { return "\(offset) \(message): \(problem)" }
+        if case .malformedProtobuf(_, let offset, let message, let problem)? = failure(bytes) {
+            return "\(offset) \(message): \(problem)"
+        }
         return nil
     }
 
-    let minimalGraph = graphProto(nodes: [node("Relu", ["x"], ["y"])], inputs: [valueInfo("x", [2])], outputs: [valueInfo("y", [2])])
+    let minimalGraph = graphProto(
+        nodes: [node("Relu", ["x"], ["y"])], inputs: [valueInfo("x", [2])], outputs: [valueInfo("y", [2])])
 
     @Test("varints: 10 bytes at most, 64 bits at most; a key's field number and wire type")
     func varints() {
@@ -50,7 +53,9 @@ struct ProtobufTests {
 
     @Test("lengths are checked against the enclosing message, not just the file")
     func lengths() {
-        #expect(wireProblem([0x3A, 0x05, 0x00]) == "0 ModelProto: a length of 5 bytes runs past the end of the message (1 bytes left)")
+        #expect(
+            wireProblem([0x3A, 0x05, 0x00]) == "0 ModelProto: a length of 5 bytes runs past the end of the message (1 bytes left)"
+        )
         // A node whose inner length (10) fits in the file but not in its graph (3 bytes).
         let graph: [UInt8] = [0x0A, 0x0A, 0x22, 0x01, 0x41] + Array(repeating: 0, count: 12)
         let model = Proto().data(7, Array(graph.prefix(3))).bytes + Array(graph.dropFirst(3))
@@ -63,28 +68,41 @@ struct ProtobufTests {
 
     @Test("unknown fields of every wire type are skipped; a known field with the wrong wire type is refused")
     func unknownFields() throws {
-        let noisy = Proto().int(99, 7).fixed64(98, 1).fixed32(97, 2).string(96, "doc").int(1, 8).message(7, minimalGraph).int(5, 3)
+        let noisy = Proto().int(99, 7).fixed64(98, 1).fixed32(97, 2).string(96, "doc").int(1, 8).message(7, minimalGraph).int(
+            5, 3)
         let model = try parse(noisy.bytes)
         #expect(model.irVersion == 8)
         #expect(model.graph.nodes.count == 1)
-        #expect(wireProblem(Proto().string(1, "8").message(7, minimalGraph).bytes) == "0 ModelProto: ir_version has wire type 2, expected 0")
-        #expect(failure(Proto().int(1, 8).bytes) == .invalidValue(path: path, field: "ModelProto.graph", value: "absent", reason: "an ONNX model has a graph (field 7)"))
+        #expect(
+            wireProblem(Proto().string(1, "8").message(7, minimalGraph).bytes)
+                == "0 ModelProto: ir_version has wire type 2, expected 0")
+        #expect(
+            failure(Proto().int(1, 8).bytes)
+                == .invalidValue(
+                    path: path, field: "ModelProto.graph", value: "absent", reason: "an ONNX model has a graph (field 7)"))
     }
 
     @Test("a model's graph, nodes, attributes and declared values")
     func decoding() throws {
         let weight = tensorProto("w", ONNXType.float, [3, 4])
-        let shape = Proto().int(1, 2).int(2, ONNXType.int64).packed(7, [6, -1]).string(8, "shape")  // dims unpacked, values packed
+        // dims unpacked, values packed
+        let shape = Proto().int(1, 2).int(2, ONNXType.int64).packed(7, [6, -1]).string(8, "shape")
         let nodes = [
-            node("Conv", ["x", "w"], ["c"], name: "conv0", [
-                Attribute.ints("pads", [1, 1, 1, 1]), Attribute.ints("strides", [2, 2], packed: true), Attribute.int("group", 1),
-                Attribute.string("auto_pad", "NOTSET"), Attribute.float("alpha", 0.5),
-            ]),
-            node("Custom", ["c"], ["d"], domain: "com.example", [Attribute.tensor("value", tensorProto("", ONNXType.float, [1], raw: [0, 0, 128, 63]))]),
+            node(
+                "Conv", ["x", "w"], ["c"], name: "conv0",
+                [
+                    Attribute.ints("pads", [1, 1, 1, 1]), Attribute.ints("strides", [2, 2], packed: true),
+                    Attribute.int("group", 1),
+                    Attribute.string("auto_pad", "NOTSET"), Attribute.float("alpha", 0.5),
+                ]),
+            node(
+                "Custom", ["c"], ["d"], domain: "com.example",
+                [Attribute.tensor("value", tensorProto("", ONNXType.float, [1], raw: [0, 0, 128, 63]))]),
         ]
         let graph = graphProto(
             nodes: nodes, initializers: [weight, shape], inputs: [valueInfo("x", ["batch", 3, 8, 8]), valueInfo("w", [3, 4])],
-            outputs: [valueInfo("d", nil, elementType: ONNXType.double)], valueInfo: [valueInfo("c", ["batch", 3, 4, 4])], name: "g")
+            outputs: [valueInfo("d", nil, elementType: ONNXType.double)], valueInfo: [valueInfo("c", ["batch", 3, 4, 4])],
+            name: "g")
         let model = try parse(modelBytes(graph, opset: 11, irVersion: 7))
         #expect(model.irVersion == 7)
         #expect(model.opsetVersion == 11)
@@ -112,7 +130,8 @@ struct ProtobufTests {
     @Test("attributes without a type field (IR version 1) take the kind of the field that is set")
     func untypedAttributes() throws {
         let attributes = [
-            Proto().string(1, "i").int(3, 5), Proto().string(1, "ints").int(8, 1).int(8, 2), Proto().string(1, "s").string(4, "x"),
+            Proto().string(1, "i").int(3, 5), Proto().string(1, "ints").int(8, 1).int(8, 2),
+            Proto().string(1, "s").string(4, "x"),
             Proto().string(1, "f").fixed32(2, Float(2).bitPattern), Proto().string(1, "nothing"),
         ]
         let graph = graphProto(nodes: [node("Relu", ["x"], ["y"], attributes)], inputs: [], outputs: [])
@@ -128,7 +147,9 @@ struct ProtobufTests {
     func tensorValues() throws {
         let int32 = Proto().int(1, 3).int(2, ONNXType.int32).packed(5, [1, -2, 3]).string(8, "a")
         let raw32 = tensorProto("b", ONNXType.int32, [2], raw: [0xFF, 0xFF, 0xFF, 0xFF, 7, 0, 0, 0])
-        let external = tensorProto("c", ONNXType.float, [1000, 1000]).message(13, Proto().string(1, "location").string(2, "weights.bin")).int(14, 1)
+        let external = tensorProto("c", ONNXType.float, [1000, 1000]).message(
+            13, Proto().string(1, "location").string(2, "weights.bin")
+        ).int(14, 1)
         let big = tensorProto("d", ONNXType.int64, [2000])  // no values read past 1024 elements
         let graph = graphProto(nodes: [], initializers: [int32, raw32, external, big], inputs: [], outputs: [])
         let initializers = try parse(modelBytes(graph)).graph.initializers
@@ -141,13 +162,29 @@ struct ProtobufTests {
 
     @Test("bad tensors: negative dims, unknown data type, raw data of the wrong size, too many dims")
     func badTensors() {
-        func bad(_ tensor: Proto) -> ImportError? { failure(modelBytes(graphProto(nodes: [], initializers: [tensor], inputs: [], outputs: []))) }
-        #expect(bad(tensorProto("w", ONNXType.float, [3, -4])) == .invalidValue(path: path, field: "initializer 'w' dims", value: "-4", reason: "dimensions are 0 or more"))
-        #expect(bad(tensorProto("w", 99, [3])) == .invalidValue(path: path, field: "initializer 'w' data_type", value: "99", reason: "not a TensorProto.DataType memplan knows (1…26)"))
+        func bad(_ tensor: Proto) -> ImportError? {
+            failure(modelBytes(graphProto(nodes: [], initializers: [tensor], inputs: [], outputs: [])))
+        }
+        #expect(
+            bad(tensorProto("w", ONNXType.float, [3, -4]))
+                == .invalidValue(path: path, field: "initializer 'w' dims", value: "-4", reason: "dimensions are 0 or more"))
+        #expect(
+            bad(tensorProto("w", 99, [3]))
+                == .invalidValue(
+                    path: path, field: "initializer 'w' data_type", value: "99",
+                    reason: "not a TensorProto.DataType memplan knows (1…26)"))
         #expect(bad(tensorProto("w", 0, [3]))?.description.contains("data_type = '0'") == true)
-        #expect(bad(tensorProto("w", ONNXType.float, [3], raw: [0, 0, 0, 0])) == .invalidValue(path: path, field: "initializer 'w' raw_data", value: "4 bytes", reason: "its dims and data type need 12 bytes"))
-        #expect(bad(tensorProto("w", ONNXType.float, [1 << 40, 1 << 40])) == .sizeOverflow(path: path, tensor: "w", shape: [1 << 40, 1 << 40]))
-        #expect(bad(tensorProto("w", ONNXType.float, Array(repeating: 1, count: 65))) == .countLimit(path: path, what: "dims of a tensor", limit: 64))
+        #expect(
+            bad(tensorProto("w", ONNXType.float, [3], raw: [0, 0, 0, 0]))
+                == .invalidValue(
+                    path: path, field: "initializer 'w' raw_data", value: "4 bytes",
+                    reason: "its dims and data type need 12 bytes"))
+        #expect(
+            bad(tensorProto("w", ONNXType.float, [1 << 40, 1 << 40]))
+                == .sizeOverflow(path: path, tensor: "w", shape: [1 << 40, 1 << 40]))
+        #expect(
+            bad(tensorProto("w", ONNXType.float, Array(repeating: 1, count: 65)))
+                == .countLimit(path: path, what: "dims of a tensor", limit: 64))
     }
 
     @Test("limits on names and per-node counts")
@@ -155,7 +192,9 @@ struct ProtobufTests {
         let longName = String(repeating: "n", count: 70_000)
         let graph = graphProto(nodes: [node("Relu", [longName], ["y"])], inputs: [], outputs: [])
         #expect(wireProblem(modelBytes(graph))?.contains("a string of 70000 bytes (names are at most 65536)") == true)
-        let manyInts = graphProto(nodes: [node("Relu", ["x"], ["y"], [Attribute.ints("big", Array(repeating: 1, count: 70_000), packed: true)])], inputs: [], outputs: [])
+        let manyInts = graphProto(
+            nodes: [node("Relu", ["x"], ["y"], [Attribute.ints("big", Array(repeating: 1, count: 70_000), packed: true)])],
+            inputs: [], outputs: [])
         #expect(failure(modelBytes(manyInts)) == .countLimit(path: path, what: "values of an ints attribute", limit: 65536))
     }
 }

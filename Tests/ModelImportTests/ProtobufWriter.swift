@@ -28,9 +28,15 @@ struct Proto {
 
     func string(_ field: Int, _ text: String) -> Proto { data(field, Array(text.utf8)) }
     func message(_ field: Int, _ message: Proto) -> Proto { data(field, message.bytes) }
-    func packed(_ field: Int, _ values: [Int]) -> Proto { data(field, values.flatMap { Self.varint(UInt64(bitPattern: Int64($0))) }) }
-    func fixed32(_ field: Int, _ value: UInt32) -> Proto { Proto(bytes: bytes + Self.key(field, 5) + (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) }) }
-    func fixed64(_ field: Int, _ value: UInt64) -> Proto { Proto(bytes: bytes + Self.key(field, 1) + (0..<8).map { UInt8(value >> (8 * $0) & 0xFF) }) }
+    func packed(_ field: Int, _ values: [Int]) -> Proto {
+        data(field, values.flatMap { Self.varint(UInt64(bitPattern: Int64($0))) })
+    }
+    func fixed32(_ field: Int, _ value: UInt32) -> Proto {
+        Proto(bytes: bytes + Self.key(field, 5) + (0..<4).map { UInt8(value >> (8 * $0) & 0xFF) })
+    }
+    func fixed64(_ field: Int, _ value: UInt64) -> Proto {
+        Proto(bytes: bytes + Self.key(field, 1) + (0..<8).map { UInt8(value >> (8 * $0) & 0xFF) })
+    }
     func raw(_ extra: [UInt8]) -> Proto { Proto(bytes: bytes + extra) }
 }
 
@@ -54,7 +60,9 @@ func tensorProto(_ name: String, _ dataType: Int, _ dims: [Int], int64s: [Int]? 
 
 /// An int64 initializer holding `values` (a shape, axes…), stored as raw little-endian bytes.
 func int64Initializer(_ name: String, _ values: [Int]) -> Proto {
-    tensorProto(name, ONNXType.int64, [values.count], raw: values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } })
+    tensorProto(
+        name, ONNXType.int64, [values.count],
+        raw: values.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } })
 }
 
 /// Attributes (AttributeProto: name 1, f 2, i 3, s 4, t 5, ints 8, type 20).
@@ -75,7 +83,10 @@ enum Attribute {
 }
 
 /// A NodeProto (input 1, output 2, name 3, op_type 4, attribute 5, domain 7).
-func node(_ opType: String, _ inputs: [String], _ outputs: [String], name: String = "", domain: String? = nil, _ attributes: [Proto] = []) -> Proto {
+func node(
+    _ opType: String, _ inputs: [String], _ outputs: [String], name: String = "", domain: String? = nil,
+    _ attributes: [Proto] = []
+) -> Proto {
     var proto = Proto()
     for input in inputs { proto = proto.string(1, input) }
     for output in outputs { proto = proto.string(2, output) }

@@ -19,7 +19,9 @@ func rawSafetensors(header: String, dataBytes: Int = 0) -> [UInt8] {
 }
 
 /// The header JSON for tensors laid out back to back in the order given, and the data section's size.
-func safetensorsHeader(_ tensors: [(name: String, dtype: String, shape: [Int])], metadata: [String: String]? = nil) -> (String, Int) {
+func safetensorsHeader(_ tensors: [(name: String, dtype: String, shape: [Int])], metadata: [String: String]? = nil) -> (
+    String, Int
+) {
     var entries: [String] = []
     if let metadata {
         let members = metadata.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }
@@ -29,7 +31,9 @@ func safetensorsHeader(_ tensors: [(name: String, dtype: String, shape: [Int])],
     for tensor in tensors {
         let bytes = tensor.shape.reduce(1, *) * safetensorsElementBytes[tensor.dtype, default: 4]
         let shape = tensor.shape.map(String.init).joined(separator: ",")
-        entries.append("\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+        entries.append(
+            "\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+        )
         offset += bytes
     }
     return ("{" + entries.joined(separator: ",") + "}", offset)

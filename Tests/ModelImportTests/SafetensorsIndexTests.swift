@@ -10,7 +10,9 @@ struct SafetensorsIndexTests {
         let files = try TemporaryFiles()
         try files.write(
             "model-00001-of-00002.safetensors",
-            safetensorsFile([("embed.weight", "BF16", [10, 8]), ("layers.0.weight", "BF16", [8, 8]), ("embed.position_ids", "I64", [1, 4])]))
+            safetensorsFile([
+                ("embed.weight", "BF16", [10, 8]), ("layers.0.weight", "BF16", [8, 8]), ("embed.position_ids", "I64", [1, 4]),
+            ]))
         try files.write(
             "model-00002-of-00002.safetensors",
             safetensorsFile([("layers.1.weight", "BF16", [8, 8]), ("head.weight", "F32", [8, 10]), ("head.bias", "F32", [10])]))
@@ -30,9 +32,10 @@ struct SafetensorsIndexTests {
     func agree() throws {
         let (files, path) = try twoShards(totalSize: 572)
         let index = try SafetensorsIndex.read(path: path)
-        #expect(index.shards.map { URL(fileURLWithPath: $0.path).lastPathComponent } == [
-            "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
-        ])
+        #expect(
+            index.shards.map { URL(fileURLWithPath: $0.path).lastPathComponent } == [
+                "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+            ])
         #expect(index.tensors.count == 6)
         #expect(index.parameterCount == 80 + 64 + 64 + 80 + 10)
         #expect(index.buffers.map(\.name) == ["embed.position_ids"])
@@ -65,23 +68,32 @@ struct SafetensorsIndexTests {
         // The map puts a tensor in the wrong shard.
         map["head.bias"] = "model-00001-of-00002.safetensors"
         var (files, path) = try twoShards(weightMap: map)
-        #expect(throws: ImportError.tensorNotInIndex(path: path, tensor: "head.bias", shard: "model-00002-of-00002.safetensors")) {
+        #expect(throws: ImportError.tensorNotInIndex(path: path, tensor: "head.bias", shard: "model-00002-of-00002.safetensors"))
+        {
             try SafetensorsIndex.read(path: path)
         }
         // The map names a tensor no shard has.
         map["head.bias"] = "model-00002-of-00002.safetensors"
         map["ghost.weight"] = "model-00002-of-00002.safetensors"
         (files, path) = try twoShards(weightMap: map)
-        #expect(throws: ImportError.tensorNotInShard(path: path, tensor: "ghost.weight", shard: "model-00002-of-00002.safetensors")) {
+        #expect(
+            throws: ImportError.tensorNotInShard(path: path, tensor: "ghost.weight", shard: "model-00002-of-00002.safetensors")
+        ) {
             try SafetensorsIndex.read(path: path)
         }
-        let message = "\(ImportError.tensorNotInShard(path: path, tensor: "ghost.weight", shard: "model-00002-of-00002.safetensors"))"
-        #expect(message.hasSuffix("weight_map puts tensor 'ghost.weight' in 'model-00002-of-00002.safetensors', but that shard's header has no such tensor"))
+        let message =
+            "\(ImportError.tensorNotInShard(path: path, tensor: "ghost.weight", shard: "model-00002-of-00002.safetensors"))"
+        #expect(
+            message.hasSuffix(
+                "weight_map puts tensor 'ghost.weight' in 'model-00002-of-00002.safetensors', but that shard's header has no such tensor"
+            ))
         // A shard holds a tensor the map leaves out.
         map["ghost.weight"] = nil
         map["head.weight"] = nil
         (files, path) = try twoShards(weightMap: map)
-        #expect(throws: ImportError.tensorNotInIndex(path: path, tensor: "head.weight", shard: "model-00002-of-00002.safetensors")) {
+        #expect(
+            throws: ImportError.tensorNotInIndex(path: path, tensor: "head.weight", shard: "model-00002-of-00002.safetensors")
+        ) {
             try SafetensorsIndex.read(path: path)
         }
         _ = files
@@ -93,27 +105,37 @@ struct SafetensorsIndexTests {
         try files.write("a.safetensors", safetensorsFile([("w", "F32", [2])]))
         try files.write("b.safetensors", safetensorsFile([("w", "F32", [2]), ("v", "F32", [2])]))
         let path = try files.write("index.json", Array(#"{"weight_map": {"w": "a.safetensors", "v": "b.safetensors"}}"#.utf8))
-        #expect(throws: ImportError.duplicateTensor(path: path, tensor: "w", firstShard: "a.safetensors", secondShard: "b.safetensors")) {
+        #expect(
+            throws: ImportError.duplicateTensor(
+                path: path, tensor: "w", firstShard: "a.safetensors", secondShard: "b.safetensors")
+        ) {
             try SafetensorsIndex.read(path: path)
         }
     }
 
     @Test(
         "shard names that leave the index's directory are refused before anything is opened",
-        arguments: ["/etc/passwd", "../model.safetensors", "shards/../../x.safetensors", "..", "", "a/..", "nul\u{0}.safetensors"])
+        arguments: [
+            "/etc/passwd", "../model.safetensors", "shards/../../x.safetensors", "..", "", "a/..", "nul\u{0}.safetensors",
+        ])
     func unsafe(shard: String) throws {
         let files = try TemporaryFiles()
         let escapedShard = shard.replacingOccurrences(of: "\u{0}", with: "\\u0000")
         let path = try files.write("index.json", Array("{\"weight_map\": {\"w\": \"\(escapedShard)\"}}".utf8))
-        #expect(throws: ImportError.unsafeShardPath(path: path, tensor: "w", shard: shard)) { try SafetensorsIndex.read(path: path) }
+        #expect(throws: ImportError.unsafeShardPath(path: path, tensor: "w", shard: shard)) {
+            try SafetensorsIndex.read(path: path)
+        }
     }
 
     @Test("shards in a subdirectory are fine; a missing shard is reported by its path")
     func subdirectory() throws {
         let files = try TemporaryFiles()
         try files.write("shards/a.safetensors", safetensorsFile([("w", "F32", [2, 2])]))
-        let path = try files.write("index.json", Array(#"{"weight_map": {"w": "shards/a.safetensors", "v": "shards/b.safetensors"}}"#.utf8))
-        #expect(throws: ImportError.fileNotFound(path: files.path("shards/b.safetensors"))) { try SafetensorsIndex.read(path: path) }
+        let path = try files.write(
+            "index.json", Array(#"{"weight_map": {"w": "shards/a.safetensors", "v": "shards/b.safetensors"}}"#.utf8))
+        #expect(throws: ImportError.fileNotFound(path: files.path("shards/b.safetensors"))) {
+            try SafetensorsIndex.read(path: path)
+        }
         let good = try files.write("good.json", Array(#"{"weight_map": {"w": "shards/a.safetensors"}}"#.utf8))
         #expect(try SafetensorsIndex.read(path: good).parameterCount == 4)
     }
@@ -130,9 +152,14 @@ struct SafetensorsIndexTests {
                 return error
             }
         }
-        #expect(error("{}") == .wrongType(path: "i.json", field: "weight_map", expected: "an object of tensor name → shard file", got: "nothing"))
+        #expect(
+            error("{}")
+                == .wrongType(
+                    path: "i.json", field: "weight_map", expected: "an object of tensor name → shard file", got: "nothing"))
         #expect(error("[]") == .wrongType(path: "i.json", field: "the index", expected: "a JSON object", got: "an array"))
-        #expect(error(#"{"weight_map": {"w": 3}}"#) == .wrongType(path: "i.json", field: "weight_map.'w'", expected: "a shard file name", got: "the number 3"))
+        #expect(
+            error(#"{"weight_map": {"w": 3}}"#)
+                == .wrongType(path: "i.json", field: "weight_map.'w'", expected: "a shard file name", got: "the number 3"))
         #expect(error(#"{"metadata": {"total_size": -1}, "weight_map": {}}"#) != nil)
         #expect(error(#"{"metadata": {"total_size": 1.5}, "weight_map": {}}"#) != nil)
         #expect(error(#"{"weight_map": {}}"#) == nil)

@@ -45,7 +45,9 @@ struct SafetensorsTests {
         #expect(byName["h.0.attn.bias"]?.bufferKind == .causalMask)
         let totals = file.totalsByDType
         #expect(totals.first?.dtype == .float32)  // most bytes first
-        #expect(totals.first { $0.dtype == .bfloat16 } == DTypeTotal(dtype: .bfloat16, tensorCount: 2, elementCount: 60, byteCount: 120))
+        #expect(
+            totals.first { $0.dtype == .bfloat16 }
+                == DTypeTotal(dtype: .bfloat16, tensorCount: 2, elementCount: 60, byteCount: 120))
         #expect(totals.map(\.byteCount).reduce(0, +) == file.dataByteCount)
     }
 
@@ -85,10 +87,14 @@ struct SafetensorsTests {
 
     @Test("bad files: length, truncation, caps")
     func badFraming() {
-        #expect(safetensorsError([1, 0, 0]) == .truncated(path: path, what: "the 8-byte header length", offset: 0, needed: 8, available: 3))
+        #expect(
+            safetensorsError([1, 0, 0])
+                == .truncated(path: path, what: "the 8-byte header length", offset: 0, needed: 8, available: 3))
         var beyond = rawSafetensors(header: "{}")
         beyond[0] = 3  // N = 3, but only 2 header bytes follow
-        #expect(safetensorsError(beyond) == .truncated(path: path, what: "the 3-byte JSON header", offset: 8, needed: 3, available: 2))
+        #expect(
+            safetensorsError(beyond) == .truncated(path: path, what: "the 3-byte JSON header", offset: 8, needed: 3, available: 2)
+        )
         let huge: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0x80] + Array("{}".utf8)
         guard case .sizeLimit(_, _, let value, let limit, _) = safetensorsError(huge) else {
             Issue.record("a 2^63-byte header length is refused")
@@ -106,12 +112,22 @@ struct SafetensorsTests {
     @Test("bad headers: not JSON, not an object, wrong entries")
     func badHeaders() {
         #expect(headerError("{\"a\":") == .malformedJSON(path: path, offset: 5, problem: "the text ends where a value should be"))
-        #expect(headerError("[1, 2]") == .wrongType(path: path, field: "the header", expected: "a JSON object of tensors", got: "an array"))
+        #expect(
+            headerError("[1, 2]")
+                == .wrongType(path: path, field: "the header", expected: "a JSON object of tensors", got: "an array"))
         #expect(matches(headerError("{\"w\": 3}"), is: "wrongType", field: "tensor 'w'"))
-        #expect(headerError("{\"w\": {\"shape\": [1], \"data_offsets\": [0, 4]}}") == .missingField(path: path, tensor: "w", field: "dtype"))
-        #expect(headerError("{\"w\": {\"dtype\": \"F32\", \"data_offsets\": [0, 4]}}") == .missingField(path: path, tensor: "w", field: "shape"))
-        #expect(headerError("{\"w\": {\"dtype\": \"F32\", \"shape\": [1]}}") == .missingField(path: path, tensor: "w", field: "data_offsets"))
-        #expect(headerError("{\"w\": {\"dtype\": \"F33\", \"shape\": [1], \"data_offsets\": [0, 4]}}") == .unknownDType(path: path, tensor: "w", dtype: "F33"))
+        #expect(
+            headerError("{\"w\": {\"shape\": [1], \"data_offsets\": [0, 4]}}")
+                == .missingField(path: path, tensor: "w", field: "dtype"))
+        #expect(
+            headerError("{\"w\": {\"dtype\": \"F32\", \"data_offsets\": [0, 4]}}")
+                == .missingField(path: path, tensor: "w", field: "shape"))
+        #expect(
+            headerError("{\"w\": {\"dtype\": \"F32\", \"shape\": [1]}}")
+                == .missingField(path: path, tensor: "w", field: "data_offsets"))
+        #expect(
+            headerError("{\"w\": {\"dtype\": \"F33\", \"shape\": [1], \"data_offsets\": [0, 4]}}")
+                == .unknownDType(path: path, tensor: "w", dtype: "F33"))
         #expect(matches(headerError("{\"w\": {\"dtype\": 32, \"shape\": [1], \"data_offsets\": [0, 4]}}"), is: "wrongType"))
         #expect(matches(headerError("{\"__metadata__\": {\"format\": 1}}"), is: "wrongType", field: "__metadata__.'format'"))
         #expect(matches(headerError("{\"__metadata__\": []}"), is: "wrongType", field: "__metadata__"))
@@ -125,11 +141,14 @@ struct SafetensorsTests {
         #expect(headerError(entry("[2, -1]")) == .invalidDimension(path: path, tensor: "w", index: 1, value: "-1"))
         #expect(headerError(entry("[1.5]")) == .invalidDimension(path: path, tensor: "w", index: 0, value: "1.5"))
         #expect(headerError(entry("[1e3]")) == .invalidDimension(path: path, tensor: "w", index: 0, value: "1e3"))
-        #expect(headerError(entry("[9223372036854775808]")) == .invalidDimension(path: path, tensor: "w", index: 0, value: "9223372036854775808"))
+        #expect(
+            headerError(entry("[9223372036854775808]"))
+                == .invalidDimension(path: path, tensor: "w", index: 0, value: "9223372036854775808"))
         #expect(headerError(entry("[\"4\"]")) == .invalidDimension(path: path, tensor: "w", index: 0, value: "a string"))
         #expect(matches(headerError(entry("4")), is: "wrongType", field: "tensor 'w'.shape"))
         // 2^32 × 2^32 elements overflows Int; 2^62 elements of 4 bytes overflows the byte count.
-        #expect(headerError(entry("[4294967296, 4294967296]")) == .sizeOverflow(path: path, tensor: "w", shape: [1 << 32, 1 << 32]))
+        #expect(
+            headerError(entry("[4294967296, 4294967296]")) == .sizeOverflow(path: path, tensor: "w", shape: [1 << 32, 1 << 32]))
         #expect(headerError(entry("[4611686018427387904]")) == .sizeOverflow(path: path, tensor: "w", shape: [1 << 62]))
         // A zero dimension makes an empty tensor even when the others are huge.
         #expect(headerError(entry("[4294967296, 4294967296, 0]", "[0, 0]")) == nil)
@@ -142,7 +161,9 @@ struct SafetensorsTests {
         }
         #expect(headerError(entry("[0, 15]")) == .offsetsMismatch(path: path, tensor: "w", begin: 0, end: 15, expectedBytes: 16))
         #expect(headerError(entry("[16, 0]")) == .offsetsMismatch(path: path, tensor: "w", begin: 16, end: 0, expectedBytes: 16))
-        #expect(headerError(entry("[8, 24]"), dataBytes: 20) == .offsetsPastData(path: path, tensor: "w", begin: 8, end: 24, dataBytes: 20))
+        #expect(
+            headerError(entry("[8, 24]"), dataBytes: 20)
+                == .offsetsPastData(path: path, tensor: "w", begin: 8, end: 24, dataBytes: 20))
         #expect(headerError(entry("[0, 16]"), dataBytes: 16) == nil)
         #expect(matches(headerError(entry("[0]")), is: "wrongType", field: "tensor 'w'.data_offsets"))
         #expect(matches(headerError(entry("[-4, 12]")), is: "wrongType", field: "tensor 'w'.data_offsets"))
@@ -189,8 +210,9 @@ struct SafetensorsTests {
         #expect(text.contains("…"))
     }
 
-    @Test("all-MiniLM-L6-v2 (scripts/fetch-import-fixtures.sh): 22,713,216 parameters, position_ids a buffer",
-          .enabled(if: fixtureExists("minilm/model.safetensors")))
+    @Test(
+        "all-MiniLM-L6-v2 (scripts/fetch-import-fixtures.sh): 22,713,216 parameters, position_ids a buffer",
+        .enabled(if: fixtureExists("minilm/model.safetensors")))
     func miniLM() throws {
         let file = try SafetensorsFile.read(path: fixturePath("minilm/model.safetensors"))
         #expect(file.parameterCount == 22_713_216)

@@ -9,7 +9,10 @@ import ModelImport
 /// Traps unless `error`'s message is one line of printable characters.
 func checkMessage(_ error: ImportError) {
     let text = error.description
-    precondition(!text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" },
+    precondition(
+        !text.unicodeScalars.contains {
+            $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}"
+        },
         "a message with a control character: \(text.debugDescription)")
 }
 
@@ -26,7 +29,9 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             _ = (estimate.isComplete, estimate.skippedOps, estimate.outputBytes)
         }
         if let mlp = model.recognizeMLP() {
-            precondition(mlp.widths.count == mlp.activations.count + 1 && mlp.biases.count == mlp.activations.count, "an MLP's lists disagree")
+            precondition(
+                mlp.widths.count == mlp.activations.count + 1 && mlp.biases.count == mlp.activations.count,
+                "an MLP's lists disagree")
         }
     } catch {
         checkMessage(error)

@@ -7,14 +7,19 @@ import ModelImport
 
 /// The shard every index entry points at: tensors "a" (F32 [2, 3]) and "b" (I64 [4]).
 let shardBytes: [UInt8] = {
-    let header = Array(#"{"a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, "b": {"dtype": "I64", "shape": [4], "data_offsets": [24, 56]}}"#.utf8)
+    let header = Array(
+        #"{"a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, "b": {"dtype": "I64", "shape": [4], "data_offsets": [24, 56]}}"#
+            .utf8)
     return (0..<8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) } + header + [UInt8](repeating: 0, count: 56)
 }()
 
 /// Traps unless `error`'s message is one line of printable characters.
 func checkMessage(_ error: ImportError) {
     let text = error.description
-    precondition(!text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" },
+    precondition(
+        !text.unicodeScalars.contains {
+            $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}"
+        },
         "a message with a control character: \(text.debugDescription)")
 }
 
