@@ -78,7 +78,9 @@ extension ONNXModel {
     /// Estimates the activation memory of one training step at `batchSize` (see `ActivationEstimate`).
     ///
     /// A symbolic dimension takes its value from `dimensions` by name; one left out that is the first
-    /// dimension of a graph input is the batch and takes `batchSize`. Fixed dimensions are used as written.
+    /// dimension of a graph input is the batch and takes `batchSize`, as does a first dimension with neither a
+    /// value nor a name. Fixed dimensions are used as written. A graph input whose element type is not declared
+    /// is taken to be float32.
     ///
     /// - Throws: `ImportError.invalidNode` when a node contradicts its operator (mismatched shapes, a stride of 0),
     ///   `.invalidValue` for a batch size below 1, and what `weights()` throws.
@@ -134,7 +136,7 @@ extension ONNXModel {
             var outputs: [ValueState]?
             if isDefaultDomain, supportedOperators.contains(node.opType) {
                 do {
-                    outputs = try ShapeInference(path: path, node: node, inputs: inputs, opset: opsetVersion ?? 0).infer()
+                    outputs = try ShapeInference(path: path, node: node, inputs: inputs).infer()
                 } catch {
                     switch error {
                     case .invalid(let importError): throw importError

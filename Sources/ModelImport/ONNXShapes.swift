@@ -31,7 +31,6 @@ struct ShapeInference {
     let node: ONNXNode
     /// One per node input; nil for an omitted ("") or unknown input.
     let inputs: [ValueState?]
-    let opset: Int
 
     func invalid(_ problem: String) -> InferenceFailure {
         .invalid(.invalidNode(path: path, node: node.displayName, opType: node.opType, problem: problem))

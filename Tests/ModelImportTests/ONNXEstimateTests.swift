@@ -122,6 +122,13 @@ struct ONNXEstimateTests {
         let graph = graphProto(
             nodes: [node("Relu", ["x"], ["y"]), node("Relu", ["z"], ["w"])],
             inputs: [valueInfo("x", ["batch_size", 5]), valueInfo("z", [1, 5])], outputs: [valueInfo("y", nil)])
+        let unnamed = graphProto(
+            nodes: [node("Relu", ["x"], ["y"]), node("Relu", ["z"], ["w"])],
+            inputs: [valueInfo("x", [.unknown, 5]), valueInfo("z", [2, .unknown])],
+            outputs: [valueInfo("y", nil)])
+        let unnamedEstimate = try ONNXModel.parse(modelBytes(unnamed), path: path).estimateActivations(batchSize: 4)
+        #expect(unnamedEstimate.nodes.map(\.outputShapes) == [[[4, 5]]])  // an unknown second dimension stays unknown
+        #expect(unnamedEstimate.unresolvedNodes == ["w: input 'z' has no known shape"])
         let model = try ONNXModel.parse(modelBytes(graph), path: path)
         let estimate = try model.estimateActivations(batchSize: 8)
         #expect(estimate.nodes.map(\.outputShapes) == [[[8, 5]], [[1, 5]]])
@@ -230,6 +237,15 @@ struct ONNXEstimateTests {
         #expect(mlpGraph([node("MatMul", ["x", "w1"], ["y"])], weights: w, input: ["batch", 10])?.recognizeMLP() == nil)
         // A convolution.
         #expect(mlpGraph([node("Conv", ["x", "w2"], ["y"])], weights: w, input: [1, 8, 4, 4])?.recognizeMLP() == nil)
+        // Every node must be part of the chain: a side branch that is not is refused.
+        #expect(
+            mlpGraph(
+                [node("Relu", ["x"], ["side"]), node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"])], weights: w)?
+                .recognizeMLP() == nil)
+        #expect(
+            mlpGraph(
+                [node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"]), node("Relu", ["x"], ["side"])], weights: w)?
+                .recognizeMLP() == nil)
         // The chain must end at the graph output.
         #expect(
             mlpGraph([node("MatMul", ["x", "w1"], ["a"]), node("Relu", ["a"], ["y"])], weights: w, output: "a")?.recognizeMLP()

@@ -151,13 +151,16 @@ struct ProtobufTests {
             13, Proto().string(1, "location").string(2, "weights.bin")
         ).int(14, 1)
         let big = tensorProto("d", ONNXType.int64, [2000])  // no values read past 1024 elements
-        let graph = graphProto(nodes: [], initializers: [int32, raw32, external, big], inputs: [], outputs: [])
+        let locationOnly = tensorProto("e", ONNXType.float, [10]).int(14, 1)
+        let graph = graphProto(nodes: [], initializers: [int32, raw32, external, big, locationOnly], inputs: [], outputs: [])
         let initializers = try parse(modelBytes(graph)).graph.initializers
         #expect(initializers[0].integerValues == [1, -2, 3])
         #expect(initializers[1].integerValues == [-1, 7])
         #expect(initializers[2].isExternal)
         #expect(initializers[2].byteCount == 4_000_000)
         #expect(initializers[3].integerValues == nil)
+        #expect(initializers[4].isExternal)  // data_location = EXTERNAL alone
+        #expect(!initializers[3].isExternal)
     }
 
     @Test("bad tensors: negative dims, unknown data type, raw data of the wrong size, too many dims")

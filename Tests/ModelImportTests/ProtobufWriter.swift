@@ -100,6 +100,8 @@ func node(
 /// A dimension of a declared shape: a number, or a symbolic name.
 enum Dim: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
     case value(Int), param(String)
+    /// A Dimension message with neither field set.
+    case unknown
     init(integerLiteral value: Int) { self = .value(value) }
     init(stringLiteral value: String) { self = .param(value) }
 }
@@ -113,6 +115,7 @@ func valueInfo(_ name: String, _ dims: [Dim]?, elementType: Int = ONNXType.float
             switch dim {
             case .value(let value): shape = shape.message(1, Proto().int(1, value))
             case .param(let name): shape = shape.message(1, Proto().string(2, name))
+            case .unknown: shape = shape.message(1, Proto())
             }
         }
         tensor = tensor.message(2, shape)

@@ -83,6 +83,11 @@ struct SafetensorsTests {
             #expect(file.tensors[0].dtype.safetensorsName == name)
         }
         #expect(TensorDType.safetensorsNames.count == safetensorsElementBytes.count)
+        // Sub-byte types (ONNX's INT4, FLOAT4E2M1, INT2) round up to whole bytes.
+        #expect(TensorDType.int4.byteCount(elements: 3) == 2)
+        #expect(TensorDType.float4E2M1.byteCount(elements: 4) == 2)
+        #expect(TensorDType.int2.byteCount(elements: 5) == 2)
+        #expect(TensorDType.int64.byteCount(elements: Int.max / 4) == nil)
     }
 
     @Test("bad files: length, truncation, caps")
@@ -164,7 +169,10 @@ struct SafetensorsTests {
         #expect(
             headerError(entry("[8, 24]"), dataBytes: 20)
                 == .offsetsPastData(path: path, tensor: "w", begin: 8, end: 24, dataBytes: 20))
-        #expect(headerError(entry("[0, 16]"), dataBytes: 16) == nil)
+        #expect(headerError(entry("[0, 16]"), dataBytes: 16) == nil)  // ends exactly at the end: fine
+        #expect(
+            headerError(entry("[0, 16]"), dataBytes: 15)
+                == .offsetsPastData(path: path, tensor: "w", begin: 0, end: 16, dataBytes: 15))
         #expect(matches(headerError(entry("[0]")), is: "wrongType", field: "tensor 'w'.data_offsets"))
         #expect(matches(headerError(entry("[-4, 12]")), is: "wrongType", field: "tensor 'w'.data_offsets"))
         #expect(matches(headerError(entry("[9223372036854775807, 9223372036854775807]"), dataBytes: 16), is: "offsetsMismatch"))
