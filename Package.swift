@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "ArenaPlanner", dependencies: ["ModelProfile", "MemoryBudget"]),
         .target(name: "Capacity", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner"]),
         .target(name: "Reports", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "Capacity"]),
+        // Readers of the model files users already have (safetensors, ONNX); Foundation only.
+        .target(name: "ModelImport"),
 
         // MARK: - Runtime (libnuma, OpenBLAS): arena → data → trainer → the run and its measurement
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
@@ -74,7 +76,7 @@ let package = Package(
             name: "MemplanBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "BenchSupport", "Yams",
+                "ModelProfile", "MemoryBudget", "ArenaPlanner", "MLPTrainer", "BenchSupport", "Yams", "ModelImport",
             ],
             path: "Benchmarks/MemplanBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -84,6 +86,8 @@ let package = Package(
         .target(name: "FuzzSupport", path: "fuzz/FuzzSupport"),
         .executableTarget(name: "FuzzProfile", dependencies: ["ModelProfile", "FuzzSupport"], path: "fuzz/FuzzProfile"),
         .executableTarget(name: "FuzzIDX", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzIDX"),
+        .executableTarget(name: "FuzzSafetensors", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzSafetensors"),
+        .executableTarget(name: "FuzzONNX", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzONNX"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["ModelProfile"], path: "Sources/TestSupport"),
@@ -107,6 +111,7 @@ let package = Package(
         .testTarget(
             name: "BenchSupportTests", dependencies: ["BenchSupport", "MLPTrainer", "ModelProfile", "NUMAArena", "TestSupport"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "TestSupport"]),
+        .testTarget(name: "ModelImportTests", dependencies: ["ModelImport", "TestSupport"]),
         .testTarget(
             name: "ReportsTests",
             dependencies: ["Reports", "Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
