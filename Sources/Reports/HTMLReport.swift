@@ -319,11 +319,17 @@ public enum HTMLPage {
 
     static func predictedTable(_ record: TrainingRecord) -> TextTable {
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Measured")])
-        table.append(["arena bytes", ByteUnits.grouped(record.predicted.arenaBytes), ByteUnits.grouped(record.actual.arenaBytes)])
+        table.append(["planned arena bytes", ByteUnits.grouped(record.predicted.arenaBytes), ""])
+        table.append([
+            "arena as the kernel maps it (whole pages)",
+            ByteUnits.grouped(record.predicted.arenaMappedBytes ?? record.predicted.arenaBytes),
+            ByteUnits.grouped(record.actual.arenaBytes),
+        ])
         table.append(["lower bound (most bytes live at one op)", ByteUnits.grouped(record.predicted.lowerBoundBytes), ""])
         table.append(["estimate without reuse (+ data)", ByteUnits.grouped(record.predicted.naiveBytes), ""])
         table.append([
-            "resident arena bytes", ByteUnits.grouped(record.actual.mappedBytes), ByteUnits.grouped(record.actual.residentBytes),
+            "resident arena bytes", ByteUnits.grouped(record.predicted.arenaMappedBytes ?? record.actual.mappedBytes),
+            ByteUnits.grouped(record.actual.residentBytes),
         ])
         for node in record.actual.pagesByNode.keys.sorted() {
             table.append([

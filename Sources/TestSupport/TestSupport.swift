@@ -86,3 +86,30 @@ public func runMemplan(_ arguments: [String], environment: [String: String]? = n
         standardOutput: String(decoding: outputData, as: UTF8.self),
         standardError: String(decoding: errorData, as: UTF8.self))
 }
+
+/// Compares `text` with the committed snapshot `Tests/<target>/Snapshots/<name>` and returns nil when they are
+/// equal, else a message naming the first differing line. With `MEMPLAN_RECORD_SNAPSHOTS=1` in the environment (or
+/// no snapshot yet) it writes the snapshot instead and says so, so the new file can be reviewed and committed.
+///
+///     #expect(snapshotMismatch(EstimateReport(budget).render(.table), named: "estimate.txt", target: "ReportsTests") == nil)
+public func snapshotMismatch(_ text: String, named name: String, target: String) -> String? {
+    let directory = packageRoot.appendingPathComponent("Tests").appendingPathComponent(target).appendingPathComponent("Snapshots")
+    let url = directory.appendingPathComponent(name)
+    let recording = ProcessInfo.processInfo.environment["MEMPLAN_RECORD_SNAPSHOTS"] == "1"
+    guard !recording, let expected = try? String(contentsOf: url, encoding: .utf8) else {
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try? text.write(to: url, atomically: true, encoding: .utf8)
+        return "recorded the snapshot \(url.path); review it and run the tests again"
+    }
+    guard expected != text else { return nil }
+    let old = expected.split(separator: "\n", omittingEmptySubsequences: false)
+    let new = text.split(separator: "\n", omittingEmptySubsequences: false)
+    for index in 0..<max(old.count, new.count) {
+        let was = index < old.count ? String(old[index]) : "<end>"
+        let now = index < new.count ? String(new[index]) : "<end>"
+        if was != now {
+            return "\(name) line \(index + 1): expected \"\(was)\", rendered \"\(now)\" (MEMPLAN_RECORD_SNAPSHOTS=1 re-records)"
+        }
+    }
+    return "\(name) differs"
+}
