@@ -58,7 +58,7 @@ public final class StepEngine {
                 program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena), lifetimeGuard: lifetimeGuard)
             trainer.attach(pool)
             storage = .double(trainer)
-        case .half, .bfloat16:
+        default:  // estimate-only precisions (`Precision.isTrainable`)
             throw TrainerError.unsupportedPrecision(program.model.precision.rawValue)
         }
     }
