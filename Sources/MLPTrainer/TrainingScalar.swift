@@ -13,40 +13,9 @@ import ModelProfile
 public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     static var precision: Precision { get }
 
-    /// Row-major `C = α·op(A)·op(B) + β·C`, C (m, n), op(A) (m, k), op(B) (k, n).
-    /// memplan's own AVX-512 kernels (`memplan_gemm_f32`/`_f64` in CGEMM) take it when the CPU has AVX-512F
-    /// and the product is at least 16 × 16 × 16; otherwise `cblas_sgemm`/`cblas_dgemm` (the shim's `memplan_sgemm`).
-    static func gemm(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-
-    /// `gemm` with work fused into the store of C, element by element: r = α·op(A)·op(B) + β·C, then r += bias[column]
-    /// (bias non-nil), then max(0, r) (relu), then 0 where gate[row·ldg + column] ≤ 0 (gate non-nil: ReLU's derivative).
-    /// Bit-identical to the product followed by those passes. Only memplan's own kernels fuse
-    /// (`memplan_gemm_fused_f32`/`_f64`): returns false without touching C where they do not take the product.
-    static func fusedGEMM(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool, gate: UnsafePointer<Self>?,
-        ldg: Int
-    ) -> Bool
-
-    /// The same product always in BLAS (`cblas_sgemm`/`cblas_dgemm`), for the ceiling's BLAS-only figures.
-    static func blasGEMM(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-
-    /// Row-major `y = α·op(A)·x + β·y` for A (m, n). The corresponding C functions are `cblas_sgemv` and `cblas_dgemv`.
-    static func gemv(
-        transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int, x: UnsafePointer<Self>,
-        beta: Self, y: UnsafeMutablePointer<Self>)
-
-    /// Row-major rank-1 update `A = α·x·yᵀ + A` for A (m, n).
-    /// The corresponding C functions are `cblas_sger` and `cblas_dger`.
-    static func ger(
-        m: Int, n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafePointer<Self>, a: UnsafeMutablePointer<Self>, lda: Int)
+    /// The C functions behind this type's products (`ProductFunctions`); `gemm`, `fusedGEMM`, `blasGEMM`, `gemv` and
+    /// `ger` call them.
+    static var products: ProductFunctions<Self> { get }
 
     /// d[i] = 0 where out[i] ≤ 0, with explicit SIMD lanes. Float and Double each spell the loop
     /// out with their concrete vector type: a generic helper over `V: SIMD` was measured to run
@@ -67,60 +36,8 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
 extension Float: TrainingScalar {
     public static var precision: Precision { .single }
 
-    @inline(__always)
-    public static func gemm(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        let ta: Int32 = transposeA ? 1 : 0
-        let tb: Int32 = transposeB ? 1 : 0
-        if memplan_gemm_f32(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 {
-            return
-        }
-        blasGEMM(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-            beta: beta, c: c, ldc: ldc)
-    }
-
-    @inline(__always)
-    public static func fusedGEMM(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool,
-        gate: UnsafePointer<Float>?, ldg: Int
-    ) -> Bool {
-        memplan_gemm_fused_f32(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
-            Int32(ldc),
-            bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
-    }
-
-    @inline(__always)
-    public static func blasGEMM(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        memplan_sgemm(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
-            Int32(ldc))
-    }
-
-    @inline(__always)
-    public static func gemv(
-        transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
-        beta: Float, y: UnsafeMutablePointer<Float>
-    ) {
-        memplan_sgemv(transpose ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
-    }
-
-    @inline(__always)
-    public static func ger(
-        m: Int, n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafePointer<Float>, a: UnsafeMutablePointer<Float>, lda: Int
-    ) {
-        memplan_sger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
-    }
+    public static let products = ProductFunctions<Float>(
+        own: memplan_gemm_f32, fused: memplan_gemm_fused_f32, blas: memplan_sgemm, gemv: memplan_sgemv, ger: memplan_sger)
 
     @inline(__always)
     public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Float, count: Int, into d: UnsafeMutablePointer<Float>)
@@ -177,61 +94,8 @@ extension Float: TrainingScalar {
 extension Double: TrainingScalar {
     public static var precision: Precision { .double }
 
-    @inline(__always)
-    public static func gemm(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
-    ) {
-        let ta: Int32 = transposeA ? 1 : 0
-        let tb: Int32 = transposeB ? 1 : 0
-        if memplan_gemm_f64(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 {
-            return
-        }
-        blasGEMM(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-            beta: beta, c: c, ldc: ldc)
-    }
-
-    @inline(__always)
-    public static func fusedGEMM(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, bias: UnsafePointer<Double>?, relu: Bool,
-        gate: UnsafePointer<Double>?, ldg: Int
-    ) -> Bool {
-        memplan_gemm_fused_f64(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
-            Int32(ldc),
-            bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
-    }
-
-    @inline(__always)
-    public static func blasGEMM(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
-    ) {
-        memplan_dgemm(
-            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
-            Int32(ldc))
-    }
-
-    @inline(__always)
-    public static func gemv(
-        transpose: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
-        beta: Double, y: UnsafeMutablePointer<Double>
-    ) {
-        memplan_dgemv(transpose ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
-    }
-
-    @inline(__always)
-    public static func ger(
-        m: Int, n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafePointer<Double>, a: UnsafeMutablePointer<Double>,
-        lda: Int
-    ) {
-        memplan_dger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
-    }
+    public static let products = ProductFunctions<Double>(
+        own: memplan_gemm_f64, fused: memplan_gemm_fused_f64, blas: memplan_dgemm, gemv: memplan_dgemv, ger: memplan_dger)
 
     @inline(__always)
     public static func scaleBytes(
@@ -284,4 +148,93 @@ extension Double: TrainingScalar {
     @inline(__always) public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inline(__always) public static func log(_ x: Double) -> Double { Glibc.log(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
+}
+
+/// One element type's product entry points: memplan's own AVX-512 kernels (`memplan_gemm_f32`/`_f64` and their fused
+/// forms in CGEMM, which return 0 where they do not take a product) and BLAS through the CBLAS shim
+/// (`memplan_sgemm`/`dgemm`, `sgemv`/`dgemv`, `sger`/`dger`). Arguments in C's order, dimensions as Int32.
+public struct ProductFunctions<T>: Sendable {
+    typealias GEMM =
+        @Sendable (
+            Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>,
+            Int32
+        ) -> Void
+    let own:
+        @Sendable (
+            Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>,
+            Int32
+        ) -> Int32
+    let fused:
+        @Sendable (
+            Int32, Int32, Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, Int32, T, UnsafeMutablePointer<T>,
+            Int32,
+            UnsafePointer<T>?, Int32, UnsafePointer<T>?, Int32
+        ) -> Int32
+    let blas: GEMM
+    let gemv: @Sendable (Int32, Int32, Int32, T, UnsafePointer<T>, Int32, UnsafePointer<T>, T, UnsafeMutablePointer<T>) -> Void
+    let ger: @Sendable (Int32, Int32, T, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Int32) -> Void
+}
+
+extension TrainingScalar {
+    /// Row-major `C = α·op(A)·op(B) + β·C`, C (m, n), op(A) (m, k), op(B) (k, n).
+    /// memplan's own AVX-512 kernels take it when the CPU has AVX-512F and the product is at least 16 × 16 × 16;
+    /// otherwise BLAS (`cblas_sgemm`/`cblas_dgemm`).
+    @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        let (ta, tb): (Int32, Int32) = (transposeA ? 1 : 0, transposeB ? 1 : 0)
+        if products.own(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc)) != 0 {
+            return
+        }
+        products.blas(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `gemm` with work fused into the store of C, element by element: r = α·op(A)·op(B) + β·C, then r += bias[column]
+    /// (bias non-nil), then max(0, r) (relu), then 0 where gate[row·ldg + column] ≤ 0 (gate non-nil: ReLU's derivative).
+    /// Bit-identical to the product followed by those passes. Only memplan's own kernels fuse: returns false without
+    /// touching C where they do not take the product.
+    @inline(__always)
+    public static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool, gate: UnsafePointer<Self>?,
+        ldg: Int
+    ) -> Bool {
+        products.fused(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc), bias, relu ? 1 : 0, gate, Int32(ldg)) != 0
+    }
+
+    /// The same product always in BLAS (`cblas_sgemm`/`cblas_dgemm`), for the ceiling's BLAS-only figures.
+    @inline(__always)
+    public static func blasGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        products.blas(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc))
+    }
+
+    /// Row-major `y = α·op(A)·x + β·y` for A (m, n). The corresponding C functions are `cblas_sgemv` and `cblas_dgemv`.
+    @inline(__always)
+    public static func gemv(
+        transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int, x: UnsafePointer<Self>,
+        beta: Self, y: UnsafeMutablePointer<Self>
+    ) {
+        products.gemv(transpose ? 1 : 0, Int32(m), Int32(n), alpha, a, Int32(lda), x, beta, y)
+    }
+
+    /// Row-major rank-1 update `A = α·x·yᵀ + A` for A (m, n). The corresponding C functions are `cblas_sger` and
+    /// `cblas_dger`.
+    @inline(__always)
+    public static func ger(
+        m: Int, n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafePointer<Self>, a: UnsafeMutablePointer<Self>, lda: Int
+    ) {
+        products.ger(Int32(m), Int32(n), alpha, x, y, a, Int32(lda))
+    }
 }

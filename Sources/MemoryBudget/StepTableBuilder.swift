@@ -130,21 +130,19 @@ public struct StepTable: Sendable {
         var loadReads: [TensorID] = []
         if let data {
             let features = data.featureElementType(at: model.precision)
-            try builder.add(
-                TensorID(.trainFeatures), name: "train.x", shape: [data.trainCount, model.inputWidth], elementType: features,
-                category: .data, isPersistent: true)
-            try builder.add(
-                TensorID(.trainTargets), name: "train.y", shape: [data.trainCount, model.outputWidth], elementType: element,
-                category: .data, isPersistent: true)
-            try builder.add(
-                TensorID(.testFeatures), name: "test.x", shape: [data.testCount, model.inputWidth], elementType: features,
-                category: .data, isPersistent: true)
-            try builder.add(
-                TensorID(.testTargets), name: "test.y", shape: [data.testCount, model.outputWidth], elementType: element,
-                category: .data, isPersistent: true)
-            try builder.add(
-                TensorID(.order), name: "order", shape: [data.trainCount], elementType: .int32, category: .data,
-                isPersistent: true)
+            // (role, rows, columns, element type): the dataset decoded once, then the shuffle order.
+            let buffers: [(StepTensor, Int, Int, ElementType)] = [
+                (.trainFeatures, data.trainCount, model.inputWidth, features),
+                (.trainTargets, data.trainCount, model.outputWidth, element),
+                (.testFeatures, data.testCount, model.inputWidth, features),
+                (.testTargets, data.testCount, model.outputWidth, element),
+                (.order, data.trainCount, 1, .int32),
+            ]
+            for (role, rows, columns, type) in buffers {
+                let shape = role == .order ? [rows] : [rows, columns]
+                try builder.add(
+                    TensorID(role), name: role.name, shape: shape, elementType: type, category: .data, isPersistent: true)
+            }
             loadReads = [TensorID(.trainFeatures), TensorID(.trainTargets), TensorID(.order)]
         }
         tensors = builder.tensors

@@ -119,14 +119,9 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]
 
-    public func render(_ format: ReportFormat) -> String {
-        switch format {
-        case .table: CapacityRenderer.text(self)
-        case .json: json
-        case .markdown: CapacityRenderer.markdown(self)
-        case .html: HTMLPage.capacity(self)
-        }
-    }
+    public var tableText: String { CapacityRenderer.text(self) }
+    public var markdownText: String { CapacityRenderer.markdown(self) }
+    public var htmlText: String { HTMLPage.capacity(self) }
 
     /// Node ids in order.
     var nodeIDs: [String] { machine.nodes.map { String($0.node) } }

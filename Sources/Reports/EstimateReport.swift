@@ -130,14 +130,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
             totalLecture: ByteUnits.lecture(budget.totalByteCount))
     }
 
-    public func render(_ format: ReportFormat) -> String {
-        switch format {
-        case .json: json
-        case .table: EstimateRenderer.text(self)
-        case .markdown: EstimateRenderer.markdown(self)
-        case .html: preconditionFailure("estimate has no HTML page; ReportFormat.html is not in EstimateReport.formats")
-        }
-    }
+    public var tableText: String { EstimateRenderer.text(self) }
+    public var markdownText: String { EstimateRenderer.markdown(self) }
 }
 
 /// Renders estimates for `memplan estimate`.

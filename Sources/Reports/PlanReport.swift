@@ -40,15 +40,11 @@ public struct PlanReport: Codable, Sendable, Equatable, ReportDocument {
 
     public static let formats: [ReportFormat] = [.table, .json]
 
-    /// The table's ASCII timeline rows (`--rows`).
-    public func render(_ format: ReportFormat) -> String { render(format, timelineRows: 16) }
+    public var tableText: String { PlanRenderer.text(self, timelineRows: 16) }
 
+    /// `render`, with `timelineRows` rows of the table's ASCII timeline (`--rows`).
     public func render(_ format: ReportFormat, timelineRows: Int) -> String {
-        switch format {
-        case .json: json
-        case .table: PlanRenderer.text(self, timelineRows: timelineRows)
-        case .markdown, .html: preconditionFailure("plan renders \(Self.formatList), not \(format)")
-        }
+        format == .table ? PlanRenderer.text(self, timelineRows: timelineRows) : render(format)
     }
 
     public init(plan: ArenaPlan, program: StepProgram, naiveBytes: Int) {

@@ -12,15 +12,37 @@ public enum ReportFormat: String, CaseIterable, Sendable {
     case html
 }
 
-/// A document: its data is its JSON contract; each format renders the same data.
+/// A document: its data is its JSON contract; each format renders the same data. A document supplies the
+/// renderings it supports (`tableText`, `markdownText`, `htmlText`; JSON is common to all) and lists them in
+/// `formats`; `render` dispatches.
 ///
 ///     let report = EstimateReport(budget)
 ///     print(report.render(.table))
 public protocol ReportDocument: Encodable {
     /// The formats `render` supports, in the order `--help` lists them.
     static var formats: [ReportFormat] { get }
+    /// The terminal table.
+    var tableText: String { get }
+    /// Markdown (documents that have it).
+    var markdownText: String { get }
+    /// A self-contained HTML page (documents that have it).
+    var htmlText: String { get }
+}
+
+extension ReportDocument {
     /// The document in `format`, ending in a newline. Only called with one of `formats`.
-    func render(_ format: ReportFormat) -> String
+    public func render(_ format: ReportFormat) -> String {
+        precondition(Self.supports(format), "\(Self.self) renders \(Self.formatList), not \(format)")
+        switch format {
+        case .table: return tableText
+        case .json: return json
+        case .markdown: return markdownText
+        case .html: return htmlText
+        }
+    }
+
+    public var markdownText: String { preconditionFailure("\(Self.self) has no Markdown rendering") }
+    public var htmlText: String { preconditionFailure("\(Self.self) has no HTML rendering") }
 }
 
 extension ReportDocument {

@@ -45,16 +45,8 @@ public struct SelectionReport: Codable, Sendable, Equatable, ReportDocument {
         bestDegree = degrees.min { $0.validationLoss < $1.validationLoss }?.degree ?? 0
     }
 
-    public func render(_ format: ReportFormat) -> String {
-        switch format {
-        case .json: json
-        case .table: table
-        case .markdown, .html: preconditionFailure("select renders \(Self.formatList), not \(format)")
-        }
-    }
-
     /// Each degree's losses with a bar of its validation loss, then the verdict the numbers support.
-    var table: String {
+    public var tableText: String {
         var out =
             "memplan select — \(profile): \(folds)-fold cross-validation, \(epochs) epochs per fit, loss \(loss) per sample\n\n"
         var rows = TextTable(columns: [

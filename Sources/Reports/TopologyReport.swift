@@ -29,16 +29,8 @@ public struct TopologyReport: Codable, Sendable, Equatable, ReportDocument {
         self.distances = distances
     }
 
-    public func render(_ format: ReportFormat) -> String {
-        switch format {
-        case .json: json
-        case .table: table
-        case .markdown, .html: preconditionFailure("topology renders \(Self.formatList), not \(format)")
-        }
-    }
-
     /// `numactl --hardware`'s layout with exact bytes.
-    var table: String {
+    public var tableText: String {
         let ids = nodes.map(\.node)
         var out = "available: \(ids.count) node\(ids.count == 1 ? "" : "s") (\(ids.map(String.init).joined(separator: ",")))"
         out += numaAvailable ? "\n" : " — libnuma reports no NUMA support; this is /proc/meminfo as one node\n"

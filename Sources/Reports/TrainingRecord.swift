@@ -220,14 +220,9 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]
 
-    public func render(_ format: ReportFormat) -> String {
-        switch format {
-        case .table: TrainingRenderer.summary(self)
-        case .json: json
-        case .markdown: TrainingRenderer.markdown(self)
-        case .html: HTMLPage.training(self)
-        }
-    }
+    public var tableText: String { TrainingRenderer.summary(self) }
+    public var markdownText: String { TrainingRenderer.markdown(self) }
+    public var htmlText: String { HTMLPage.training(self) }
 
     public init(predicted: Predicted, actual: Actual, metrics: Metrics, throughput: Throughput, run: Run, plan: PlanReport) {
         self.predicted = predicted

@@ -10,22 +10,19 @@ public func syntheticModel(
     optimizer: Optimizer = Optimizer(kind: .sgd, learningRate: 0.1), count: Int = 64, seed: UInt64 = 3,
     norm: Normalization? = nil
 ) throws -> Model {
-    var layers: [LayerSpec] = []
-    for index in 1..<widths.count {
-        let isOutput = index == widths.count - 1
-        layers.append(
-            LayerSpec(
-                inputWidth: widths[index - 1], outputWidth: widths[index],
-                activation: isOutput ? (output ?? loss.impliedOutputActivation) : hidden, normalization: isOutput ? nil : norm))
-    }
-    return try Model(
-        name: "fixture", inputShape: [widths[0]], layers: layers, loss: loss, precision: precision, batchSize: batch,
-        optimizer: optimizer,
-        data: .synthetic(
-            task: loss == .softmaxCrossEntropy
-                ? .classes : (loss.isClassification ? (widths.last! > 1 ? .multilabel : .binary) : .regression), count: count,
-            testCount: 16, noise: 0.05, seed: seed),
-        epochs: 1, seed: seed, weightInit: .xavier)
+    var model = try Model(
+        name: "fixture", widths: widths, hiddenActivation: hidden, loss: loss, precision: precision, batchSize: batch,
+        optimizer: optimizer)
+    for index in model.layers.indices.dropLast() { model.layers[index].normalization = norm }
+    if let output { model.layers[model.layers.count - 1].activation = output }
+    let task: SyntheticTask =
+        loss == .softmaxCrossEntropy
+        ? .classes : (loss.isClassification ? (widths.last! > 1 ? .multilabel : .binary) : .regression)
+    model.data = .synthetic(task: task, count: count, testCount: 16, noise: 0.05, seed: seed)
+    model.seed = seed
+    model.weightInit = .xavier
+    try model.validate()
+    return model
 }
 
 /// Whether the Debian package's Fashion-MNIST files are installed.
