@@ -27,6 +27,8 @@ import ModelProfile
 public struct StepProgram: Sendable {
     public let table: StepTable
     public let ops: [StepOp]
+    /// The ops' names in plans and reports (`fwd1`, `h3.qkv`, …), parallel to `ops`.
+    public let opNames: [String]
     /// One per tensor of `table`, in its order.
     public let buffers: [BufferRequest]
     /// `ids[i]` is the tensor `buffers[i]` holds.
@@ -47,6 +49,7 @@ public struct StepProgram: Sendable {
     public init(table: StepTable) {
         self.table = table
         ops = table.ops.map(\.op)
+        opNames = table.ops.map(\.name)
         let last = max(0, table.ops.count - 1)
         var first: [TensorID: Int] = [:]
         var final: [TensorID: Int] = [:]
@@ -88,6 +91,6 @@ public struct StepProgram: Sendable {
     public func naiveByteCount() throws(BudgetError) -> Int {
         let budget = try MemoryBudget.estimate(table)
         let dataBytes = try table.bytes(of: .data)
-        return try Checked(context: model.name).add(budget.totalByteCount, dataBytes, what: "the naive sum")
+        return try Checked(context: table.name).add(budget.totalByteCount, dataBytes, what: "the naive sum")
     }
 }

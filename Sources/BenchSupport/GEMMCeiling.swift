@@ -152,7 +152,7 @@ public enum GEMMCeiling {
                         lda: outputs, b: activations[index] + columns.lowerBound, ldb: inputs, beta: 0,
                         c: gradients[index] + columns.lowerBound, ldc: inputs)
                 }
-            case .load, .loss, .update:
+            case .load, .loss, .update, .forwardPart, .backwardPart, .recomputePart:
                 break  // no products
             }
         }

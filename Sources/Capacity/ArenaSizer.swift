@@ -63,3 +63,28 @@ public struct ArenaSizer: Sendable {
         return Double(hundredths) / 100
     }
 }
+
+/// The arena a transformer needs, from the plan of its step (`StepTable(transformer:)`), at a batch, a sequence length
+/// or a depth.
+public struct TransformerSizer: Sendable {
+    public let model: TransformerModel
+    public let alignment: Int
+
+    public init(model: TransformerModel, alignment: Int = 64) {
+        self.model = model
+        self.alignment = alignment
+    }
+
+    public func arenaBytes(model: TransformerModel) throws -> Int {
+        let program = StepProgram(table: try StepTable(transformer: model))
+        return try BestPlanner().plan(program.buffers, alignment: alignment).arenaByteCount
+    }
+
+    public func arenaBytes(batch: Int) throws -> Int { try arenaBytes(model: try model.with(batchSize: batch)) }
+
+    /// The largest batch whose planned arena is ≤ `limit`, and its arena; 0 when batch 1 does not fit.
+    public func maximumBatch(limit: Int) -> (batch: Int, arenaBytes: Int?) {
+        let batch = CapacitySearch.largest(upTo: 1 << 30) { try arenaBytes(batch: $0) <= limit }
+        return (batch, batch > 0 ? try? arenaBytes(batch: batch) : nil)
+    }
+}

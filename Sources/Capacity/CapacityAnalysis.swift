@@ -130,6 +130,17 @@ public enum CapacityAnalysis {
                     // Reported for the first precision listed.
                     dataBytes = try StepTable(model: model, data: data).bytes(of: .data)
                 }
+            case .transformer(let model):
+                let sizer = TransformerSizer(model: model)
+                let best = sizer.maximumBatch(limit: machineLimit)
+                capacity.maxBatchMachine = best.batch
+                capacity.arenaBytesAtMaxBatch = best.arenaBytes
+                capacity.maxBatchPerNode = nodeLimits.mapValues { sizer.maximumBatch(limit: $0).batch }
+                capacity.bytesAtProfileBatch = try? sizer.arenaBytes(batch: model.batchSize)
+                capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
+                capacity.curve = curvePoints(upTo: max(model.batchSize, capacity.maxBatchMachine)).compactMap { batch in
+                    (try? sizer.arenaBytes(batch: batch)).map { (batch, $0) }
+                }
             }
             results.append(capacity)
         }
@@ -143,6 +154,7 @@ public enum CapacityAnalysis {
             switch profile.with(precisionOrSelf: smallest.precision) {
             case .bound(let bound): needed = (try? MemoryBudget.estimate(bound.with(batchSize: 1)).totalByteCount) ?? Int.max
             case .exact(let model): needed = (try? ArenaSizer(model: model, data: data).arenaBytes(batch: 1)) ?? Int.max
+            case .transformer(let model): needed = (try? TransformerSizer(model: model).arenaBytes(batch: 1)) ?? Int.max
             }
             throw CapacityError.doesNotFit(
                 profile: profile.name, neededBytes: needed, usableBytes: machineLimit, precision: smallest.precision,

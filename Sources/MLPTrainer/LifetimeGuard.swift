@@ -23,7 +23,7 @@ final class LifetimeGuard {
     /// Builds the dead ranges of each op of `program` from `plan`, over the arena's mapped bytes.
     init(program: StepProgram, plan: ArenaPlan, arena: Arena) {
         base = arena.baseAddress
-        opNames = program.ops.map(\.description)
+        opNames = program.opNames
         let size = arena.mappedByteCount
         deadRanges = program.ops.indices.map { op in
             let live = plan.requests.indices

@@ -101,6 +101,8 @@ final class Trainer<T: TrainingScalar> {
             case .update:
                 optimizerStep += 1
                 dispatch(.update)
+            case .forwardPart, .backwardPart, .recomputePart:
+                preconditionFailure("Trainer: \(program.ops[index]) is a transformer's op; dense programs have none")
             }
             lifetimeGuard?.afterOp(index)
         }

@@ -13,13 +13,19 @@ public enum BudgetMode: String, Sendable, Hashable {
 public struct LayerBudget: Sendable, Hashable {
     /// 1-based, as in the lecture's w1, w2, w3.
     public var index: Int
+    /// The layer's kind: `dense`, or a transformer's `embedding`, `block`, `head`.
+    public var kind: String
+    /// What reports call it: `1`, `embedding`, `h3`, `head`.
+    public var name: String
     public var inputWidth: Int
-    /// Neurons in this layer.
+    /// Neurons in this layer (a transformer layer's: its hidden size, or the vocabulary for the head).
     public var outputWidth: Int
-    public var activation: Activation
-    /// Elements of the layer's weight tensor: inputWidth · outputWidth
+    /// The activation's name (`relu`, …; a transformer block's feed-forward activation).
+    public var activation: String
+    /// Elements of the layer's weight tensor: inputWidth · outputWidth (a transformer's: of its matrices)
     public var weightCount: Int
-    /// Elements of its bias: outputWidth, or 0 for a layer without bias
+    /// Elements of its bias: outputWidth, or 0 for a layer without bias (a transformer's: of its vectors, norm gains
+    /// included)
     public var biasCount: Int
     /// Elements of all its parameter tensors
     public var parameterCount: Int
@@ -82,6 +88,9 @@ public struct Budget: Sendable, Hashable {
     public var layers: [LayerBudget]
     /// Every tensor of the step (exact mode), in the table's order; empty in bound mode.
     public var tensors: [TensorSpec]
+    /// The transformer the budget is of, and the published formulas' activation figures for it; nil otherwise.
+    public var transformer: TransformerModel? = nil
+    public var crossChecks: TransformerCrossChecks? = nil
 }
 
 /// Computes budgets. Every product and sum is checked; an absurd profile is an error, not a trap.
@@ -91,6 +100,7 @@ public enum MemoryBudget {
         switch profile {
         case .exact(let model): try estimate(model, options: options)
         case .bound(let bound): try estimate(bound)
+        case .transformer(let model): try estimate(try StepTable(transformer: model, options: options))
         }
     }
 
@@ -101,39 +111,63 @@ public enum MemoryBudget {
 
     /// The sums of a step table (its data tensors, if any, are not part of a step's budget).
     public static func estimate(_ table: StepTable) throws(BudgetError) -> Budget {
-        let model = table.model
-        let checked = Checked(context: model.name)
+        let checked = Checked(context: table.name)
         func sum(_ tensors: [TensorSpec], _ category: BufferCategory, what: String) throws(BudgetError) -> Int {
             try checked.sum(tensors.filter { $0.category == category }.map(\.byteCount), what: what)
         }
-        func elements(_ tensors: [TensorSpec], _ role: DenseTensor) -> Int {
-            tensors.first { $0.id.role == role.rawValue && $0.id.derivative == .value && $0.category == .parameters }?
-                .elementCount ?? 0
+        func elements(_ tensors: [TensorSpec], where keep: (TensorSpec) -> Bool) throws(BudgetError) -> Int {
+            try checked.sum(
+                tensors.filter { $0.category == .parameters && keep($0) }.map(\.elementCount), what: "a parameter count")
+        }
+        // (index, kind, name, inputs, outputs, activation, weights, biases, neurons) per layer.
+        var rows: [(Int, String, String, Int, Int, String, Int, Int, Int)] = []
+        switch table.network {
+        case .mlp(let model):
+            for (offset, layer) in model.layers.enumerated() {
+                let tensors = table.tensors(ofLayer: offset + 1)
+                let weights = try elements(tensors) { $0.id.role == DenseTensor.weight.rawValue }
+                let biases = try elements(tensors) { $0.id.role == DenseTensor.bias.rawValue }
+                rows.append(
+                    (
+                        offset + 1, "dense", String(offset + 1), layer.inputWidth, layer.outputWidth, layer.activation.rawValue,
+                        weights,
+                        biases, layer.outputWidth
+                    ))
+            }
+        case .transformer(let model):
+            let spec = model.spec
+            for index in 1...(spec.layerCount + 2) {
+                let tensors = table.tensors(ofLayer: index)
+                let (kind, name): (String, String) =
+                    index == 1
+                    ? ("embedding", "embedding") : index == spec.layerCount + 2 ? ("head", "head") : ("block", "h\(index - 1)")
+                rows.append(
+                    (
+                        index, kind, name, spec.hiddenSize, kind == "head" ? spec.vocabularySize : spec.hiddenSize,
+                        spec.feedForward.rawValue,
+                        try elements(tensors) { $0.shape.count >= 2 }, try elements(tensors) { $0.shape.count < 2 }, 0
+                    ))
+            }
         }
         var layers: [LayerBudget] = []
-        layers.reserveCapacity(model.layers.count)
         var totals = (parameters: 0, weights: 0, biases: 0, neurons: 0)
-        for (offset, layer) in model.layers.enumerated() {
-            let index = offset + 1
+        for (index, kind, name, inputs, outputs, activation, weights, biases, neurons) in rows {
             let tensors = table.tensors(ofLayer: index)
-            let parameters = try checked.sum(
-                tensors.filter { $0.category == .parameters }.map(\.elementCount), what: "the parameters of layer \(index)")
-            let weights = elements(tensors, .weight)
-            let biases = elements(tensors, .bias)
+            let parameters = try elements(tensors) { _ in true }
             layers.append(
                 LayerBudget(
-                    index: index, inputWidth: layer.inputWidth, outputWidth: layer.outputWidth, activation: layer.activation,
+                    index: index, kind: kind, name: name, inputWidth: inputs, outputWidth: outputs, activation: activation,
                     weightCount: weights, biasCount: biases, parameterCount: parameters,
-                    parameterByteCount: try sum(tensors, .parameters, what: "the parameter bytes of layer \(index)"),
-                    gradientByteCount: try sum(tensors, .gradients, what: "the gradient bytes of layer \(index)"),
-                    activationByteCount: try sum(tensors, .activations, what: "the activation bytes of layer \(index)"),
-                    deltaByteCount: try sum(tensors, .deltas, what: "the delta bytes of layer \(index)"),
-                    scratchByteCount: try sum(tensors, .scratch, what: "the scratch bytes of layer \(index)"),
-                    optimizerByteCount: try sum(tensors, .optimizer, what: "the optimizer state of layer \(index)")))
+                    parameterByteCount: try sum(tensors, .parameters, what: "the parameter bytes of layer \(name)"),
+                    gradientByteCount: try sum(tensors, .gradients, what: "the gradient bytes of layer \(name)"),
+                    activationByteCount: try sum(tensors, .activations, what: "the activation bytes of layer \(name)"),
+                    deltaByteCount: try sum(tensors, .deltas, what: "the delta bytes of layer \(name)"),
+                    scratchByteCount: try sum(tensors, .scratch, what: "the scratch bytes of layer \(name)"),
+                    optimizerByteCount: try sum(tensors, .optimizer, what: "the optimizer state of layer \(name)")))
             totals.parameters = try checked.add(totals.parameters, parameters, what: "the parameter count")
             totals.weights = try checked.add(totals.weights, weights, what: "the weight count")
             totals.biases = try checked.add(totals.biases, biases, what: "the bias count")
-            totals.neurons = try checked.add(totals.neurons, layer.outputWidth, what: "the neuron count")
+            totals.neurons = try checked.add(totals.neurons, neurons, what: "the neuron count")
         }
         let step = table.tensors.filter { $0.category != .data }
         let featureBytes = table.spec(TensorID(.features))?.byteCount ?? 0
@@ -143,14 +177,16 @@ public enum MemoryBudget {
         for category in categories { bytes[category] = try sum(step, category, what: "the \(category.rawValue) bytes") }
         let total = try checked.sum(categories.map { bytes[$0] ?? 0 }, what: "the total")
         return Budget(
-            mode: .exact, profileName: model.name, precision: model.precision, batchSize: model.batchSize,
-            optimizer: model.optimizer.kind, fusesUpdate: table.fusesUpdate, parameterCount: totals.parameters,
+            mode: .exact, profileName: table.name, precision: table.precision, batchSize: table.batchSize,
+            optimizer: table.optimizerKind, fusesUpdate: table.fusesUpdate, parameterCount: totals.parameters,
             weightCount: totals.weights, biasCount: totals.biases, neuronCount: totals.neurons,
             parameterByteCount: bytes[.parameters] ?? 0, gradientByteCount: bytes[.gradients] ?? 0,
             activationByteCount: bytes[.activations] ?? 0, deltaByteCount: bytes[.deltas] ?? 0,
             scratchByteCount: bytes[.scratch] ?? 0,
             inputByteCount: bytes[.inputs] ?? 0, inputFeatureByteCount: featureBytes, inputTargetByteCount: targetBytes,
-            optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step)
+            optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step,
+            transformer: table.transformer,
+            crossChecks: try table.transformer.map { model throws(BudgetError) in try TransformerCrossChecks(model) })
     }
 
     /// The lecture's bound: parameters + gradients (same shape) + activations (at most the

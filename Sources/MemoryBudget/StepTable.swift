@@ -111,6 +111,10 @@ public enum StepTensor: UInt16, CaseIterable, Sendable {
     case testTargets
     /// (N) Int32: the shuffle order; its tail is the validation set
     case order
+    /// (N) bytes: a transformer's training text, one byte-level token per byte
+    case trainText
+    /// (M) bytes: the held-out text
+    case validationText
 
     /// The name reports print.
     public var name: String {
@@ -122,6 +126,8 @@ public enum StepTensor: UInt16, CaseIterable, Sendable {
         case .testFeatures: "test.x"
         case .testTargets: "test.y"
         case .order: "order"
+        case .trainText: "train.text"
+        case .validationText: "validation.text"
         }
     }
 }
@@ -158,6 +164,14 @@ public enum StepOp: Sendable, Hashable, CustomStringConvertible {
     case backwardUpdate(layer: Int)
     /// The optimizer step on every parameter.
     case update
+    /// Sub-op `part` of layer `k`'s forward pass (a transformer block runs its norm, projections, attention and
+    /// feed-forward network as separate ops, so the planner sees each tensor's real lifetime).
+    case forwardPart(layer: Int, part: Int)
+    /// Sub-op `part` of layer `k`'s backward pass.
+    case backwardPart(layer: Int, part: Int)
+    /// Sub-op `part` of layer `k`'s forward pass run again in the backward pass, for activations that were not kept
+    /// (gradient checkpointing).
+    case recomputePart(layer: Int, part: Int)
 
     public var description: String {
         switch self {
@@ -167,6 +181,9 @@ public enum StepOp: Sendable, Hashable, CustomStringConvertible {
         case .backward(let layer): "bwd\(layer)"
         case .backwardUpdate(let layer): "bwd\(layer)+sgd"
         case .update: "update"
+        case .forwardPart(let layer, let part): "fwd\(layer).\(part)"
+        case .backwardPart(let layer, let part): "bwd\(layer).\(part)"
+        case .recomputePart(let layer, let part): "re\(layer).\(part)"
         }
     }
 }
@@ -177,12 +194,18 @@ public struct OpAccess: Sendable, Hashable {
     public var op: StepOp
     public var reads: [TensorID]
     public var writes: [TensorID]
+    /// What reports call the op (`h3.qkv`, `bwd h3.attn`); the op's own description when nil.
+    public var label: String?
 
-    public init(_ op: StepOp, reads: [TensorID] = [], writes: [TensorID] = []) {
+    public init(_ op: StepOp, reads: [TensorID] = [], writes: [TensorID] = [], label: String? = nil) {
         self.op = op
         self.reads = reads
         self.writes = writes
+        self.label = label
     }
+
+    /// The op's name in plans and reports.
+    public var name: String { label ?? op.description }
 
     /// Every tensor the op touches.
     public var touched: [TensorID] { reads + writes }

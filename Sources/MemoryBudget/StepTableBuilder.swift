@@ -94,7 +94,8 @@ struct TableBuilder {
 /// persistent tensors (parameters, optimizer state, data) live at every op, the others from the first op
 /// that touches them to the last (`StepProgram` in ArenaPlanner computes them).
 public struct StepTable: Sendable {
-    public let model: Model
+    /// The network the table is of.
+    public let network: Network
     public let options: StepOptions
     public let data: DataShape?
     public let tensors: [TensorSpec]
@@ -105,9 +106,21 @@ public struct StepTable: Sendable {
     public let parameterIDs: [TensorID]
     private let indexByID: [TensorID: Int]
 
+    /// The dense network (`network` is `.mlp`); a programmer error for a transformer's table.
+    public var model: Model {
+        guard case .mlp(let model) = network else { preconditionFailure("StepTable.model: this is a transformer's table") }
+        return model
+    }
+
+    /// The transformer (`network` is `.transformer`), or nil.
+    public var transformer: TransformerModel? {
+        if case .transformer(let model) = network { return model }
+        return nil
+    }
+
     /// - Throws: `BudgetError.overflow` when a tensor's bytes exceed `Int.max`.
     public init(model: Model, options: StepOptions = StepOptions(), data: DataShape? = nil) throws(BudgetError) {
-        self.model = model
+        network = .mlp(model)
         self.options = options
         self.data = data
         let fuses = options.fusesUpdate && model.optimizer.kind.canFuseIntoBackward
@@ -164,6 +177,50 @@ public struct StepTable: Sendable {
         indexByID = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.id, $0) })
     }
 
+    /// A transformer's step: every tensor its embedding, blocks and head declare, and their sub-ops in order
+    /// (`TransformerKinds`); the update is never fused. `textBytes` sizes the training and validation text kept in the
+    /// arena (nil: the step alone).
+    ///
+    /// - Throws: `BudgetError.overflow` when a tensor's bytes exceed `Int.max`.
+    public init(
+        transformer model: TransformerModel, options: StepOptions = StepOptions(), textBytes: (train: Int, validation: Int)? = nil
+    )
+        throws(BudgetError)
+    {
+        network = .transformer(model)
+        self.options = options
+        data = textBytes.map { DataShape(trainCount: $0.train, testCount: $0.validation, featureStorage: .byte) }
+        fusesUpdate = false
+        var builder = TableBuilder(checked: Checked(context: model.name), optimizer: model.optimizer.kind, fusesUpdate: false)
+        let kinds = TransformerKinds(model: model, options: options)
+        try kinds.tensors(&builder)
+        let tokens = [model.batchSize, model.sequenceLength]
+        try builder.add(TensorID(.features), name: "tokens", shape: tokens, elementType: .int32, category: .inputs)
+        try builder.add(TensorID(.targets), name: "targets", shape: tokens, elementType: .int32, category: .inputs)
+        if let textBytes {
+            try builder.add(
+                TensorID(.trainText), name: StepTensor.trainText.name, shape: [textBytes.train], elementType: .byte,
+                category: .data,
+                isPersistent: true)
+            try builder.add(
+                TensorID(.validationText), name: StepTensor.validationText.name, shape: [textBytes.validation],
+                elementType: .byte,
+                category: .data, isPersistent: true)
+        }
+        tensors = builder.tensors
+        parameterIDs = tensors.filter { $0.category == .parameters }.map(\.id)
+        var ops = kinds.ops(fusedUpdate: false, parameterIDs: parameterIDs, states: model.optimizer.kind.stateTensorsPerParameter)
+        if textBytes == nil { ops[0].reads = [] }
+        self.ops = ops
+        indexByID = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.id, $0) })
+    }
+
+    /// The network's name, precision, batch and optimizer, whichever kind it is.
+    public var name: String { network.name }
+    public var precision: Precision { network.precision }
+    public var batchSize: Int { network.batchSize }
+    public var optimizerKind: OptimizerKind { network.optimizer.kind }
+
     /// The tensor with this ID, if the step has it.
     public func spec(_ id: TensorID) -> TensorSpec? { indexByID[id].map { tensors[$0] } }
 
@@ -172,7 +229,41 @@ public struct StepTable: Sendable {
 
     /// Bytes of one category, summed.
     public func bytes(of category: BufferCategory) throws(BudgetError) -> Int {
-        try Checked(context: model.name).sum(
+        try Checked(context: name).sum(
             tensors.filter { $0.category == category }.map(\.byteCount), what: "the \(category.rawValue) bytes")
+    }
+}
+
+/// The networks a step table can be of.
+public enum Network: Sendable, Hashable {
+    case mlp(Model)
+    case transformer(TransformerModel)
+
+    public var name: String {
+        switch self {
+        case .mlp(let model): model.name
+        case .transformer(let model): model.name
+        }
+    }
+
+    public var precision: Precision {
+        switch self {
+        case .mlp(let model): model.precision
+        case .transformer(let model): model.precision
+        }
+    }
+
+    public var batchSize: Int {
+        switch self {
+        case .mlp(let model): model.batchSize
+        case .transformer(let model): model.batchSize
+        }
+    }
+
+    public var optimizer: Optimizer {
+        switch self {
+        case .mlp(let model): model.optimizer
+        case .transformer(let model): model.optimizer
+        }
     }
 }

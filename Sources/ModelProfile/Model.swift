@@ -228,6 +228,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case outOfRange(what: String, value: Double, range: String)
     case tooLarge(what: String)
     case normOnOutputLayer
+    /// A transformer whose sizes do not fit together (heads not dividing hidden, …).
+    case transformerShape(String)
 
     public var description: String {
         switch self {
@@ -254,6 +256,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(what) is too large to count in 64-bit integers"
         case .normOnOutputLayer:
             "norm is an option of hidden layers; the output layer feeds the loss directly"
+        case .transformerShape(let problem):
+            problem
         }
     }
 

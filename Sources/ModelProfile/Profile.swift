@@ -47,15 +47,17 @@ public struct BoundModel: Sendable, Codable, Hashable {
     }
 }
 
-/// A parsed profile: an exact network or a bound.
+/// A parsed profile: an exact network, a transformer, or a bound.
 public enum Profile: Sendable, Hashable {
     case exact(Model)
     case bound(BoundModel)
+    case transformer(TransformerModel)
 
     public var name: String {
         switch self {
         case .exact(let model): model.name
         case .bound(let bound): bound.name
+        case .transformer(let model): model.name
         }
     }
 
@@ -63,6 +65,7 @@ public enum Profile: Sendable, Hashable {
         switch self {
         case .exact(let model): model.precision
         case .bound(let bound): bound.precision
+        case .transformer(let model): model.precision
         }
     }
 
@@ -70,6 +73,7 @@ public enum Profile: Sendable, Hashable {
         switch self {
         case .exact(let model): model.batchSize
         case .bound(let bound): bound.batchSize
+        case .transformer(let model): model.batchSize
         }
     }
 
@@ -80,6 +84,8 @@ public enum Profile: Sendable, Hashable {
         switch self {
         case .exact(let model): .exact(try model.with(precision: precision, batchSize: batchSize, optimizer: optimizer))
         case .bound(let bound): .bound(try bound.with(precision: precision, batchSize: batchSize, optimizer: optimizer))
+        case .transformer(let model):
+            .transformer(try model.with(precision: precision, batchSize: batchSize, optimizer: optimizer))
         }
     }
 }

@@ -150,7 +150,7 @@ public enum ProfileParser {
         // The basic resolver (no implicit tag rules) is used: every scalar is read as text by
         // NodeReader, and Yams skips its regular-expression tag resolution (a third of the time on big files).
         let (root, reader) = try compose(text: text, file: file, baseDirectory: baseDirectory)
-        let top = try reader.section(root, named: "the profile", allowed: exactKeys + boundKeys)
+        let top = try reader.section(root, named: "the profile", allowed: exactKeys + boundKeys + transformerKeys)
         let kind = try top["kind"].map { try reader.string($0, field: "kind") }
         switch kind?.lowercased() {
         case "bound":
@@ -159,14 +159,16 @@ public enum ProfileParser {
             return .bound(try parseBound(top, reader: reader))
         case nil, "exact", "model", "mlp":
             return .exact(try parseExact(top, reader: reader))
+        case "transformer", "gpt", "llama":
+            return .transformer(try parseTransformer(top, reader: reader))
         case "machine":
             throw ProfileError.inconsistent(
                 reader.location(top["kind"]!),
                 "this is a machine profile; pass it as --machine \(file) and give a model profile first")
         case let other?:
             throw ProfileError.unknownName(
-                reader.location(top["kind"]!), field: "kind", value: other, valid: ["exact", "bound"],
-                suggestion: Suggestion.closest(to: other, in: ["exact", "bound"]))
+                reader.location(top["kind"]!), field: "kind", value: other, valid: ["exact", "bound", "transformer"],
+                suggestion: Suggestion.closest(to: other, in: ["exact", "bound", "transformer"]))
         }
     }
 

@@ -53,6 +53,10 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
 
     public struct Layer: Codable, Sendable, Equatable {
         public var index: Int
+        /// `dense`, or a transformer's `embedding`, `block`, `head` (new key).
+        public var kind: String
+        /// `1`, …; a transformer's `embedding`, `h1`, …, `head` (new key).
+        public var name: String
         public var inputs: Int
         public var units: Int
         public var activation: String
@@ -71,6 +75,31 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         public var elementType: String
         public var category: String
         public var bytes: Int
+    }
+
+    /// A transformer's shape and the published formulas' activation figures beside memplan's (new key; null for
+    /// other profiles).
+    public struct Transformer: Codable, Sendable, Equatable {
+        public var vocabulary: Int
+        public var paddedVocabulary: Int
+        public var context: Int
+        public var sequence: Int
+        public var layers: Int
+        public var heads: Int
+        public var kvHeads: Int
+        public var hidden: Int
+        public var feedForward: Int
+        public var norm: String
+        public var activation: String
+        public var positions: String
+        public var tiedEmbeddings: Bool
+        public var checkpoint: String
+        public var tokensPerStep: Int
+        /// memplan's own: the bytes of every activation the backward pass reads (its `activations` category).
+        public var memplanActivationBytes: Int
+        public var korthikantiActivationBytes: Int
+        public var llmcActivationFloats: Int
+        public var llmcPaddedVocabulary: Int
     }
 
     public struct Human: Codable, Sendable, Equatable {
@@ -92,6 +121,7 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
     public var inputBytes: InputBytes
     public var layers: [Layer]
     public var tensors: [Tensor]
+    @Nullable public var transformer: Transformer?
     public var human: Human
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown]
@@ -113,7 +143,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         inputBytes = InputBytes(features: budget.inputFeatureByteCount, targets: budget.inputTargetByteCount)
         layers = budget.layers.map { layer in
             Layer(
-                index: layer.index, inputs: layer.inputWidth, units: layer.outputWidth, activation: layer.activation.rawValue,
+                index: layer.index, kind: layer.kind, name: layer.name, inputs: layer.inputWidth, units: layer.outputWidth,
+                activation: layer.activation,
                 weights: layer.weightCount, biases: layer.biasCount, parameters: layer.parameterCount,
                 bytes: LayerBytes(
                     parameters: layer.parameterByteCount, gradients: layer.gradientByteCount,
@@ -124,6 +155,20 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
             Tensor(
                 name: tensor.name, layer: tensor.id.layer, shape: tensor.shape, elementType: tensor.elementType.description,
                 category: tensor.category.rawValue, bytes: tensor.byteCount)
+        }
+        if let model = budget.transformer, let checks = budget.crossChecks {
+            let spec = model.spec
+            transformer = Transformer(
+                vocabulary: spec.vocabularySize, paddedVocabulary: spec.paddedVocabularySize, context: spec.contextLength,
+                sequence: model.sequenceLength, layers: spec.layerCount, heads: spec.headCount, kvHeads: spec.keyValueHeadCount,
+                hidden: spec.hiddenSize, feedForward: spec.feedForwardSize, norm: spec.norm.rawValue,
+                activation: spec.feedForward.rawValue,
+                positions: spec.positions.rawValue, tiedEmbeddings: spec.tiedEmbeddings, checkpoint: model.recompute.rawValue,
+                tokensPerStep: model.batchSize * model.sequenceLength, memplanActivationBytes: budget.activationByteCount,
+                korthikantiActivationBytes: checks.korthikantiBytes, llmcActivationFloats: checks.llmcActivationFloats,
+                llmcPaddedVocabulary: checks.llmcPaddedVocabulary)
+        } else {
+            transformer = nil
         }
         human = Human(
             totalDecimal: ByteUnits.decimal(budget.totalByteCount), totalBinary: ByteUnits.binary(budget.totalByteCount),
@@ -182,7 +227,7 @@ public enum EstimateRenderer {
         ])
         for layer in report.layers {
             table.append([
-                String(layer.index), "\(layer.inputs) → \(layer.units)", layer.activation, ByteUnits.grouped(layer.weights),
+                layer.name, "\(layer.inputs) → \(layer.units)", layer.activation, ByteUnits.grouped(layer.weights),
                 ByteUnits.grouped(layer.biases), ByteUnits.grouped(layer.parameters), ByteUnits.grouped(layer.bytes.parameters),
                 ByteUnits.grouped(layer.bytes.gradients), ByteUnits.grouped(layer.bytes.activations),
                 ByteUnits.grouped(layer.bytes.deltas),
@@ -237,11 +282,27 @@ public enum EstimateRenderer {
                     + "per step, the Binary column 1024 per step from bytes."
             ]
         }
-        var notes = [
+        var notes: [String] = []
+        if let transformer = report.transformer {
+            let bytes = transformer.memplanActivationBytes
+            func versus(_ other: Int) -> String {
+                let difference = bytes - other
+                return "\(ByteUnits.grouped(other)) B (memplan's \(ByteUnits.grouped(bytes)) B is \(difference >= 0 ? "+" : "−")"
+                    + "\(ByteUnits.grouped(abs(difference))) B)"
+            }
+            notes.append(
+                "Activations, cross-checked: Korthikanti et al.'s formula for the blocks, L·(s·b·h·(16p + 2) + (2p + 1)·a·s²·b), "
+                    + "gives \(versus(transformer.korthikantiActivationBytes)); llm.c's train_gpt2.c layout holds "
+                    + "\(ByteUnits.grouped(transformer.llmcActivationFloats)) floats (Vp = \(transformer.llmcPaddedVocabulary)) = "
+                    + "\(versus(transformer.llmcActivationFloats * 4)). memplan keeps only what its backward pass reads: attention's "
+                    + "probabilities but not its scores (llm.c keeps both), no attproj or fcproj output (the residual sums are kept "
+                    + "instead), no probs beside the logits (the loss turns logits into their gradient in place), and its own "
+                    + "sizes for what it does keep.")
+        }
+        notes.append(
             "Every tensor of the step, with no reuse: `memplan plan` places them in an arena no larger than this total. "
                 + "Activations: each layer's output a_l for the whole batch, kept for the backward pass (z_l is computed in place). "
-                + "Deltas: dz_l = ∂L/∂z_l of the hidden layers. Inputs: the batch's features and dense targets."
-        ]
+                + "Deltas: dz_l = ∂L/∂z_l of the hidden layers. Inputs: the batch's features and dense targets.")
         if report.fusesUpdate {
             notes.append(
                 "Gradients: none stored — plain SGD's update is fused into the backward pass (W −= η·dzᵀ·x as each product is "

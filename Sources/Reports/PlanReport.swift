@@ -58,12 +58,12 @@ public struct PlanReport: Codable, Sendable, Equatable, ReportDocument {
                 name: request.name, bytes: request.byteCount, offset: plan.offsets[index], first: request.lifetime.lowerBound,
                 last: request.lifetime.upperBound, category: request.category.rawValue)
         }
-        profile = program.model.name
-        precision = program.model.precision.rawValue
-        batch = program.model.batchSize
-        optimizer = program.model.optimizer.kind.rawValue
+        profile = program.table.name
+        precision = program.table.precision.rawValue
+        batch = program.table.batchSize
+        optimizer = program.table.optimizerKind.rawValue
         strategy = plan.strategy
-        ops = program.ops.map(\.description)
+        ops = program.opNames
         threads = program.options.parts
         validation = nil
     }

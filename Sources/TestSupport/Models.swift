@@ -28,3 +28,19 @@ public func syntheticModel(
 /// Whether the Debian package's Fashion-MNIST files are installed.
 public let fashionMNISTInstalled = FileManager.default.fileExists(
     atPath: DataSource.defaultFashionMNISTPath + "/train-images-idx3-ubyte.gz")
+
+/// Names of the shipped profiles of the exact (MLP) kind.
+public func shippedExactProfileNames() -> [String] {
+    shippedProfileNames().filter { name in
+        if case .exact = try? ProfileParser.load(path: profilePath(name)) { return true }
+        return false
+    }
+}
+
+/// Names of the shipped profiles of the transformer kind.
+public func shippedTransformerProfileNames() -> [String] {
+    shippedProfileNames().filter { name in
+        if case .transformer = try? ProfileParser.load(path: profilePath(name)) { return true }
+        return false
+    }
+}

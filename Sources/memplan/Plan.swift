@@ -2,6 +2,7 @@
 
 import ArenaPlanner
 import ArgumentParser
+import MemoryBudget
 import ModelProfile
 import Reports
 
@@ -71,13 +72,18 @@ extension Memplan {
 
         func run() throws {
             let profile = try overrides.apply(to: try source.resolve())
-            guard case .exact(let model) = profile else {
+            let table: StepTable
+            switch profile {
+            case .bound:
                 throw CLIFailure.badInput(
                     "\(source.profile ?? "the model") is a bound profile: it states only a parameter count, so there are no layers to plan; "
                         + "use `memplan estimate` for its bound, or give an exact profile")
+            case .exact(let model): table = try source.attributing { try StepTable(model: model, options: overrides.stepOptions) }
+            case .transformer(let model):
+                table = try source.attributing { try StepTable(transformer: model, options: overrides.stepOptions) }
             }
             let (report, plan) = try source.attributing {
-                let program = try StepProgram(model: model, options: overrides.stepOptions)
+                let program = StepProgram(table: table)
                 let plan = try planner.planner.plan(program.buffers, alignment: alignment.value)
                 return (PlanReport(plan: plan, program: program, naiveBytes: try program.naiveByteCount()), plan)
             }

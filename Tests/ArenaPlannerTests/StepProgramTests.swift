@@ -14,7 +14,7 @@ struct StepProgramTests {
         return model
     }
 
-    static let exactProfiles = shippedProfileNames().filter { $0 != "quiz-300b" }
+    static let exactProfiles = shippedExactProfileNames()
 
     @Test(
         "every shipped profile × optimizer at single/double, batch 1, 128, 8192, 1 and 2 parts: the plan validates; arena ≤ lower bound + buffers × alignment",

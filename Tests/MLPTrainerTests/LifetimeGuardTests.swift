@@ -10,7 +10,7 @@ import Testing
 /// poisoned with NaN around each op, the losses are bit-identical to a run without the poison.
 @Suite("Lifetimes in the trainer")
 struct LifetimeGuardTests {
-    static let profiles = shippedProfileNames().filter { $0 != "quiz-300b" }
+    static let profiles = shippedExactProfileNames()
 
     /// The profile's model (layers, loss, batch) on a small synthetic data set of its shape.
     func model(_ name: String, optimizer: OptimizerKind, batch: Int? = nil) throws -> Model {
