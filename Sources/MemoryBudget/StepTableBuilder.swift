@@ -204,16 +204,22 @@ public struct StepTable: Sendable {
                 isPersistent: true)
             try builder.add(
                 TensorID(.validationText), name: StepTensor.validationText.name, shape: [textBytes.validation],
-                elementType: .byte,
-                category: .data, isPersistent: true)
+                elementType: .byte, category: .data, isPersistent: true)
+            // The training windows (T + 1 tokens every T), shuffled each epoch.
+            try builder.add(
+                TensorID(.order), name: "order", shape: [Self.windowCount(textBytes.train, sequence: model.sequenceLength)],
+                elementType: .int32, category: .data, isPersistent: true)
         }
         tensors = builder.tensors
         parameterIDs = tensors.filter { $0.category == .parameters }.map(\.id)
         var ops = kinds.ops(fusedUpdate: false, parameterIDs: parameterIDs, states: model.optimizer.kind.stateTensorsPerParameter)
-        if textBytes == nil { ops[0].reads = [] }
+        if textBytes == nil { ops[0].reads = [] }  // the step alone: the batch comes from outside the arena
         self.ops = ops
         indexByID = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.id, $0) })
     }
+
+    /// Windows of T + 1 tokens, starting every T tokens, in `count` bytes of text.
+    public static func windowCount(_ count: Int, sequence: Int) -> Int { max(0, (count - 1) / max(sequence, 1)) }
 
     /// The network's name, precision, batch and optimizer, whichever kind it is.
     public var name: String { network.name }
@@ -264,6 +270,28 @@ public enum Network: Sendable, Hashable {
         switch self {
         case .mlp(let model): model.optimizer
         case .transformer(let model): model.optimizer
+        }
+    }
+
+    public var epochs: Int {
+        switch self {
+        case .mlp(let model): model.epochs
+        case .transformer(let model): model.epochs
+        }
+    }
+
+    public var seed: UInt64 {
+        switch self {
+        case .mlp(let model): model.seed
+        case .transformer(let model): model.seed
+        }
+    }
+
+    /// The loss's name: the MLP's, or a transformer's next-token cross-entropy.
+    public var lossName: String {
+        switch self {
+        case .mlp(let model): model.loss.rawValue
+        case .transformer: "softmax-cross-entropy"
         }
     }
 }

@@ -40,6 +40,8 @@ public enum HeadTensor: UInt16, CaseIterable, Sendable {
     case norm, normMean, normRstd, logits
     /// ∂lnf (B, T, C); ∂ of the residual stream (B, T, C), carried from the head back to the embedding
     case dNorm, dResidual
+    /// (B, T): each position's loss, summed into the step's
+    case losses
 }
 
 /// The sub-ops of a block, in forward order.
@@ -102,6 +104,7 @@ struct TransformerKinds {
         }
         try table.add(head(.normRstd), name: "lnf_rstd", shape: [b, t], elementType: float, category: .activations)
         try table.add(head(.logits), name: "logits", shape: [b, t, vp], elementType: float, category: .activations)
+        try table.add(head(.losses), name: "losses", shape: [b, t], elementType: float, category: .scratch)
         try table.add(head(.dNorm), name: "dlnf", shape: [b, t, c], elementType: float, category: .deltas)
         try table.add(head(.dResidual), name: "dresidual", shape: [b, t, c], elementType: float, category: .deltas)
     }
@@ -200,7 +203,9 @@ struct TransformerKinds {
     /// Every op of the step, in order.
     func ops(fusedUpdate: Bool, parameterIDs: [TensorID], states: Int) -> [OpAccess] {
         var ops = [
-            OpAccess(.load, reads: [TensorID(.trainText)], writes: [TensorID(.features), TensorID(.targets)], label: "load")
+            OpAccess(
+                .load, reads: [TensorID(.trainText), TensorID(.order)], writes: [TensorID(.features), TensorID(.targets)],
+                label: "load")
         ]
         var embedReads = [TensorID(.features), embedding(.tokenTable)]
         if spec.positions == .learned { embedReads.append(embedding(.positionTable)) }
@@ -225,7 +230,8 @@ struct TransformerKinds {
             OpAccess(
                 .forwardPart(layer: headLayer, part: 1), reads: [head(.norm), headWeight], writes: [head(.logits)],
                 label: "logits"))
-        ops.append(OpAccess(.loss, reads: [head(.logits), TensorID(.targets)], writes: [head(.logits)], label: "loss"))
+        ops.append(
+            OpAccess(.loss, reads: [head(.logits), TensorID(.targets)], writes: [head(.logits), head(.losses)], label: "loss"))
         ops.append(
             OpAccess(
                 .backwardPart(layer: headLayer, part: 1), reads: [head(.logits), head(.norm), headWeight],

@@ -164,15 +164,19 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         /// library `blas_core` names, which also runs the thin products either way). Absent in records written
         /// before memplan had its own kernels: those ran everything in BLAS.
         @Nullable public var gemmKernels: String?
+        /// A transformer's training tokens per second (new key; null for MLPs).
+        @Nullable public var tokensPerSecond: Double?
 
         public init(
-            samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil
+            samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil,
+            tokensPerSecond: Double? = nil
         ) {
             self.samplesPerSecond = samplesPerSecond
             self.trainingSeconds = trainingSeconds
             self.blasCore = blasCore
             self.blasThreads = blasThreads
             self.gemmKernels = gemmKernels
+            self.tokensPerSecond = tokensPerSecond
         }
     }
 

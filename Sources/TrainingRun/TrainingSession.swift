@@ -66,7 +66,8 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
 
 /// What a run predicted, measured and learned.
 public struct TrainingResult: Sendable {
-    public var model: Model
+    /// What was trained: an MLP or a transformer.
+    public var network: Network
     public var program: StepProgram
     public var plan: ArenaPlan
     public var budget: Budget
@@ -87,8 +88,10 @@ public struct TrainingResult: Sendable {
     public var epochs: [EpochMetrics]
     public var testLoss: Double?
     public var testAccuracy: Double?
-    /// Training samples per second over the steps only (no evaluation).
+    /// Training samples (a transformer's: sequences) per second over the steps only (no evaluation).
     public var samplesPerSecond: Double
+    /// A transformer's training tokens per second (B·T per step); nil for MLPs.
+    public var tokensPerSecond: Double? = nil
     public var trainingSeconds: Double
     public var blasCore: String
     /// `memplan-avx512` when memplan's own kernels ran the large products, `blas` otherwise (`BLASInfo.gemmKernels`).
@@ -269,7 +272,8 @@ public enum TrainingSession {
         }
         let measurement = meter.finish(arena, threadsBound: threadsBound)
         return TrainingResult(
-            model: model, program: program, plan: plan, budget: budget, dataSummary: loader.summary, trainCount: trainCount,
+            network: .mlp(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
+            trainCount: trainCount,
             validationCount: validationCount, testCount: shape.testCount, placement: options.placement,
             isNUMABacked: arena.isNUMABacked,
             plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,

@@ -47,17 +47,17 @@ enum Adapters {
                     validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
             },
             trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount)
-        let model = result.model
+        let network = result.network
         let run = TrainingRecord.Run(
-            profile: model.name, precision: model.precision.rawValue, batch: model.batchSize, epochs: model.epochs,
-            optimizer: model.optimizer.kind.rawValue, learningRate: model.optimizer.learningRate, loss: model.loss.rawValue,
-            placement: result.placement.description, seed: model.seed, data: result.dataSummary, partial: result.isPartial,
+            profile: network.name, precision: network.precision.rawValue, batch: network.batchSize, epochs: network.epochs,
+            optimizer: network.optimizer.kind.rawValue, learningRate: network.optimizer.learningRate, loss: network.lossName,
+            placement: result.placement.description, seed: network.seed, data: result.dataSummary, partial: result.isPartial,
             memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date()))
         return TrainingRecord(
             predicted: predicted, actual: actual, metrics: metrics,
             throughput: TrainingRecord.Throughput(
                 samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
-                blasThreads: result.blasThreads, gemmKernels: result.gemmKernels),
+                blasThreads: result.blasThreads, gemmKernels: result.gemmKernels, tokensPerSecond: result.tokensPerSecond),
             run: run, plan: PlanReport(plan: plan, program: result.program, naiveBytes: naive))
     }
 

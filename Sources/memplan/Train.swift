@@ -4,6 +4,7 @@ import ArenaPlanner
 import ArgumentParser
 import Foundation
 import MLPTrainer
+import MemoryBudget
 import TrainingRun
 import ModelProfile
 import NUMAArena
@@ -109,14 +110,28 @@ extension Memplan {
             sigemptyset(&interrupt)
             sigaddset(&interrupt, SIGINT)
             pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
-            guard case .exact(var model) = try ProfileParser.load(path: profile) else {
+            let network: Network
+            switch try ProfileParser.load(path: profile) {
+            case .bound:
                 throw CLIFailure.badInput(
                     "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
+            case .exact(var model):
+                model = try model.with(precision: precision, batchSize: batch?.value)
+                if let epochs { model.epochs = epochs.value }
+                if let seed { model.seed = UInt64(seed.value) }
+                if let learningRate { model.optimizer.learningRate = learningRate }
+                network = .mlp(model)
+            case .transformer(var model):
+                model = try model.with(precision: precision, batchSize: batch?.value)
+                if let epochs { model.epochs = epochs.value }
+                if let seed { model.seed = UInt64(seed.value) }
+                if let learningRate { model.optimizer.learningRate = learningRate }
+                if model.data == nil {
+                    throw CLIFailure.badInput(
+                        "\(profile) names no data; add data: {source: text, path: …} or {source: synthetic}")
+                }
+                network = .transformer(model)
             }
-            model = try model.with(precision: precision, batchSize: batch?.value)
-            if let epochs { model.epochs = epochs.value }
-            if let seed { model.seed = UInt64(seed.value) }
-            if let learningRate { model.optimizer.learningRate = learningRate }
             if let record { try RecordFile.checkWritable(record) }
 
             var options = TrainingOptions()
@@ -128,7 +143,7 @@ extension Memplan {
             let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
             let bar = ProgressBar(enabled: interactive)
             let table = format == .table
-            if table { print(header(model)) }
+            if table { print(header(network)) }
             options.progress = { progress in
                 bar.update(progress)
                 if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
@@ -138,7 +153,11 @@ extension Memplan {
             }
             options.shouldStop = { stopRequested.load(ordering: .relaxed) }
 
-            let result = try TrainingSession.run(model, options: options)
+            let result: TrainingResult
+            switch network {
+            case .mlp(let model): result = try TrainingSession.run(model, options: options)
+            case .transformer(let model): result = try TransformerSession.run(model, options: options)
+            }
             bar.clear()
             let report = try Adapters.record(result)
             if let record { try RecordFile.write(report.json, to: record) }
@@ -148,10 +167,12 @@ extension Memplan {
             if result.isPartial { throw ExitCode(130) }
         }
 
-        func header(_ model: Model) -> String {
-            var text = "memplan train — \(model.name): \(model.precision.rawValue) precision, batch \(model.batchSize), "
+        func header(_ network: Network) -> String {
+            let optimizer = network.optimizer
+            var text = "memplan train — \(network.name): \(network.precision.rawValue) precision, batch \(network.batchSize), "
+            if case .transformer(let model) = network { text += "sequence \(model.sequenceLength), " }
             text +=
-                "\(model.optimizer.kind.rawValue) η = \(model.optimizer.learningRate), \(model.epochs) epoch\(model.epochs == 1 ? "" : "s"), "
+                "\(optimizer.kind.rawValue) η = \(optimizer.learningRate), \(network.epochs) epoch\(network.epochs == 1 ? "" : "s"), "
             text += "placement \(placement)\n\n" + EpochLine.header
             return text
         }

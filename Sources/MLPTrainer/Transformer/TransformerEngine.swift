@@ -1,0 +1,114 @@
+// The transformer trainer's face for the run and the tests outside this module: no generics, so the step loop stays
+// specialised inside MLPTrainer.
+
+import ArenaPlanner
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import TrainingData
+
+/// A transformer's step program running on its planned arena, at the model's precision.
+public final class TransformerEngine {
+    public let program: StepProgram
+    public let plan: ArenaPlan
+    public let arena: Arena
+    public let threads: Int
+    enum Storage {
+        case single(TransformerTrainer<Float>)
+        case double(TransformerTrainer<Double>)
+    }
+    let storage: Storage
+    let pool: WorkerPool
+
+    /// - Throws: `TrainerError.unsupportedPrecision` for precisions without kernels.
+    public init(program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false) throws {
+        guard let model = program.table.transformer else { preconditionFailure("TransformerEngine: not a transformer's program") }
+        self.program = program
+        self.plan = plan
+        self.arena = arena
+        self.threads = max(1, threads)
+        pool = WorkerPool(partCount: self.threads)
+        let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
+        switch model.precision {
+        case .single:
+            let trainer = TransformerTrainer<Float>(
+                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena),
+                lifetimeGuard: lifetimeGuard)
+            trainer.attach(pool)
+            storage = .single(trainer)
+        case .double:
+            let trainer = TransformerTrainer<Double>(
+                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena),
+                lifetimeGuard: lifetimeGuard)
+            trainer.attach(pool)
+            storage = .double(trainer)
+        default:
+            throw TrainerError.unsupportedPrecision(model.precision.rawValue)
+        }
+    }
+
+    /// Reads the loader's text into the arena.
+    public func load(_ loader: TextLoader) throws {
+        switch storage {
+        case .single(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
+        case .double(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
+        }
+    }
+
+    /// The training windows' order (`windowCount` Int32s in the arena).
+    public var order: UnsafeMutablePointer<Int32> {
+        switch storage {
+        case .single(let trainer): trainer.tensors.order
+        case .double(let trainer): trainer.tensors.order
+        }
+    }
+
+    /// Training windows (T + 1 tokens every T), and whole validation windows.
+    public var windowCount: Int {
+        switch storage {
+        case .single(let trainer): trainer.tensors.windowCount
+        case .double(let trainer): trainer.tensors.windowCount
+        }
+    }
+
+    public var validationWindowCount: Int {
+        let t = program.table.transformer!.sequenceLength
+        let count: Int
+        switch storage {
+        case .single(let trainer): count = trainer.tensors.validationCount
+        case .double(let trainer): count = trainer.tensors.validationCount
+        }
+        return StepTable.windowCount(count, sequence: t)
+    }
+
+    public func initializeParameters(seed: UInt64) {
+        switch storage {
+        case .single(let trainer): trainer.initializeParameters(seed: seed)
+        case .double(let trainer): trainer.initializeParameters(seed: seed)
+        }
+    }
+
+    /// One training step on windows `order[start ..< start + B]`; the batch's mean loss per token.
+    public func trainStep(windowStart start: Int) -> Double {
+        switch storage {
+        case .single(let trainer): trainer.trainStep(.training(start: start))
+        case .double(let trainer): trainer.trainStep(.training(start: start))
+        }
+    }
+
+    /// The mean loss per token of validation windows `start ..< start + B`, parameters unchanged.
+    public func validationLoss(windowStart start: Int) -> Double {
+        switch storage {
+        case .single(let trainer): trainer.evaluate(.validation(start: start))
+        case .double(let trainer): trainer.evaluate(.validation(start: start))
+        }
+    }
+
+    /// What the lifetime guard found (empty without it).
+    public var lifetimeViolations: [String] {
+        switch storage {
+        case .single(let trainer): trainer.lifetimeGuard?.violations ?? []
+        case .double(let trainer): trainer.lifetimeGuard?.violations ?? []
+        }
+    }
+}

@@ -1,0 +1,189 @@
+// The transformer's step engine: runs its step program's sub-ops, in order, on the planned tensors, each split over
+// the worker pool (rows of B·T, attention's (b, head) pairs, a parameter's output channels). Nothing allocates.
+
+import ArenaPlanner
+import MemoryBudget
+import ModelProfile
+
+/// Runs a transformer's `StepProgram`: `load` gathers B windows of T + 1 tokens, the forward sub-ops (`embed`, and
+/// per block `ln1`, `qkv`, `attn`, `proj`, `ln2`, `fc`, `act`, `fcproj`; `lnf`, `logits`), `loss`, their backward in
+/// reverse, and `update` (the optimizer's rule on every parameter). Kernels: `TransformerKernels`.
+final class TransformerTrainer<T: TrainingScalar> {
+    let program: StepProgram
+    let model: TransformerModel
+    let tensors: TransformerTensors<T>
+    let lifetimeGuard: LifetimeGuard?
+    private var optimizerStep = 0
+    private var pool: WorkerPool?
+    private var job = Job.update
+    private var gradientScale: T?
+
+    let (batch, sequence, channels, vocabulary, padded): (Int, Int, Int, Int, Int)
+    var rows: Int { batch * sequence }
+    var spec: TransformerSpec { model.spec }
+
+    init(program: StepProgram, tensors: TransformerTensors<T>, lifetimeGuard: LifetimeGuard? = nil) {
+        self.program = program
+        self.model = tensors.model
+        self.tensors = tensors
+        self.lifetimeGuard = lifetimeGuard
+        (batch, sequence, channels) = (model.batchSize, model.sequenceLength, model.spec.hiddenSize)
+        (vocabulary, padded) = (model.spec.vocabularySize, model.spec.paddedVocabularySize)
+    }
+
+    // MARK: - Parameters
+
+    /// GPT-2's initialisation: every matrix and the embeddings N(0, 0.02²), the residual projections (attention's and
+    /// the feed-forward network's output) N(0, (0.02/√(2L))²), biases and shifts 0, norm gains 1, optimizer state 0;
+    /// and the rotary table. Drawn in the table's parameter order from `seed`.
+    func initializeParameters(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        let residualScale = 0.02 / (2 * Double(spec.layerCount)).squareRoot()
+        for (index, id) in program.table.parameterIDs.enumerated() {
+            let parameter = tensors.parameters[index]
+            let spec = program.table.spec(id)!
+            let name = spec.name
+            if spec.shape.count >= 2 {
+                let deviation = name.hasSuffix("attprojw") || name.hasSuffix("fcprojw") ? residualScale : 0.02
+                for i in 0..<parameter.count { parameter.values[i] = T(generator.nextNormal() * deviation) }
+            } else {
+                let isGain = name.hasSuffix("ln1w") || name.hasSuffix("ln2w") || name == "lnfw"
+                parameter.values.update(repeating: isGain ? 1 : 0, count: parameter.count)
+            }
+            for state in parameter.states { state.update(repeating: 0, count: parameter.count) }
+        }
+        if let rope = tensors.rope {
+            TransformerKernels.rotaryTable(rope, maxSequenceLength: model.spec.contextLength, headSize: model.spec.headSize)
+        }
+        optimizerStep = 0
+    }
+
+    // MARK: - Running the program
+
+    /// Where `load` takes the batch's windows from.
+    enum Windows {
+        /// Training windows `order[start ..< start + B]` (window w is tokens w·T … w·T + T).
+        case training(start: Int)
+        /// Validation windows `start ..< start + B` of the held-out text.
+        case validation(start: Int)
+    }
+
+    /// One training step: every op of the program. Returns the batch's mean loss per token (nats).
+    func trainStep(_ windows: Windows) -> Double {
+        run(ops: program.ops.indices, windows: windows, training: true)
+    }
+
+    /// Forward, loss and backward: leaves ∂(mean loss)/∂θ in the gradients, parameters unchanged (gradient checks).
+    func computeGradients(_ windows: Windows) -> Double {
+        run(ops: 0..<(program.index(of: .update) ?? program.ops.count), windows: windows, training: true)
+    }
+
+    /// The loss of a batch without touching parameters: `load`, the forward sub-ops and `loss`.
+    func evaluate(_ windows: Windows) -> Double {
+        run(ops: 0..<(program.index(of: .loss)! + 1), windows: windows, training: false)
+    }
+
+    private func run(ops: Range<Int>, windows: Windows, training: Bool) -> Double {
+        var loss = 0.0
+        gradientScale = training ? 1 / T(rows) : nil
+        for index in ops {
+            lifetimeGuard?.beforeOp(index)
+            let op = program.ops[index]
+            switch op {
+            case .load: load(windows)
+            case .loss:
+                dispatch(.op(index: index, phase: 0))
+                var sum = 0.0
+                for r in 0..<rows { sum += Double(tensors.losses[r]) }
+                loss = sum / Double(rows)
+            case .update:
+                optimizerStep += 1
+                dispatch(.update)
+            case .forwardPart, .backwardPart:
+                for phase in 0..<phases(op) { dispatch(.op(index: index, phase: phase)) }
+            case .forward, .backward, .backwardUpdate, .recomputePart:
+                preconditionFailure("TransformerTrainer: \(op) is not a transformer's op")
+            }
+            lifetimeGuard?.afterOp(index)
+        }
+        return loss
+    }
+
+    /// Copies each window's T tokens into `tokens` and the next T into `targets`.
+    private func load(_ windows: Windows) {
+        let t = sequence
+        for b in 0..<batch {
+            let (text, offset): (UnsafeMutablePointer<UInt8>, Int)
+            switch windows {
+            case .training(let start): (text, offset) = (tensors.trainText, Int(tensors.order[start + b]) * t)
+            case .validation(let start):
+                // Windows past the end wrap around, so a batch is always B windows.
+                let windows = max(1, (tensors.validationCount - 1) / t)
+                (text, offset) = (tensors.validationText, ((start + b) % windows) * t)
+            }
+            for i in 0..<t {
+                tensors.tokens[b * t + i] = Int32(text[offset + i])
+                tensors.targets[b * t + i] = Int32(text[offset + i + 1])
+            }
+        }
+    }
+
+    // MARK: - Splitting over the pool
+
+    enum Job {
+        case op(index: Int, phase: Int)
+        case update
+    }
+
+    func attach(_ pool: WorkerPool) {
+        self.pool = pool
+        pool.setBody { [unowned self] part in self.runPart(part) }
+    }
+
+    var partCount: Int { pool?.partCount ?? 1 }
+    private var splitter: Splitter { Splitter(pool: pool, partCount: partCount) }
+
+    private func dispatch(_ job: Job) {
+        self.job = job
+        if let pool { pool.run(measured: true) { part in self.runPart(part) } } else { runPart(0) }
+    }
+
+    private func runPart(_ part: Int) {
+        switch job {
+        case .update:
+            let rule = OptimizerRule<T>(model.optimizer, step: optimizerStep)
+            for parameter in tensors.parameters {
+                let range = splitter.share(part, of: parameter.count, granule: 16, records: false)
+                rule.apply(parameter.values, gradient: parameter.gradient, states: parameter.states, range: range)
+            }
+        case .op(let index, let phase):
+            switch program.ops[index] {
+            case .forwardPart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part)
+            case .backwardPart(let layer, let sub): backwardPart(layer: layer, sub: sub, phase: phase, part: part)
+            case .loss:
+                TransformerKernels.softmaxCrossEntropy(
+                    logits: tensors.logits, losses: tensors.losses, targets: tensors.targets, vocabulary: vocabulary,
+                    paddedVocabulary: padded, rows: share(part, rows), gradientScale: gradientScale)
+            default: break
+            }
+        }
+    }
+
+    /// Part `part`'s share of `count` (rows in multiples of 8, like the GEMM kernels' tile).
+    @inline(__always)
+    func share(_ part: Int, _ count: Int, granule: Int = 1) -> Range<Int> {
+        splitter.share(part, of: count, granule: granule, records: false)
+    }
+
+    /// Phases of a sub-op: a backward sub-op that forms a parameter's gradient joins once between the input gradient
+    /// (split by rows) and the parameter gradient (split by the parameter's columns).
+    private func phases(_ op: StepOp) -> Int {
+        guard case .backwardPart(let layer, let sub) = op else { return 1 }
+        if layer == 1 { return 1 }  // embedding: columns only
+        if layer == spec.layerCount + 2 { return 2 }
+        switch BlockPart(rawValue: sub)! {
+        case .attention, .activation: return 1
+        default: return 2
+        }
+    }
+}

@@ -1,0 +1,142 @@
+// A transformer's training run, stage by stage as an MLP's: text size → step program → plan (validated) → arena
+// (measured) → text read into it → epochs of shuffled windows → measurements.
+
+import ArenaPlanner
+import Foundation
+import MLPTrainer
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import TrainingData
+
+/// Trains a transformer on its text inside one planned arena.
+public enum TransformerSession {
+    /// The plan a run of `model` would use (the text's bytes and window order included), without running it.
+    public static func plan(
+        _ model: TransformerModel, dataPath: String? = nil, alignment: Int = 64, threads: Int = 1
+    ) throws -> (TextLoader, StepProgram, ArenaPlan) {
+        let loader = try TextLoader(model: model, dataPath: dataPath)
+        let table = try StepTable(
+            transformer: model, options: StepOptions(parts: threads), textBytes: (loader.trainCount, loader.validationCount))
+        let program = StepProgram(table: table)
+        let plan = try BestPlanner().plan(program.buffers, alignment: alignment)
+        do {
+            try plan.validate()
+        } catch {
+            throw RunError.invalidPlan(error.description)
+        }
+        return (loader, program, plan)
+    }
+
+    /// Trains `model` for its epochs: each epoch shuffles the training windows (T + 1 tokens every T) and steps over
+    /// them B at a time; after each epoch the loss on the held-out text (up to 64 batches of B windows).
+    ///
+    /// - Throws: `DataError`, `RunError` (divergence, a short arena), `TrainerError`, `NUMAError`, `BudgetError`/`PlanError`.
+    public static func run(_ model: TransformerModel, options: TrainingOptions = TrainingOptions()) throws -> TrainingResult {
+        guard model.precision.isTrainable else { throw TrainerError.unsupportedPrecision(model.precision.rawValue) }
+        let threads = max(1, options.threadCount ?? ProcessMemory.allowedCPUCount())
+        let (loader, program, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment, threads: threads)
+        let budget = try MemoryBudget.estimate(program.table)
+        let meter = RunMeter(counter: options.allocationCounter)
+        meter.beforeArena()
+        let arena = try Arena(
+            byteCount: plan.arenaByteCount, placement: options.placement, force: options.force,
+            shortfallPages: options.arenaShortfallPages)
+        let mapped = arena.measuredByteCount() ?? 0
+        guard mapped >= plan.arenaByteCount else {
+            throw RunError.arenaSmallerThanPlanned(mappedBytes: mapped, plannedBytes: plan.arenaByteCount)
+        }
+        let threadsBound = arena.bindThreadsToPlacementNode()
+        let plannedNode: Int? =
+            switch options.placement {
+            case .node(let node): node
+            case .local: NUMATopology.currentNode()
+            case .interleave: nil
+            }
+        BLASInfo.setThreadCount(1)
+        let engine = try TransformerEngine(
+            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
+        try engine.load(loader)
+        engine.initializeParameters(seed: model.seed)
+        let windows = engine.windowCount
+        let order = engine.order
+        for index in 0..<windows { order[index] = Int32(index) }
+        var generator = SplitMix64(seed: model.seed &+ 0x5EED)
+        meter.afterLoad()
+
+        let batch = model.batchSize
+        let stepsPerEpoch = windows / batch
+        guard stepsPerEpoch >= 1 else {
+            throw RunError.notEnoughSamples(
+                reason:
+                    "\(loader.summary) gives \(windows) training window(s) of \(model.sequenceLength + 1) tokens; a step needs \(batch)"
+            )
+        }
+        let warmupSteps = min(2, max(0, stepsPerEpoch * model.epochs - 1))
+        var epochs: [EpochMetrics] = []
+        var trainingSeconds = 0.0
+        var sequencesTrained = 0
+        var stopped = false
+        var globalStep = 0
+        epochLoop: for epoch in 1...model.epochs {
+            TrainingSession.shuffle(order, count: windows, using: &generator)
+            var lossSum = 0.0
+            var epochSeconds = 0.0
+            var steps = 0
+            for step in 0..<stepsPerEpoch {
+                let started = DispatchTime.now().uptimeNanoseconds
+                meter.stepStarts(steady: globalStep >= warmupSteps)
+                let loss = engine.trainStep(windowStart: step * batch)
+                meter.stepEnds()
+                epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                globalStep += 1
+                guard loss.isFinite else {
+                    throw RunError.diverged(epoch: epoch, step: step + 1, loss: loss, learningRate: model.optimizer.learningRate)
+                }
+                lossSum += loss
+                steps += 1
+                meter.afterFirstStep(arena)
+                if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
+                    progress(
+                        TrainingProgress(
+                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
+                            trainLoss: lossSum / Double(steps),
+                            samplesPerSecond: Double(steps * batch) / max(epochSeconds, 1e-9), isEpochEnd: false,
+                            epochMetrics: nil))
+                }
+                if let shouldStop = options.shouldStop, shouldStop() {
+                    stopped = true
+                    break
+                }
+            }
+            trainingSeconds += epochSeconds
+            sequencesTrained += steps * batch
+            var metrics = EpochMetrics(
+                epoch: epoch, trainLoss: lossSum / Double(max(steps, 1)), trainAccuracy: nil, validationLoss: nil,
+                validationAccuracy: nil, seconds: epochSeconds)
+            if !stopped {
+                let batches = min(64, max(1, (engine.validationWindowCount + batch - 1) / batch))
+                var validation = 0.0
+                for index in 0..<batches { validation += engine.validationLoss(windowStart: index * batch) }
+                metrics.validationLoss = validation / Double(batches)
+            }
+            epochs.append(metrics)
+            options.progress?(
+                TrainingProgress(
+                    epoch: epoch, epochs: model.epochs, step: steps, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
+                    samplesPerSecond: Double(steps * batch) / max(epochSeconds, 1e-9), isEpochEnd: true, epochMetrics: metrics))
+            if stopped { break epochLoop }
+        }
+        let measurement = meter.finish(arena, threadsBound: threadsBound)
+        let sequencesPerSecond = Double(sequencesTrained) / max(trainingSeconds, 1e-9)
+        return TrainingResult(
+            network: .transformer(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
+            trainCount: loader.trainCount, validationCount: loader.validationCount, testCount: 0, placement: options.placement,
+            isNUMABacked: arena.isNUMABacked, plannedNode: plannedNode, measurement: measurement,
+            lifetimeViolations: engine.lifetimeViolations, epochs: epochs, testLoss: nil, testAccuracy: nil,
+            samplesPerSecond: sequencesPerSecond, tokensPerSecond: sequencesPerSecond * Double(model.sequenceLength),
+            trainingSeconds: trainingSeconds, blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels,
+            blasThreads: threads,
+            isPartial: stopped)
+    }
+}

@@ -1,0 +1,122 @@
+import ArenaPlanner
+import Foundation
+@testable import MLPTrainer
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import TestSupport
+import Testing
+import TrainingData
+
+/// A transformer's step program on a planned arena with synthetic text, as `TransformerSession` assembles it.
+final class TransformerFixture<T: TrainingScalar> {
+    let program: StepProgram
+    let arena: Arena
+    let pool: WorkerPool
+    let trainer: TransformerTrainer<T>
+
+    init(_ model: TransformerModel, threads: Int = 1, guardsLifetimes: Bool = false) throws {
+        let loader = try TextLoader(model: model)
+        program = StepProgram(
+            table: try StepTable(
+                transformer: model, options: StepOptions(parts: threads), textBytes: (loader.trainCount, loader.validationCount)))
+        let plan = try BestPlanner().plan(program.buffers, alignment: 64)
+        try plan.validate()
+        arena = try Arena(byteCount: plan.arenaByteCount, placement: .local)
+        let tensors = TransformerTensors<T>(program: program, plan: plan, arena: arena)
+        try loader.load(train: tensors.trainText, validation: tensors.validationText)
+        for index in 0..<tensors.windowCount { tensors.order[index] = Int32((index * 7 + 3) % tensors.windowCount) }
+        trainer = TransformerTrainer(
+            program: program, tensors: tensors,
+            lifetimeGuard: guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil)
+        pool = WorkerPool(partCount: threads)
+        trainer.attach(pool)
+        trainer.initializeParameters(seed: model.seed)
+    }
+
+    var parameterValues: [T] {
+        trainer.tensors.parameters.flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+    }
+}
+
+/// Tiny GPT-2 and Llama shapes on a synthetic byte chain.
+func tinyTransformer(llama: Bool, precision: Precision = .double, sequence: Int = 6) throws -> TransformerModel {
+    let spec =
+        llama
+        ? TransformerSpec(
+            vocabularySize: 20, contextLength: 8, layerCount: 2, headCount: 4, keyValueHeadCount: 2, hiddenSize: 8,
+            feedForwardSize: 12,
+            norm: .rms, feedForward: .swiglu, positions: .rotary, tiedEmbeddings: false, hasBiases: false)
+        : TransformerSpec(
+            vocabularySize: 20, paddedVocabularySize: 24, contextLength: 8, layerCount: 2, headCount: 2, hiddenSize: 8)
+    return try TransformerModel(
+        name: llama ? "tiny-llama" : "tiny-gpt2", spec: spec, batchSize: 2, sequenceLength: sequence, precision: precision,
+        optimizer: Optimizer(kind: .adamw, learningRate: 1e-2, weightDecay: 0), data: .synthetic(count: 400, seed: 5))
+}
+
+@Suite("Transformer trainer")
+struct TransformerTrainerTests {
+    @Test("every parameter's gradient through the step program matches finite differences (fp64)", arguments: [false, true])
+    func finiteDifferences(llama: Bool) throws {
+        for threads in [1, 2] {
+            let fixture = try TransformerFixture<Double>(try tinyTransformer(llama: llama), threads: threads)
+            // Away from the symmetric start (gains 1, biases 0), so every gradient is exercised.
+            var generator = SplitMix64(seed: 8)
+            for parameter in fixture.trainer.tensors.parameters {
+                for index in 0..<parameter.count { parameter.values[index] += 0.05 * generator.nextNormal() }
+            }
+            let trainer = fixture.trainer
+            _ = trainer.computeGradients(.training(start: 0))
+            let parameters = trainer.tensors.parameters
+            let analytic = parameters.map { Array(UnsafeBufferPointer(start: $0.gradient, count: $0.count)) }
+            let h = 1e-6
+            var worst = 0.0
+            for (tensor, parameter) in parameters.enumerated() {
+                for index in stride(from: 0, to: parameter.count, by: max(1, parameter.count / 24)) {
+                    let saved = parameter.values[index]
+                    parameter.values[index] = saved + h
+                    let plus = trainer.evaluate(.training(start: 0))
+                    parameter.values[index] = saved - h
+                    let minus = trainer.evaluate(.training(start: 0))
+                    parameter.values[index] = saved
+                    let numeric = (plus - minus) / (2 * h)
+                    // Relative to the larger of the two, floored at 1e-3: a gradient of 1e-5 has 1e-5 of finite-difference noise.
+                    let error = abs(numeric - analytic[tensor][index]) / max(1e-3, abs(numeric) + abs(analytic[tensor][index]))
+                    worst = max(worst, error)
+                }
+            }
+            #expect(worst < 1e-5, "\(llama ? "Llama" : "GPT-2") shape, \(threads) threads: worst relative error \(worst)")
+        }
+    }
+
+    @Test("the poisoned run (every dead byte NaN around each op) and the plain run agree bit for bit", arguments: [false, true])
+    func lifetimes(llama: Bool) throws {
+        for threads in [1, 2] {
+            let model = try tinyTransformer(llama: llama, precision: .single)
+            let plain = try TransformerFixture<Float>(model, threads: threads)
+            let guarded = try TransformerFixture<Float>(model, threads: threads, guardsLifetimes: true)
+            func run(_ fixture: TransformerFixture<Float>) -> [Double] {
+                var losses: [Double] = []
+                for step in 0..<3 { losses.append(fixture.trainer.trainStep(.training(start: 2 * step))) }
+                losses.append(fixture.trainer.evaluate(.validation(start: 0)))
+                return losses + fixture.parameterValues.prefix(200).map { Double($0) }
+            }
+            let expected = run(plain)
+            let observed = run(guarded)
+            #expect(observed.map(\.bitPattern) == expected.map(\.bitPattern), "\(llama ? "Llama" : "GPT-2"), \(threads) threads")
+            #expect(guarded.trainer.lifetimeGuard?.violations == [])
+        }
+    }
+
+    @Test("one thread and two give the same losses (each part writes its own rows, heads and columns)")
+    func threadsAgree() throws {
+        let model = try tinyTransformer(llama: false, precision: .double)
+        var runs: [[Double]] = []
+        for threads in [1, 2] {
+            let fixture = try TransformerFixture<Double>(model, threads: threads)
+            runs.append((0..<4).map { fixture.trainer.trainStep(.training(start: 2 * $0)) })
+        }
+        let difference = zip(runs[0], runs[1]).map { abs($0 - $1) }.max() ?? 1
+        #expect(difference < 1e-12, "losses differ by \(difference)")
+    }
+}
