@@ -91,6 +91,9 @@ public struct Budget: Sendable, Hashable {
     /// The transformer the budget is of, and the published formulas' activation figures for it; nil otherwise.
     public var transformer: TransformerModel? = nil
     public var crossChecks: TransformerCrossChecks? = nil
+    /// Activations a recompute op forms again in the backward pass (gradient checkpointing); 0 without it. Counted
+    /// in the total like every other tensor: the total is each tensor once, with no reuse (the plan's arena reuses).
+    public var recomputedByteCount = 0
 }
 
 /// Computes budgets. Every product and sum is checked; an absurd profile is an error, not a trap.
@@ -172,7 +175,9 @@ public enum MemoryBudget {
         let step = table.tensors.filter { $0.category != .data }
         let featureBytes = table.spec(TensorID(.features))?.byteCount ?? 0
         let targetBytes = table.spec(TensorID(.targets))?.byteCount ?? 0
-        let categories: [BufferCategory] = [.parameters, .gradients, .activations, .deltas, .scratch, .inputs, .optimizer]
+        let categories: [BufferCategory] = [
+            .parameters, .gradients, .activations, .deltas, .scratch, .recomputed, .inputs, .optimizer,
+        ]
         var bytes: [BufferCategory: Int] = [:]
         for category in categories { bytes[category] = try sum(step, category, what: "the \(category.rawValue) bytes") }
         let total = try checked.sum(categories.map { bytes[$0] ?? 0 }, what: "the total")
@@ -186,7 +191,8 @@ public enum MemoryBudget {
             inputByteCount: bytes[.inputs] ?? 0, inputFeatureByteCount: featureBytes, inputTargetByteCount: targetBytes,
             optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step,
             transformer: table.transformer,
-            crossChecks: try table.transformer.map { model throws(BudgetError) in try TransformerCrossChecks(model) })
+            crossChecks: try table.transformer.map { model throws(BudgetError) in try TransformerCrossChecks(model) },
+            recomputedByteCount: bytes[.recomputed] ?? 0)
     }
 
     /// The lecture's bound: parameters + gradients (same shape) + activations (at most the

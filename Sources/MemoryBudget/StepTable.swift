@@ -18,6 +18,9 @@ public enum BufferCategory: String, CaseIterable, Sendable, Codable, Hashable {
     case deltas
     /// Short-lived working memory of one op (the fused SGD backward's partial deltas when it is split).
     case scratch
+    /// Activations formed again in the backward pass (gradient checkpointing): they live from their recompute op to
+    /// their last backward reader, while the forward pass's copy dies after its last forward reader.
+    case recomputed
     /// The dataset decoded once, and the shuffle order (training runs only).
     case data
 }
@@ -48,12 +51,14 @@ public enum ElementType: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Which version of a tensor: the value itself, its gradient ∂L/∂value, or the optimizer's i-th
-/// state tensor for it (momentum's v; Adam's m then v).
+/// Which version of a tensor: the value itself, its gradient ∂L/∂value, the optimizer's i-th
+/// state tensor for it (momentum's v; Adam's m then v), or the value formed again by a recompute op.
 public enum TensorDerivative: Hashable, Sendable {
     case value
     case gradient
     case state(Int)
+    /// The same value recomputed in the backward pass (gradient checkpointing); a buffer of its own.
+    case recomputed
 }
 
 /// A tensor's identity within one step, typed by the kind that declares it: the layer (1-based; 0 for
@@ -91,6 +96,9 @@ public struct TensorID: Hashable, Sendable, CustomStringConvertible {
 
     /// The optimizer's state tensor `index` for this parameter.
     public func state(_ index: Int) -> TensorID { TensorID(layer: layer, role: role, derivative: .state(index)) }
+
+    /// This activation as a recompute op forms it again in the backward pass.
+    public var recomputed: TensorID { TensorID(layer: layer, role: role, derivative: .recomputed) }
 
     public var description: String { "layer \(layer) role \(role) \(derivative)" }
 }

@@ -287,6 +287,10 @@ public enum Network: Sendable, Hashable {
         }
     }
 
+    public var isTransformer: Bool {
+        if case .transformer = self { true } else { false }
+    }
+
     /// The loss's name: the MLP's, or a transformer's next-token cross-entropy.
     public var lossName: String {
         switch self {

@@ -67,6 +67,17 @@ public enum BlockPart: Int, CaseIterable, Sendable {
 struct TransformerKinds {
     let model: TransformerModel
     let options: StepOptions
+    /// Activations the backward pass reads as recomputed (`TensorID.recomputed`), per `model.recompute`.
+    private(set) var recomputedIDs: Set<TensorID>
+
+    init(model: TransformerModel, options: StepOptions) {
+        self.model = model
+        self.options = options
+        recomputedIDs = []
+        var ids = Set<TensorID>()
+        for k in blocks { for part in recomputedParts(k) { ids.formUnion(forward(k, part).writes) } }
+        recomputedIDs = ids
+    }
     var spec: TransformerSpec { model.spec }
     var blocks: ClosedRange<Int> { 2...(spec.layerCount + 1) }
     var headLayer: Int { spec.layerCount + 2 }
@@ -95,6 +106,11 @@ struct TransformerKinds {
         }
         try table.add(embedding(.output), name: "encoded", shape: [b, t, c], elementType: float, category: .activations)
         for k in blocks { try blockTensors(k, &table) }
+        for original in table.tensors where recomputedIDs.contains(original.id) {
+            try table.add(
+                original.id.recomputed, name: original.name + ".re", shape: original.shape, elementType: original.elementType,
+                category: .recomputed)
+        }
         try table.parameter(head(.normGain), name: "lnfw", shape: [c], elementType: float)
         if hasShift { try table.parameter(head(.normShift), name: "lnfb", shape: [c], elementType: float) }
         if !spec.tiedEmbeddings { try table.parameter(head(.weight), name: "lm_head", shape: [vp, c], elementType: float) }
@@ -242,12 +258,18 @@ struct TransformerKinds {
                 reads: [head(.dNorm), block(headLayer - 1, .output)] + headStats + normParameters,
                 writes: [head(.dResidual)] + normParameters.map(\.gradient), label: "bwd lnf"))
         for k in blocks.reversed() {
+            // A segment's recompute runs (in forward order) just before the backward of its last block.
+            if let segment = segments.first(where: { $0.upperBound == k }) {
+                for j in segment { ops += recomputeOps(j, parts: recomputedParts(j)) }
+            }
             for part in BlockPart.allCases.reversed() {
+                // Selective: attention's outputs are formed again just before their first backward reader.
+                if model.recompute == .selective, part == .projection { ops += recomputeOps(k, parts: [.attention]) }
                 let (reads, writes) = backward(k, part)
                 let parameters = parameters(k, part)
                 ops.append(
                     OpAccess(
-                        .backwardPart(layer: k, part: part.rawValue), reads: reads + parameters,
+                        .backwardPart(layer: k, part: part.rawValue), reads: reads.map(recomputed) + parameters,
                         writes: writes + parameters.map(\.gradient), label: "bwd h\(k - 1).\(part.name)"))
             }
         }
@@ -263,5 +285,93 @@ struct TransformerKinds {
                 .update, reads: parameterIDs.flatMap { id in [id, id.gradient] + stateIndices.map { id.state($0) } },
                 writes: parameterIDs.flatMap { id in [id] + stateIndices.map { id.state($0) } }, label: "update"))
         return ops
+    }
+
+    // MARK: - Recompute (gradient checkpointing)
+
+    /// Runs of consecutive blocks that the backward pass forms again from the first one's input: each block alone
+    /// (`blocks`), ⌈√L⌉ blocks at a time (`sqrt`); none otherwise.
+    var segments: [ClosedRange<Int>] {
+        let size: Int
+        switch model.recompute {
+        case .none, .selective: return []
+        case .blocks: size = 1
+        case .sqrt: size = Self.ceilSquareRoot(spec.layerCount)
+        }
+        return stride(from: blocks.lowerBound, through: blocks.upperBound, by: size).map {
+            $0...min($0 + size - 1, blocks.upperBound)
+        }
+    }
+
+    /// ⌈√n⌉ by integers.
+    static func ceilSquareRoot(_ n: Int) -> Int {
+        var root = 1
+        while root * root < n { root += 1 }
+        return root
+    }
+
+    /// Block k's forward sub-ops that run again in the backward pass: a segment's blocks run all of theirs except the
+    /// segment's last block's feed-forward projection (its output, the next segment's input, is kept); `selective`
+    /// runs attention only.
+    func recomputedParts(_ k: Int) -> [BlockPart] {
+        switch model.recompute {
+        case .none: return []
+        case .selective: return [.attention]
+        case .blocks, .sqrt:
+            let last = segments.first { $0.contains(k) }?.upperBound == k
+            return last ? BlockPart.allCases.filter { $0 != .fcProjection } : BlockPart.allCases
+        }
+    }
+
+    /// The recomputed twin of an activation the backward pass reads, or the tensor itself when it is kept.
+    func recomputed(_ id: TensorID) -> TensorID { recomputedIDs.contains(id) ? id.recomputed : id }
+
+    /// Block k's recompute ops: the forward sub-ops again, reading and writing the recomputed twins.
+    func recomputeOps(_ k: Int, parts: [BlockPart]) -> [OpAccess] {
+        parts.map { part in
+            let (reads, writes) = forward(k, part)
+            return OpAccess(
+                .recomputePart(layer: k, part: part.rawValue), reads: reads.map(recomputed) + parameters(k, part),
+                writes: writes.map(recomputed), label: "re h\(k - 1).\(part.name)")
+        }
+    }
+
+    // MARK: - Arithmetic
+
+    /// Floating-point operations of block sub-op `part`'s forward pass (a multiply-add counts 2), counting the products
+    /// only — norms, activations and residual sums add O(B·T·C), noise beside them. N = B·T rows:
+    /// qkv 2·N·C·(NH + 2·NKV)·HS, projection 2·N·C², fc 2·N·C·I (2I with SwiGLU), fcproj 2·N·I·C; causal attention
+    /// q·kᵀ and att·v over the T(T+1)/2 visible pairs, 2·2·B·NH·HS·T(T+1)/2.
+    func forwardFLOPs(_ part: BlockPart) -> Double {
+        let (n, c) = (Double(model.batchSize * model.sequenceLength), Double(spec.hiddenSize))
+        let t = Double(model.sequenceLength)
+        switch part {
+        case .qkv: return 2 * n * c * Double(spec.qkvWidth)
+        case .attention: return 2 * Double(model.batchSize * spec.headCount * spec.headSize) * t * (t + 1)
+        case .projection: return 2 * n * c * c
+        case .fc: return 2 * n * c * Double(fcWidth)
+        case .fcProjection: return 2 * n * Double(spec.feedForwardSize) * c
+        case .norm1, .norm2, .activation: return 0
+        }
+    }
+
+    /// The step's products: forward (blocks and the head's 2·N·C·Vp) ×3 for forward + backward (each product's
+    /// backward forms two of the same size), and the recompute ops' forward products on top.
+    var flops: (step: Double, recomputed: Double) {
+        let n = Double(model.batchSize * model.sequenceLength)
+        let block = BlockPart.allCases.map(forwardFLOPs).reduce(0, +)
+        let forward = Double(spec.layerCount) * block + 2 * n * Double(spec.hiddenSize * spec.paddedVocabularySize)
+        var recomputed = 0.0
+        for k in blocks { recomputed += recomputedParts(k).map(forwardFLOPs).reduce(0, +) }
+        return (3 * forward + recomputed, recomputed)
+    }
+}
+
+extension StepTable {
+    /// A transformer step's floating-point operations (products only; see `TransformerKinds.forwardFLOPs`): the whole
+    /// step including recompute, and the recompute ops' share. Nil for an MLP.
+    public var transformerFLOPs: (step: Double, recomputed: Double)? {
+        guard let model = transformer else { return nil }
+        return TransformerKinds(model: model, options: options).flops
     }
 }

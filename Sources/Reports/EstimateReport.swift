@@ -8,11 +8,14 @@ import ModelProfile
 ///
 ///     {"profile", "precision", "batch", "mode": "exact"|"bound", "optimizer", "element_bytes", "fuses_update",
 ///      "counts": {"parameters", "weights", "biases", "neurons"},
-///      "bytes": {"parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch"},
+///      "bytes": {"parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch",
+///                "recomputed"},
 ///      "input_bytes": {"features", "targets"},
 ///      "layers": [{"index", "inputs", "units", "activation", "weights", "biases", "parameters",
 ///                  "bytes": {"parameters", "gradients", "activations", "optimizer", "deltas", "scratch"}}],
 ///      "tensors": [{"name", "layer", "shape", "element_type", "category", "bytes"}],
+///      "transformer": {…} | null, "recompute": [{"checkpoint", "peak_bytes", "saved_bytes", "step_flops",
+///                                               "recomputed_flops", "added_compute_fraction", "selected"}] | null,
 ///      "human": {"total_decimal", "total_binary", "total_lecture"}}
 ///
 /// All byte and count values are integers. `bytes.total` is every tensor of the step with no reuse, never below the
@@ -35,6 +38,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         public var total: Int
         public var deltas: Int
         public var scratch: Int
+        /// Activations formed again in the backward pass (a transformer's `--checkpoint`); 0 without (new key).
+        public var recomputed: Int
     }
 
     public struct InputBytes: Codable, Sendable, Equatable {
@@ -102,6 +107,37 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         public var llmcPaddedVocabulary: Int
     }
 
+    /// What a checkpoint mode buys a transformer: the planned step's peak (its arena's lower bound, as `memplan plan`
+    /// places it) and the products it adds (`StepTable.transformerFLOPs`).
+    public struct RecomputeOption: Codable, Sendable, Equatable {
+        /// `none`, `blocks`, `sqrt` or `selective`.
+        public var checkpoint: String
+        /// Peak live bytes of the step (the lower bound of its arena).
+        public var peakBytes: Int
+        /// The peak of `none` minus this one's.
+        public var savedBytes: Int
+        /// Floating-point operations of one step (products; recompute included) and the recompute ops' share.
+        public var stepFlops: Double
+        public var recomputedFlops: Double
+        /// recomputed / (step − recomputed): the compute added over keeping everything.
+        public var addedComputeFraction: Double
+        /// The mode the estimate above is for.
+        public var selected: Bool
+
+        public init(
+            checkpoint: String, peakBytes: Int, savedBytes: Int, stepFlops: Double, recomputedFlops: Double, selected: Bool
+        ) {
+            self.checkpoint = checkpoint
+            self.peakBytes = peakBytes
+            self.savedBytes = savedBytes
+            self.stepFlops = stepFlops
+            self.recomputedFlops = recomputedFlops
+            let base = stepFlops - recomputedFlops
+            addedComputeFraction = base > 0 ? recomputedFlops / base : 0
+            self.selected = selected
+        }
+    }
+
     public struct Human: Codable, Sendable, Equatable {
         public var totalDecimal: String
         public var totalBinary: String
@@ -122,11 +158,14 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
     public var layers: [Layer]
     public var tensors: [Tensor]
     @Nullable public var transformer: Transformer?
+    /// A transformer's checkpoint modes side by side (new key; null for other profiles).
+    @Nullable public var recompute: [RecomputeOption]?
     public var human: Human
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown]
 
-    public init(_ budget: Budget) {
+    public init(_ budget: Budget, recompute: [RecomputeOption]? = nil) {
+        self.recompute = recompute
         profile = budget.profileName
         precision = budget.precision.rawValue
         batch = budget.batchSize
@@ -139,7 +178,7 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         bytes = Bytes(
             parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
             inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
-            deltas: budget.deltaByteCount, scratch: budget.scratchByteCount)
+            deltas: budget.deltaByteCount, scratch: budget.scratchByteCount, recomputed: budget.recomputedByteCount)
         inputBytes = InputBytes(features: budget.inputFeatureByteCount, targets: budget.inputTargetByteCount)
         layers = budget.layers.map { layer in
             Layer(
@@ -191,6 +230,9 @@ public enum EstimateRenderer {
         if !report.layers.isEmpty { out += layerTable(report).renderText() + "\n" }
         out += countsLine(report) + "\n\n"
         out += categoryTable(report).renderText()
+        if let table = recomputeTable(report) {
+            out += "\nCheckpointing (the planned step's peak, `memplan plan`):\n" + table.renderText()
+        }
         out += notes(report).map { "\n" + $0 + "\n" }.joined()
         return out
     }
@@ -201,6 +243,10 @@ public enum EstimateRenderer {
         if !report.layers.isEmpty { out += layerTable(report).renderMarkdown() + "\n" }
         out += countsLine(report) + "\n\n"
         out += categoryTable(report).renderMarkdown()
+        if let table = recomputeTable(report) {
+            out += "\n### Checkpointing\n\nThe planned step's peak (`memplan plan`) and the compute each mode adds.\n\n"
+            out += table.renderMarkdown()
+        }
         if !report.tensors.isEmpty { out += "\n" + tensorTable(report).renderMarkdown() }
         out += notes(report).map { "\n> " + $0 + "\n" }.joined()
         return out
@@ -237,6 +283,22 @@ public enum EstimateRenderer {
         return table
     }
 
+    /// Each checkpoint mode's peak, saving and added compute; nil without a transformer's comparison.
+    static func recomputeTable(_ report: EstimateReport) -> TextTable? {
+        guard let options = report.recompute, !options.isEmpty else { return nil }
+        var table = TextTable(columns: [
+            .left("Checkpoint"), .right("Peak B"), .right("Peak"), .right("Saved"), .right("Step GFLOP"), .right("Compute added"),
+        ])
+        for option in options {
+            table.append([
+                option.checkpoint + (option.selected ? " *" : ""), ByteUnits.grouped(option.peakBytes),
+                ByteUnits.binary(option.peakBytes), ByteUnits.binary(option.savedBytes),
+                String(format: "%.2f", option.stepFlops / 1e9), String(format: "+%.1f%%", option.addedComputeFraction * 100),
+            ])
+        }
+        return table
+    }
+
     /// Every tensor of the step, as the layer kinds declare them.
     static func tensorTable(_ report: EstimateReport) -> TextTable {
         var table = TextTable(columns: [
@@ -264,6 +326,7 @@ public enum EstimateRenderer {
         ]
         if !lecture { rows.append(("deltas", bytes.deltas)) }
         if bytes.scratch > 0 { rows.append(("scratch", bytes.scratch)) }
+        if bytes.recomputed > 0 { rows.append(("recomputed", bytes.recomputed)) }
         rows += [("inputs", bytes.inputs), ("optimizer state", bytes.optimizer), ("total", bytes.total)]
         for (name, value) in rows {
             var row = [name, ByteUnits.grouped(value), ByteUnits.decimal(value), ByteUnits.binary(value)]

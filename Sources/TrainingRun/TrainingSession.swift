@@ -23,6 +23,9 @@ public struct TrainingOptions {
     public var progressInterval = 20
     /// Checked after every step; when it returns true the run stops and its result is marked partial.
     public var shouldStop: (() -> Bool)?
+    /// Transformers: stop after this many training steps in all (the epoch in progress still gets its validation
+    /// loss); nil: every step of every epoch.
+    public var maxSteps: Int?
     public var alignment = 64
     /// Threads that split each step (the caller plus workers). Default: the CPUs this process may
     /// run on (after `node:N` binding, that node's CPUs), or 1 for models too small to split.

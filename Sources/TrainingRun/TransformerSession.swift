@@ -72,7 +72,8 @@ public enum TransformerSession {
                     "\(loader.summary) gives \(windows) training window(s) of \(model.sequenceLength + 1) tokens; a step needs \(batch)"
             )
         }
-        let warmupSteps = min(2, max(0, stepsPerEpoch * model.epochs - 1))
+        let totalSteps = min(stepsPerEpoch * model.epochs, options.maxSteps ?? Int.max)
+        let warmupSteps = min(2, max(0, totalSteps - 1))
         var epochs: [EpochMetrics] = []
         var trainingSeconds = 0.0
         var sequencesTrained = 0
@@ -108,6 +109,7 @@ public enum TransformerSession {
                     stopped = true
                     break
                 }
+                if let maxSteps = options.maxSteps, globalStep >= maxSteps { break }
             }
             trainingSeconds += epochSeconds
             sequencesTrained += steps * batch
@@ -126,6 +128,7 @@ public enum TransformerSession {
                     epoch: epoch, epochs: model.epochs, step: steps, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
                     samplesPerSecond: Double(steps * batch) / max(epochSeconds, 1e-9), isEpochEnd: true, epochMetrics: metrics))
             if stopped { break epochLoop }
+            if let maxSteps = options.maxSteps, globalStep >= maxSteps { break epochLoop }
         }
         let measurement = meter.finish(arena, threadsBound: threadsBound)
         let sequencesPerSecond = Double(sequencesTrained) / max(trainingSeconds, 1e-9)

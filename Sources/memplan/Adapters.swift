@@ -10,6 +10,25 @@ import Reports
 import TrainingRun
 
 enum Adapters {
+    /// Each checkpoint mode of a transformer side by side: the planned step's peak (the best planner's lower bound at
+    /// 64-byte alignment, as `memplan plan` reports it) and the step's products (`StepTable.transformerFLOPs`).
+    static func recomputeOptions(_ model: TransformerModel, options: StepOptions) throws -> [EstimateReport.RecomputeOption] {
+        var rows: [(Recompute, Int, (step: Double, recomputed: Double))] = []
+        for mode in Recompute.allCases {
+            var variant = model
+            variant.recompute = mode
+            let table = try StepTable(transformer: variant, options: options)
+            let plan = try BestPlanner().plan(StepProgram(table: table).buffers, alignment: 64)
+            rows.append((mode, plan.lowerBound, table.transformerFLOPs ?? (0, 0)))
+        }
+        let keptPeak = rows.first { $0.0 == .none }?.1 ?? 0
+        return rows.map { mode, peak, flops in
+            EstimateReport.RecomputeOption(
+                checkpoint: mode.rawValue, peakBytes: peak, savedBytes: keptPeak - peak, stepFlops: flops.step,
+                recomputedFlops: flops.recomputed, selected: mode == model.recompute)
+        }
+    }
+
     /// The `memplan train` record of a finished (or interrupted) run.
     static func record(_ result: TrainingResult) throws -> TrainingRecord {
         let budget = result.budget

@@ -36,7 +36,11 @@ extension Memplan {
         func run() throws {
             let profile = try overrides.apply(to: try source.resolve())
             let budget = try source.attributing { try MemoryBudget.estimate(profile, options: overrides.stepOptions) }
-            print(EstimateReport(budget).render(format), terminator: "")
+            var recompute: [EstimateReport.RecomputeOption]?
+            if case .transformer(let model) = profile {
+                recompute = try source.attributing { try Adapters.recomputeOptions(model, options: overrides.stepOptions) }
+            }
+            print(EstimateReport(budget, recompute: recompute).render(format), terminator: "")
         }
     }
 }

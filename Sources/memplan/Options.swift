@@ -54,6 +54,8 @@ extension OptimizerKind: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
+extension Recompute: ExpressibleByArgument {}
+
 extension Activation: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
@@ -145,7 +147,8 @@ struct ModelSource: ParsableArguments {
     }
 }
 
-/// --precision, --batch and --optimizer: overrides of what the profile says.
+/// --precision, --batch, --optimizer, --threads, and a transformer's --sequence and --checkpoint: overrides of what the
+/// profile says.
 struct StepOverrides: ParsableArguments {
     @Option(
         help: ArgumentHelp(
@@ -167,8 +170,23 @@ struct StepOverrides: ParsableArguments {
                 + "their partial deltas in a scratch buffer of the plan.", valueName: "n"))
     var threads: Int = 1
 
+    @Option(
+        help: ArgumentHelp(
+            "Transformers: tokens per sequence, at most the context (default: the profile's).", valueName: "n"),
+        transform: CountArgument.parse)
+    var sequence: CountArgument?
+
+    @Option(
+        name: .customLong("checkpoint"),
+        help: ArgumentHelp(
+            "Transformers: what the backward pass recomputes instead of keeping — none; blocks (keep each block's input); "
+                + "sqrt (keep every ⌈√L⌉-th block's input); selective (recompute attention only). Default: the profile's.",
+            valueName: Recompute.allCases.map(\.rawValue).joined(separator: "|")))
+    var recompute: Recompute?
+
     func validate() throws {
         if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
+        if let sequence, sequence.value < 1 { throw ValidationError("--sequence must be at least 1, got \(sequence.value)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
     }
 
@@ -176,6 +194,17 @@ struct StepOverrides: ParsableArguments {
     var stepOptions: StepOptions { StepOptions(parts: threads) }
 
     func apply(to profile: Profile) throws -> Profile {
-        try profile.with(precision: precision, batchSize: batch?.value, optimizer: optimizer)
+        if case .transformer(let model) = profile {
+            return .transformer(
+                try model.with(
+                    precision: precision, batchSize: batch?.value, optimizer: optimizer, sequenceLength: sequence?.value,
+                    recompute: recompute))
+        }
+        if sequence != nil || recompute != nil {
+            throw CLIFailure.badInput(
+                "--\(sequence != nil ? "sequence" : "checkpoint") applies to transformer profiles (kind: transformer); "
+                    + "\(profile.name) is not one")
+        }
+        return try profile.with(precision: precision, batchSize: batch?.value, optimizer: optimizer)
     }
 }

@@ -47,6 +47,19 @@ extension Memplan {
         @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
         var learningRate: Double?
 
+        @Option(
+            help: ArgumentHelp(
+                "Transformers: stop after n steps in all (a quick proof of the plan; the last epoch still reports its "
+                    + "validation loss).", valueName: "n"), transform: CountArgument.parse)
+        var steps: CountArgument?
+
+        @Option(
+            name: .customLong("checkpoint"),
+            help: ArgumentHelp(
+                "Transformers: what the backward pass recomputes instead of keeping (default: the profile's; see `memplan "
+                    + "estimate --help`).", valueName: Recompute.allCases.map(\.rawValue).joined(separator: "|")))
+        var recompute: Recompute?
+
         @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
         var placement: String = "local"
 
@@ -58,7 +71,8 @@ extension Memplan {
 
         @Option(
             help: ArgumentHelp(
-                "Data location: a Fashion-MNIST directory or a CSV file (default: the profile's).", valueName: "path"))
+                "Data location: a Fashion-MNIST directory or a CSV file; for a transformer a text file or directory, or "
+                    + "'synthetic' (generated tokens). Default: the profile's.", valueName: "path"))
         var data: String?
 
         @Option(help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
@@ -87,6 +101,7 @@ extension Memplan {
                 throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)")
             }
             if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
+            if let steps, steps.value < 1 { throw ValidationError("--steps must be at least 1, got \(steps.value)") }
             if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
                 throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
             }
@@ -116,19 +131,29 @@ extension Memplan {
                 throw CLIFailure.badInput(
                     "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
             case .exact(var model):
+                if recompute != nil || steps != nil {
+                    throw CLIFailure.badInput(
+                        "--\(recompute != nil ? "checkpoint" : "steps") applies to transformer profiles; \(profile) is an MLP")
+                }
                 model = try model.with(precision: precision, batchSize: batch?.value)
                 if let epochs { model.epochs = epochs.value }
                 if let seed { model.seed = UInt64(seed.value) }
                 if let learningRate { model.optimizer.learningRate = learningRate }
                 network = .mlp(model)
             case .transformer(var model):
-                model = try model.with(precision: precision, batchSize: batch?.value)
+                model = try model.with(precision: precision, batchSize: batch?.value, recompute: recompute)
                 if let epochs { model.epochs = epochs.value }
                 if let seed { model.seed = UInt64(seed.value) }
                 if let learningRate { model.optimizer.learningRate = learningRate }
+                if data == "synthetic" {
+                    // 64 batches of windows of a Markov chain over 16 symbols (about 1 nat per token).
+                    model.data = .synthetic(
+                        count: max(65_536, 64 * model.batchSize * (model.sequenceLength + 1)), seed: model.seed)
+                }
                 if model.data == nil {
                     throw CLIFailure.badInput(
-                        "\(profile) names no data; add data: {source: text, path: …} or {source: synthetic}")
+                        "\(profile) names no data; add data: {source: text, path: …} or {source: synthetic}, "
+                            + "or pass --data synthetic")
                 }
                 network = .transformer(model)
             }
@@ -137,7 +162,8 @@ extension Memplan {
             var options = TrainingOptions()
             options.placement = Placement(placement)!
             options.force = force
-            options.dataPath = data
+            options.dataPath = data == "synthetic" && network.isTransformer ? nil : data
+            options.maxSteps = steps?.value
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
             let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1

@@ -40,18 +40,21 @@ final class TransformerFixture<T: TrainingScalar> {
 }
 
 /// Tiny GPT-2 and Llama shapes on a synthetic byte chain.
-func tinyTransformer(llama: Bool, precision: Precision = .double, sequence: Int = 6) throws -> TransformerModel {
+func tinyTransformer(
+    llama: Bool, precision: Precision = .double, sequence: Int = 6, layers: Int = 2, recompute: Recompute = .none
+) throws -> TransformerModel {
     let spec =
         llama
         ? TransformerSpec(
-            vocabularySize: 20, contextLength: 8, layerCount: 2, headCount: 4, keyValueHeadCount: 2, hiddenSize: 8,
+            vocabularySize: 20, contextLength: 8, layerCount: layers, headCount: 4, keyValueHeadCount: 2, hiddenSize: 8,
             feedForwardSize: 12,
             norm: .rms, feedForward: .swiglu, positions: .rotary, tiedEmbeddings: false, hasBiases: false)
         : TransformerSpec(
-            vocabularySize: 20, paddedVocabularySize: 24, contextLength: 8, layerCount: 2, headCount: 2, hiddenSize: 8)
+            vocabularySize: 20, paddedVocabularySize: 24, contextLength: 8, layerCount: layers, headCount: 2, hiddenSize: 8)
     return try TransformerModel(
         name: llama ? "tiny-llama" : "tiny-gpt2", spec: spec, batchSize: 2, sequenceLength: sequence, precision: precision,
-        optimizer: Optimizer(kind: .adamw, learningRate: 1e-2, weightDecay: 0), data: .synthetic(count: 400, seed: 5))
+        optimizer: Optimizer(kind: .adamw, learningRate: 1e-2, weightDecay: 0), recompute: recompute,
+        data: .synthetic(count: 400, seed: 5))
 }
 
 @Suite("Transformer trainer")
@@ -118,5 +121,26 @@ struct TransformerTrainerTests {
         }
         let difference = zip(runs[0], runs[1]).map { abs($0 - $1) }.max() ?? 1
         #expect(difference < 1e-12, "losses differ by \(difference)")
+    }
+
+    @Test(
+        "recomputing (blocks, sqrt, selective) trains bit for bit as keeping everything, and reads no dead byte",
+        arguments: [Recompute.blocks, .sqrt, .selective])
+    func recompute(mode: Recompute) throws {
+        for llama in [false, true] {
+            let kept = try TransformerFixture<Float>(try tinyTransformer(llama: llama, precision: .single, layers: 5), threads: 2)
+            let model = try tinyTransformer(llama: llama, precision: .single, layers: 5, recompute: mode)
+            let recomputed = try TransformerFixture<Float>(model, threads: 2, guardsLifetimes: true)
+            func run(_ fixture: TransformerFixture<Float>) -> [Double] {
+                let losses = (0..<3).map { fixture.trainer.trainStep(.training(start: 2 * $0)) }
+                return losses + fixture.parameterValues.map { Double($0) }
+            }
+            #expect(run(recomputed).map(\.bitPattern) == run(kept).map(\.bitPattern), "\(mode), \(llama ? "Llama" : "GPT-2")")
+            #expect(recomputed.trainer.lifetimeGuard?.violations == [])
+            // The ops the planner inserted: 5 blocks of 8 sub-ops (sqrt: segments of 3 and 2); a segment's last block keeps its output.
+            let recomputeOps = recomputed.program.ops.filter { if case .recomputePart = $0 { true } else { false } }.count
+            let expected = ["blocks": 5 * 7, "sqrt": 3 * 8 + 2 * 7, "selective": 5][mode.rawValue]
+            #expect(recomputeOps == expected, "\(mode): \(recomputeOps) recompute ops")
+        }
     }
 }

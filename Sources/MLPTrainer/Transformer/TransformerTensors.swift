@@ -32,7 +32,9 @@ struct TransformerTensors<T: TrainingScalar> {
     let wte, dwte: UnsafeMutablePointer<T>
     let wpe, dwpe, rope: UnsafeMutablePointer<T>?
     let encoded: UnsafeMutablePointer<T>
-    let blocks: [BlockTensors<T>]
+    /// Each block's tensors for its forward sub-ops, and for its recompute and backward sub-ops (which read the
+    /// recomputed activations where the plan has them; identical to `blocks` without recompute).
+    let blocks, recomputedBlocks: [BlockTensors<T>]
     let lnfw, dlnfw: UnsafeMutablePointer<T>
     let lnfb, dlnfb, lnfMean: UnsafeMutablePointer<T>?
     /// The head's weights: wte when tied, lm_head when not; and their gradient.
@@ -78,29 +80,33 @@ struct TransformerTensors<T: TrainingScalar> {
         dwpe = view(embedding(.positionTable).gradient)
         rope = view(embedding(.rotaryTable))
         encoded = required(embedding(.output))
-        var blocks: [BlockTensors<T>] = []
-        for k in 2..<headLayer {
+        /// Block k's tensors as the forward pass sees them, or (`recomputed`) as the backward pass does: activations
+        /// that a recompute op forms again resolve to their recomputed buffers.
+        func blockTensors(_ k: Int, recomputed: Bool) -> BlockTensors<T> {
             func id(_ role: BlockTensor) -> TensorID { TensorID(layer: k, role) }
-            func p(_ role: BlockTensor) -> UnsafeMutablePointer<T>? { view(id(role)) }
+            func p(_ role: BlockTensor) -> UnsafeMutablePointer<T>? {
+                (recomputed ? view(id(role).recomputed) : nil) ?? view(id(role))
+            }
             func g(_ role: BlockTensor) -> UnsafeMutablePointer<T>? { view(id(role).gradient) }
-            blocks.append(
-                BlockTensors(
-                    ln1w: p(.norm1Gain), ln1b: p(.norm1Shift), qkvw: p(.qkvWeight), qkvb: p(.qkvBias),
-                    attprojw: p(.projectionWeight),
-                    attprojb: p(.projectionBias), ln2w: p(.norm2Gain), ln2b: p(.norm2Shift), fcw: p(.fcWeight), fcb: p(.fcBias),
-                    fcprojw: p(.fcProjectionWeight), fcprojb: p(.fcProjectionBias), dln1w: g(.norm1Gain), dln1b: g(.norm1Shift),
-                    dqkvw: g(.qkvWeight), dqkvb: g(.qkvBias), dattprojw: g(.projectionWeight), dattprojb: g(.projectionBias),
-                    dln2w: g(.norm2Gain), dln2b: g(.norm2Shift), dfcw: g(.fcWeight), dfcb: g(.fcBias),
-                    dfcprojw: g(.fcProjectionWeight), dfcprojb: g(.fcProjectionBias),
-                    input: k == 2 ? required(embedding(.output)) : required(TensorID(layer: k - 1, BlockTensor.output)),
-                    ln1: p(.norm1), ln1Mean: p(.norm1Mean), ln1Rstd: p(.norm1Rstd), qkv: p(.qkv), att: p(.attention),
-                    atty: p(.attentionOutput), residual2: p(.residual), ln2: p(.norm2), ln2Mean: p(.norm2Mean),
-                    ln2Rstd: p(.norm2Rstd),
-                    fch: p(.fc), fchAct: p(.fcActivation), output: p(.output), dfchAct: p(.dFCActivation), dfch: p(.dFC),
-                    dln2: p(.dNorm2), datty: p(.dAttentionOutput), dqkv: p(.dQKV), dln1: p(.dNorm1),
-                    attScratch: p(.attentionScratch)))
+            let input = k == 2 ? embedding(.output) : TensorID(layer: k - 1, BlockTensor.output)
+            return BlockTensors(
+                ln1w: p(.norm1Gain), ln1b: p(.norm1Shift), qkvw: p(.qkvWeight), qkvb: p(.qkvBias),
+                attprojw: p(.projectionWeight),
+                attprojb: p(.projectionBias), ln2w: p(.norm2Gain), ln2b: p(.norm2Shift), fcw: p(.fcWeight), fcb: p(.fcBias),
+                fcprojw: p(.fcProjectionWeight), fcprojb: p(.fcProjectionBias), dln1w: g(.norm1Gain), dln1b: g(.norm1Shift),
+                dqkvw: g(.qkvWeight), dqkvb: g(.qkvBias), dattprojw: g(.projectionWeight), dattprojb: g(.projectionBias),
+                dln2w: g(.norm2Gain), dln2b: g(.norm2Shift), dfcw: g(.fcWeight), dfcb: g(.fcBias),
+                dfcprojw: g(.fcProjectionWeight), dfcprojb: g(.fcProjectionBias),
+                input: (recomputed ? view(input.recomputed) : nil) ?? required(input),
+                ln1: p(.norm1), ln1Mean: p(.norm1Mean), ln1Rstd: p(.norm1Rstd), qkv: p(.qkv), att: p(.attention),
+                atty: p(.attentionOutput), residual2: p(.residual), ln2: p(.norm2), ln2Mean: p(.norm2Mean),
+                ln2Rstd: p(.norm2Rstd),
+                fch: p(.fc), fchAct: p(.fcActivation), output: p(.output), dfchAct: p(.dFCActivation), dfch: p(.dFC),
+                dln2: p(.dNorm2), datty: p(.dAttentionOutput), dqkv: p(.dQKV), dln1: p(.dNorm1),
+                attScratch: p(.attentionScratch))
         }
-        self.blocks = blocks
+        blocks = (2..<headLayer).map { blockTensors($0, recomputed: false) }
+        recomputedBlocks = (2..<headLayer).map { blockTensors($0, recomputed: true) }
         lnfw = required(head(.normGain))
         dlnfw = required(head(.normGain).gradient)
         lnfb = view(head(.normShift))

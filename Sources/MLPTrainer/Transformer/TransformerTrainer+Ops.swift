@@ -15,7 +15,9 @@ extension TransformerTrainer {
 
     // MARK: - Forward
 
-    func forwardPart(layer: Int, sub: Int, part: Int) {
+    /// Forward sub-op `sub` of layer `layer`, part `part`'s share; `recomputing`: run again in the backward pass, on
+    /// the recomputed buffers (gradient checkpointing).
+    func forwardPart(layer: Int, sub: Int, part: Int, recomputing: Bool = false) {
         let (c, n) = (channels, rows)
         let r = share(part, n, granule: 8)
         if layer == 1 {
@@ -37,7 +39,7 @@ extension TransformerTrainer {
             }
             return
         }
-        let block = tensors.blocks[layer - 2]
+        let block = recomputing ? tensors.recomputedBlocks[layer - 2] : tensors.blocks[layer - 2]
         let (qkvWidth, inner, fcWidth) = (
             spec.qkvWidth, spec.feedForwardSize, spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
         )
@@ -134,7 +136,7 @@ extension TransformerTrainer {
             }
             return
         }
-        let block = tensors.blocks[layer - 2]
+        let block = tensors.recomputedBlocks[layer - 2]
         let (qkvWidth, inner) = (spec.qkvWidth, spec.feedForwardSize)
         let fcWidth = spec.feedForward == .swiglu ? 2 * inner : inner
         switch BlockPart(rawValue: sub)! {

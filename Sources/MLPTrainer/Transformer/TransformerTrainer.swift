@@ -99,9 +99,9 @@ final class TransformerTrainer<T: TrainingScalar> {
             case .update:
                 optimizerStep += 1
                 dispatch(.update)
-            case .forwardPart, .backwardPart:
+            case .forwardPart, .backwardPart, .recomputePart:
                 for phase in 0..<phases(op) { dispatch(.op(index: index, phase: phase)) }
-            case .forward, .backward, .backwardUpdate, .recomputePart:
+            case .forward, .backward, .backwardUpdate:
                 preconditionFailure("TransformerTrainer: \(op) is not a transformer's op")
             }
             lifetimeGuard?.afterOp(index)
@@ -159,6 +159,7 @@ final class TransformerTrainer<T: TrainingScalar> {
         case .op(let index, let phase):
             switch program.ops[index] {
             case .forwardPart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part)
+            case .recomputePart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part, recomputing: true)
             case .backwardPart(let layer, let sub): backwardPart(layer: layer, sub: sub, phase: phase, part: part)
             case .loss:
                 TransformerKernels.softmaxCrossEntropy(
