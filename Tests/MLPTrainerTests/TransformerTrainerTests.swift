@@ -144,3 +144,81 @@ struct TransformerTrainerTests {
         }
     }
 }
+
+/// One full step of the step-program trainer against the independent numpy GPT-2 of bench/peers/numpy_gpt.py.
+@Suite("Transformer trainer against numpy")
+struct TransformerTrainerNumpyTests {
+    /// The trainer's parameters in llm.c's order (each block tensor concatenated over the blocks), as `GPT2Checkpoint`
+    /// writes them; `gradients` takes the gradients instead.
+    static func llmcOrder(_ fixture: TransformerFixture<Float>, layers: Int, gradients: Bool) -> [Float] {
+        let table = fixture.program.table
+        var byName: [String: TransformerParameter<Float>] = [:]
+        for (index, id) in table.parameterIDs.enumerated() {
+            byName[table.spec(id)!.name] = fixture.trainer.tensors.parameters[index]
+        }
+        var values: [Float] = []
+        for name in GPT2Config.parameterNames {
+            let names = ["wte", "wpe", "lnfw", "lnfb"].contains(name) ? [name] : (1...layers).map { "h\($0).\(name)" }
+            for tensorName in names {
+                let parameter = byName[tensorName]!
+                values += Array(
+                    UnsafeBufferPointer(start: gradients ? parameter.gradient : parameter.values, count: parameter.count))
+            }
+        }
+        return values
+    }
+
+    /// GPT-2 shape with a padded vocabulary (V = 64, Vp = 72), L = 2, NH = 4, C = 32, B = 3, T = 16 (attention's GEMM
+    /// path): the step program's loss and every gradient, fp32, against numpy in fp32, to 1e-4 relative
+    /// (max|memplan − numpy| / max|numpy| per tensor; measured ≤ 4e-7).
+    @Test(
+        "one step's loss and gradients match bench/peers/numpy_gpt.py (fp32, 1e-4)",
+        .enabled(if: numpyAvailable, "python3 cannot import numpy: the numpy comparison is skipped"))
+    func fullStep() throws {
+        let spec = TransformerSpec(
+            vocabularySize: 64, paddedVocabularySize: 72, contextLength: 16, layerCount: 2, headCount: 4, hiddenSize: 32)
+        let model = try TransformerModel(
+            name: "numpy-step", spec: spec, batchSize: 3, sequenceLength: 16, precision: .single,
+            data: .synthetic(count: 2_000, seed: 3))
+        let fixture = try TransformerFixture<Float>(model, threads: 2)
+        var generator = SplitMix64(seed: 21)
+        for parameter in fixture.trainer.tensors.parameters {
+            for index in 0..<parameter.count { parameter.values[index] += Float(0.05 * generator.nextNormal()) }
+        }
+        // The batch, read after the forward pass (the targets' bytes are reused once the loss has read them).
+        _ = fixture.trainer.evaluate(.training(start: 1))
+        let rows = model.batchSize * model.sequenceLength
+        let tokens = Array(UnsafeBufferPointer(start: fixture.trainer.tensors.tokens, count: rows))
+        let targets = Array(UnsafeBufferPointer(start: fixture.trainer.tensors.targets, count: rows))
+        let loss = fixture.trainer.computeGradients(.training(start: 1))
+
+        let directory = try makeTemporaryDirectory("numpy-step")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        let config = GPT2Config(
+            maxSequenceLength: 16, vocabularySize: 64, layerCount: 2, headCount: 4, channels: 32, paddedVocabularySize: 72)
+        try GPT2Checkpoint.write(Self.llmcOrder(fixture, layers: 2, gradients: false), config: config, to: path("model.bin"))
+        try tokens.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path("tokens.bin")))
+        try targets.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path("targets.bin")))
+        let run = try runPython([
+            packageRoot.appendingPathComponent("bench/peers/numpy_gpt.py").path, "--checkpoint", path("model.bin"),
+            "--tokens", path("tokens.bin"), "--targets", path("targets.bin"), "--batch", "3", "--seq", "16",
+            "--out", path("grads.bin"), "--dtype", "float32",
+        ])
+        try #require(run.status == 0, "numpy_gpt.py failed: \(run.errors)")
+        let output = try Data(contentsOf: URL(fileURLWithPath: path("grads.bin"))).withUnsafeBytes {
+            Array($0.bindMemory(to: Double.self))
+        }
+        let gradients = Self.llmcOrder(fixture, layers: 2, gradients: true).map(Double.init)
+        try #require(output.count == 1 + gradients.count)
+        #expect(abs(loss - output[0]) <= 1e-4 * abs(output[0]), "loss: memplan \(loss), numpy \(output[0])")
+        let sizes = try config.parameterSizes()
+        var offset = 0
+        for (name, size) in zip(GPT2Config.parameterNames, sizes) {
+            let error = normRelativeError(
+                Array(gradients[offset..<(offset + size)]), Array(output[(1 + offset)..<(1 + offset + size)]))
+            #expect(error <= 1e-4, "d\(name): max|memplan − numpy| / max|numpy| = \(error)")
+            offset += size
+        }
+    }
+}

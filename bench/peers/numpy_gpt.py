@@ -14,8 +14,11 @@ mean loss for every parameter in the checkpoint's order (P = the checkpoint's pa
 V..Vp get no gradient from the head and 0 overall). With --dtype float32 everything is computed in float32 and the
 results are widened exactly.
 
+With --targets, the token file holds the B*T inputs and the targets file the B*T targets (a batch of windows taken
+from anywhere in a text, as memplan's trainer gathers them).
+
 usage: python3 numpy_gpt.py --checkpoint model.bin --tokens tokens.bin --batch B --seq T --out grads.bin
-                            [--dtype float32|float64]
+                            [--targets targets.bin] [--dtype float32|float64]
 """
 import argparse
 import math
@@ -165,6 +168,7 @@ def main():
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--seq", type=int, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--targets", help="B*T int32 targets; then --tokens holds exactly the B*T inputs")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
@@ -173,12 +177,20 @@ def main():
     if T > cfg["maxT"]:
         sys.exit(f"--seq {T} exceeds the checkpoint's maxT {cfg['maxT']}")
     tokens = np.fromfile(args.tokens, dtype="<i4")
-    if tokens.size != B * T + 1:
-        sys.exit(f"{args.tokens}: {tokens.size} tokens, expected B*T + 1 = {B * T + 1}")
-    if tokens.min() < 0 or tokens.max() >= cfg["V"]:
-        sys.exit(f"{args.tokens}: tokens outside 0..{cfg['V'] - 1}")
-    inputs = tokens[:-1].reshape(B, T).astype(np.int64)
-    targets = tokens[1:].reshape(B, T).astype(np.int64)
+    expected = B * T if args.targets else B * T + 1
+    if tokens.size != expected:
+        sys.exit(f"{args.tokens}: {tokens.size} tokens, expected {'B*T' if args.targets else 'B*T + 1'} = {expected}")
+    if args.targets:
+        target_tokens = np.fromfile(args.targets, dtype="<i4")
+        if target_tokens.size != B * T:
+            sys.exit(f"{args.targets}: {target_tokens.size} targets, expected B*T = {B * T}")
+        inputs, targets = tokens.reshape(B, T), target_tokens.reshape(B, T)
+    else:
+        inputs, targets = tokens[:-1].reshape(B, T), tokens[1:].reshape(B, T)
+    for name, values in (("tokens", inputs), ("targets", targets)):
+        if values.min() < 0 or values.max() >= cfg["V"]:
+            sys.exit(f"{name}: outside 0..{cfg['V'] - 1}")
+    inputs, targets = inputs.astype(np.int64), targets.astype(np.int64)
     loss, grads = step(cfg, params, inputs, targets)
     out = np.concatenate([[np.float64(loss)]] + [grads[name].astype(np.float64).ravel() for name in NAMES])
     out.astype("<f8").tofile(args.out)
