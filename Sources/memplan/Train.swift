@@ -169,8 +169,15 @@ extension Memplan {
             let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
             let bar = ProgressBar(enabled: interactive)
             let table = format == .table
-            if table { print(header(network)) }
+            // The header waits for the first progress report, so a run that fails while planning or reading its
+            // data prints only the error.
+            let headerText = table ? header(network) : nil
+            let headerPrinted = Atomic<Bool>(false)
+            let printHeader = {
+                if let headerText, !headerPrinted.exchange(true, ordering: .relaxed) { print(headerText) }
+            }
             options.progress = { progress in
+                printHeader()
                 bar.update(progress)
                 if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
                     bar.clear()
@@ -185,6 +192,7 @@ extension Memplan {
             case .transformer(let model): result = try TransformerSession.run(model, options: options)
             }
             bar.clear()
+            printHeader()
             let report = try Adapters.record(result)
             if let record { try RecordFile.write(report.json, to: record) }
             if table { print("") }

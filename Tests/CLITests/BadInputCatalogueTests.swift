@@ -26,6 +26,9 @@ private func idx(_ dimensions: [Int], _ body: [UInt8], type: UInt8 = 8) -> [UInt
 
 private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
 
+/// A transformer profile without heads and context (each entry adds its own).
+private let transformer = "kind: transformer\nname: bad\nvocabulary: 64\nlayers: 1\nhidden: 32\nbatch: 2\nsequence: 8\n"
+
 /// The catalogue the README's "Bad input" section lists; every entry must fail cleanly.
 let catalogue: [BadInput] = [
     BadInput(
@@ -195,6 +198,34 @@ let catalogue: [BadInput] = [
         name: "a diverging learning rate",
         arguments: ["train", "profiles/second-smallest-perceptron.yaml", "--learning-rate", "1e30"],
         message: ["probably too large", "epoch 1"]),
+    BadInput(
+        name: "transformer: heads not dividing hidden", files: ["t.yaml": text(transformer + "heads: 5\ncontext: 8\n")],
+        arguments: ["estimate", "$DIR/t.yaml"], message: ["heads (5) must divide hidden (32)"]),
+    BadInput(
+        name: "transformer: kv_heads not dividing heads",
+        files: ["t.yaml": text(transformer + "heads: 4\nkv_heads: 3\ncontext: 8\n")], arguments: ["plan", "$DIR/t.yaml"],
+        message: ["kv_heads (3) must divide heads (4)"]),
+    BadInput(
+        name: "transformer: context 0", files: ["t.yaml": text(transformer + "heads: 4\ncontext: 0\n")],
+        arguments: ["estimate", "$DIR/t.yaml"], message: ["t.yaml:", "invalid context '0'"]),
+    BadInput(
+        name: "transformer: a vocabulary smaller than the tokens seen",
+        files: [
+            "t.yaml": text(transformer + "heads: 4\ncontext: 8\ndata: {source: text, path: corpus.txt}\n"),
+            "corpus.txt": text(String(repeating: "All that glitters is not gold. ", count: 20)),
+        ],
+        arguments: ["train", "$DIR/t.yaml", "--steps", "1"],
+        message: ["corpus.txt", "outside the vocabulary of 64", "vocabulary: 256"]),
+    BadInput(
+        name: "transformer: a missing corpus",
+        files: ["t.yaml": text(transformer + "heads: 4\ncontext: 8\ndata: {source: text, path: missing.txt}\n")],
+        arguments: ["train", "$DIR/t.yaml", "--steps", "1"], message: ["missing.txt"]),
+    BadInput(
+        name: "transformer: a model that does not fit", arguments: ["train", "profiles/llama2-7b.yaml", "--data", "synthetic"],
+        status: 3, message: ["the arena needs", "free"]),
+    BadInput(
+        name: "--checkpoint on an MLP", arguments: ["estimate", "profiles/fashion-mnist-mlp.yaml", "--checkpoint", "blocks"],
+        message: ["--checkpoint applies to transformer profiles"]),
     BadInput(
         name: "nesting too deep", files: ["p.yaml": text(String(repeating: "[", count: 100_000))],
         arguments: ["estimate", "$DIR/p.yaml"], message: ["nested more than"]),
