@@ -84,7 +84,60 @@ public struct TransformerSizer: Sendable {
 
     /// The largest batch whose planned arena is ≤ `limit`, and its arena; 0 when batch 1 does not fit.
     public func maximumBatch(limit: Int) -> (batch: Int, arenaBytes: Int?) {
-        let batch = CapacitySearch.largest(upTo: 1 << 30) { try arenaBytes(batch: $0) <= limit }
-        return (batch, batch > 0 ? try? arenaBytes(batch: batch) : nil)
+        let best = largest(.batch, limit: limit)
+        return (best.value, best.arenaBytes)
+    }
+
+    /// The model with one dimension set to `value`: the batch; the context (and the sequence, trained at full
+    /// length); or the number of blocks.
+    public func model(_ dimension: TransformerDimension, _ value: Int) throws -> TransformerModel {
+        var variant = model
+        switch dimension {
+        case .batch: variant.batchSize = value
+        case .context:
+            variant.spec.contextLength = value
+            variant.sequenceLength = value
+        case .layers: variant.spec.layerCount = value
+        }
+        try variant.validate()
+        return variant
+    }
+
+    /// The largest value of `dimension` (the others as the profile has them) whose planned arena is ≤ `limit`, and that
+    /// arena; 0 when 1 does not fit.
+    ///
+    /// The search runs on the step's peak live bytes (a sweep, no placement), which no plan beats, so it lands at or
+    /// above the answer c₀. The planner confirms c₀, or else the search runs again for the peak under the limit less
+    /// c₀'s placement overhead (alignment, fragmentation), landing at c₁ ≤ the answer, and plans bisect [c₁, c₀).
+    /// Plans are the costly part; this takes one or two for a transformer step, which the planner packs to its peak.
+    public func largest(_ dimension: TransformerDimension, limit: Int) -> (value: Int, arenaBytes: Int?) {
+        func peak(_ value: Int) throws -> Int? {
+            LowerBound.peakLiveBytes(StepProgram(table: try StepTable(transformer: try model(dimension, value))).buffers)
+        }
+        func planned(_ value: Int) -> Int? { try? arenaBytes(model: try model(dimension, value)) }
+        let upper = CapacitySearch.largest(upTo: dimension.searchLimit, budget: limit, measure: peak)
+        guard upper > 0, let upperPlan = planned(upper) else { return (0, nil) }
+        if upperPlan <= limit { return (upper, upperPlan) }
+        let overhead = upperPlan - ((try? peak(upper)) ?? nil ?? upperPlan)
+        var lower = CapacitySearch.largest(upTo: upper - 1, budget: limit - overhead, measure: peak)
+        while lower > 0, (planned(lower) ?? Int.max) > limit { lower /= 2 }  // rare: halve until a plan fits
+        guard lower > 0 else { return (0, nil) }
+        // lower fits, upper does not: bisect the values between them with plans.
+        let offset = CapacitySearch.largest(upTo: upper - lower - 1) { (planned(lower + $0) ?? Int.max) <= limit }
+        return (lower + offset, planned(lower + offset))
+    }
+}
+
+/// What capacity searches over for a transformer.
+public enum TransformerDimension: String, CaseIterable, Sendable {
+    case batch, context, layers
+
+    /// The largest value searched: 2³⁰ sequences, 2²⁴ tokens of context, 2²⁰ blocks.
+    var searchLimit: Int {
+        switch self {
+        case .batch: 1 << 30
+        case .context: 1 << 24
+        case .layers: 1 << 20
+        }
     }
 }

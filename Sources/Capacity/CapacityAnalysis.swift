@@ -29,6 +29,36 @@ public struct PrecisionCapacity: Sendable {
     public var curve: [(batch: Int, bytes: Int)]
     /// Bound mode: the lecture's answers at the profile's batch and at `lectureBatches`.
     public var lectureAnswers: [(batch: Int, bytes: Int, machinesNeeded: Int)]
+    /// A transformer's largest batch, context and depth under each checkpoint mode; empty otherwise.
+    public var transformerLimits: [TransformerLimits] = []
+}
+
+/// How far a transformer stretches under one checkpoint mode: the largest batch, context (trained at full length) and
+/// number of blocks whose planned arena fits, each with the other dimensions as the profile has them.
+public struct TransformerLimits: Sendable {
+    public var recompute: Recompute
+    /// On the whole machine (all nodes' usable bytes), and on each node.
+    public var machine: [TransformerDimension: Int]
+    public var perNode: [Int: [TransformerDimension: Int]]
+
+    /// Every mode × dimension, searched once per distinct usable size (the machine and its nodes often share one).
+    static func search(_ model: TransformerModel, machineLimit: Int, nodeLimits: [Int: Int]) -> [TransformerLimits] {
+        Recompute.allCases.map { mode in
+            var variant = model
+            variant.recompute = mode
+            let sizer = TransformerSizer(model: variant)
+            var cache: [Int: [TransformerDimension: Int]] = [:]
+            func limits(_ bytes: Int) -> [TransformerDimension: Int] {
+                if let known = cache[bytes] { return known }
+                var found: [TransformerDimension: Int] = [:]
+                for dimension in TransformerDimension.allCases { found[dimension] = sizer.largest(dimension, limit: bytes).value }
+                cache[bytes] = found
+                return found
+            }
+            return TransformerLimits(
+                recompute: mode, machine: limits(machineLimit), perNode: nodeLimits.mapValues { limits($0) })
+        }
+    }
 }
 
 /// The capacity of a profile on a machine.
@@ -140,6 +170,10 @@ public enum CapacityAnalysis {
                 capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
                 capacity.curve = curvePoints(upTo: max(model.batchSize, capacity.maxBatchMachine)).compactMap { batch in
                     (try? sizer.arenaBytes(batch: batch)).map { (batch, $0) }
+                }
+                if capacity.maxBatchMachine > 0 {
+                    capacity.transformerLimits = TransformerLimits.search(
+                        model, machineLimit: machineLimit, nodeLimits: nodeLimits)
                 }
             }
             results.append(capacity)

@@ -31,6 +31,60 @@ public enum CapacitySearch {
     }
 }
 
+extension CapacitySearch {
+    /// The largest `n` in `1 … limit` whose `measure(n)` (bytes that grow with n; nil or a throw: too large to
+    /// measure) is ≤ `budget`; 0 when n = 1 is over it.
+    ///
+    /// For measures costly to take at large n (a transformer's step planned at 500 blocks): the first probes extrapolate
+    /// the growth seen so far to the budget (overshooting by 5%, so the answer is soon bracketed), then regula falsi
+    /// interpolates inside the bracket, falling back to bisection whenever an interpolation fails to halve it. An
+    /// affine measure takes about five probes; any monotone one at most about twice bisection's.
+    public static func largest(upTo limit: Int, budget: Int, measure: (Int) throws -> Int?) -> Int {
+        func value(_ n: Int) -> Int? { (try? measure(n)) ?? nil }
+        guard limit >= 1, let first = value(1), first <= budget else { return 0 }
+        var (low, lowValue) = (1, first)
+        var previous = (n: 1, value: first)
+        var next = 2
+        var high = limit + 1
+        var highValue: Int?
+        // Bracket: low fits, high does not (or is past the limit).
+        while high > limit {
+            next = min(next, limit)
+            guard next > low else { return low }
+            let measuredNext = value(next)
+            guard let measured = measuredNext, measured <= budget else {
+                (high, highValue) = (next, measuredNext)
+                break
+            }
+            previous = (low, lowValue)
+            (low, lowValue) = (next, measured)
+            if low == limit { return limit }
+            let slope = Double(lowValue - previous.value) / Double(low - previous.n)
+            let guess = slope > 0 ? Double(low) + Double(budget - lowValue) / slope * 1.05 + 1 : Double(2 * low)
+            next = Int(min(max(guess, Double(low + 1)), Double(low) * 1_024, Double(limit)))
+        }
+        // Narrow: interpolate, bisect when an interpolation did not halve the bracket.
+        var bisectNext = false
+        while high - low > 1 {
+            var probe = low + (high - low) / 2
+            if !bisectNext, let highValue, highValue > lowValue {
+                let fraction = Double(budget - lowValue) / Double(highValue - lowValue)
+                probe = low + Int((fraction * Double(high - low)).rounded(.down))
+                probe = min(max(probe, low + 1), high - 1)
+            }
+            let width = high - low
+            let measured = value(probe)
+            if let measured, measured <= budget {
+                (low, lowValue) = (probe, measured)
+            } else {
+                (high, highValue) = (probe, measured)
+            }
+            bisectNext = !bisectNext && (high - low) * 2 > width
+        }
+        return low
+    }
+}
+
 /// Capacity of a bound (lecture-style) profile in closed form.
 extension MemoryBudget {
     /// The largest batch B with P·s·(2 + m) + B·(P·s + S) ≤ limit, or 0 if not even B = 1 fits.

@@ -14,7 +14,9 @@ import ModelProfile
 ///                   "arena_bytes_at_max_batch", "usable_bytes": {"machine", "per_node"},
 ///                   "bytes_at_profile_batch", "machines_needed", "scaled_widths", "scaled_parameters",
 ///                   "max_parameters", "curve": [{"batch", "bytes"}],
-///                   "lecture": [{"batch", "total_bytes", "lecture", "machines_needed"}]}]}
+///                   "lecture": [{"batch", "total_bytes", "lecture", "machines_needed"}],
+///                   "transformer_limits": [{"checkpoint", "machine": {"batch", "context", "layers"},
+///                                           "per_node": {"0": {…}}}] | null}]}
 ///
 /// `max_scale` is the largest hidden-width multiplier k at the profile's batch (null without hidden
 /// layers or in bound mode); `max_parameters` is bound mode's largest parameter count.
@@ -71,7 +73,23 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         @Nullable public var maxParameters: Int?
         public var curve: [Point]
         public var lecture: [LectureAnswer]
+        /// A transformer's limits under each checkpoint mode (new key; null for other profiles).
+        @Nullable public var transformerLimits: [TransformerLimit]? = nil
+    }
 
+    /// The largest batch, context (trained at full length) and block count that fit, each with the other two as the
+    /// profile has them.
+    public struct Dimensions: Codable, Sendable, Equatable {
+        public var batch: Int
+        public var context: Int
+        public var layers: Int
+    }
+
+    public struct TransformerLimit: Codable, Sendable, Equatable {
+        /// `none`, `blocks`, `sqrt`, `selective`.
+        public var checkpoint: String
+        public var machine: Dimensions
+        public var perNode: [String: Dimensions]
     }
 
     public var machine: MachineInfo
@@ -113,7 +131,18 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
                     LectureAnswer(
                         batch: $0.batch, totalBytes: $0.bytes, lecture: ByteUnits.lecture($0.bytes),
                         machinesNeeded: $0.machinesNeeded)
-                })
+                },
+                transformerLimits: capacity.transformerLimits.isEmpty
+                    ? nil
+                    : capacity.transformerLimits.map { limits in
+                        func dimensions(_ values: [TransformerDimension: Int]) -> Dimensions {
+                            Dimensions(batch: values[.batch] ?? 0, context: values[.context] ?? 0, layers: values[.layers] ?? 0)
+                        }
+                        return TransformerLimit(
+                            checkpoint: limits.recompute.rawValue, machine: dimensions(limits.machine),
+                            perNode: Dictionary(
+                                uniqueKeysWithValues: limits.perNode.map { (String($0.key), dimensions($0.value)) }))
+                    })
         }
     }
 
@@ -158,6 +187,7 @@ public enum CapacityRenderer {
                         ? " Every arena includes the dataset (\(ByteUnits.decimal(report.dataBytes)) at \(report.results.first?.precision ?? "") precision), as `memplan train` allocates it; --no-data leaves it out."
                         : ""))
             if let rule = report.scalingRule { notes.append("Max scale k: \(rule).") }
+            if report.results.contains(where: { $0.transformerLimits != nil }) { notes.append(transformerNote) }
         }
         notes.append(
             "Usable bytes: each node's free memory less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena)."
@@ -188,6 +218,38 @@ public enum CapacityRenderer {
         }
         return table
     }
+
+    /// Per precision and checkpoint mode: the largest batch, context and depth on the machine (and each node, when
+    /// there are several); nil for other profiles.
+    static func transformerTable(_ report: CapacityReport) -> TextTable? {
+        guard report.results.contains(where: { $0.transformerLimits != nil }) else { return nil }
+        let nodes = report.nodeIDs.count > 1 ? Array(report.nodeIDs.prefix(8)) : []
+        var columns: [TextTable.Column] = [
+            .left("Precision"), .left("Checkpoint"), .right("Max batch"), .right("Max context"), .right("Max layers"),
+        ]
+        columns += nodes.map { .right("node \($0): batch/context/layers") }
+        var table = TextTable(columns: columns)
+        for result in report.results {
+            for limit in result.transformerLimits ?? [] {
+                var row = [
+                    result.precision, limit.checkpoint, ByteUnits.grouped(limit.machine.batch),
+                    ByteUnits.grouped(limit.machine.context), ByteUnits.grouped(limit.machine.layers),
+                ]
+                row += nodes.map { node in
+                    guard let values = limit.perNode[node] else { return "–" }
+                    return "\(ByteUnits.grouped(values.batch)) / \(ByteUnits.grouped(values.context)) / \(ByteUnits.grouped(values.layers))"
+                }
+                table.append(row)
+            }
+        }
+        return table
+    }
+
+    static let transformerNote =
+        "Transformer limits: the largest batch, context (sequences trained at full length) and number of blocks whose "
+        + "planned arena fits the machine, each with the other two as the profile has them, under each checkpoint mode "
+        + "(`--checkpoint`: none keeps every activation; blocks keeps each block's input; sqrt every ⌈√L⌉-th; selective "
+        + "recomputes attention only)."
 
     static func lectureTable(_ report: CapacityReport) -> TextTable? {
         guard report.mode == "bound" else { return nil }
@@ -233,6 +295,7 @@ public enum CapacityRenderer {
     public static func text(_ report: CapacityReport) -> String {
         var out = "memplan capacity — " + headline(report) + "\n\n"
         out += table(report).renderText()
+        if let limits = transformerTable(report) { out += "\n" + limits.renderText() }
         if let lecture = lectureTable(report) { out += "\n" + lecture.renderText() }
         out += "\n" + sentences(report).joined(separator: "\n") + "\n"
         out += notes(report).map { "\n" + $0 }.joined() + "\n"
@@ -247,6 +310,7 @@ public enum CapacityRenderer {
             machineTable.append([String(node.node), ByteUnits.binary(node.totalBytes), ByteUnits.binary(node.freeBytes)])
         }
         out += "## Machine\n\n" + machineTable.renderMarkdown() + "\n## What fits\n\n" + table(report).renderMarkdown()
+        if let limits = transformerTable(report) { out += "\n## Transformer limits\n\n" + limits.renderMarkdown() }
         if let lecture = lectureTable(report) { out += "\n## The lecture's answer\n\n" + lecture.renderMarkdown() }
         out += "\n" + sentences(report).map { "- " + $0 }.joined(separator: "\n") + "\n"
         out += notes(report).map { "\n> " + $0 + "\n" }.joined()

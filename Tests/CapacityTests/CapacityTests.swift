@@ -123,4 +123,66 @@ struct CapacityTests {
                 if n > 3 { throw BudgetError.overflow(quantity: "n", context: "t") }; return true
             } == 3)
     }
+
+    @Test("the measured search equals bisection on affine, quadratic, stepped and random monotone measures")
+    func measuredSearch() {
+        var generator = SplitMix64(seed: 17)
+        var increments = (0..<5_000).map { _ in Int(generator.next() % 1_000) }
+        increments[100] = 1_000_000  // a jump
+        var prefix = [0]
+        for increment in increments { prefix.append(prefix.last! + increment) }
+        let measures: [(String, (Int) -> Int?)] = [
+            ("affine", { 1_000 + 37 * $0 }), ("quadratic", { 5 + 3 * $0 * $0 }), ("stepped", { 1_000 * ($0 / 64) }),
+            ("random", { $0 < prefix.count ? prefix[$0] : nil }), ("overflowing past 300", { $0 > 300 ? nil : $0 }),
+        ]
+        for (name, measure) in measures {
+            for budget in [0, 1, 999, 1_000, 5_000, 40_000, 1_234_567, 3_000_000] {
+                let expected = CapacitySearch.largest(upTo: 10_000) { (measure($0) ?? Int.max) <= budget }
+                var probes = 0
+                let found = CapacitySearch.largest(upTo: 10_000, budget: budget) { n in
+                    probes += 1
+                    return measure(n)
+                }
+                #expect(found == expected, "\(name), budget \(budget): \(found), bisection \(expected)")
+                #expect(probes <= 40, "\(name), budget \(budget): \(probes) probes")
+                if name == "affine" { #expect(probes <= 8, "affine, budget \(budget): \(probes) probes") }
+            }
+        }
+    }
+
+    @Test("a transformer's largest batch, context and depth fit their planned arena and one more does not, per mode and node")
+    func transformerLimits() throws {
+        let spec = TransformerSpec(vocabularySize: 64, contextLength: 32, layerCount: 3, headCount: 4, hiddenSize: 32)
+        let model = try TransformerModel(name: "small", spec: spec, batchSize: 4, sequenceLength: 32)
+        let machine = Machine(
+            name: "two nodes", source: "test",
+            nodes: [
+                MachineNode(id: 0, totalBytes: 8 << 20, freeBytes: 5 << 20),
+                MachineNode(id: 1, totalBytes: 8 << 20, freeBytes: 3 << 20),
+            ])
+        let result = try CapacityAnalysis.analyze(
+            .transformer(model), machine: machine, precisions: [.single], headroom: 0, data: nil)
+        let limits = try #require(result.results.first?.transformerLimits)
+        #expect(limits.map(\.recompute) == Recompute.allCases)
+        for limit in limits {
+            var variant = model
+            variant.recompute = limit.recompute
+            let sizer = TransformerSizer(model: variant)
+            let budgets = [(machine.freeBytes, limit.machine), (5 << 20, limit.perNode[0]!), (3 << 20, limit.perNode[1]!)]
+            for (budget, found) in budgets {
+                for dimension in TransformerDimension.allCases {
+                    let value = try #require(found[dimension])
+                    #expect(value > 0, "\(limit.recompute) \(dimension): nothing fits \(budget)")
+                    #expect(try sizer.arenaBytes(model: try sizer.model(dimension, value)) <= budget)
+                    let next = try? sizer.arenaBytes(model: try sizer.model(dimension, value + 1))
+                    #expect((next ?? Int.max) > budget, "\(limit.recompute) \(dimension) \(value + 1) fits \(budget)")
+                }
+            }
+        }
+        // Recompute stretches every dimension at least as far as keeping everything.
+        let kept = limits[0].machine
+        for limit in limits.dropFirst() {
+            for dimension in TransformerDimension.allCases { #expect(limit.machine[dimension]! >= kept[dimension]!) }
+        }
+    }
 }
