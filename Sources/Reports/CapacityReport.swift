@@ -212,7 +212,7 @@ public enum CapacityRenderer {
             } else if let scale = result.maxScale {
                 row.append("\(String(format2: scale)) (\((result.scaledWidths ?? []).map(String.init).joined(separator: "-")))")
             } else {
-                row.append("– (no hidden layers)")
+                row.append(result.transformerLimits != nil ? "– (see the limits below)" : "– (no hidden layers)")
             }
             table.append(row)
         }

@@ -157,8 +157,8 @@ struct CapacityTests {
         let machine = Machine(
             name: "two nodes", source: "test",
             nodes: [
-                MachineNode(id: 0, totalBytes: 8 << 20, freeBytes: 5 << 20),
-                MachineNode(id: 1, totalBytes: 8 << 20, freeBytes: 3 << 20),
+                MachineNode(id: 0, totalBytes: 8 << 20, freeBytes: 3 << 20 / 2),
+                MachineNode(id: 1, totalBytes: 8 << 20, freeBytes: 1 << 20),
             ])
         let result = try CapacityAnalysis.analyze(
             .transformer(model), machine: machine, precisions: [.single], headroom: 0, data: nil)
@@ -168,7 +168,7 @@ struct CapacityTests {
             var variant = model
             variant.recompute = limit.recompute
             let sizer = TransformerSizer(model: variant)
-            let budgets = [(machine.freeBytes, limit.machine), (5 << 20, limit.perNode[0]!), (3 << 20, limit.perNode[1]!)]
+            let budgets = [(machine.freeBytes, limit.machine), (3 << 20 / 2, limit.perNode[0]!), (1 << 20, limit.perNode[1]!)]
             for (budget, found) in budgets {
                 for dimension in TransformerDimension.allCases {
                     let value = try #require(found[dimension])
