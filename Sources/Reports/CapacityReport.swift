@@ -237,7 +237,8 @@ public enum CapacityRenderer {
                 ]
                 row += nodes.map { node in
                     guard let values = limit.perNode[node] else { return "–" }
-                    return "\(ByteUnits.grouped(values.batch)) / \(ByteUnits.grouped(values.context)) / \(ByteUnits.grouped(values.layers))"
+                    return
+                        "\(ByteUnits.grouped(values.batch)) / \(ByteUnits.grouped(values.context)) / \(ByteUnits.grouped(values.layers))"
                 }
                 table.append(row)
             }
