@@ -31,6 +31,41 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
+
+    /// GELU's tanh approximation over `count` elements, forward and backward (`TransformerKernels.geluForward`):
+    /// Float runs memplan's vectorised C loop (a rational tanh within 3e-7), Double the scalar loop on libm's tanh.
+    static func gelu(_ out: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, count: Int)
+    static func geluBackward(
+        _ dinp: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, _ dout: UnsafePointer<Self>, count: Int, accumulate: Bool)
+}
+
+/// √(2/π), GELU's tanh-approximation constant.
+let geluScale = 0.797_884_560_802_865_4
+
+extension TrainingScalar {
+    /// The scalar GELU: out = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    @inline(__always)
+    static func scalarGELU(_ out: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, count: Int) {
+        let k = Self(geluScale)
+        for i in 0..<count {
+            let x = inp[i]
+            out[i] = 0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x)))
+        }
+    }
+
+    /// The scalar GELU backward: dinp (+)= dout·(½(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²)).
+    @inline(__always)
+    static func scalarGELUBackward(
+        _ dinp: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, _ dout: UnsafePointer<Self>, count: Int, accumulate: Bool
+    ) {
+        let k = Self(geluScale)
+        for i in 0..<count {
+            let x = inp[i]
+            let t = tanh(k * (x + 0.044715 * x * x * x))
+            let local = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+            dinp[i] = accumulate ? dinp[i] + local * dout[i] : local * dout[i]
+        }
+    }
 }
 
 extension Float: TrainingScalar {
@@ -89,6 +124,17 @@ extension Float: TrainingScalar {
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
+
+    public static func gelu(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
+        memplan_gelu_forward_f32(out, inp, count)
+    }
+
+    public static func geluBackward(
+        _ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>, count: Int,
+        accumulate: Bool
+    ) {
+        memplan_gelu_backward_f32(dinp, inp, dout, count, accumulate ? 1 : 0)
+    }
 }
 
 extension Double: TrainingScalar {
@@ -148,6 +194,17 @@ extension Double: TrainingScalar {
     @inline(__always) public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inline(__always) public static func log(_ x: Double) -> Double { Glibc.log(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
+
+    public static func gelu(_ out: UnsafeMutablePointer<Double>, _ inp: UnsafePointer<Double>, count: Int) {
+        scalarGELU(out, inp, count: count)
+    }
+
+    public static func geluBackward(
+        _ dinp: UnsafeMutablePointer<Double>, _ inp: UnsafePointer<Double>, _ dout: UnsafePointer<Double>, count: Int,
+        accumulate: Bool
+    ) {
+        scalarGELUBackward(dinp, inp, dout, count: count, accumulate: accumulate)
+    }
 }
 
 /// One element type's product entry points: memplan's own AVX-512 kernels (`memplan_gemm_f32`/`_f64` and their fused

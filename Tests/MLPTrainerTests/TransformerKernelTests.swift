@@ -3,6 +3,7 @@
 
 import Foundation
 @testable import MLPTrainer
+import CGEMM
 import ModelProfile
 import Testing
 
@@ -347,5 +348,42 @@ struct TransformerKernelTests {
         K.residualBackward(da: a.p, db: b.p, dout: out.p, elements: 3..<10, accumulate: true)
         let twice = out.array.enumerated().map { $0.offset < 3 ? $0.element : 2 * $0.element }
         #expect(a.array == twice && b.array == twice)
+    }
+
+    @Test("fp32 GELU's rational tanh against libm's tanh in double, and GELU forward and backward against the formula")
+    func rationalTanh() {
+        var worstTanh = 0.0
+        for step in -120_000...120_000 {
+            let x = Float(step) * 1e-4
+            let error = abs(Double(memplan_tanh_f32(x)) - Foundation.tanh(Double(x)))
+            worstTanh = max(worstTanh, error / max(abs(Foundation.tanh(Double(x))), 1e-30))
+        }
+        #expect(worstTanh < 4e-7, "tanh: worst relative error \(worstTanh)")
+        #expect(memplan_tanh_f32(.infinity) == 1 && memplan_tanh_f32(-.infinity) == -1)
+        #expect(memplan_tanh_f32(.nan).isNaN)
+        #expect(memplan_tanh_f32(0) == 0)
+
+        let inputs = (-40_000...40_000).map { Float($0) * 2.5e-4 } + [.nan]
+        var out = [Float](repeating: 0, count: inputs.count)
+        var dinp = [Float](repeating: 0, count: inputs.count)
+        let dout = [Float](repeating: 1, count: inputs.count)
+        Float.gelu(&out, inputs, count: inputs.count)
+        Float.geluBackward(&dinp, inputs, dout, count: inputs.count, accumulate: false)
+        var worstForward = 0.0
+        var worstBackward = 0.0
+        let k = (2 / Double.pi).squareRoot()
+        for (i, x32) in inputs.enumerated().dropLast() {
+            let x = Double(x32)
+            let t = Foundation.tanh(k * (x + 0.044715 * x * x * x))
+            let forward = 0.5 * x * (1 + t)
+            let backward = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+            // In units of max(1, |x|): where GELU nears 0 for negative x, ½·x·(1 + tanh u) cancels and any fp32 tanh
+            // (libm's too) leaves an error of about |x|·ε.
+            worstForward = max(worstForward, abs(Double(out[i]) - forward) / max(1, abs(x)))
+            worstBackward = max(worstBackward, abs(Double(dinp[i]) - backward) / max(1, abs(x)))
+        }
+        #expect(worstForward < 1e-6, "GELU forward: worst error \(worstForward)")
+        #expect(worstBackward < 1e-6, "GELU backward: worst error \(worstBackward)")
+        #expect(out.last!.isNaN && dinp.last!.isNaN)
     }
 }

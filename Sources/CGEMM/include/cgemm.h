@@ -29,6 +29,14 @@ int memplan_gemm_fused_f32(int transA, int transB, int m, int n, int k, float al
 int memplan_gemm_fused_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
                            double beta, double *c, int ldc, const double *bias, int relu, const double *gate, int ldg);
 
+/// GELU's tanh approximation, out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), for i < count, with tanh as a
+/// vectorised rational function (AVX-512 when the CPU has it); within 3e-7 of libm's tanhf-based GELU.
+void memplan_gelu_forward_f32(float *out, const float *inp, long count);
+/// GELU's backward: dinp[i] (+)= dout[i]·GELU'(inp[i]) (accumulate non-zero: added to dinp).
+void memplan_gelu_backward_f32(float *dinp, const float *inp, const float *dout, long count, int accumulate);
+/// The rational tanh itself (for tests).
+float memplan_tanh_f32(float x);
+
 /// Asks for the 64-byte line at `address` to be brought toward the core (into L2) without waiting for it; never faults.
 static inline void memplan_prefetch(const void *address) { __builtin_prefetch(address, 0, 2); }
 
