@@ -1,5 +1,6 @@
 // Reading YAML nodes with file, line and column in every error: sections, scalars, counts, names.
 
+import FileAccess
 import Foundation
 import Yams
 
@@ -50,8 +51,7 @@ struct NodeReader {
     let baseDirectory: String
 
     var defaultName: String {
-        let last = (file as NSString).lastPathComponent
-        return (last as NSString).deletingPathExtension
+        file == ProfileParser.standardInputName ? "stdin" : PathText.deletingExtension(PathText.lastComponent(file))
     }
 
     func location(_ node: Node) -> SourceLocation {

@@ -3,6 +3,7 @@
 // Profiles are read through Yams' node tree (not Codable) so that every error can name the
 // line and column it comes from, and every unknown key can be reported with a suggestion.
 
+import FileAccess
 import Foundation
 import Yams
 
@@ -32,11 +33,14 @@ public enum ProfileParser {
         "csv": ["source", "path", "targets", "header", "test_fraction"],
     ]
 
-    /// Reads `path` and composes its YAML node tree.
+    /// Reads `path` (`-`: standard input) and composes its YAML node tree.
     static func compose(path: String) throws -> (Node, NodeReader) {
-        let text = try readText(path: path)
-        return try compose(text: text, file: path, baseDirectory: (path as NSString).deletingLastPathComponent)
+        let (text, file, directory) = try readText(path: path)
+        return try compose(text: text, file: file, baseDirectory: directory)
     }
+
+    /// What messages call standard input, and the name a profile read from it gets.
+    public static let standardInputName = "<stdin>"
 
     /// The deepest `[`/`{` nesting a profile may have; deeper flow collections would recurse
     /// through the YAML composer without bound.
@@ -91,46 +95,36 @@ public enum ProfileParser {
         }
     }
 
-    static func readText(path: String) throws(ProfileError) -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .fileNotFound(path: path)
+    /// The text of the profile at `path` (`-`: standard input), the name messages give it, and the directory its
+    /// relative data paths start from. The file is opened once, only if it is a regular file, and its size is
+    /// checked before a byte is read.
+    static func readText(path: String) throws(ProfileError) -> (text: String, file: String, directory: String) {
+        let bytes: [UInt8]
+        do {
+            bytes = try InputFile.open(path, allowStandardInput: true).readAll(limit: maximumFileByteCount)
+        } catch {
+            switch error {
+            case .missing: throw .fileNotFound(path: path)
+            case .tooLarge(_, let count, let limit):
+                throw .unreadable(
+                    path: path,
+                    reason:
+                        "\(count.map { "\($0) bytes is" } ?? "more than \(limit) bytes is") too large for a profile (limit \(limit))"
+                )
+            case .notRegular, .unreadable: throw .unreadable(path: path, reason: error.reason)
+            }
         }
-        guard !isDirectory.boolValue else { throw .unreadable(path: path, reason: "it is a directory, not a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: "permission denied or I/O error")
-        }
-        guard data.count <= maximumFileByteCount else {
-            throw .unreadable(
-                path: path, reason: "\(data.count) bytes is too large for a profile (limit \(maximumFileByteCount))")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(path: path, reason: "not UTF-8 text")
-        }
-        return text
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
+        if path == InputFile.standardInputPath { return (text, standardInputName, ".") }
+        return (text, path, PathText.directory(of: path))
     }
 
-    /// Loads and validates the profile at `path`.
+    /// Loads and validates the profile at `path` (`-` reads it from standard input).
     ///
     /// - Throws: `ProfileError` naming the file (and line, where there is one).
     public static func load(path: String) throws(ProfileError) -> Profile {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ProfileError.fileNotFound(path: path)
-        }
-        guard !isDirectory.boolValue else { throw ProfileError.unreadable(path: path, reason: "it is a directory, not a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProfileError.unreadable(path: path, reason: "permission denied or I/O error")
-        }
-        guard data.count <= maximumFileByteCount else {
-            throw ProfileError.unreadable(
-                path: path, reason: "\(data.count) bytes is too large for a profile (limit \(maximumFileByteCount))")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ProfileError.unreadable(path: path, reason: "not UTF-8 text")
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        return try parse(text, file: path, baseDirectory: directory)
+        let (text, file, directory) = try readText(path: path)
+        return try parse(text, file: file, baseDirectory: directory)
     }
 
     /// Parses profile text. Relative data paths are resolved against `baseDirectory`.

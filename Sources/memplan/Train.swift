@@ -144,7 +144,7 @@ extension Memplan {
             if let record { try RecordFile.write(report.json, to: record) }
             if table { print("") }
             print(report.render(format), terminator: "")
-            if table, let record { print("Record written to \(record)") }
+            if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
             if result.isPartial { throw ExitCode(130) }
         }
 
@@ -191,42 +191,5 @@ final class ProgressBar: @unchecked Sendable {
     func clear() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
-    }
-}
-
-/// Writes result files atomically: a temporary file beside the target, then rename.
-enum RecordFile {
-    /// Fails early (before any training) when the file's directory is missing or not writable.
-    static func checkWritable(_ path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIFailure.badInput("\(path): the directory \(directory) does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: directory) else {
-            throw CLIFailure.badInput("\(path): the directory \(directory) is not writable")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIFailure.badInput("\(path) is a directory; give a file name")
-        }
-    }
-
-    static func write(_ text: String, to path: String) throws {
-        try checkWritable(path)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw CLIFailure.badInput("\(path): cannot write: \(reason)")
-            }
-        } catch let failure as CLIFailure {
-            throw failure
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CLIFailure.badInput("\(path): cannot write: \(error.localizedDescription)")
-        }
     }
 }

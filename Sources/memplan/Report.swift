@@ -1,0 +1,75 @@
+// `memplan report`: a training record or a capacity result, read back and rendered as Markdown, HTML, a table or
+// JSON.
+
+import ArgumentParser
+import FileAccess
+import Foundation
+import Reports
+
+extension Memplan {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render a training record or a capacity result as Markdown or a self-contained HTML page.",
+            discussion: """
+                Reads the JSON that `memplan train --record FILE` or `memplan capacity --format json` wrote. HTML pages are one file with inline SVG charts (no scripts, no network): predicted bytes by category next to the measured ones, the arena timeline from the planner, the loss per epoch; or memory against batch size per precision with the node and machine limits drawn.
+
+                Examples:
+                  memplan report reports/fashion-mnist-mlp.json
+                  memplan report reports/fashion-mnist-mlp.json --format markdown --output reports/run.md
+                """)
+
+        @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`.")
+        var input: String
+
+        @Option(
+            help: ArgumentHelp(
+                "Output format: markdown, html, table or json (both documents render all four).",
+                valueName: "markdown|html|table|json"))
+        var format: ReportFormat = .html
+
+        @Option(
+            help: ArgumentHelp(
+                "Output file (default: reports/<input name>.html or .md); - for standard output.", valueName: "path"))
+        var output: String?
+
+        func validate() throws {
+            _ = try format.checked(for: TrainingRecord.self, command: "report")
+            _ = try format.checked(for: CapacityReport.self, command: "report")
+        }
+
+        /// Records and capacity results are at most this large (a record of a 100,000-layer plan is about 30 MB).
+        static let maximumInputByteCount = 256 << 20
+
+        func run() throws {
+            let data: Data
+            do {
+                data = Data(try InputFile.open(input, allowStandardInput: true).readAll(limit: Self.maximumInputByteCount))
+            } catch {
+                throw CLIFailure.badInput(error.description)
+            }
+            let text: String
+            if let record = try? JSONText.decode(TrainingRecord.self, from: data) {
+                text = record.render(format)
+            } else if let capacity = try? JSONText.decode(CapacityReport.self, from: data) {
+                text = capacity.render(format)
+            } else {
+                let reason: String
+                do {
+                    _ = try JSONSerialization.jsonObject(with: data)
+                    reason =
+                        "it is JSON, but neither a training record (memplan train --record) nor a capacity result (memplan capacity --format json)"
+                } catch {
+                    reason = "it is not valid JSON"
+                }
+                throw CLIFailure.badInput("\(input): \(reason)")
+            }
+            let base = input == InputFile.standardInputPath ? "stdin" : PathText.deletingExtension(PathText.lastComponent(input))
+            let path =
+                try output
+                ?? DefaultOutput.reportsPath(
+                    "\(PathText.safeComponent(base)).\(format == .markdown ? "md" : format == .table ? "txt" : format.rawValue)")
+            try RecordFile.write(text, to: path)
+            if !RecordFile.isStandardOutput(path) { print("Wrote \(Markup.terminal(path))") }
+        }
+    }
+}
