@@ -132,6 +132,17 @@ public enum MachineParser {
             throw ProfileError.invalidValue(
                 reader.location(nodesNode), field: "nodes", value: "[]", reason: "list at least one node")
         }
+        var total = 0
+        for node in nodes {
+            let (sum, overflow) = total.addingReportingOverflow(node.totalBytes)
+            guard !overflow else {
+                throw ProfileError.inconsistent(
+                    reader.location(nodesNode),
+                    "the nodes' memory adds up to more than memplan can count (\(Int.max.groupedDigits) bytes, 8 EiB); "
+                        + "describe fewer or smaller nodes")
+            }
+            total = sum
+        }
         return Machine(name: name, description: description, source: path, nodes: nodes)
     }
 }

@@ -167,8 +167,8 @@ struct NodeReader {
         return Array(sequence)
     }
 
-    /// A whole number ≥ `minimum`, exact (`300e9`, `1_000`), never trapping on overflow.
-    func count(_ node: Node, field: String, minimum: Int) throws -> Int {
+    /// A whole number from `minimum` to `maximum`, exact (`300e9`, `1_000`), never trapping on overflow.
+    func count(_ node: Node, field: String, minimum: Int, maximum: Int = .max) throws -> Int {
         let text = try scalarText(node, field: field, expected: "a whole number")
         let value: Int
         do {
@@ -178,6 +178,10 @@ struct NodeReader {
         }
         guard value >= minimum else {
             throw ProfileError.invalidValue(location(node), field: field, value: text, reason: "must be at least \(minimum)")
+        }
+        guard value <= maximum else {
+            throw ProfileError.invalidValue(
+                location(node), field: field, value: text, reason: "must be at most \(maximum.groupedDigits)")
         }
         return value
     }

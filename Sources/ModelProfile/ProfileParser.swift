@@ -17,6 +17,9 @@ public enum ProfileParser {
     /// Profiles are small; anything larger is almost certainly the wrong file.
     public static let maximumFileByteCount = 4 << 20
 
+    /// The most epochs a profile (or `--epochs`) may ask for.
+    public static let maximumEpochs = 1_000_000
+
     static let exactKeys = [
         "kind", "name", "description", "input", "hidden", "output", "loss", "metrics", "precision", "batch",
         "optimizer", "data", "epochs", "split", "seed", "init",
@@ -274,7 +277,7 @@ public enum ProfileParser {
         }
         let precision = try top["precision"].map { try reader.precision($0) } ?? .single
         let batch = try top["batch"].map { try reader.count($0, field: "batch", minimum: 1) } ?? 1
-        let epochs = try top["epochs"].map { try reader.count($0, field: "epochs", minimum: 1) } ?? 1
+        let epochs = try top["epochs"].map { try reader.count($0, field: "epochs", minimum: 1, maximum: maximumEpochs) } ?? 1
         let optimizer = try top["optimizer"].map { try reader.optimizer($0) } ?? Optimizer(kind: .sgd, learningRate: 0.05)
         let split = try top["split"].map { try reader.split($0) } ?? Split()
         let seed = try top["seed"].map { UInt64(try reader.count($0, field: "seed", minimum: 0)) } ?? 42

@@ -253,10 +253,10 @@ public enum TrainingRenderer {
         } else if let loss = record.metrics.testLoss {
             out += "Test loss: \(decimal(loss)) per sample on \(ByteUnits.grouped(record.metrics.testSamples)) samples\n"
         }
-        out += "Throughput: \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond.rounded()))) samples/s "
+        out += "Throughput: \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond.rounded()))) samples/s "
         out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
         out +=
-            "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels)))\n"
+            "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Markup.terminal(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels))))\n"
         if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
         out += "\nPredicted against actual\n\n"
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
@@ -273,7 +273,7 @@ public enum TrainingRenderer {
             actual.pagesNotResident == 0 ? "every page resident" : "\(actual.pagesNotResident) pages not resident",
         ])
         let nodes = actual.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
-        let totalPages = max(1, actual.pagesByNode.values.reduce(0, +) + actual.pagesNotResident)
+        let totalPages = max(1, actual.pagesByNode.values.saturatingSum().saturatingAdding(actual.pagesNotResident))
         for node in nodes {
             let pages = actual.pagesByNode[node] ?? 0
             let share = Double(pages) / Double(totalPages)
@@ -284,9 +284,9 @@ public enum TrainingRenderer {
             ])
         }
         table.append([
-            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes + 8 << 20),
+            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes.saturatingAdding(8 << 20)),
             ByteUnits.grouped(actual.peakRSSGrowthBytes),
-            "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes - predicted.arenaBytes))) of runtime, BLAS and I/O buffers",
+            "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes.saturatingSubtracting(predicted.arenaBytes)))) of runtime, BLAS and I/O buffers",
         ])
         if let training = actual.trainingRSSGrowthBytes {
             table.append([
@@ -307,7 +307,7 @@ public enum TrainingRenderer {
         .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
         out +=
             "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
-        if let maps = actual.numaMaps { out += "numa_maps: \(maps)\n" }
+        if let maps = actual.numaMaps { out += "numa_maps: \(Markup.terminal(maps))\n" }
         if !actual.numaAvailable { out += "NUMA is not available here: the arena is plain memory, counted as node 0.\n" }
         return out
     }
@@ -334,9 +334,11 @@ public enum TrainingRenderer {
 extension TrainingRenderer {
     public static func markdown(_ record: TrainingRecord) -> String {
         let run = record.run
-        var out = "# Training record: \(run.profile)\n\n"
-        out += "*\(run.precision) precision, batch \(run.batch), \(run.epochs) epochs, \(run.optimizer) η = \(run.learningRate), "
-        out += "placement \(run.placement)\(run.partial ? ", **partial** (interrupted)" : ""), \(run.date)*\n\n"
+        let escape = Markup.markdown
+        var out = "# Training record: \(escape(run.profile))\n\n"
+        out +=
+            "*\(escape(run.precision)) precision, batch \(run.batch), \(run.epochs) epochs, \(escape(run.optimizer)) η = \(run.learningRate), "
+        out += "placement \(escape(run.placement))\(run.partial ? ", **partial** (interrupted)" : ""), \(escape(run.date))*\n\n"
         out += "## Predicted against measured\n\n" + HTMLPage.predictedTable(record).renderMarkdown()
         var categories = TextTable(columns: [.left("Category"), .right("Bytes")])
         let b = record.predicted.bytes
@@ -359,7 +361,7 @@ extension TrainingRenderer {
         }
         out += "\n## Training\n\n" + epochs.renderMarkdown()
         out += "\nTest accuracy: " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
-        out += "; throughput \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond))) samples/s.\n"
+        out += "; throughput \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond))) samples/s.\n"
         return out
     }
 }

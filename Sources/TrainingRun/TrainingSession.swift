@@ -184,8 +184,9 @@ public enum TrainingSession {
         meter.afterLoad()
 
         let batch = model.batchSize
-        let stepsPerEpoch = (trainCount + batch - 1) / batch
-        let warmupSteps = min(2, max(0, stepsPerEpoch * model.epochs - 1))
+        let stepsPerEpoch = trainCount / batch + (trainCount % batch == 0 ? 0 : 1)
+        let (allSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: model.epochs)
+        let warmupSteps = overflow ? 2 : min(2, max(0, allSteps - 1))
         var epochs: [EpochMetrics] = []
         var trainingSeconds = 0.0
         var samplesTrained = 0

@@ -105,7 +105,7 @@ extension Memplan {
                 loaded, machine: target, precisions: try parsedPrecisions(), headroom: try parsedHeadroom(), data: data)
             let report = CapacityReport(result)
             let text = report.render(format)
-            if let dataNote { FileHandle.standardError.write(Data("memplan: note: \(dataNote)\n".utf8)) }
+            if let dataNote { FileHandle.standardError.write(Data("memplan: note: \(Markup.terminal(dataNote))\n".utf8)) }
             let path =
                 try output
                 ?? (format == .html

@@ -48,20 +48,10 @@ extension Memplan {
                 throw CLIFailure.badInput(error.description)
             }
             let text: String
-            if let record = try? JSONText.decode(TrainingRecord.self, from: data) {
-                text = record.render(format)
-            } else if let capacity = try? JSONText.decode(CapacityReport.self, from: data) {
-                text = capacity.render(format)
-            } else {
-                let reason: String
-                do {
-                    _ = try JSONSerialization.jsonObject(with: data)
-                    reason =
-                        "it is JSON, but neither a training record (memplan train --record) nor a capacity result (memplan capacity --format json)"
-                } catch {
-                    reason = "it is not valid JSON"
-                }
-                throw CLIFailure.badInput("\(input): \(reason)")
+            do {
+                text = try ReportReader.read(data).render(format)
+            } catch {
+                throw CLIFailure.badInput("\(input): \(error)")
             }
             let base = input == InputFile.standardInputPath ? "stdin" : PathText.deletingExtension(PathText.lastComponent(input))
             let path =

@@ -149,7 +149,8 @@ extension Memplan {
         }
 
         func header(_ model: Model) -> String {
-            var text = "memplan train — \(model.name): \(model.precision.rawValue) precision, batch \(model.batchSize), "
+            var text =
+                "memplan train — \(Markup.terminal(model.name)): \(model.precision.rawValue) precision, batch \(model.batchSize), "
             text +=
                 "\(model.optimizer.kind.rawValue) η = \(model.optimizer.learningRate), \(model.epochs) epoch\(model.epochs == 1 ? "" : "s"), "
             text += "placement \(placement)\n\n" + EpochLine.header
@@ -168,7 +169,7 @@ enum EpochLine {
         func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
         return cell(String(metrics.epoch), 5) + cell(number(metrics.trainLoss), 12) + cell(percent(metrics.trainAccuracy), 11)
             + cell(number(metrics.validationLoss), 10) + cell(percent(metrics.validationAccuracy), 9)
-            + cell(String(format: "%.2fs", metrics.seconds), 9) + cell(String(Int(samplesPerSecond.rounded())), 11)
+            + cell(String(format: "%.2fs", metrics.seconds), 9) + cell(String(Int(saturating: samplesPerSecond.rounded())), 11)
     }
 }
 
