@@ -52,6 +52,7 @@ public enum ProfileParser {
     /// Composes profile text into a node tree, after checking its nesting depth.
     static func compose(text: String, file: String, baseDirectory: String) throws -> (Node, NodeReader) {
         try checkNesting(text, file: file)
+        try YAMLLimits.check(text, file: file)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text, .basic) else {

@@ -68,3 +68,22 @@ let numberCatalogue: [BadInput] = [
         name: "a profile name with escape sequences in an error", files: ["p.yaml": text("name: \"\\e]0;owned\\a\"\n" + mlp)],
         arguments: ["train", "$DIR/p.yaml"], message: ["names no data source"], forbidden: ["\u{1B}", "\u{7}"]),
 ]
+
+/// Nine levels of aliases used as mapping keys (499 bytes took 106 s to compose, ×9 per level).
+private func aliasBomb(levels: Int) -> String {
+    var lines = ["a0: &a0 {x: 1, y: 2}"]
+    for level in 1...levels {
+        lines.append(
+            "a\(level): &a\(level) {" + (0..<9).map { "? [*a\(level - 1), \($0)] : \($0)" }.joined(separator: ", ") + "}")
+    }
+    return lines.joined(separator: "\n") + "\n" + mlp
+}
+
+let yamlCatalogue: [BadInput] = [
+    BadInput(
+        name: "YAML aliases as mapping keys, nine levels deep", files: ["p.yaml": text(aliasBomb(levels: 9))],
+        arguments: ["estimate", "$DIR/p.yaml"], message: ["p.yaml:", "aliases expand"]),
+    BadInput(
+        name: "YAML aliases in a machine file", files: ["m.yaml": text(aliasBomb(levels: 9))],
+        arguments: ["capacity", "profiles/quiz-300b.yaml", "--machine", "$DIR/m.yaml"], message: ["m.yaml:", "aliases expand"]),
+]

@@ -33,7 +33,7 @@ func idx(_ dimensions: [Int], _ body: [UInt8], type: UInt8 = 8) -> [UInt8] {
 func text(_ string: String) -> [UInt8] { Array(string.utf8) }
 
 /// The catalogue the README's "Bad input" section lists; every entry must fail cleanly.
-let catalogue = profileAndFlagCatalogue + fileCatalogue + numberCatalogue
+let catalogue = profileAndFlagCatalogue + fileCatalogue + numberCatalogue + yamlCatalogue
 
 let profileAndFlagCatalogue: [BadInput] = [
     BadInput(
