@@ -25,12 +25,16 @@ public struct Machine: Sendable, Hashable, Codable {
     /// `local` for this machine, else the profile's path.
     public var source: String
     public var nodes: [MachineNode]
+    /// What each node's free bytes are: `free` (MemFree), `available` (MemAvailable) on this machine, `stated` in a
+    /// machine profile.
+    public var memorySource: String?
 
-    public init(name: String, description: String? = nil, source: String, nodes: [MachineNode]) {
+    public init(name: String, description: String? = nil, source: String, nodes: [MachineNode], memorySource: String? = nil) {
         self.name = name
         self.description = description
         self.source = source
         self.nodes = nodes
+        self.memorySource = memorySource
     }
 
     /// Σ total bytes, saturating at Int.max.
@@ -143,6 +147,6 @@ public enum MachineParser {
             }
             total = sum
         }
-        return Machine(name: name, description: description, source: path, nodes: nodes)
+        return Machine(name: name, description: description, source: path, nodes: nodes, memorySource: "stated")
     }
 }

@@ -31,6 +31,9 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         public var source: String
         @Nullable public var description: String?
         public var nodes: [Node]
+        /// What each node's free bytes are: `free` (MemFree), `available` (MemAvailable), `stated` (a machine file)
+        /// (new key; null in old results).
+        @Nullable public var memorySource: String?
     }
 
     public struct MaxBatch: Codable, Sendable, Equatable {
@@ -82,12 +85,16 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
     public var includesData: Bool
     public var dataBytes: Int
     @Nullable public var scalingRule: String?
+    /// The training samples of the dataset the arenas include (new key; null without data and in old results).
+    @Nullable public var datasetTrainSamples: Int?
     public var results: [Result]
 
     public init(_ result: CapacityResult) {
         machine = MachineInfo(
             name: result.machine.name, source: result.machine.source, description: result.machine.description,
-            nodes: result.machine.nodes.map { Node(node: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) })
+            nodes: result.machine.nodes.map { Node(node: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) },
+            memorySource: result.machine.memorySource)
+        datasetTrainSamples = result.data?.trainCount
         profile = result.profileName
         mode = result.mode.rawValue
         headroom = result.headroom
@@ -165,9 +172,24 @@ public enum CapacityRenderer {
                         : ""))
             if let rule = report.scalingRule { notes.append("Max scale k: \(escape(rule)).") }
         }
+        let source =
+            switch report.machine.memorySource {
+            case "free": " (MemFree: memory nothing uses now; --memory available also counts reclaimable caches, MemAvailable)"
+            case "available": " (MemAvailable: free memory plus the caches the kernel can reclaim, shared over the nodes by size)"
+            case "stated": " (as the machine file states it)"
+            default: ""
+            }
         notes.append(
-            "Usable bytes: each node's free memory less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena)."
+            "Usable bytes: each node's free memory\(source) less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena)."
         )
+        if let samples = report.datasetTrainSamples,
+            let largest = report.results.map(\.maxBatch.machine).max(), largest > samples
+        {
+            notes.append(
+                "The largest batch that fits (\(ByteUnits.grouped(largest))) exceeds the dataset's \(ByteUnits.grouped(samples)) "
+                    + "training samples: memory does not limit the batch here, the data does (train clamps a larger batch to the "
+                    + "training set, with a warning).")
+        }
         return notes
     }
 

@@ -90,6 +90,7 @@ public enum HTMLPage {
         }
         body += table(epochRows)
         var summary = "Test accuracy " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
+        if let baseline = record.metrics.baselineText { summary += " (\(baseline))" }
         summary += ", \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond))) samples/s"
         body += "<p>\(Markup.html(summary)).</p>"
         if let maps = a.numaMaps { body += "<p><code>numa_maps: \(Markup.html(maps))</code></p>" }

@@ -36,6 +36,7 @@ extension TrainingRecord {
         try check.nonNegative("actual.heap_allocations_per_step", a.heapAllocationsPerStep)
         let m = metrics
         try check.fraction("metrics.test_accuracy", m.testAccuracy)
+        try check.fraction("metrics.majority_baseline_accuracy", m.majorityBaselineAccuracy)
         try check.finite("metrics.test_loss", m.testLoss)
         try check.count("metrics.train_samples", m.trainSamples)
         try check.count("metrics.validation_samples", m.validationSamples)
@@ -100,6 +101,7 @@ extension CapacityReport {
         try check.real("headroom", headroom, in: 0...0.999_999, what: "a headroom is a fraction from 0 to below 1")
         try check.count("profile_batch", profileBatch)
         try check.count("data_bytes", dataBytes)
+        try check.count("dataset_train_samples", datasetTrainSamples)
         try check.count("results (entries)", results.count, atMost: 64)
         for (index, result) in results.enumerated() {
             let field = "results[\(index)]"

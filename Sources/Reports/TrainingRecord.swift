@@ -141,9 +141,14 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         public var trainSamples: Int
         public var validationSamples: Int
         public var testSamples: Int
+        /// The test accuracy of always predicting the most frequent class of the training targets (new key; null for
+        /// regression and in old records).
+        @Nullable public var majorityBaselineAccuracy: Double?
 
         public init(
-            testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int, testSamples: Int
+            testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int,
+            testSamples: Int,
+            majorityBaselineAccuracy: Double? = nil
         ) {
             self.testAccuracy = testAccuracy
             self.testLoss = testLoss
@@ -151,8 +156,21 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
             self.trainSamples = trainSamples
             self.validationSamples = validationSamples
             self.testSamples = testSamples
+            self.majorityBaselineAccuracy = majorityBaselineAccuracy
         }
 
+        /// Whether the test accuracy fails to beat the majority-class baseline (nil when either is unknown).
+        public var isAtOrBelowBaseline: Bool? {
+            guard let testAccuracy, let majorityBaselineAccuracy else { return nil }
+            return testAccuracy <= majorityBaselineAccuracy
+        }
+
+        /// "majority-class baseline 10.00% (always the most frequent training class)", with "; not beaten" when so.
+        public var baselineText: String? {
+            guard let majorityBaselineAccuracy else { return nil }
+            return "majority-class baseline \(String(format: "%.2f%%", majorityBaselineAccuracy * 100))"
+                + (isAtOrBelowBaseline == true ? " — not beaten: the model learned nothing the class counts do not say" : "")
+        }
     }
 
     public struct Throughput: Codable, Sendable, Equatable {
@@ -249,6 +267,7 @@ public enum TrainingRenderer {
         if let accuracy = record.metrics.testAccuracy {
             out += "Test accuracy: \(percent(accuracy)) on \(ByteUnits.grouped(record.metrics.testSamples)) samples"
             if let loss = record.metrics.testLoss { out += " (loss \(decimal(loss)))" }
+            if let baseline = record.metrics.baselineText { out += "; \(baseline)" }
             out += "\n"
         } else if let loss = record.metrics.testLoss {
             out += "Test loss: \(decimal(loss)) per sample on \(ByteUnits.grouped(record.metrics.testSamples)) samples\n"
@@ -361,6 +380,7 @@ extension TrainingRenderer {
         }
         out += "\n## Training\n\n" + epochs.renderMarkdown()
         out += "\nTest accuracy: " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
+        if let baseline = record.metrics.baselineText { out += " (\(baseline))" }
         out += "; throughput \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond))) samples/s.\n"
         return out
     }

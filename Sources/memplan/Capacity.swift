@@ -20,11 +20,19 @@ extension Memplan {
 
                 --machine local reads this machine's nodes and their free memory through libnuma; --machine FILE reads a machine profile (profiles/machines/*.yaml) for hardware you do not have. The headroom is left free on every node.
 
+                Usable memory on this machine is each node's MemFree (memory nothing uses now) by default; --memory available counts MemAvailable (free memory plus caches the kernel can reclaim) instead. When the largest batch that fits exceeds the dataset, the output says so.
+
+                --format html without --output writes reports/capacity-<profile>-<machine>.html, creating reports/ when it is missing.
+
                 Examples:
                   memplan capacity profiles/fashion-mnist-mlp.yaml
-                  memplan capacity profiles/fashion-mnist-mlp.yaml --machine profiles/machines/two-socket-512g.yaml
-                  memplan capacity profiles/quiz-300b.yaml --machine profiles/machines/dgx-8x80g.yaml
-                  memplan capacity profiles/quiz-300b.yaml --format html --output reports/quiz-300b.html
+                  memplan capacity profiles/fashion-mnist-mlp.yaml \\
+                      --machine profiles/machines/two-socket-512g.yaml
+                  memplan capacity profiles/quiz-300b.yaml \\
+                      --machine profiles/machines/dgx-8x80g.yaml
+                  memplan capacity profiles/quiz-300b.yaml --format html \\
+                      --output reports/quiz-300b.html
+                  memplan capacity profiles/fashion-mnist-mlp.yaml --memory available
                 """)
 
         @Argument(help: "A model profile (exact or bound).")
@@ -36,8 +44,15 @@ extension Memplan {
         @Option(help: ArgumentHelp("Comma-separated precisions.", valueName: "single,double,…"))
         var precision: String = "single,double"
 
-        @Option(help: ArgumentHelp("Memory to leave free on every node: 10% or 0.1.", valueName: "percent"))
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Memory to leave free on every node: 10% or 0.1.", valueName: "percent"))
         var headroom: String = "10%"
+
+        @Option(
+            help: ArgumentHelp(
+                "On this machine (--machine local): a node's usable memory is its MemFree (free) or MemAvailable (available).",
+                valueName: "free|available"))
+        var memory: MemorySource = .free
 
         @Flag(
             name: .customLong("no-data"), help: "Plan the training step alone, without the dataset buffers `memplan train` adds.")
@@ -121,7 +136,7 @@ extension Memplan {
         }
 
         func loadMachine() throws -> Machine {
-            machine == "local" ? Adapters.localMachine() : try MachineParser.load(path: machine)
+            machine == "local" ? Adapters.localMachine(memory: memory) : try MachineParser.load(path: machine)
         }
     }
 }

@@ -29,6 +29,7 @@ struct Memplan: ParsableCommand {
 enum Main {
     static func main() {
         BLASInfo.reexecutingWithBetterKernelsIfNeeded()
+        StopSignals.installQuietExit()
         do {
             var command = try Memplan.parseAsRoot()
             try command.run()
@@ -55,6 +56,11 @@ enum Main {
         let hint = subcommand.map { "memplan \($0) --help" } ?? "memplan --help"
         printError("\(message) (see '\(hint)')")
         exit(ExitStatus.badInput)
+    }
+
+    /// `memplan: warning: …` on one printable line.
+    static func printWarning(_ message: String) {
+        FileHandle.standardError.write(Data(("memplan: warning: " + Markup.terminal(message) + "\n").utf8))
     }
 
     /// `memplan: error: …` on one printable line: text from a file or a flag cannot move the cursor or add lines.

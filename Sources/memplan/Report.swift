@@ -11,14 +11,17 @@ extension Memplan {
         static let configuration = CommandConfiguration(
             abstract: "Render a training record or a capacity result as Markdown or a self-contained HTML page.",
             discussion: """
-                Reads the JSON that `memplan train --record FILE` or `memplan capacity --format json` wrote. HTML pages are one file with inline SVG charts (no scripts, no network): predicted bytes by category next to the measured ones, the arena timeline from the planner, the loss per epoch; or memory against batch size per precision with the node and machine limits drawn.
+                Reads the JSON that `memplan train --record FILE` or `memplan capacity --format json` wrote (- reads standard input), checks every number against what a run or an analysis produces, and refuses anything else with the field and the value. Without --output it writes reports/<input name>.<ext>, creating reports/ when it is missing. HTML pages are one file with inline SVG charts (no scripts, no network): predicted bytes by category next to the measured ones, the arena timeline from the planner, the loss per epoch; or memory against batch size per precision with the node and machine limits drawn.
 
                 Examples:
                   memplan report reports/fashion-mnist-mlp.json
-                  memplan report reports/fashion-mnist-mlp.json --format markdown --output reports/run.md
+                  memplan report reports/fashion-mnist-mlp.json --format markdown \\
+                      --output reports/run.md
+                  memplan train profiles/smallest-perceptron.yaml --record - | \\
+                      memplan report - --format table --output -
                 """)
 
-        @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`.")
+        @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`; - for standard input.")
         var input: String
 
         @Option(

@@ -4,14 +4,10 @@ import ArenaPlanner
 import ArgumentParser
 import Foundation
 import MLPTrainer
-import TrainingRun
 import ModelProfile
 import NUMAArena
 import Reports
-import Synchronization
-
-/// Set by SIGINT; the training loop stops after the current step.
-let stopRequested = Atomic<Bool>(false)
+import TrainingRun
 
 extension Memplan {
     struct Train: ParsableCommand {
@@ -22,34 +18,64 @@ extension Memplan {
 
                 Placement: local (pages where the training thread runs), node:N (every page on node N, and the training threads bound to N's CPUs), interleave (pages spread over all nodes).
 
-                Ctrl-C stops after the current step; the record written then is marked partial.
+                A batch larger than the training set is clamped to it, with a warning. Classification runs show the majority-class baseline (always predicting the most frequent training class) beside the test accuracy, and warn when the model does not beat it.
+
+                Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) stops after the current step; the record written then is marked partial, and memplan exits with 128 + the signal's number.
 
                 Examples:
                   memplan train profiles/fashion-mnist-mlp.yaml
-                  memplan train profiles/fashion-mnist-mlp.yaml --epochs 20 --record reports/run.json
+                  memplan train profiles/fashion-mnist-mlp.yaml --epochs 20 \\
+                      --record reports/run.json
                   memplan train profiles/smallest-perceptron.yaml --format json
-                  memplan train profiles/softmax-fashion.yaml --placement node:0 --precision double
+                  memplan train profiles/softmax-fashion.yaml --placement node:0 \\
+                      --precision double
+                  memplan train --mlp 16,32,4 --loss softmax-ce --optimizer adam
                 """)
 
-        @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml.")
-        var profile: String
+        @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml; - reads standard input.")
+        var profile: String?
 
-        @Option(help: ArgumentHelp("Epochs (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            help: ArgumentHelp(
+                "Without a profile: layer widths from input to output, trained on synthetic teacher data.", valueName: "widths"))
+        var mlp: String?
+
+        @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
+        var activation: HiddenActivation = HiddenActivation(value: .relu)
+
+        @Option(
+            help: ArgumentHelp("Loss for --mlp; it also picks the output activation and the synthetic task.", valueName: "name"))
+        var loss: Loss = .softmaxCrossEntropy
+
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Epochs (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
         var epochs: CountArgument?
 
-        @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
         var batch: CountArgument?
 
         @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double"))
-        var precision: Precision?
+        var precision: TrainPrecision?
 
-        @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
+        @Option(
+            help: ArgumentHelp(
+                "Optimizer (default: the profile's); a kind with another default learning rate brings it along.",
+                valueName: OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
+        var optimizer: OptimizerKind?
+
+        @Option(
+            name: .customLong("learning-rate"), parsing: .unconditional,
+            help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
         var learningRate: Double?
 
         @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
         var placement: String = "local"
 
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Seed for initial weights, shuffling and generated data (default: the profile's).", valueName: "n"),
             transform: CountArgument.parse)
@@ -60,7 +86,9 @@ extension Memplan {
                 "Data location: a Fashion-MNIST directory or a CSV file (default: the profile's).", valueName: "path"))
         var data: String?
 
-        @Option(help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
         var threads: Int?
 
         @Flag(help: "Allocate even when the arena is larger than the free memory where it must go.")
@@ -73,16 +101,24 @@ extension Memplan {
         var format: ReportFormat = .table
 
         @Option(
-            help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
+            help: ArgumentHelp(
+                "Also write the JSON record to this file (atomically), for `memplan report`; - for standard output.",
+                valueName: "file"))
         var record: String?
 
         func validate() throws {
             _ = try format.checked(for: TrainingRecord.self, command: "train")
+            guard (profile == nil) != (mlp == nil) else {
+                throw ValidationError(
+                    profile == nil
+                        ? "give a profile file, or --mlp widths (trained on synthetic data)" : "give a profile or --mlp, not both"
+                )
+            }
             guard Placement(placement) != nil else {
                 throw ValidationError("--placement must be local, node:N (e.g. node:1) or interleave; got '\(placement)'")
             }
             if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs.value)") }
-            if let epochs, epochs.value > 1_000_000 {
+            if let epochs, epochs.value > ProfileParser.maximumEpochs {
                 throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)")
             }
             if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
@@ -92,31 +128,40 @@ extension Memplan {
             if let threads, !(1...1024).contains(threads) {
                 throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
             }
-            if let precision, !precision.isTrainable {
-                throw ValidationError("--precision \(precision.rawValue) is for estimates only; train with single or double")
+            if let precision, !precision.value.isTrainable {
+                throw ValidationError(
+                    "--precision \(precision.value.rawValue) is for estimates only; train with single or double")
             }
         }
 
-        func run() throws {
-            // Ctrl-C: finish the current step, write the record marked partial, free the arena.
-            // A second Ctrl-C (the handler restores the default) stops at once.
-            signal(SIGINT) { _ in
-                stopRequested.store(true, ordering: .relaxed)
-                signal(SIGINT, SIG_DFL)
+        /// The model to train: the profile's, or --mlp's on synthetic data, with the flags applied.
+        func resolveModel() throws -> Model {
+            var model: Model
+            if let profile {
+                guard case .exact(let exact) = try ProfileParser.load(path: profile) else {
+                    throw CLIFailure.badInput(
+                        "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
+                }
+                model = exact
+            } else {
+                guard case .exact(let exact) = try MLPWidths.model(mlp ?? "", activation: activation.value, loss: loss) else {
+                    throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")
+                }
+                model = exact
+                model.data = MLPWidths.syntheticData(for: model)
             }
-            // A parent may have started us with SIGINT blocked (some process launchers do); unblock it.
-            var interrupt = sigset_t()
-            sigemptyset(&interrupt)
-            sigaddset(&interrupt, SIGINT)
-            pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
-            guard case .exact(var model) = try ProfileParser.load(path: profile) else {
-                throw CLIFailure.badInput(
-                    "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
-            }
-            model = try model.with(precision: precision, batchSize: batch?.value)
+            model = try model.with(precision: precision?.value, batchSize: batch?.value, optimizer: optimizer)
             if let epochs { model.epochs = epochs.value }
             if let seed { model.seed = UInt64(seed.value) }
             if let learningRate { model.optimizer.learningRate = learningRate }
+            return model
+        }
+
+        func run() throws {
+            // Ctrl-C, SIGTERM, SIGHUP, SIGQUIT: finish the current step, write the record marked partial, free the
+            // arena, exit 128 + the signal. A second signal stops at once.
+            StopSignals.install()
+            let model = try resolveModel()
             if let record { try RecordFile.checkWritable(record) }
 
             var options = TrainingOptions()
@@ -125,27 +170,39 @@ extension Memplan {
             options.dataPath = data
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
+            // Everything that can fail on the input or the machine happens before the header.
+            let prepared = try TrainingSession.prepare(model, options: options)
+            for warning in prepared.warnings { Main.printWarning(warning) }
             let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
             let bar = ProgressBar(enabled: interactive)
             let table = format == .table
-            if table { print(header(model)) }
-            options.progress = { progress in
+            if table { print(header(prepared.model)) }
+            prepared.options.progress = { progress in
                 bar.update(progress)
                 if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
                     bar.clear()
                     print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
                 }
             }
-            options.shouldStop = { stopRequested.load(ordering: .relaxed) }
+            prepared.options.shouldStop = { StopSignals.received != 0 }
 
-            let result = try TrainingSession.run(model, options: options)
+            let result = try prepared.run()
             bar.clear()
             let report = try Adapters.record(result)
             if let record { try RecordFile.write(report.json, to: record) }
             if table { print("") }
             print(report.render(format), terminator: "")
             if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
-            if result.isPartial { throw ExitCode(130) }
+            if report.metrics.isAtOrBelowBaseline == true, let accuracy = report.metrics.testAccuracy,
+                let baseline = report.metrics.majorityBaselineAccuracy
+            {
+                Main.printWarning(
+                    "the test accuracy \(String(format: "%.2f%%", accuracy * 100)) does not beat the majority-class baseline "
+                        + "\(String(format: "%.2f%%", baseline * 100)) (always predicting the most frequent class of the training "
+                        + "targets): the model has learned nothing the class counts do not say; try another learning rate, "
+                        + "fewer layers or another activation")
+            }
+            if result.isPartial { throw ExitCode(128 + (StopSignals.received == 0 ? SIGINT : StopSignals.received)) }
         }
 
         func header(_ model: Model) -> String {
@@ -156,41 +213,5 @@ extension Memplan {
             text += "placement \(placement)\n\n" + EpochLine.header
             return text
         }
-    }
-}
-
-/// One line per epoch in the table output.
-enum EpochLine {
-    static let header = "Epoch  Train loss  Train acc  Val loss  Val acc     Time  Samples/s"
-
-    static func format(_ metrics: EpochMetrics, samplesPerSecond: Double) -> String {
-        func cell(_ text: String, _ width: Int) -> String { text.leftPadded(width) }
-        func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "–" }
-        func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
-        return cell(String(metrics.epoch), 5) + cell(number(metrics.trainLoss), 12) + cell(percent(metrics.trainAccuracy), 11)
-            + cell(number(metrics.validationLoss), 10) + cell(percent(metrics.validationAccuracy), 9)
-            + cell(String(format: "%.2fs", metrics.seconds), 9) + cell(String(Int(saturating: samplesPerSecond.rounded())), 11)
-    }
-}
-
-/// A one-line progress bar on stderr, redrawn in place; silent when not on a terminal.
-final class ProgressBar: @unchecked Sendable {
-    let enabled: Bool
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ progress: TrainingProgress) {
-        guard enabled, !progress.isEpochEnd else { return }
-        let width = 30
-        let done = progress.steps > 0 ? progress.step * width / progress.steps : width
-        let bar = String(repeating: "█", count: done) + String(repeating: "░", count: width - done)
-        let line = String(
-            format: "\r epoch %d/%d %@ %d/%d  loss %.4f  %.0f samples/s ", progress.epoch, progress.epochs, bar, progress.step,
-            progress.steps, progress.trainLoss, progress.samplesPerSecond)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func clear() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
     }
 }
