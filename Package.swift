@@ -86,6 +86,8 @@ let package = Package(
         .target(name: "FuzzSupport", path: "fuzz/FuzzSupport"),
         .executableTarget(name: "FuzzProfile", dependencies: ["ModelProfile", "FuzzSupport"], path: "fuzz/FuzzProfile"),
         .executableTarget(name: "FuzzIDX", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzIDX"),
+        .executableTarget(name: "FuzzRecord", dependencies: ["Reports", "FuzzSupport"], path: "fuzz/FuzzRecord"),
+        .executableTarget(name: "FuzzCSV", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzCSV"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["ModelProfile"], path: "Sources/TestSupport"),

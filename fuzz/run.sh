@@ -1,16 +1,18 @@
 #!/bin/sh
-# Runs a libFuzzer target for a while: fuzz/run.sh profile|idx [seconds] (default 60).
+# Runs a libFuzzer target for a while: fuzz/run.sh profile|idx|record|csv [seconds] (default 60).
 # Builds with -sanitize=fuzzer,address into .build-fuzz, starts from the committed seed corpus
 # (fuzz/corpus/<target>) plus what earlier runs found (fuzz/corpus-work/<target>, not committed),
 # and leaves crash reproducers in fuzz/artifacts/. Exits non-zero on a crash.
 set -eu
 cd "$(dirname "$0")/.."
-target=${1:?usage: fuzz/run.sh profile|idx [seconds]}
+target=${1:?usage: fuzz/run.sh profile|idx|record|csv [seconds]}
 seconds=${2:-60}
 case "$target" in
     profile) product=FuzzProfile ;;
     idx) product=FuzzIDX ;;
-    *) echo "fuzz/run.sh: unknown target '$target' (profile or idx)" >&2; exit 2 ;;
+    record) product=FuzzRecord ;;
+    csv) product=FuzzCSV ;;
+    *) echo "fuzz/run.sh: unknown target '$target' (profile, idx, record or csv)" >&2; exit 2 ;;
 esac
 swift build -c release --scratch-path .build-fuzz --product "$product" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address >&2

@@ -17,20 +17,21 @@ public struct CSVFormat: Sendable, Equatable {
     /// What the magnitude limit is called in messages (`single precision`).
     public var precisionName: String
 
+    /// The longest line accepted.
+    public var maximumLineBytes: Int
+
+    /// - Parameter maximumLineBytes: the longest line accepted; by default room for every column's number at 256
+    ///   bytes each, and at least 1 MiB.
     public init(
         columns: Int, hasHeader: Bool, maximumMagnitude: Double = .greatestFiniteMagnitude,
-        precisionName: String = "double precision"
+        precisionName: String = "double precision", maximumLineBytes: Int? = nil
     ) {
         self.columns = columns
         self.hasHeader = hasHeader
         self.maximumMagnitude = maximumMagnitude
         self.precisionName = precisionName
-    }
-
-    /// The longest line accepted: room for every column's number at 256 bytes each, and at least 1 MiB.
-    public var maximumLineBytes: Int {
         let (bytes, overflow) = columns.multipliedReportingOverflow(by: 256)
-        return overflow ? Int.max / 2 : max(1 << 20, bytes)
+        self.maximumLineBytes = max(1, maximumLineBytes ?? (overflow ? Int.max / 4 : max(1 << 20, bytes)))
     }
 }
 
