@@ -81,6 +81,10 @@ private func aliasBomb(levels: Int) -> String {
 
 let yamlCatalogue: [BadInput] = [
     BadInput(
+        name: "the GEMM ceiling with buffers larger than the machine",
+        arguments: ["ceiling", "--mlp", "100000000,100000000", "--batch", "100000000", "--steps", "1"], status: 3,
+        message: ["ceiling", "bytes are available"]),
+    BadInput(
         name: "YAML aliases as mapping keys, nine levels deep", files: ["p.yaml": text(aliasBomb(levels: 9))],
         arguments: ["estimate", "$DIR/p.yaml"], message: ["p.yaml:", "aliases expand"]),
     BadInput(
