@@ -53,6 +53,9 @@ public enum OutputFile {
     /// Where `path` leads, or why it cannot be written; nothing is created or changed.
     public static func target(for path: String) throws(OutputFileError) -> OutputTarget {
         if path == standardOutputPath { return .standardOutput }
+        guard !path.isEmpty else {
+            throw .cannotWrite(path: "''", reason: "the path is empty; give a file name, or - for standard output")
+        }
         if let descriptor = descriptorNumber(path) {
             guard fcntl(descriptor, F_GETFD) >= 0 else {
                 throw .cannotWrite(path: path, reason: "descriptor \(descriptor) is not open")

@@ -34,6 +34,9 @@ let fileCatalogue: [BadInput] = [
         arguments: ["train", "profiles/smallest-perceptron.yaml", "--record", "$DIR/run.json"], message: ["FIFO"]),
     BadInput(name: "a FIFO as the report input", fifos: ["r.json"], arguments: ["report", "$DIR/r.json"], message: ["FIFO"]),
     BadInput(
+        name: "an empty record path", arguments: ["train", "profiles/smallest-perceptron.yaml", "--record", ""],
+        message: ["the path is empty"]),
+    BadInput(
         name: "a directory as the output", arguments: ["capacity", "profiles/quiz-300b.yaml", "--output", "$DIR"],
         message: ["is a directory"]),
     BadInput(
