@@ -167,7 +167,9 @@ struct SpecialFileCLITests {
 
 @Suite("Sizes: checked before reading")
 struct SizeCLITests {
-    @Test("a 3 GB profile is refused from its size, without reading it (1 GB address space)")
+    @Test(
+        "a 3 GB profile is refused from its size, without reading it (1.5 GB address space)",
+        .enabled(if: !underSanitizer, "a sanitizer's shadow memory does not fit under ulimit -v"))
     func hugeProfile() throws {
         let directory = try makeTemporaryDirectory("huge-profile")
         defer { try? FileManager.default.removeItem(at: directory) }
