@@ -5,7 +5,7 @@ SWIFT ?= swift
 MEMPLAN := .build/release/memplan
 PROFILE ?= profiles/fashion-mnist-mlp.yaml
 
-.PHONY: deps build demo test check-training check-reports clean
+.PHONY: deps build demo test check-training check-reports check-bad-inputs clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -22,11 +22,17 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/check-training.sh
+	scripts/check-bad-inputs.sh
 	scripts/check-reports.sh
 
 # Acceptance checks that need an optimised build (allocation counts, accuracy, page placement).
 check-training: deps
 	scripts/check-training.sh
+
+# The bad-input catalogue through every subcommand of a release build: exit 0-3, no signal, no hang, nothing
+# written but the given path, no special file replaced.
+check-bad-inputs: deps
+	scripts/check-bad-inputs.sh
 
 # Fresh example reports rendered in headless Chromium (installs Debian's chromium when root).
 check-reports: deps

@@ -36,8 +36,10 @@ let package = Package(
         .target(name: "CGEMM"),
 
         // MARK: - Pure Swift modules (no C library, fast tests)
+        // Input files opened once and only when regular; result files written atomically, never over special files.
+        .target(name: "FileAccess"),
         // profile → budget (the step's tensor table) → step program + plan → capacity → reports
-        .target(name: "ModelProfile", dependencies: ["Yams"]),
+        .target(name: "ModelProfile", dependencies: ["Yams", "FileAccess"]),
         .target(name: "MemoryBudget", dependencies: ["ModelProfile"]),
         .target(name: "ArenaPlanner", dependencies: ["ModelProfile", "MemoryBudget"]),
         .target(name: "Capacity", dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner"]),
@@ -47,8 +49,8 @@ let package = Package(
 
         // MARK: - Runtime (libnuma, OpenBLAS): arena → data → trainer → the run and its measurement
         .target(name: "NUMAArena", dependencies: ["CNUMA"]),
-        .target(name: "DataFormats", dependencies: ["CZlib"]),
-        .target(name: "TrainingData", dependencies: ["ModelProfile", "MemoryBudget", "DataFormats"]),
+        .target(name: "DataFormats", dependencies: ["CZlib", "FileAccess"]),
+        .target(name: "TrainingData", dependencies: ["ModelProfile", "MemoryBudget", "DataFormats", "FileAccess"]),
         .target(
             name: "MLPTrainer",
             dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "CBLAS", "CGEMM"]),
@@ -65,7 +67,7 @@ let package = Package(
             name: "memplan",
             dependencies: [
                 "ModelProfile", "MemoryBudget", "ArenaPlanner", "Capacity", "Reports", "NUMAArena", "TrainingData", "MLPTrainer",
-                "TrainingRun", "BenchSupport",
+                "TrainingRun", "BenchSupport", "FileAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer", condition: .when(traits: ["HeapCounting"])),
             ]
@@ -88,9 +90,12 @@ let package = Package(
         .executableTarget(name: "FuzzIDX", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzIDX"),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzSafetensors"),
         .executableTarget(name: "FuzzONNX", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzONNX"),
+        .executableTarget(name: "FuzzRecord", dependencies: ["Reports", "FuzzSupport"], path: "fuzz/FuzzRecord"),
+        .executableTarget(name: "FuzzCSV", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzCSV"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["ModelProfile"], path: "Sources/TestSupport"),
+        .testTarget(name: "FileAccessTests", dependencies: ["FileAccess", "TestSupport"]),
         .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
         .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),

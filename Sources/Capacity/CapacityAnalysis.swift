@@ -105,7 +105,11 @@ public enum CapacityAnalysis {
         _ profile: Profile, machine: Machine, precisions: [Precision], headroom: Double, data: DataShape?,
         lectureBatches: [Int] = [1000]
     ) throws -> CapacityResult {
-        func usable(_ bytes: Int) -> Int { Int((Double(bytes) * (1 - headroom)).rounded(.down)) }
+        func usable(_ bytes: Int) -> Int {
+            // Double(Int.max) is 2⁶³, one past Int's range: clamp instead of converting it.
+            let value = (Double(bytes) * (1 - headroom)).rounded(.down)
+            return value >= 9_223_372_036_854_775_807.0 ? .max : max(0, Int(value))
+        }
         let nodeLimits = Dictionary(uniqueKeysWithValues: machine.nodes.map { ($0.id, usable($0.freeBytes)) })
         let machineLimit = usable(machine.freeBytes)
         var results: [PrecisionCapacity] = []

@@ -2,6 +2,7 @@
 // Kept apart from the trainer so the fuzzer links only this and zlib.
 
 import CZlib
+import FileAccess
 import Foundation
 
 /// Why a data file cannot be used. The trainer maps these to its own errors.
@@ -11,11 +12,67 @@ public enum DataFileError: Error, Equatable, Sendable, CustomStringConvertible {
     case corrupt(path: String, reason: String)
     /// Well-formed, but not the shape the model needs.
     case mismatch(path: String, reason: String)
+    /// Not a regular file (a FIFO, a device, a directory), or unreadable.
+    case unreadable(path: String, reason: String)
+    /// A line of a text file (CSV) that is not a row of the model's numbers; `reason` never quotes the line.
+    case malformedLine(path: String, line: Int, reason: String)
 
     public var description: String {
         switch self {
         case .missing(let path): "\(path): no such data file"
-        case .corrupt(let path, let reason), .mismatch(let path, let reason): "\(path): \(reason)"
+        case .corrupt(let path, let reason), .mismatch(let path, let reason), .unreadable(let path, let reason):
+            "\(path): \(reason)"
+        case .malformedLine(let path, let line, let reason): "\(path):\(line): \(reason)"
+        }
+    }
+
+    /// The error for an input file that cannot be opened or read.
+    public init(_ error: InputFileError) {
+        switch error {
+        case .missing(let path): self = .missing(path: path)
+        case .notRegular(let path, _), .unreadable(let path, _), .tooLarge(let path, _, _):
+            self = .unreadable(path: path, reason: error.reason + (error.isNotRegular ? "; give a regular file" : ""))
+        }
+    }
+}
+
+extension InputFileError {
+    var isNotRegular: Bool {
+        if case .notRegular = self { return true }
+        return false
+    }
+}
+
+/// A plain file, read as it is.
+public final class FileSource: ByteSource {
+    public let file: InputFile
+    public var path: String { file.path }
+
+    public init(_ file: InputFile) { self.file = file }
+
+    /// Opens `path` (a regular file only) for reading.
+    public convenience init(path: String) throws(DataFileError) {
+        do {
+            self.init(try InputFile.open(path))
+        } catch {
+            throw DataFileError(error)
+        }
+    }
+
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(DataFileError) -> Int {
+        do {
+            return try file.read(into: buffer, count: count)
+        } catch {
+            throw DataFileError(error)
+        }
+    }
+
+    /// Back to the first byte, for a second pass over the same open file.
+    public func rewind() throws(DataFileError) {
+        do {
+            try file.rewind()
+        } catch {
+            throw DataFileError(error)
         }
     }
 }
@@ -47,17 +104,42 @@ public final class GzipFileSource: ByteSource {
     public let path: String
     private let file: gzFile
 
-    public init(path: String) throws(DataFileError) {
-        guard FileManager.default.fileExists(atPath: path) else { throw .missing(path: path) }
-        guard let file = gzopen(path, "rb") else {
-            throw .corrupt(path: path, reason: "cannot be opened (\(String(cString: strerror(errno))))")
+    /// Opens `path` (a regular file only).
+    public convenience init(path: String) throws(DataFileError) {
+        do {
+            try self.init(try InputFile.open(path))
+        } catch let error as InputFileError {
+            throw DataFileError(error)
+        } catch let error as DataFileError {
+            throw error
+        } catch {
+            throw .corrupt(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Reads an open file through zlib (which gets a descriptor of its own for the same open file).
+    public init(_ input: InputFile) throws(DataFileError) {
+        let descriptor: Int32
+        do {
+            descriptor = try input.duplicateDescriptor()
+        } catch {
+            throw DataFileError(error)
+        }
+        guard let file = gzdopen(descriptor, "rb") else {
+            close(descriptor)
+            throw .corrupt(path: input.path, reason: "cannot be opened (\(String(cString: strerror(errno))))")
         }
         gzbuffer(file, 1 << 16)
-        self.path = path
+        self.path = input.path
         self.file = file
     }
 
     deinit { gzclose(file) }
+
+    /// Back to the first byte, for a second pass over the same open file.
+    public func rewind() throws(DataFileError) {
+        guard gzrewind(file) == 0 else { throw .corrupt(path: path, reason: "cannot be read again from the start") }
+    }
 
     public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(DataFileError) -> Int {
         let read = gzread(file, buffer, UInt32(min(count, 1 << 30)))

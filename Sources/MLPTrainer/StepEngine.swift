@@ -117,6 +117,17 @@ public final class StepEngine {
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
     }
 
+    /// The test accuracy of always predicting the majority class of the training rows `order[0 ..< trainCount]`
+    /// (`MajorityBaseline`); nil for regression.
+    public func majorityBaselineAccuracy(trainCount: Int) -> Double? {
+        switch storage {
+        case .single(let trainer):
+            MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
+        case .double(let trainer):
+            MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
+        }
+    }
+
     /// What the lifetime guard found: ops that wrote outside every live buffer. Empty without the guard.
     public var lifetimeViolations: [String] {
         switch storage {

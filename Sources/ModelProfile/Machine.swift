@@ -25,12 +25,16 @@ public struct Machine: Sendable, Hashable, Codable {
     /// `local` for this machine, else the profile's path.
     public var source: String
     public var nodes: [MachineNode]
+    /// What each node's free bytes are: `free` (MemFree), `available` (MemAvailable) on this machine, `stated` in a
+    /// machine profile.
+    public var memorySource: String?
 
-    public init(name: String, description: String? = nil, source: String, nodes: [MachineNode]) {
+    public init(name: String, description: String? = nil, source: String, nodes: [MachineNode], memorySource: String? = nil) {
         self.name = name
         self.description = description
         self.source = source
         self.nodes = nodes
+        self.memorySource = memorySource
     }
 
     /// Σ total bytes, saturating at Int.max.
@@ -132,6 +136,17 @@ public enum MachineParser {
             throw ProfileError.invalidValue(
                 reader.location(nodesNode), field: "nodes", value: "[]", reason: "list at least one node")
         }
-        return Machine(name: name, description: description, source: path, nodes: nodes)
+        var total = 0
+        for node in nodes {
+            let (sum, overflow) = total.addingReportingOverflow(node.totalBytes)
+            guard !overflow else {
+                throw ProfileError.inconsistent(
+                    reader.location(nodesNode),
+                    "the nodes' memory adds up to more than memplan can count (\(Int.max.groupedDigits) bytes, 8 EiB); "
+                        + "describe fewer or smaller nodes")
+            }
+            total = sum
+        }
+        return Machine(name: name, description: description, source: path, nodes: nodes, memorySource: "stated")
     }
 }

@@ -1,12 +1,12 @@
 // A profile's data source read from its node: fashion-mnist, polynomial, synthetic or csv.
 
+import FileAccess
 import Foundation
 import Yams
 
 extension NodeReader {
     func resolvePath(_ path: String) -> String {
-        if path.hasPrefix("/") || baseDirectory.isEmpty || baseDirectory == "." { return path }
-        return (baseDirectory as NSString).appendingPathComponent(path)
+        PathText.appending(path, to: baseDirectory)
     }
 
     func classList(_ node: Node, field: String) throws -> [Int] {

@@ -1,5 +1,6 @@
 // Reading YAML nodes with file, line and column in every error: sections, scalars, counts, names.
 
+import FileAccess
 import Foundation
 import Yams
 
@@ -50,8 +51,7 @@ struct NodeReader {
     let baseDirectory: String
 
     var defaultName: String {
-        let last = (file as NSString).lastPathComponent
-        return (last as NSString).deletingPathExtension
+        file == ProfileParser.standardInputName ? "stdin" : PathText.deletingExtension(PathText.lastComponent(file))
     }
 
     func location(_ node: Node) -> SourceLocation {
@@ -173,8 +173,8 @@ struct NodeReader {
         return Array(sequence)
     }
 
-    /// A whole number ≥ `minimum`, exact (`300e9`, `1_000`), never trapping on overflow.
-    func count(_ node: Node, field: String, minimum: Int) throws -> Int {
+    /// A whole number from `minimum` to `maximum`, exact (`300e9`, `1_000`), never trapping on overflow.
+    func count(_ node: Node, field: String, minimum: Int, maximum: Int = .max) throws -> Int {
         let text = try scalarText(node, field: field, expected: "a whole number")
         let value: Int
         do {
@@ -184,6 +184,10 @@ struct NodeReader {
         }
         guard value >= minimum else {
             throw ProfileError.invalidValue(location(node), field: field, value: text, reason: "must be at least \(minimum)")
+        }
+        guard value <= maximum else {
+            throw ProfileError.invalidValue(
+                location(node), field: field, value: text, reason: "must be at most \(maximum.groupedDigits)")
         }
         return value
     }

@@ -44,7 +44,7 @@ public enum ProfileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformed(let location, let problem):
             return "\(location): malformed YAML/JSON: \(problem)"
         case .unknownKey(let location, let key, let section, let suggestion, let valid):
-            var text = "\(location): unknown key '\(key)' in \(section)"
+            var text = "\(location): unknown key '\(Self.quoted(key))' in \(section)"
             if let suggestion { text += "; did you mean '\(suggestion)'?" }
             text += " (valid keys: \(valid.joined(separator: ", ")))"
             return text
@@ -53,17 +53,22 @@ public enum ProfileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongType(let location, let field, let expected, let got):
             return "\(location): '\(field)' must be \(expected), got \(got)"
         case .unknownName(let location, let field, let value, let valid, let suggestion):
-            var text = "\(location): unknown \(field) '\(value)'"
+            var text = "\(location): unknown \(field) '\(Self.quoted(value))'"
             if let suggestion { text += "; did you mean '\(suggestion)'?" }
             text += " (expected one of: \(valid.joined(separator: ", ")))"
             return text
         case .invalidValue(let location, let field, let value, let reason):
-            return "\(location): invalid \(field) '\(value)': \(reason)"
+            return "\(location): invalid \(field) '\(Self.quoted(value))': \(reason)"
         case .invalidModel(let location, let error):
             return "\(location): \(error)"
         case .inconsistent(let location, let message):
             return "\(location): \(message)"
         }
+    }
+
+    /// A value from the profile as an error quotes it: at most 60 characters, so a megabyte-long key stays a line.
+    static func quoted(_ text: String) -> String {
+        text.count <= 60 ? text : String(text.prefix(57)) + "…"
     }
 
     /// The location the error points at, when it has one.

@@ -3,6 +3,7 @@
 // Profiles are read through Yams' node tree (not Codable) so that every error can name the
 // line and column it comes from, and every unknown key can be reported with a suggestion.
 
+import FileAccess
 import Foundation
 import Yams
 
@@ -15,6 +16,9 @@ import Yams
 public enum ProfileParser {
     /// Profiles are small; anything larger is almost certainly the wrong file.
     public static let maximumFileByteCount = 4 << 20
+
+    /// The most epochs a profile (or `--epochs`) may ask for.
+    public static let maximumEpochs = 1_000_000
 
     static let exactKeys = [
         "kind", "name", "description", "input", "hidden", "output", "loss", "metrics", "precision", "batch",
@@ -32,11 +36,14 @@ public enum ProfileParser {
         "csv": ["source", "path", "targets", "header", "test_fraction"],
     ]
 
-    /// Reads `path` and composes its YAML node tree.
+    /// Reads `path` (`-`: standard input) and composes its YAML node tree.
     static func compose(path: String) throws -> (Node, NodeReader) {
-        let text = try readText(path: path)
-        return try compose(text: text, file: path, baseDirectory: (path as NSString).deletingLastPathComponent)
+        let (text, file, directory) = try readText(path: path)
+        return try compose(text: text, file: file, baseDirectory: directory)
     }
+
+    /// What messages call standard input, and the name a profile read from it gets.
+    public static let standardInputName = "<stdin>"
 
     /// The deepest `[`/`{` nesting a profile may have; deeper flow collections would recurse
     /// through the YAML composer without bound.
@@ -45,6 +52,7 @@ public enum ProfileParser {
     /// Composes profile text into a node tree, after checking its nesting depth.
     static func compose(text: String, file: String, baseDirectory: String) throws -> (Node, NodeReader) {
         try checkNesting(text, file: file)
+        try YAMLLimits.check(text, file: file)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text, .basic) else {
@@ -91,46 +99,36 @@ public enum ProfileParser {
         }
     }
 
-    static func readText(path: String) throws(ProfileError) -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .fileNotFound(path: path)
+    /// The text of the profile at `path` (`-`: standard input), the name messages give it, and the directory its
+    /// relative data paths start from. The file is opened once, only if it is a regular file, and its size is
+    /// checked before a byte is read.
+    static func readText(path: String) throws(ProfileError) -> (text: String, file: String, directory: String) {
+        let bytes: [UInt8]
+        do {
+            bytes = try InputFile.open(path, allowStandardInput: true).readAll(limit: maximumFileByteCount)
+        } catch {
+            switch error {
+            case .missing: throw .fileNotFound(path: path)
+            case .tooLarge(_, let count, let limit):
+                throw .unreadable(
+                    path: path,
+                    reason:
+                        "\(count.map { "\($0) bytes is" } ?? "more than \(limit) bytes is") too large for a profile (limit \(limit))"
+                )
+            case .notRegular, .unreadable: throw .unreadable(path: path, reason: error.reason)
+            }
         }
-        guard !isDirectory.boolValue else { throw .unreadable(path: path, reason: "it is a directory, not a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: "permission denied or I/O error")
-        }
-        guard data.count <= maximumFileByteCount else {
-            throw .unreadable(
-                path: path, reason: "\(data.count) bytes is too large for a profile (limit \(maximumFileByteCount))")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(path: path, reason: "not UTF-8 text")
-        }
-        return text
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .unreadable(path: path, reason: "not UTF-8 text") }
+        if path == InputFile.standardInputPath { return (text, standardInputName, ".") }
+        return (text, path, PathText.directory(of: path))
     }
 
-    /// Loads and validates the profile at `path`.
+    /// Loads and validates the profile at `path` (`-` reads it from standard input).
     ///
     /// - Throws: `ProfileError` naming the file (and line, where there is one).
     public static func load(path: String) throws(ProfileError) -> Profile {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ProfileError.fileNotFound(path: path)
-        }
-        guard !isDirectory.boolValue else { throw ProfileError.unreadable(path: path, reason: "it is a directory, not a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProfileError.unreadable(path: path, reason: "permission denied or I/O error")
-        }
-        guard data.count <= maximumFileByteCount else {
-            throw ProfileError.unreadable(
-                path: path, reason: "\(data.count) bytes is too large for a profile (limit \(maximumFileByteCount))")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ProfileError.unreadable(path: path, reason: "not UTF-8 text")
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        return try parse(text, file: path, baseDirectory: directory)
+        let (text, file, directory) = try readText(path: path)
+        return try parse(text, file: file, baseDirectory: directory)
     }
 
     /// Parses profile text. Relative data paths are resolved against `baseDirectory`.
@@ -282,7 +280,7 @@ public enum ProfileParser {
         }
         let precision = try top["precision"].map { try reader.precision($0) } ?? .single
         let batch = try top["batch"].map { try reader.count($0, field: "batch", minimum: 1) } ?? 1
-        let epochs = try top["epochs"].map { try reader.count($0, field: "epochs", minimum: 1) } ?? 1
+        let epochs = try top["epochs"].map { try reader.count($0, field: "epochs", minimum: 1, maximum: maximumEpochs) } ?? 1
         let optimizer = try top["optimizer"].map { try reader.optimizer($0) } ?? Optimizer(kind: .sgd, learningRate: 0.05)
         let split = try top["split"].map { try reader.split($0) } ?? Split()
         let seed = try top["seed"].map { UInt64(try reader.count($0, field: "seed", minimum: 0)) } ?? 42

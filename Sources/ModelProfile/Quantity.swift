@@ -3,7 +3,7 @@
 /// Exact parsing of the counts and byte sizes people write in profiles and flags.
 ///
 /// Counts accept digits with `_` or `,` separators, scientific notation whose value is a whole
-/// number (`300e9`, `1.5e3`), and the decimal suffixes `k`, `M`, `G`, `T` (`300G`).
+/// number (`300e9`, `1.5e3`), and the decimal suffixes `k`, `M`, `B` (or `b`, `G`: billion), `T` (`300G`, `7B`, `1.5M`).
 /// Byte sizes accept the same number followed by a unit: `B`, `kB`/`KB`, `MB`, `GB`, `TB`, `PB`
 /// (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB`, `PiB` (powers of 1024). A bare number is bytes.
 /// Anything that is not a whole number of units ≤ `Int.max` is an error, never a trap.
@@ -28,8 +28,10 @@ public enum Quantity {
         }
     }
 
+    /// Thousand, million, billion (`B`, `b` or `G`: `7B`, `70b` parameters), trillion.
     private static let countSuffixes: [String: Int] = [
-        "k": 1_000, "K": 1_000, "M": 1_000_000, "G": 1_000_000_000, "T": 1_000_000_000_000,
+        "k": 1_000, "K": 1_000, "M": 1_000_000, "G": 1_000_000_000, "B": 1_000_000_000, "b": 1_000_000_000,
+        "T": 1_000_000_000_000,
     ]
 
     private static let byteUnits: [String: Int] = [
@@ -39,7 +41,7 @@ public enum Quantity {
         "k": 1_000, "m": 1_000_000, "g": 1_000_000_000, "t": 1_000_000_000_000,
     ]
 
-    /// Parses a non-negative whole count: `"26"`, `"235_146"`, `"300e9"`, `"300G"`.
+    /// Parses a non-negative whole count: `"26"`, `"235_146"`, `"300e9"`, `"300G"`, `"7B"`, `"70b"`, `"1.5M"`.
     public static func count(_ text: String) throws(ParseError) -> Int {
         // Fast path: plain digits, the common case in big generated profiles.
         if !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(text) {

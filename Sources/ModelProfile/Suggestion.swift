@@ -4,6 +4,8 @@ enum Suggestion {
     /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo
     /// (distance ≤ max(2, word.count / 3)) or one is a prefix of the other.
     static func closest(to word: String, in candidates: [String]) -> String? {
+        // No key or name is longer than this; a longer word is no typo, and its edit distance would cost time.
+        guard word.utf8.count <= 64 else { return nil }
         let lowered = word.lowercased()
         var best: (String, Int)?
         for candidate in candidates {

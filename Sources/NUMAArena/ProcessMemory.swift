@@ -7,6 +7,9 @@ public enum ProcessMemory {
     /// Current resident set size (VmRSS) in bytes.
     public static func residentBytes() -> Int { statusField("VmRSS") ?? 0 }
 
+    /// Address space this process has mapped (VmSize) in bytes: what `ulimit -v` limits.
+    public static func virtualBytes() -> Int { statusField("VmSize") ?? 0 }
+
     /// Peak resident set size (VmHWM) in bytes since start or the last `resetPeak()`.
     public static func peakResidentBytes() -> Int { statusField("VmHWM") ?? 0 }
 
@@ -21,6 +24,14 @@ public enum ProcessMemory {
         } catch {
             return false
         }
+    }
+
+    /// MemTotal, MemFree (memory nothing uses now) and MemAvailable (what the kernel estimates it can give a new
+    /// program without swapping: free memory plus reclaimable caches) from /proc/meminfo, in bytes.
+    public static func memoryInfo() -> (total: Int, free: Int, available: Int) {
+        let fields = keyedKilobytes(path: "/proc/meminfo")
+        let free = fields["MemFree"] ?? 0
+        return (fields["MemTotal"] ?? 0, free, fields["MemAvailable"] ?? free)
     }
 
     /// MemTotal and MemAvailable from /proc/meminfo, in bytes.

@@ -33,6 +33,9 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         public var source: String
         @Nullable public var description: String?
         public var nodes: [Node]
+        /// What each node's free bytes are: `free` (MemFree), `available` (MemAvailable), `stated` (a machine file)
+        /// (new key; null in old results).
+        @Nullable public var memorySource: String?
     }
 
     public struct MaxBatch: Codable, Sendable, Equatable {
@@ -100,12 +103,16 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
     public var includesData: Bool
     public var dataBytes: Int
     @Nullable public var scalingRule: String?
+    /// The training samples of the dataset the arenas include (new key; null without data and in old results).
+    @Nullable public var datasetTrainSamples: Int?
     public var results: [Result]
 
     public init(_ result: CapacityResult) {
         machine = MachineInfo(
             name: result.machine.name, source: result.machine.source, description: result.machine.description,
-            nodes: result.machine.nodes.map { Node(node: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) })
+            nodes: result.machine.nodes.map { Node(node: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes) },
+            memorySource: result.machine.memorySource)
+        datasetTrainSamples = result.data?.trainCount
         profile = result.profileName
         mode = result.mode.rawValue
         headroom = result.headroom
@@ -160,21 +167,22 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
 public enum CapacityRenderer {
     public static func json(_ report: CapacityReport) -> String { report.json }
 
-    static func headline(_ report: CapacityReport) -> String {
-        let total = report.machine.nodes.reduce(0) { $0 + $1.totalBytes }
-        let free = report.machine.nodes.reduce(0) { $0 + $1.freeBytes }
-        var text =
-            "\(report.profile) on \(report.machine.name) (\(report.machine.nodes.count) node\(report.machine.nodes.count == 1 ? "" : "s"), "
+    /// `escape` is applied to the text the document's file supplied (names), for the format being written.
+    static func headline(_ report: CapacityReport, escape: (String) -> String = { $0 }) -> String {
+        let total = report.machine.nodes.map(\.totalBytes).saturatingSum()
+        let free = report.machine.nodes.map(\.freeBytes).saturatingSum()
+        let count = report.machine.nodes.count
+        var text = "\(escape(report.profile)) on \(escape(report.machine.name)) (\(count) node\(count == 1 ? "" : "s"), "
         text += "\(ByteUnits.binary(total)) in all, \(ByteUnits.binary(free)) free), headroom \(percentText(report.headroom))"
         return text
     }
 
     static func percentText(_ fraction: Double) -> String {
         let percent = fraction * 100
-        return percent == percent.rounded() ? "\(Int(percent))%" : String(format2: percent) + "%"
+        return percent == percent.rounded() ? "\(Int(saturating: percent))%" : String(format2: percent) + "%"
     }
 
-    static func notes(_ report: CapacityReport) -> [String] {
+    static func notes(_ report: CapacityReport, escape: (String) -> String = { $0 }) -> [String] {
         var notes: [String] = []
         if report.mode == "bound" {
             notes.append(
@@ -184,14 +192,29 @@ public enum CapacityRenderer {
             notes.append(
                 "Max batch: exact search over the planner's arena (the largest B whose planned arena fits the usable bytes; B + 1 does not)."
                     + (report.includesData
-                        ? " Every arena includes the dataset (\(ByteUnits.decimal(report.dataBytes)) at \(report.results.first?.precision ?? "") precision), as `memplan train` allocates it; --no-data leaves it out."
+                        ? " Every arena includes the dataset (\(ByteUnits.decimal(report.dataBytes)) at \(escape(report.results.first?.precision ?? "")) precision), as `memplan train` allocates it; --no-data leaves it out."
                         : ""))
-            if let rule = report.scalingRule { notes.append("Max scale k: \(rule).") }
+            if let rule = report.scalingRule { notes.append("Max scale k: \(escape(rule)).") }
             if report.results.contains(where: { $0.transformerLimits != nil }) { notes.append(transformerNote) }
         }
+        let source =
+            switch report.machine.memorySource {
+            case "free": " (MemFree: memory nothing uses now; --memory available also counts reclaimable caches, MemAvailable)"
+            case "available": " (MemAvailable: free memory plus the caches the kernel can reclaim, shared over the nodes by size)"
+            case "stated": " (as the machine file states it)"
+            default: ""
+            }
         notes.append(
-            "Usable bytes: each node's free memory less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena)."
+            "Usable bytes: each node's free memory\(source) less the headroom; \"machine\" spans all nodes (an interleaved or sharded arena)."
         )
+        if let samples = report.datasetTrainSamples,
+            let largest = report.results.map(\.maxBatch.machine).max(), largest > samples
+        {
+            notes.append(
+                "The largest batch that fits (\(ByteUnits.grouped(largest))) exceeds the dataset's \(ByteUnits.grouped(samples)) "
+                    + "training samples: memory does not limit the batch here, the data does (train clamps a larger batch to the "
+                    + "training set, with a warning).")
+        }
         return notes
     }
 
@@ -269,20 +292,20 @@ public enum CapacityRenderer {
     }
 
     /// Sentences a reader can quote: "300 B parameters, 1,000 samples: 2.29 PB at double precision — needs N machines like this one".
-    public static func sentences(_ report: CapacityReport) -> [String] {
+    public static func sentences(_ report: CapacityReport, escape: (String) -> String = { $0 }) -> [String] {
         var lines: [String] = []
         let usable = report.results.first?.usableBytes.machine ?? 0
         for result in report.results {
             if report.mode == "bound" {
                 for answer in result.lecture {
                     lines.append(
-                        "\(report.profile), batch \(ByteUnits.grouped(answer.batch)): \(answer.lecture) at \(result.precision) precision — "
-                            + "needs \(ByteUnits.grouped(answer.machinesNeeded)) machine\(answer.machinesNeeded == 1 ? "" : "s") like \(report.machine.name) "
+                        "\(escape(report.profile)), batch \(ByteUnits.grouped(answer.batch)): \(escape(answer.lecture)) at \(escape(result.precision)) precision — "
+                            + "needs \(ByteUnits.grouped(answer.machinesNeeded)) machine\(answer.machinesNeeded == 1 ? "" : "s") like \(escape(report.machine.name)) "
                             + "(\(ByteUnits.binary(usable)) usable each)")
                 }
             } else {
                 var line =
-                    "\(result.precision): the largest batch that fits \(report.machine.name) is \(ByteUnits.grouped(result.maxBatch.machine))"
+                    "\(escape(result.precision)): the largest batch that fits \(escape(report.machine.name)) is \(ByteUnits.grouped(result.maxBatch.machine))"
                 if let arena = result.arenaBytesAtMaxBatch { line += " (arena \(ByteUnits.decimal(arena)))" }
                 if let scale = result.maxScale {
                     line += "; at batch \(report.profileBatch) the hidden layers can grow \(String(format2: scale))×"
@@ -294,18 +317,20 @@ public enum CapacityRenderer {
     }
 
     public static func text(_ report: CapacityReport) -> String {
-        var out = "memplan capacity — " + headline(report) + "\n\n"
+        let escape = Markup.terminal
+        var out = "memplan capacity — " + headline(report, escape: escape) + "\n\n"
         out += table(report).renderText()
         if let limits = transformerTable(report) { out += "\n" + limits.renderText() }
         if let lecture = lectureTable(report) { out += "\n" + lecture.renderText() }
-        out += "\n" + sentences(report).joined(separator: "\n") + "\n"
-        out += notes(report).map { "\n" + $0 }.joined() + "\n"
+        out += "\n" + sentences(report, escape: escape).joined(separator: "\n") + "\n"
+        out += notes(report, escape: escape).map { "\n" + $0 }.joined() + "\n"
         return out
     }
 
     public static func markdown(_ report: CapacityReport) -> String {
-        var out = "# Capacity: \(report.profile) on \(report.machine.name)\n\n"
-        out += "*" + headline(report) + "*\n\n"
+        let escape = Markup.markdown
+        var out = "# Capacity: \(escape(report.profile)) on \(escape(report.machine.name))\n\n"
+        out += "*" + headline(report, escape: escape) + "*\n\n"
         var machineTable = TextTable(columns: [.right("Node"), .right("Total"), .right("Free")])
         for node in report.machine.nodes {
             machineTable.append([String(node.node), ByteUnits.binary(node.totalBytes), ByteUnits.binary(node.freeBytes)])
@@ -313,8 +338,8 @@ public enum CapacityRenderer {
         out += "## Machine\n\n" + machineTable.renderMarkdown() + "\n## What fits\n\n" + table(report).renderMarkdown()
         if let limits = transformerTable(report) { out += "\n## Transformer limits\n\n" + limits.renderMarkdown() }
         if let lecture = lectureTable(report) { out += "\n## The lecture's answer\n\n" + lecture.renderMarkdown() }
-        out += "\n" + sentences(report).map { "- " + $0 }.joined(separator: "\n") + "\n"
-        out += notes(report).map { "\n> " + $0 + "\n" }.joined()
+        out += "\n" + sentences(report, escape: escape).map { "- " + $0 }.joined(separator: "\n") + "\n"
+        out += notes(report, escape: escape).map { "\n> " + $0 + "\n" }.joined()
         return out
     }
 }

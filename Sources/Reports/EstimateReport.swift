@@ -253,7 +253,7 @@ public enum EstimateRenderer {
     }
 
     static func header(_ report: EstimateReport) -> String {
-        "memplan estimate — \(report.profile) (\(report.mode) mode, \(report.precision) precision, "
+        "memplan estimate — \(Markup.terminal(report.profile)) (\(report.mode) mode, \(report.precision) precision, "
             + "\(report.elementBytes) B/element, batch \(report.batch), \(report.optimizer))"
     }
 

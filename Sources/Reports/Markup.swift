@@ -35,12 +35,13 @@ public enum Markup {
         return result
     }
 
-    /// For one line on a terminal: control characters (escape sequences, NUL, line breaks) shown as `\u{…}`, so a
-    /// string from a file can neither move the cursor nor split an error message over lines.
+    /// For one line on a terminal: control characters (escape sequences, NUL, line breaks) and the invisible
+    /// direction overrides shown as `\u{…}`, so a string from a file can neither move the cursor, nor split an
+    /// error message over lines, nor reorder what is shown.
     public static func terminal(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || isInvisibleFormatting(scalar) {
                 result += "\\u{" + String(scalar.value, radix: 16) + "}"
             } else {
                 result.unicodeScalars.append(scalar)
@@ -50,6 +51,14 @@ public enum Markup {
     }
 
     static func isControl(_ character: Character) -> Bool {
-        character.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+        character.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || isInvisibleFormatting($0) }
+    }
+
+    /// Line and paragraph separators, bidirectional embeddings, overrides and isolates, and the byte-order mark.
+    static func isInvisibleFormatting(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0xFEFF: true
+        default: false
+        }
     }
 }

@@ -75,7 +75,7 @@ public enum PlanRenderer {
 
     /// Buffers (name, category, bytes, offset, lifetime), the ASCII timeline, and the three sizes.
     public static func text(_ report: PlanReport, timelineRows: Int = 16) -> String {
-        var out = "memplan plan — \(report.profile) (\(report.precision) precision, batch \(report.batch), "
+        var out = "memplan plan — \(Markup.terminal(report.profile)) (\(report.precision) precision, batch \(report.batch), "
         out +=
             "\(report.optimizer), \(report.threads ?? 1) thread\(report.threads == 1 ? "" : "s"), alignment \(report.alignment) B, "
         out += "placed by \(report.strategy))\n\n"
@@ -117,7 +117,7 @@ public enum PlanRenderer {
     public static func timeline(_ report: PlanReport, rows: Int, keys: [Character]) -> String {
         guard report.arenaBytes > 0, !report.ops.isEmpty else { return "(empty arena)\n" }
         let rowCount = max(1, rows)
-        let band = max(1, (report.arenaBytes + rowCount - 1) / rowCount)
+        let band = max(1, report.arenaBytes / rowCount + (report.arenaBytes % rowCount == 0 ? 0 : 1))
         let cellWidth = max(4, (report.ops.map(\.count).max() ?? 4) + 1)
         var lines: [String] = []
         let offsetWidth = ByteUnits.grouped(report.arenaBytes).count
@@ -127,8 +127,8 @@ public enum PlanRenderer {
         }
         lines.append(pad("offset", offsetWidth, right: true) + "  " + report.ops.map { pad($0, cellWidth) }.joined())
         for row in 0..<rowCount {
-            let low = row * band
-            let high = min(report.arenaBytes, low + band)
+            let low = row.saturatingMultiplying(by: band)
+            let high = min(report.arenaBytes, low.saturatingAdding(band))
             guard low < high else { break }
             var line = pad(ByteUnits.grouped(low), offsetWidth, right: true) + "  "
             for op in report.ops.indices {
@@ -136,7 +136,7 @@ public enum PlanRenderer {
                 var bestCover = 0
                 for (index, buffer) in report.buffers.enumerated()
                 where buffer.first <= op && op <= buffer.last && buffer.bytes > 0 {
-                    let cover = min(high, buffer.offset + buffer.bytes) - max(low, buffer.offset)
+                    let cover = min(high, buffer.offset.saturatingAdding(buffer.bytes)) - max(low, buffer.offset)
                     if cover > bestCover {
                         bestCover = cover
                         bestIndex = index

@@ -48,7 +48,7 @@ public struct SelectionReport: Codable, Sendable, Equatable, ReportDocument {
     /// Each degree's losses with a bar of its validation loss, then the verdict the numbers support.
     public var tableText: String {
         var out =
-            "memplan select — \(profile): \(folds)-fold cross-validation, \(epochs) epochs per fit, loss \(loss) per sample\n\n"
+            "memplan select — \(Markup.terminal(profile)): \(folds)-fold cross-validation, \(epochs) epochs per fit, loss \(loss) per sample\n\n"
         var rows = TextTable(columns: [
             .right("Degree"), .right("Params"), .right("Train loss"), .right("Validation loss"), .right("± sd"),
             .right("Test loss"), .left(""),
@@ -56,7 +56,8 @@ public struct SelectionReport: Codable, Sendable, Equatable, ReportDocument {
         let worst = degrees.map(\.validationLoss).filter(\.isFinite).max() ?? 1
         for result in degrees {
             let length =
-                result.validationLoss.isFinite ? max(1, Int((result.validationLoss / max(worst, 1e-12) * 30).rounded())) : 1
+                result.validationLoss.isFinite
+                ? max(1, Int(saturating: (result.validationLoss / max(worst, 1e-12) * 30).rounded())) : 1
             rows.append([
                 String(result.degree), String(result.parameters), String(format: "%.4f", result.trainLoss),
                 String(format: "%.4f", result.validationLoss), String(format: "%.4f", result.validationLossStd),

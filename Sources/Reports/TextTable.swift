@@ -28,9 +28,12 @@ public struct TextTable: Sendable {
         rows.append(row + Array(repeating: "", count: columns.count - row.count))
     }
 
-    /// Aligned columns separated by two spaces, a rule under the header.
+    /// Aligned columns separated by two spaces, a rule under the header; every cell escaped for a terminal
+    /// (`Markup.terminal`), so text from a file can neither move the cursor nor break a row.
     public func renderText() -> String {
-        var widths = columns.map { $0.title.count }
+        let titles = columns.map { Markup.terminal($0.title) }
+        let rows = rows.map { $0.map(Markup.terminal) }
+        var widths = titles.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
         }
@@ -44,7 +47,7 @@ public struct TextTable: Sendable {
             while text.hasSuffix(" ") { text.removeLast() }
             return text
         }
-        var lines = [line(columns.map(\.title))]
+        var lines = [line(titles)]
         lines.append(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  "))
         lines.append(contentsOf: rows.map(line))
         return lines.joined(separator: "\n") + "\n"

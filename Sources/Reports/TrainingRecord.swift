@@ -141,9 +141,14 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         public var trainSamples: Int
         public var validationSamples: Int
         public var testSamples: Int
+        /// The test accuracy of always predicting the most frequent class of the training targets (new key; null for
+        /// regression and in old records).
+        @Nullable public var majorityBaselineAccuracy: Double?
 
         public init(
-            testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int, testSamples: Int
+            testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int,
+            testSamples: Int,
+            majorityBaselineAccuracy: Double? = nil
         ) {
             self.testAccuracy = testAccuracy
             self.testLoss = testLoss
@@ -151,8 +156,21 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
             self.trainSamples = trainSamples
             self.validationSamples = validationSamples
             self.testSamples = testSamples
+            self.majorityBaselineAccuracy = majorityBaselineAccuracy
         }
 
+        /// Whether the test accuracy fails to beat the majority-class baseline (nil when either is unknown).
+        public var isAtOrBelowBaseline: Bool? {
+            guard let testAccuracy, let majorityBaselineAccuracy else { return nil }
+            return testAccuracy <= majorityBaselineAccuracy
+        }
+
+        /// "majority-class baseline 10.00% (always the most frequent training class)", with "; not beaten" when so.
+        public var baselineText: String? {
+            guard let majorityBaselineAccuracy else { return nil }
+            return "majority-class baseline \(String(format: "%.2f%%", majorityBaselineAccuracy * 100))"
+                + (isAtOrBelowBaseline == true ? " — not beaten: the model learned nothing the class counts do not say" : "")
+        }
     }
 
     public struct Throughput: Codable, Sendable, Equatable {
@@ -248,14 +266,15 @@ public enum TrainingRenderer {
         if let accuracy = record.metrics.testAccuracy {
             out += "Test accuracy: \(percent(accuracy)) on \(ByteUnits.grouped(record.metrics.testSamples)) samples"
             if let loss = record.metrics.testLoss { out += " (loss \(decimal(loss)))" }
+            if let baseline = record.metrics.baselineText { out += "; \(baseline)" }
             out += "\n"
         } else if let loss = record.metrics.testLoss {
             out += "Test loss: \(decimal(loss)) per sample on \(ByteUnits.grouped(record.metrics.testSamples)) samples\n"
         }
-        out += "Throughput: \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond.rounded()))) samples/s "
+        out += "Throughput: \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond.rounded()))) samples/s "
         out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
         out +=
-            "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels)))\n"
+            "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Markup.terminal(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels))))\n"
         if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
         out += "\nPredicted against actual\n\n"
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
@@ -272,7 +291,7 @@ public enum TrainingRenderer {
             actual.pagesNotResident == 0 ? "every page resident" : "\(actual.pagesNotResident) pages not resident",
         ])
         let nodes = actual.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
-        let totalPages = max(1, actual.pagesByNode.values.reduce(0, +) + actual.pagesNotResident)
+        let totalPages = max(1, actual.pagesByNode.values.saturatingSum().saturatingAdding(actual.pagesNotResident))
         for node in nodes {
             let pages = actual.pagesByNode[node] ?? 0
             let share = Double(pages) / Double(totalPages)
@@ -283,9 +302,9 @@ public enum TrainingRenderer {
             ])
         }
         table.append([
-            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes + 8 << 20),
+            "peak RSS growth", "≤ " + ByteUnits.grouped(predicted.arenaBytes.saturatingAdding(8 << 20)),
             ByteUnits.grouped(actual.peakRSSGrowthBytes),
-            "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes - predicted.arenaBytes))) of runtime, BLAS and I/O buffers",
+            "arena + \(ByteUnits.decimal(max(0, actual.peakRSSGrowthBytes.saturatingSubtracting(predicted.arenaBytes)))) of runtime, BLAS and I/O buffers",
         ])
         if let training = actual.trainingRSSGrowthBytes {
             table.append([
@@ -306,7 +325,7 @@ public enum TrainingRenderer {
         .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
         out +=
             "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
-        if let maps = actual.numaMaps { out += "numa_maps: \(maps)\n" }
+        if let maps = actual.numaMaps { out += "numa_maps: \(Markup.terminal(maps))\n" }
         if !actual.numaAvailable { out += "NUMA is not available here: the arena is plain memory, counted as node 0.\n" }
         return out
     }
@@ -333,9 +352,11 @@ public enum TrainingRenderer {
 extension TrainingRenderer {
     public static func markdown(_ record: TrainingRecord) -> String {
         let run = record.run
-        var out = "# Training record: \(run.profile)\n\n"
-        out += "*\(run.precision) precision, batch \(run.batch), \(run.epochs) epochs, \(run.optimizer) η = \(run.learningRate), "
-        out += "placement \(run.placement)\(run.partial ? ", **partial** (interrupted)" : ""), \(run.date)*\n\n"
+        let escape = Markup.markdown
+        var out = "# Training record: \(escape(run.profile))\n\n"
+        out +=
+            "*\(escape(run.precision)) precision, batch \(run.batch), \(run.epochs) epochs, \(escape(run.optimizer)) η = \(run.learningRate), "
+        out += "placement \(escape(run.placement))\(run.partial ? ", **partial** (interrupted)" : ""), \(escape(run.date))*\n\n"
         out += "## Predicted against measured\n\n" + HTMLPage.predictedTable(record).renderMarkdown()
         var categories = TextTable(columns: [.left("Category"), .right("Bytes")])
         let b = record.predicted.bytes
@@ -358,7 +379,8 @@ extension TrainingRenderer {
         }
         out += "\n## Training\n\n" + epochs.renderMarkdown()
         out += "\nTest accuracy: " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
-        out += "; throughput \(ByteUnits.grouped(Int(record.throughput.samplesPerSecond))) samples/s.\n"
+        if let baseline = record.metrics.baselineText { out += " (\(baseline))" }
+        out += "; throughput \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond))) samples/s.\n"
         return out
     }
 }

@@ -30,6 +30,8 @@ public struct ProcessResult: Sendable {
     public var status: Int32
     /// True when the process was killed by a signal (a crash or trap), not an exit.
     public var wasSignalled: Bool
+    /// True when the process outlived its time limit and was killed (`wasSignalled` is then true too).
+    public var timedOut = false
     public var standardOutput: String
     public var standardError: String
 }
@@ -47,12 +49,22 @@ public func memplanExecutable() -> URL {
     return directory.appendingPathComponent("memplan")
 }
 
-/// Runs the built `memplan` with `arguments` from the package root and waits for it.
-public func runMemplan(_ arguments: [String], environment: [String: String]? = nil, input: Data? = nil) throws -> ProcessResult {
+/// Runs the built `memplan` with `arguments` from `directory` (default: the package root) and waits for it, at most
+/// `timeout` seconds: then it is killed and the result says `timedOut`. `shellLimits` (e.g. `ulimit -v 400000`) runs
+/// it through `/bin/sh -c` with those limits set first.
+public func runMemplan(
+    _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil, directory: URL? = nil,
+    timeout: TimeInterval = 300, shellLimits: String? = nil
+) throws -> ProcessResult {
     let process = Process()
-    process.executableURL = memplanExecutable()
-    process.arguments = arguments
-    process.currentDirectoryURL = packageRoot
+    if let shellLimits {
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", shellLimits + "; exec \"$0\" \"$@\"", memplanExecutable().path] + arguments
+    } else {
+        process.executableURL = memplanExecutable()
+        process.arguments = arguments
+    }
+    process.currentDirectoryURL = directory ?? packageRoot
     if let environment {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     }
@@ -70,6 +82,9 @@ public func runMemplan(_ arguments: [String], environment: [String: String]? = n
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
+    let pid = process.processIdentifier
+    let timer = DispatchWorkItem { kill(pid, SIGKILL) }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
     // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
     let group = DispatchGroup()
     nonisolated(unsafe) var errorData = Data()
@@ -81,8 +96,11 @@ public func runMemplan(_ arguments: [String], environment: [String: String]? = n
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
+    timer.cancel()
+    let signalled = process.terminationReason == .uncaughtSignal
     return ProcessResult(
-        status: process.terminationStatus, wasSignalled: process.terminationReason == .uncaughtSignal,
+        status: process.terminationStatus, wasSignalled: signalled,
+        timedOut: signalled && process.terminationStatus == SIGKILL,
         standardOutput: String(decoding: outputData, as: UTF8.self),
         standardError: String(decoding: errorData, as: UTF8.self))
 }

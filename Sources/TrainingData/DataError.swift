@@ -1,5 +1,7 @@
 // Everything that can stop a dataset from loading, each with the file, the numbers and what to do about it.
 
+import FileAccess
+
 /// Why a profile's data cannot be read.
 public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A data file is not there. `package` names the Debian package that installs it, if any.
@@ -41,5 +43,16 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     public var isMissingResource: Bool {
         if case .datasetMissing(_, let package) = self { return package != nil }
         return false
+    }
+}
+
+extension DataError {
+    /// A data file that cannot be opened: missing, not a regular file (a FIFO, a device, a directory), unreadable.
+    init(_ error: InputFileError) {
+        switch error {
+        case .missing(let path): self = .datasetMissing(path: path, package: nil)
+        case .notRegular(let path, _): self = .datasetCorrupt(path: path, reason: error.reason + "; give a regular file")
+        case .unreadable(let path, _), .tooLarge(let path, _, _): self = .datasetCorrupt(path: path, reason: error.reason)
+        }
     }
 }

@@ -1,6 +1,7 @@
 // A profile's data: first its shape (so the plan can account for it), then decoded once into the arena.
 
 import DataFormats
+import FileAccess
 import Foundation
 import MemoryBudget
 import ModelProfile
@@ -28,9 +29,12 @@ public final class DatasetLoader {
         DataShape(trainCount: trainCount, testCount: testCount, featureStorage: .byte)
     }
 
-    private var csvRows: [[Double]] = []
-    private var csvTestRows: [Int] = []
-    private var fashionPaths: [String] = []
+    /// The four Fashion-MNIST files, open since `init` read their headers.
+    private var fashionSources: [GzipFileSource] = []
+    /// The CSV file, open since `init` checked every row, and each row's place: train row i, or test row −(i + 1).
+    private var csvSource: FileSource?
+    private var csvFormat: CSVFormat?
+    private var csvPlaces: [Int32] = []
 
     /// Reads the source's shape. `dataPath` overrides the profile's path (a Fashion-MNIST
     /// directory or a CSV file).
@@ -52,27 +56,34 @@ public final class DatasetLoader {
             let directory = dataPath ?? path
             self.source = .fashionMNIST(path: directory, labels: labels)
             let isDefault = directory == DataSource.defaultFashionMNISTPath
-            var paths: [String] = []
+            // Each file is opened once, here, and only if it is a regular file; `load` reads the same open files again
+            // from their first byte (a FIFO would hang, or give other bytes the second time).
+            var sources: [GzipFileSource] = []
             for name in [
                 Self.fashionFiles.trainImages, Self.fashionFiles.trainLabels, Self.fashionFiles.testImages,
                 Self.fashionFiles.testLabels,
             ] {
-                let base = (directory as NSString).appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: base + ".gz") {
-                    paths.append(base + ".gz")
-                } else if FileManager.default.fileExists(atPath: base) {
-                    paths.append(base)
-                } else {
-                    throw DataError.datasetMissing(path: base + ".gz", package: isDefault ? Self.fashionPackage : nil)
+                let base = PathText.appending(name, to: directory)
+                let file: InputFile
+                do {
+                    file = try InputFile.open(base + ".gz")
+                } catch .missing {
+                    do {
+                        file = try InputFile.open(base)
+                    } catch .missing {
+                        throw DataError.datasetMissing(path: base + ".gz", package: isDefault ? Self.fashionPackage : nil)
+                    } catch {
+                        throw DataError(error)
+                    }
+                } catch {
+                    throw DataError(error)
                 }
+                sources.append(try Self.mapped { () throws(DataFileError) in try GzipFileSource(file) })
             }
-            fashionPaths = paths
-            let trainCount = try Self.mapped { () throws(DataFileError) in
-                try IDX.header(try GzipFileSource(path: paths[0]), dimensions: 3)[0]
-            }
-            let testCount = try Self.mapped { () throws(DataFileError) in
-                try IDX.header(try GzipFileSource(path: paths[2]), dimensions: 3)[0]
-            }
+            fashionSources = sources
+            let paths = sources.map(\.path)
+            let trainCount = try Self.mapped { () throws(DataFileError) in try IDX.header(sources[0], dimensions: 3)[0] }
+            let testCount = try Self.mapped { () throws(DataFileError) in try IDX.header(sources[2], dimensions: 3)[0] }
             guard trainCount > 0 else { throw DataError.notEnoughSamples(reason: "\(paths[0]) holds no images") }
             shape = Self.fashionMNISTShape(trainCount: trainCount, testCount: testCount)
             summary = "Fashion-MNIST from \(directory)"
@@ -87,18 +98,36 @@ public final class DatasetLoader {
         case .csv(let path, let targetColumns, let hasHeader, let testFraction):
             let file = dataPath ?? path
             self.source = .csv(path: file, targetColumns: targetColumns, hasHeader: hasHeader, testFraction: testFraction)
-            csvRows = try Self.parseCSV(path: file, hasHeader: hasHeader, columns: model.inputWidth + targetColumns)
-            guard csvRows.count >= 2 else {
+            let source = try Self.mapped { () throws(DataFileError) in try FileSource(path: file) }
+            let format = CSVFormat(
+                columns: model.inputWidth + targetColumns, hasHeader: hasHeader,
+                maximumMagnitude: model.precision == .double ? .greatestFiniteMagnitude : Double(Float.greatestFiniteMagnitude),
+                precisionName: "\(model.precision.rawValue) precision")
+            // First pass: every row checked and counted; nothing is kept but the count.
+            let rowCount = try Self.mapped { () throws(DataFileError) in try CSV.read(source, format: format) { _ in } }
+            guard rowCount >= 2 else {
                 throw DataError.notEnoughSamples(
-                    reason: "\(file): \(csvRows.count) data row(s); need at least 2 (some to train on, some to test)")
+                    reason: "\(file): \(rowCount) data row(s); need at least 2 (some to train on, some to test)")
+            }
+            guard rowCount <= Int(Int32.max) else {
+                throw DataError.datasetCorrupt(path: file, reason: "\(rowCount) rows; memplan reads at most \(Int32.max)")
             }
             var generator = SplitMix64(seed: model.seed ^ 0xC5F)
-            var permutation = Array(0..<csvRows.count)
+            var permutation = Array(0..<rowCount)
             permutation.shuffle(using: &generator)
-            let testCount = max(1, Int((Double(csvRows.count) * testFraction).rounded()))
-            csvTestRows = Array(permutation.suffix(testCount))
-            shape = DataShape(trainCount: csvRows.count - testCount, testCount: testCount)
-            summary = "CSV \(file) (\(csvRows.count) rows)"
+            let testCount = max(1, Int((Double(rowCount) * testFraction).rounded()))
+            var places = [Int32](repeating: 0, count: rowCount)
+            for (position, row) in permutation.suffix(testCount).enumerated() { places[row] = -Int32(position + 1) }
+            var train: Int32 = 0
+            for row in 0..<rowCount where places[row] == 0 {
+                places[row] = train
+                train += 1
+            }
+            csvSource = source
+            csvFormat = format
+            csvPlaces = places
+            shape = DataShape(trainCount: rowCount - testCount, testCount: testCount)
+            summary = "CSV \(file) (\(rowCount) rows)"
         }
     }
 
@@ -110,22 +139,22 @@ public final class DatasetLoader {
         case .fashionMNIST(_, let labels):
             let width = model.inputWidth
             let (trainCount, testCount) = (shape.trainCount, shape.testCount)
-            let paths = fashionPaths
-            // Pixels are kept as the files hold them (the shape plans `FeatureStorage.byte`).
+            let sources = fashionSources
+            // The files opened by `init`, read again from their first byte; pixels are kept as the files hold them
+            // (the shape plans `FeatureStorage.byte`).
             try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(
-                    try GzipFileSource(path: paths[0]), count: trainCount, width: width, into: data.trainFeatures.bytes)
+                for source in sources { try source.rewind() }
+                try IDX.readImages(sources[0], count: trainCount, width: width, into: data.trainFeatures.bytes)
             }
             let trainLabels = try Self.mapped { () throws(DataFileError) in
-                try IDX.readLabels(try GzipFileSource(path: paths[1]), count: trainCount, classes: 10)
+                try IDX.readLabels(sources[1], count: trainCount, classes: 10)
             }
             writeTargets(trainLabels, labels: labels, into: data.trainTargets, plusMinus: targetsArePlusMinus)
             try Self.mapped { () throws(DataFileError) in
-                try IDX.readImages(
-                    try GzipFileSource(path: paths[2]), count: testCount, width: width, into: data.testFeatures.bytes)
+                try IDX.readImages(sources[2], count: testCount, width: width, into: data.testFeatures.bytes)
             }
             let testLabels = try Self.mapped { () throws(DataFileError) in
-                try IDX.readLabels(try GzipFileSource(path: paths[3]), count: testCount, classes: 10)
+                try IDX.readLabels(sources[3], count: testCount, classes: 10)
             }
             writeTargets(testLabels, labels: labels, into: data.testTargets, plusMinus: targetsArePlusMinus)
         case .polynomial(let degree, _, _, let noise, let target, let seed):
@@ -147,24 +176,42 @@ public final class DatasetLoader {
                 task: task, count: shape.testCount, noise: noise, plusMinus: targetsArePlusMinus, generator: &generator,
                 features: data.testFeatures.scalars, targets: data.testTargets)
         case .csv:
-            let testSet = Set(csvTestRows)
-            var train = 0
-            for (index, row) in csvRows.enumerated() where !testSet.contains(index) {
-                writeRow(
-                    row, at: train, features: data.trainFeatures.scalars, targets: data.trainTargets,
-                    plusMinus: targetsArePlusMinus)
-                train += 1
+            guard let source = csvSource, let format = csvFormat else { return }
+            try loadCSV(source, format: format, into: data, plusMinus: targetsArePlusMinus)
+        }
+    }
+
+    /// Second pass over the CSV file `init` checked: each row decoded straight into its train or test slot.
+    private func loadCSV<T: BinaryFloatingPoint>(
+        _ source: FileSource, format: CSVFormat, into data: DataTensors<T>, plusMinus: Bool
+    ) throws {
+        let places = csvPlaces
+        let rowCount = try Self.mapped { () throws(DataFileError) in
+            try source.rewind()
+            var index = 0
+            return try CSV.read(source, format: format) { (row) throws(DataFileError) in
+                guard index < places.count else {
+                    throw .corrupt(path: source.path, reason: "changed while being read (more rows the second time)")
+                }
+                let place = Int(places[index])
+                index += 1
+                if place >= 0 {
+                    writeRow(
+                        row, at: place, features: data.trainFeatures.scalars, targets: data.trainTargets, plusMinus: plusMinus)
+                } else {
+                    writeRow(
+                        row, at: -place - 1, features: data.testFeatures.scalars, targets: data.testTargets, plusMinus: plusMinus)
+                }
             }
-            for (position, index) in csvTestRows.enumerated() {
-                writeRow(
-                    csvRows[index], at: position, features: data.testFeatures.scalars, targets: data.testTargets,
-                    plusMinus: targetsArePlusMinus)
-            }
+        }
+        guard rowCount == places.count else {
+            throw DataError.datasetCorrupt(path: source.path, reason: "changed while being read (fewer rows the second time)")
         }
     }
 
     private func writeRow<T: BinaryFloatingPoint>(
-        _ row: [Double], at index: Int, features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>, plusMinus: Bool
+        _ row: UnsafeBufferPointer<Double>, at index: Int, features: UnsafeMutablePointer<T>, targets: UnsafeMutablePointer<T>,
+        plusMinus: Bool
     ) {
         let width = model.inputWidth
         let targetWidth = model.outputWidth
@@ -202,8 +249,11 @@ public final class DatasetLoader {
         } catch {
             switch error {
             case .missing(let path): throw DataError.datasetMissing(path: path, package: nil)
-            case .corrupt(let path, let reason): throw DataError.datasetCorrupt(path: path, reason: reason)
+            case .corrupt(let path, let reason), .unreadable(let path, let reason):
+                throw DataError.datasetCorrupt(path: path, reason: reason)
             case .mismatch(let path, let reason): throw DataError.datasetMismatch(path: path, reason: reason)
+            case .malformedLine(let path, let line, let reason):
+                throw DataError.csvMalformed(path: path, line: line, reason: reason)
             }
         }
     }
@@ -225,50 +275,6 @@ public final class DatasetLoader {
             let clean = target == .sine ? sin(2 * .pi * x) : 1.5 * x * x * x - x
             targets[index] = T(clean + noise * generator.nextNormal())
         }
-    }
-
-    // MARK: - CSV
-
-    /// Numbers separated by commas (or semicolons, or tabs); blank lines and `#` comments skipped.
-    static func parseCSV(path: String, hasHeader: Bool, columns expected: Int) throws -> [[Double]] {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.datasetMissing(path: path, package: nil) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.datasetCorrupt(path: path, reason: "cannot be read (permission denied or I/O error)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError.datasetCorrupt(path: path, reason: "is not UTF-8 text")
-        }
-        var rows: [[Double]] = []
-        var skippedHeader = !hasHeader
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            if !skippedHeader {
-                skippedHeader = true
-                continue
-            }
-            let fields = trimmed.split(
-                separator: trimmed.contains(",") ? "," : (trimmed.contains(";") ? ";" : "\t"), omittingEmptySubsequences: false)
-            guard fields.count == expected else {
-                throw DataError.csvMalformed(
-                    path: path, line: offset + 1,
-                    reason: "\(fields.count) column(s), expected \(expected) (the model's input features plus target columns)")
-            }
-            var row: [Double] = []
-            row.reserveCapacity(expected)
-            for (column, field) in fields.enumerated() {
-                let cleaned = field.trimmingCharacters(in: .whitespaces)
-                guard let value = Double(cleaned), value.isFinite else {
-                    throw DataError.csvMalformed(
-                        path: path, line: offset + 1,
-                        reason: "column \(column + 1) is '\(cleaned.prefix(40))', not a finite number")
-                }
-                row.append(value)
-            }
-            rows.append(row)
-        }
-        return rows
     }
 }
 

@@ -12,6 +12,10 @@ public enum RunError: Error, Equatable, Sendable, CustomStringConvertible {
     case arenaSmallerThanPlanned(mappedBytes: Int, plannedBytes: Int)
     /// The plan failed its validation (two live buffers share bytes): a bug in a planner, caught before the run.
     case invalidPlan(String)
+    /// An address-space limit (`ulimit -v`) leaves no room for OpenBLAS's per-thread buffers (found before any step).
+    case addressSpaceLimit(limitBytes: Int, mappedBytes: Int, neededBytes: Int, threads: Int)
+    /// The test or validation loss is NaN or infinite after training (the training loss stayed finite).
+    case nonFiniteEvaluation(set: String, loss: Double, epoch: Int, learningRate: Double)
 
     public var description: String {
         switch self {
@@ -25,6 +29,18 @@ public enum RunError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the kernel mapped \(mapped) bytes for the arena but the plan needs \(planned); nothing was trained"
         case .invalidPlan(let reason):
             return "the plan is invalid (\(reason)); this is a bug in memplan's planner, please report it"
+        case .addressSpaceLimit(let limit, let mapped, let needed, let threads):
+            let mib = { (bytes: Int) in "\(bytes >> 20) MiB" }
+            return
+                "the address-space limit (ulimit -v \(limit >> 10)) leaves \(mib(max(0, limit - mapped))) of its \(mib(limit)) free, "
+                + "and OpenBLAS needs a 128 MiB buffer for each of \(threads) thread\(threads == 1 ? "" : "s") "
+                + "(\(mib(needed)) with their heaps) beyond the arena; raise it to at least ulimit -v \((mapped + needed) >> 10 + 65_536)"
+                + (threads > 1 ? " or train with --threads 1" : "") + "; nothing was trained"
+        case .nonFiniteEvaluation(let set, let loss, let epoch, let learningRate):
+            return "the \(set) loss is \(loss.isNaN ? "NaN" : "infinite") after epoch \(epoch) although the training loss stayed "
+                + "finite: the last updates overflowed the model's precision; the learning rate \(String(format: "%g", learningRate)) "
+                + "is probably too large (try --learning-rate \(String(format: "%g", learningRate / 10))), or the data's scale "
+                + "too large (try --precision double); no record was written"
         }
     }
 

@@ -91,6 +91,8 @@ public struct TrainingResult: Sendable {
     public var epochs: [EpochMetrics]
     public var testLoss: Double?
     public var testAccuracy: Double?
+    /// The test accuracy of always predicting the most frequent class of the training targets (nil for regression).
+    public var majorityBaselineAccuracy: Double?
     /// Training samples (a transformer's: sequences) per second over the steps only (no evaluation).
     public var samplesPerSecond: Double
     /// A transformer's training tokens per second (B·T per step); nil for MLPs.
@@ -105,7 +107,8 @@ public struct TrainingResult: Sendable {
     public var isPartial: Bool
 }
 
-/// Runs training end to end inside one planned arena.
+/// Runs training end to end inside one planned arena: `prepare` does every check that can fail on the input or
+/// the machine (data, batch, plan, arena, address space, data decoded), `PreparedRun.run()` trains.
 public enum TrainingSession {
     /// The plan a run of `model` would use (data buffers included), without running it: the loader (which knows
     /// the data's shape), the step program for `threads` parts, and its validated plan.
@@ -113,6 +116,11 @@ public enum TrainingSession {
         _ model: Model, dataPath: String? = nil, alignment: Int = 64, threads: Int = 1
     ) throws -> (DatasetLoader, StepProgram, ArenaPlan) {
         let loader = try DatasetLoader(model: model, dataPath: dataPath)
+        let (program, plan) = try self.plan(model, loader: loader, alignment: alignment, threads: threads)
+        return (loader, program, plan)
+    }
+
+    static func plan(_ model: Model, loader: DatasetLoader, alignment: Int, threads: Int) throws -> (StepProgram, ArenaPlan) {
         let program = try StepProgram(model: model, options: StepOptions(parts: threads), data: loader.shape)
         let plan = try BestPlanner().plan(program.buffers, alignment: alignment)
         do {
@@ -120,7 +128,7 @@ public enum TrainingSession {
         } catch {
             throw RunError.invalidPlan(error.description)
         }
-        return (loader, program, plan)
+        return (program, plan)
     }
 
     /// Threads that split each step by default: the CPUs of the placement's node (or those this process may run
@@ -131,15 +139,23 @@ public enum TrainingSession {
         return ProcessMemory.allowedCPUCount()
     }
 
-    /// Trains `model` on its data source and measures the run.
+    /// Trains `model` on its data source and measures the run (`prepare`, then `run`).
     ///
-    /// - Throws: `DataError` (data), `RunError` (split, divergence, a short arena), `TrainerError` (precision),
-    ///   `NUMAError` (placement, memory), `BudgetError`/`PlanError` (sizes).
+    /// - Throws: what `prepare` and `PreparedRun.run` throw.
     public static func run(_ model: Model, options: TrainingOptions = TrainingOptions()) throws -> TrainingResult {
+        try prepare(model, options: options).run()
+    }
+
+    /// Everything before the first step: the data's shape, the batch (clamped to the training set, with a warning),
+    /// the plan, the arena, room for BLAS under an address-space limit, the data decoded and the weights drawn.
+    ///
+    /// - Throws: `DataError` (data), `RunError` (split, address space, a short arena), `TrainerError` (precision),
+    ///   `NUMAError` (placement, memory), `BudgetError`/`PlanError` (sizes).
+    public static func prepare(_ model: Model, options: TrainingOptions = TrainingOptions()) throws -> PreparedRun {
         guard model.precision.isTrainable else { throw TrainerError.unsupportedPrecision(model.precision.rawValue) }
-        let threads = max(1, options.threadCount ?? defaultThreadCount(model, placement: options.placement))
-        let (loader, program, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment, threads: threads)
-        let budget = try MemoryBudget.estimate(program.table)
+        var model = model
+        var warnings: [String] = []
+        let loader = try DatasetLoader(model: model, dataPath: options.dataPath)
         let shape = loader.shape
         let validationCount: Int
         if let (fold, folds) = options.crossValidationFold {
@@ -154,6 +170,15 @@ public enum TrainingSession {
                     "\(shape.trainCount) sample(s) with validation fraction \(model.split.validationFraction) leave none to train on"
             )
         }
+        if model.batchSize > trainCount {
+            warnings.append(
+                "batch \(model.batchSize.groupedDigits) is larger than the \(trainCount.groupedDigits) training samples; "
+                    + "training with batch \(trainCount.groupedDigits) (one step per epoch), and the record says so")
+            model = try model.with(batchSize: trainCount)
+        }
+        let threads = max(1, options.threadCount ?? defaultThreadCount(model, placement: options.placement))
+        let (program, plan) = try plan(model, loader: loader, alignment: options.alignment, threads: threads)
+        let budget = try MemoryBudget.estimate(program.table)
 
         let meter = RunMeter(counter: options.allocationCounter)
         meter.beforeArena()
@@ -188,101 +213,12 @@ public enum TrainingSession {
             rotateToEnd(order, range: held, count: shape.trainCount)
         }
         meter.afterLoad()
-
-        let batch = model.batchSize
-        let stepsPerEpoch = (trainCount + batch - 1) / batch
-        let warmupSteps = min(2, max(0, stepsPerEpoch * model.epochs - 1))
-        var epochs: [EpochMetrics] = []
-        var trainingSeconds = 0.0
-        var samplesTrained = 0
-        var stopped = false
-        var globalStep = 0
-
-        epochLoop: for epoch in 1...model.epochs {
-            shuffle(order, count: trainCount, using: &generator)
-            var lossSum = 0.0
-            var correct = 0
-            var judged = 0
-            var epochSamples = 0
-            var epochSeconds = 0.0
-            for step in 0..<stepsPerEpoch {
-                let first = step * batch
-                let rows = min(batch, trainCount - first)
-                let started = DispatchTime.now().uptimeNanoseconds
-                meter.stepStarts(steady: globalStep >= warmupSteps)
-                let result = engine.trainStep(orderStart: first, rows: rows)
-                meter.stepEnds()
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                epochSeconds += elapsed
-                globalStep += 1
-                guard result.loss.isFinite else {
-                    throw RunError.diverged(
-                        epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
-                }
-                lossSum += result.loss
-                correct += result.correct
-                judged += result.judged
-                epochSamples += rows
-                meter.afterFirstStep(arena)
-                if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
-                    progress(
-                        TrainingProgress(
-                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
-                            trainLoss: lossSum / Double(epochSamples),
-                            samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil
-                        ))
-                }
-                if let shouldStop = options.shouldStop, shouldStop() {
-                    stopped = true
-                    trainingSeconds += epochSeconds
-                    samplesTrained += epochSamples
-                    epochs.append(
-                        EpochMetrics(
-                            epoch: epoch, trainLoss: lossSum / Double(max(epochSamples, 1)),
-                            trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil, validationLoss: nil,
-                            validationAccuracy: nil, seconds: epochSeconds))
-                    break epochLoop
-                }
-            }
-            trainingSeconds += epochSeconds
-            samplesTrained += epochSamples
-            var metrics = EpochMetrics(
-                epoch: epoch, trainLoss: lossSum / Double(epochSamples),
-                trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
-                validationLoss: nil, validationAccuracy: nil, seconds: epochSeconds)
-            if validationCount > 0 {
-                let evaluation = evaluate(count: validationCount, batch: batch) { first, rows in
-                    engine.evaluate(orderStart: trainCount + first, rows: rows)
-                }
-                metrics.validationLoss = evaluation.loss
-                metrics.validationAccuracy = evaluation.accuracy
-            }
-            epochs.append(metrics)
-            options.progress?(
-                TrainingProgress(
-                    epoch: epoch, epochs: model.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
-                    samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: true, epochMetrics: metrics))
-        }
-
-        var testLoss: Double?
-        var testAccuracy: Double?
-        if shape.testCount > 0 {
-            let evaluation = evaluate(count: shape.testCount, batch: batch) { first, rows in
-                engine.evaluateTest(start: first, rows: rows)
-            }
-            testLoss = evaluation.loss
-            testAccuracy = evaluation.accuracy
-        }
-        let measurement = meter.finish(arena, threadsBound: threadsBound)
-        return TrainingResult(
-            network: .mlp(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
-            trainCount: trainCount,
-            validationCount: validationCount, testCount: shape.testCount, placement: options.placement,
-            isNUMABacked: arena.isNUMABacked,
-            plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
-            epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
-            samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
-            blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped)
+        try AddressSpace.check(threads: threads)
+        return PreparedRun(
+            model: model, options: options, warnings: warnings, loader: loader, program: program, plan: plan, budget: budget,
+            meter: meter, arena: arena, engine: engine, threads: threads, threadsBound: threadsBound, plannedNode: plannedNode,
+            trainCount: trainCount, validationCount: validationCount, generator: generator,
+            majorityBaselineAccuracy: engine.majorityBaselineAccuracy(trainCount: trainCount))
     }
 
     /// Mean loss per sample and accuracy over `count` samples, gathered batch by batch.

@@ -65,7 +65,8 @@ enum Adapters {
                     epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy, validationLoss: $0.validationLoss,
                     validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
             },
-            trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount)
+            trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount,
+            majorityBaselineAccuracy: result.majorityBaselineAccuracy)
         let network = result.network
         let run = TrainingRecord.Run(
             profile: network.name, precision: network.precision.rawValue, batch: network.batchSize, epochs: network.epochs,
@@ -80,15 +81,31 @@ enum Adapters {
             run: run, plan: PlanReport(plan: plan, program: result.program, naiveBytes: naive))
     }
 
-    /// This machine's NUMA nodes (libnuma, or /proc/meminfo as one node) as a machine profile for `capacity`.
-    static func localMachine() -> Machine {
+    /// This machine's NUMA nodes (libnuma, or /proc/meminfo as one node) as a machine profile for `capacity`, each
+    /// node's usable memory taken from `memory`: MemFree (libnuma's per-node free memory), or MemAvailable (what
+    /// the kernel can also reclaim from caches), shared out over the nodes by their size.
+    static func localMachine(memory: MemorySource = .free) -> Machine {
         let topology = NUMATopology.current()
+        let info = ProcessMemory.memoryInfo()
+        var nodes = topology.nodes.map {
+            MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count)
+        }
+        if !topology.isAvailable, nodes.count == 1 {
+            nodes[0].freeBytes = min(nodes[0].totalBytes, memory == .free ? info.free : info.available)
+        } else if memory == .available {
+            // The kernel reports MemAvailable for the machine only: its reclaimable part goes to the nodes by size.
+            let free = nodes.map(\.freeBytes).reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 }
+            let total = max(1, nodes.map(\.totalBytes).reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 })
+            let reclaimable = max(0, info.available - free)
+            for index in nodes.indices {
+                let share = Int(Double(reclaimable) * Double(nodes[index].totalBytes) / Double(total))
+                nodes[index].freeBytes = min(nodes[index].totalBytes, nodes[index].freeBytes + share)
+            }
+        }
+        var description = topology.isAvailable ? "" : "libnuma reports no NUMA; /proc/meminfo as one node; "
+        description += memory.explanation
         return Machine(
-            name: "local", description: topology.isAvailable ? nil : "libnuma reports no NUMA; /proc/meminfo as one node",
-            source: "local",
-            nodes: topology.nodes.map {
-                MachineNode(id: $0.id, totalBytes: $0.totalBytes, freeBytes: $0.freeBytes, cpuCount: $0.cpus.count)
-            })
+            name: "local", description: description, source: "local", nodes: nodes, memorySource: memory.rawValue)
     }
 
     /// The `memplan topology` document of this machine's nodes.

@@ -44,8 +44,13 @@ struct CLIFailure: Error {
                 message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as TrainerError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as RunError:
-            // A kernel that mapped less than asked is a resource this machine lacks; the rest is the input's doing.
-            let code = if case .arenaSmallerThanPlanned = error { ExitStatus.missingResource } else { ExitStatus.badInput }
+            // A kernel that mapped less than asked, an address-space limit too low for BLAS: resources this machine (or
+            // process) lacks; the rest is the input's doing.
+            let code =
+                switch error {
+                case .arenaSmallerThanPlanned, .addressSpaceLimit: ExitStatus.missingResource
+                default: ExitStatus.badInput
+                }
             self.init(message: error.description, exitCode: code)
         default: return nil
         }

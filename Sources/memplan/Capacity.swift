@@ -4,6 +4,7 @@ import ArenaPlanner
 import ArgumentParser
 import Foundation
 import Capacity
+import FileAccess
 import MemoryBudget
 import TrainingData
 import ModelProfile
@@ -19,11 +20,19 @@ extension Memplan {
 
                 --machine local reads this machine's nodes and their free memory through libnuma; --machine FILE reads a machine profile (profiles/machines/*.yaml) for hardware you do not have. The headroom is left free on every node.
 
+                Usable memory on this machine is each node's MemFree (memory nothing uses now) by default; --memory available counts MemAvailable (free memory plus caches the kernel can reclaim) instead. When the largest batch that fits exceeds the dataset, the output says so.
+
+                --format html without --output writes reports/capacity-<profile>-<machine>.html, creating reports/ when it is missing.
+
                 Examples:
                   memplan capacity profiles/fashion-mnist-mlp.yaml
-                  memplan capacity profiles/fashion-mnist-mlp.yaml --machine profiles/machines/two-socket-512g.yaml
-                  memplan capacity profiles/quiz-300b.yaml --machine profiles/machines/dgx-8x80g.yaml
-                  memplan capacity profiles/quiz-300b.yaml --format html --output reports/quiz-300b.html
+                  memplan capacity profiles/fashion-mnist-mlp.yaml \\
+                      --machine profiles/machines/two-socket-512g.yaml
+                  memplan capacity profiles/quiz-300b.yaml \\
+                      --machine profiles/machines/dgx-8x80g.yaml
+                  memplan capacity profiles/quiz-300b.yaml --format html \\
+                      --output reports/quiz-300b.html
+                  memplan capacity profiles/fashion-mnist-mlp.yaml --memory available
                 """)
 
         @Argument(help: "A model profile (exact or bound).")
@@ -35,8 +44,15 @@ extension Memplan {
         @Option(help: ArgumentHelp("Comma-separated precisions.", valueName: "single,double,…"))
         var precision: String = "single,double"
 
-        @Option(help: ArgumentHelp("Memory to leave free on every node: 10% or 0.1.", valueName: "percent"))
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Memory to leave free on every node: 10% or 0.1.", valueName: "percent"))
         var headroom: String = "10%"
+
+        @Option(
+            help: ArgumentHelp(
+                "On this machine (--machine local): a node's usable memory is its MemFree (free) or MemAvailable (available).",
+                valueName: "free|available"))
+        var memory: MemorySource = .free
 
         @Flag(
             name: .customLong("no-data"), help: "Plan the training step alone, without the dataset buffers `memplan train` adds.")
@@ -104,80 +120,23 @@ extension Memplan {
                 loaded, machine: target, precisions: try parsedPrecisions(), headroom: try parsedHeadroom(), data: data)
             let report = CapacityReport(result)
             let text = report.render(format)
-            if let dataNote { FileHandle.standardError.write(Data("memplan: note: \(dataNote)\n".utf8)) }
-            let path = output ?? (format == .html ? "reports/capacity-\(report.profile)-\(report.machine.name).html" : nil)
+            if let dataNote { FileHandle.standardError.write(Data("memplan: note: \(Markup.terminal(dataNote))\n".utf8)) }
+            let path =
+                try output
+                ?? (format == .html
+                    ? DefaultOutput.reportsPath(
+                        "capacity-\(PathText.safeComponent(report.profile))-\(PathText.safeComponent(report.machine.name)).html")
+                    : nil)
             if let path {
                 try RecordFile.write(text, to: path)
-                print("Wrote \(path)")
+                if !RecordFile.isStandardOutput(path) { print("Wrote \(Markup.terminal(path))") }
             } else {
                 print(text, terminator: "")
             }
         }
 
         func loadMachine() throws -> Machine {
-            machine == "local" ? Adapters.localMachine() : try MachineParser.load(path: machine)
-        }
-    }
-
-    struct Report: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Render a training record or a capacity result as Markdown or a self-contained HTML page.",
-            discussion: """
-                Reads the JSON that `memplan train --record FILE` or `memplan capacity --format json` wrote. HTML pages are one file with inline SVG charts (no scripts, no network): predicted bytes by category next to the measured ones, the arena timeline from the planner, the loss per epoch; or memory against batch size per precision with the node and machine limits drawn.
-
-                Examples:
-                  memplan report reports/fashion-mnist-mlp.json
-                  memplan report reports/fashion-mnist-mlp.json --format markdown --output reports/run.md
-                """)
-
-        @Argument(help: "A JSON file from `memplan train --record` or `memplan capacity --format json`.")
-        var input: String
-
-        @Option(
-            help: ArgumentHelp(
-                "Output format: markdown, html, table or json (both documents render all four).",
-                valueName: "markdown|html|table|json"))
-        var format: ReportFormat = .html
-
-        @Option(
-            help: ArgumentHelp(
-                "Output file (default: reports/<input name>.html or .md); - for standard output.", valueName: "path"))
-        var output: String?
-
-        func validate() throws {
-            _ = try format.checked(for: TrainingRecord.self, command: "report")
-            _ = try format.checked(for: CapacityReport.self, command: "report")
-        }
-
-        func run() throws {
-            guard FileManager.default.fileExists(atPath: input) else { throw CLIFailure.badInput("\(input): no such file") }
-            guard let data = FileManager.default.contents(atPath: input) else {
-                throw CLIFailure.badInput("\(input): cannot be read")
-            }
-            let text: String
-            if let record = try? JSONText.decode(TrainingRecord.self, from: data) {
-                text = record.render(format)
-            } else if let capacity = try? JSONText.decode(CapacityReport.self, from: data) {
-                text = capacity.render(format)
-            } else {
-                let reason: String
-                do {
-                    _ = try JSONSerialization.jsonObject(with: data)
-                    reason =
-                        "it is JSON, but neither a training record (memplan train --record) nor a capacity result (memplan capacity --format json)"
-                } catch {
-                    reason = "it is not valid JSON"
-                }
-                throw CLIFailure.badInput("\(input): \(reason)")
-            }
-            let base = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
-            let path = output ?? "reports/\(base).\(format == .markdown ? "md" : format == .table ? "txt" : format.rawValue)"
-            if path == "-" {
-                print(text, terminator: "")
-            } else {
-                try RecordFile.write(text, to: path)
-                print("Wrote \(path)")
-            }
+            machine == "local" ? Adapters.localMachine(memory: memory) : try MachineParser.load(path: machine)
         }
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 import BenchSupport
 import MLPTrainer
 import ModelProfile
+import NUMAArena
+import Reports
 
 extension Memplan {
     struct Ceiling: ParsableCommand {
@@ -32,6 +34,28 @@ extension Memplan {
             let widths = mlp.split(separator: ",").compactMap { Int($0) }
             guard widths.count >= 2, widths.allSatisfy({ $0 >= 1 }) else {
                 throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")
+            }
+            // The ceiling allocates its buffers on the heap (activations and deltas per width, weights and gradients
+            // per layer); an allocation larger than the machine would end the process instead of answering.
+            var elements = 0
+            var overflow = false
+            func add(_ count: (Int, Bool)) {
+                let sum = elements.addingReportingOverflow(count.0)
+                elements = sum.partialValue
+                overflow = overflow || count.1 || sum.overflow
+            }
+            for width in widths { add(width.multipliedReportingOverflow(by: batch.saturatingMultiplying(by: 2))) }
+            for (inputs, outputs) in zip(widths.dropLast(), widths.dropFirst()) {
+                add(inputs.multipliedReportingOverflow(by: outputs.saturatingMultiplying(by: 2)))
+            }
+            let (bytes, tooMany) = elements.multipliedReportingOverflow(by: precision.byteCount)
+            let available = ProcessMemory.memoryInfo().available
+            guard !overflow, !tooMany, bytes <= available else {
+                throw CLIFailure(
+                    message:
+                        "ceiling: the buffers of --mlp \(mlp) at batch \(batch) need \(overflow || tooMany ? "more than 2⁶³" : "\(bytes)") bytes, "
+                        + "and \(available) bytes are available; give smaller widths or a smaller batch",
+                    exitCode: ExitStatus.missingResource)
             }
             var results: [String: Double] = [:]
             for threading in GEMMCeiling.Threading.allCases {

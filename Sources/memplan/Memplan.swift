@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import MLPTrainer
+import Reports
 
 struct Memplan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,7 @@ struct Memplan: ParsableCommand {
 enum Main {
     static func main() {
         BLASInfo.reexecutingWithBetterKernelsIfNeeded()
+        StopSignals.installQuietExit()
         do {
             var command = try Memplan.parseAsRoot()
             try command.run()
@@ -38,7 +40,7 @@ enum Main {
 
     static func exitReporting(_ error: any Error) -> Never {
         if let failure = CLIFailure(error) {
-            FileHandle.standardError.write(Data(("memplan: error: " + failure.message + "\n").utf8))
+            printError(failure.message)
             exit(failure.exitCode)
         }
         let code = Memplan.exitCode(for: error)
@@ -52,7 +54,17 @@ enum Main {
             Memplan.configuration.subcommands.contains { $0._commandName == name } ? name : nil
         }
         let hint = subcommand.map { "memplan \($0) --help" } ?? "memplan --help"
-        FileHandle.standardError.write(Data("memplan: error: \(message) (see '\(hint)')\n".utf8))
+        printError("\(message) (see '\(hint)')")
         exit(ExitStatus.badInput)
+    }
+
+    /// `memplan: warning: …` on one printable line.
+    static func printWarning(_ message: String) {
+        FileHandle.standardError.write(Data(("memplan: warning: " + Markup.terminal(message) + "\n").utf8))
+    }
+
+    /// `memplan: error: …` on one printable line: text from a file or a flag cannot move the cursor or add lines.
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data(("memplan: error: " + Markup.terminal(message) + "\n").utf8))
     }
 }

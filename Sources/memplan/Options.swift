@@ -58,12 +58,71 @@ extension Recompute: ExpressibleByArgument {}
 
 extension Activation: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
-    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+    /// The activations a hidden layer may have (softmax belongs to the output layer only).
+    public static var allValueStrings: [String] { allCases.filter { $0 != .softmax }.map(\.rawValue) }
+}
+
+/// A hidden layer's activation for `--mlp` (softmax is refused by the model's own check, with its reason).
+struct HiddenActivation: ExpressibleByArgument {
+    var value: Activation
+    init(value: Activation) { self.value = value }
+    init?(argument: String) {
+        guard let value = Activation(argument: argument) else { return nil }
+        self.value = value
+    }
+    static var allValueStrings: [String] { Activation.allValueStrings }
+    var defaultValueDescription: String { value.rawValue }
+}
+
+/// `train --precision`: its help lists the precisions training runs at; half and bfloat16 are parsed, then refused
+/// with the reason (they are for estimates only).
+struct TrainPrecision: ExpressibleByArgument {
+    var value: Precision
+    init?(argument: String) {
+        guard let value = Precision(name: argument) else { return nil }
+        self.value = value
+    }
+    static var allValueStrings: [String] { Precision.allCases.filter(\.isTrainable).map(\.rawValue) }
 }
 
 extension Loss: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { ["l1", "l2", "hinge", "binary-cross-entropy", "softmax-ce"] }
+    public var defaultValueDescription: String { self == .softmaxCrossEntropy ? "softmax-ce" : rawValue }
+}
+
+/// `--mlp 784,256,128,10`: the widths of an MLP given on the command line.
+enum MLPWidths {
+    static func model(_ text: String, activation: Activation, loss: Loss) throws -> Profile {
+        var widths: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            do {
+                widths.append(try Quantity.count(String(part)))
+            } catch {
+                throw CLIFailure.badInput(
+                    "--mlp \(text): '\(part)' is not a layer width (\(error)); give widths like 784,256,128,10")
+            }
+        }
+        guard widths.count >= 2 else {
+            throw CLIFailure.badInput("--mlp \(text): give at least an input and an output width, e.g. 784,10")
+        }
+        return .exact(
+            try Model(
+                name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation,
+                loss: loss))
+    }
+
+    /// What `train --mlp` trains on: a random teacher network of the same shape, its task set by the loss
+    /// (1,000 training and 200 test samples, as a profile's `source: synthetic` without keys).
+    static func syntheticData(for model: Model) -> DataSource {
+        let task: SyntheticTask =
+            switch model.loss {
+            case .l1, .l2: .regression
+            case .softmaxCrossEntropy: .classes
+            case .binaryCrossEntropy, .hinge: model.outputWidth > 1 ? .multilabel : .binary
+            }
+        return .synthetic(task: task, count: 1000, testCount: 200, noise: 0.1, seed: 7)
+    }
 }
 
 /// Where the model comes from: a profile file, or a size given on the command line.
@@ -127,23 +186,7 @@ struct ModelSource: ParsableArguments {
         if let parameters, let sampleBytes {
             return .bound(try BoundModel(name: "bound", parameterCount: parameters.value, sampleByteCount: sampleBytes.value))
         }
-        let text = mlp ?? ""
-        var widths: [Int] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            do {
-                widths.append(try Quantity.count(String(part)))
-            } catch {
-                throw CLIFailure.badInput(
-                    "--mlp \(text): '\(part)' is not a layer width (\(error)); give widths like 784,256,128,10")
-            }
-        }
-        guard widths.count >= 2 else {
-            throw CLIFailure.badInput("--mlp \(text): give at least an input and an output width, e.g. 784,10")
-        }
-        return .exact(
-            try Model(
-                name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation,
-                loss: loss))
+        return try MLPWidths.model(mlp ?? "", activation: activation, loss: loss)
     }
 }
 
@@ -155,7 +198,9 @@ struct StepOverrides: ParsableArguments {
             "Element precision (default: the profile's).", valueName: Precision.allCases.map(\.rawValue).joined(separator: "|")))
     var precision: Precision?
 
-    @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
+        transform: CountArgument.parse)
     var batch: CountArgument?
 
     @Option(
@@ -165,8 +210,9 @@ struct StepOverrides: ParsableArguments {
     var optimizer: OptimizerKind?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
-            "Threads the step is split into, as `memplan train --threads` (default 1). With plain SGD, threads 2 … N stage "
+            "Threads the step is split into, as `memplan train --threads`. With plain SGD, threads 2 … N stage "
                 + "their partial deltas in a scratch buffer of the plan.", valueName: "n"))
     var threads: Int = 1
 
@@ -206,5 +252,22 @@ struct StepOverrides: ParsableArguments {
                     + "\(profile.name) is not one")
         }
         return try profile.with(precision: precision, batchSize: batch?.value, optimizer: optimizer)
+    }
+}
+
+/// `capacity --memory`: which of the kernel's figures counts as a node's usable memory.
+enum MemorySource: String, ExpressibleByArgument, CaseIterable {
+    /// MemFree: memory nothing uses now (what libnuma reports per node).
+    case free
+    /// MemAvailable: free memory plus the caches the kernel can reclaim without swapping.
+    case available
+
+    var explanation: String {
+        switch self {
+        case .free:
+            "usable memory is MemFree (memory nothing uses now; --memory available also counts the caches the kernel can reclaim)"
+        case .available:
+            "usable memory is MemAvailable (free memory plus caches the kernel can reclaim; shared over the nodes by size)"
+        }
     }
 }

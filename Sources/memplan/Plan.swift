@@ -42,13 +42,14 @@ extension Memplan {
         @OptionGroup var overrides: StepOverrides
 
         @Option(
-            help: ArgumentHelp("Offset alignment in bytes, a power of two.", valueName: "bytes"), transform: CountArgument.parse)
+            parsing: .unconditional, help: ArgumentHelp("Offset alignment in bytes, a power of two.", valueName: "bytes"),
+            transform: CountArgument.parse)
         var alignment: CountArgument = CountArgument(value: 64)
 
         @Option(help: ArgumentHelp("Placement strategy.", valueName: "best|greedy|sweep|skyline|linear"))
         var planner: PlannerChoice = .best
 
-        @Option(help: ArgumentHelp("Rows of the ASCII timeline.", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Rows of the ASCII timeline.", valueName: "n"))
         var rows: Int = 16
 
         @Option(help: formatHelp(PlanReport.self))

@@ -23,13 +23,17 @@ extension Memplan {
         @Argument(help: "A profile with a polynomial data source, e.g. profiles/polynomial-9.yaml.")
         var profile: String
 
-        @Option(help: ArgumentHelp("Degrees to try: a range 0...9 or a list 1,3,9.", valueName: "degrees"))
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Degrees to try: a range 0...9 or a list 1,3,9.", valueName: "degrees"))
         var degrees: String = "0...9"
 
-        @Option(help: ArgumentHelp("Folds (default: the profile's split.folds, else 5).", valueName: "k"))
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Folds (default: the profile's split.folds, else 5).", valueName: "k"))
         var folds: Int?
 
-        @Option(help: ArgumentHelp("Epochs per fit (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Epochs per fit (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
         var epochs: CountArgument?
 
         @Option(help: formatHelp(SelectionReport.self))
@@ -39,7 +43,9 @@ extension Memplan {
             _ = try format.checked(for: SelectionReport.self, command: "select")
             _ = try parsedDegrees()
             if let folds, folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
-            if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1") }
+            if let epochs, !(1...ProfileParser.maximumEpochs).contains(epochs.value) {
+                throw ValidationError("--epochs must be from 1 to 1,000,000, got \(epochs.value)")
+            }
         }
 
         func parsedDegrees() throws -> [Int] {

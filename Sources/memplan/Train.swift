@@ -5,14 +5,11 @@ import ArgumentParser
 import Foundation
 import MLPTrainer
 import MemoryBudget
-import TrainingRun
 import ModelProfile
 import NUMAArena
 import Reports
 import Synchronization
-
-/// Set by SIGINT; the training loop stops after the current step.
-let stopRequested = Atomic<Bool>(false)
+import TrainingRun
 
 extension Memplan {
     struct Train: ParsableCommand {
@@ -23,31 +20,80 @@ extension Memplan {
 
                 Placement: local (pages where the training thread runs), node:N (every page on node N, and the training threads bound to N's CPUs), interleave (pages spread over all nodes).
 
-                Ctrl-C stops after the current step; the record written then is marked partial.
+                A batch larger than the training set is clamped to it, with a warning. Classification runs show the majority-class baseline (always predicting the most frequent training class) beside the test accuracy, and warn when the model does not beat it.
+
+                Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) stops after the current step; the record written then is marked partial, and memplan exits with 128 + the signal's number.
 
                 Examples:
                   memplan train profiles/fashion-mnist-mlp.yaml
-                  memplan train profiles/fashion-mnist-mlp.yaml --epochs 20 --record reports/run.json
+                  memplan train profiles/fashion-mnist-mlp.yaml --epochs 20 \\
+                      --record reports/run.json
                   memplan train profiles/smallest-perceptron.yaml --format json
-                  memplan train profiles/softmax-fashion.yaml --placement node:0 --precision double
+                  memplan train profiles/softmax-fashion.yaml --placement node:0 \\
+                      --precision double
+                  memplan train --mlp 16,32,4 --loss softmax-ce --optimizer adam
+                  memplan train profiles/bytes-gpt.yaml
+                  memplan train profiles/bytes-gpt.yaml --checkpoint blocks --steps 40
+                  memplan train profiles/gpt2-124m.yaml --data synthetic --batch 4 --steps 5
                 """)
 
-        @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml.")
-        var profile: String
+        @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml; - reads standard input.")
+        var profile: String?
 
-        @Option(help: ArgumentHelp("Epochs (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            help: ArgumentHelp(
+                "Without a profile: layer widths from input to output, trained on synthetic teacher data.", valueName: "widths"))
+        var mlp: String?
+
+        @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
+        var activation: HiddenActivation = HiddenActivation(value: .relu)
+
+        @Option(
+            help: ArgumentHelp("Loss for --mlp; it also picks the output activation and the synthetic task.", valueName: "name"))
+        var loss: Loss = .softmaxCrossEntropy
+
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Epochs (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
         var epochs: CountArgument?
 
-        @Option(help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
         var batch: CountArgument?
 
         @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double"))
-        var precision: Precision?
-
-        @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
-        var learningRate: Double?
+        var precision: TrainPrecision?
 
         @Option(
+            help: ArgumentHelp(
+                "Optimizer (default: the profile's); a kind with another default learning rate brings it along.",
+                valueName: OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
+        var optimizer: OptimizerKind?
+
+        @Option(
+            name: .customLong("learning-rate"), parsing: .unconditional,
+            help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
+        var learningRate: Double?
+
+        @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
+        var placement: String = "local"
+
+        @Option(
+            parsing: .unconditional,
+            help: ArgumentHelp(
+                "Seed for initial weights, shuffling and generated data (default: the profile's).", valueName: "n"),
+            transform: CountArgument.parse)
+        var seed: CountArgument?
+
+        @Option(
+            help: ArgumentHelp(
+                "Data location: a Fashion-MNIST directory or a CSV file; for a transformer a text file or directory, or "
+                    + "'synthetic' (generated tokens). Default: the profile's.", valueName: "path"))
+        var data: String?
+
+        @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Transformers: stop after n steps in all (a quick proof of the plan; the last epoch still reports its "
                     + "validation loss).", valueName: "n"), transform: CountArgument.parse)
@@ -60,22 +106,9 @@ extension Memplan {
                     + "estimate --help`).", valueName: Recompute.allCases.map(\.rawValue).joined(separator: "|")))
         var recompute: Recompute?
 
-        @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
-        var placement: String = "local"
-
         @Option(
-            help: ArgumentHelp(
-                "Seed for initial weights, shuffling and generated data (default: the profile's).", valueName: "n"),
-            transform: CountArgument.parse)
-        var seed: CountArgument?
-
-        @Option(
-            help: ArgumentHelp(
-                "Data location: a Fashion-MNIST directory or a CSV file; for a transformer a text file or directory, or "
-                    + "'synthetic' (generated tokens). Default: the profile's.", valueName: "path"))
-        var data: String?
-
-        @Option(help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
+            parsing: .unconditional,
+            help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
         var threads: Int?
 
         @Flag(help: "Allocate even when the arena is larger than the free memory where it must go.")
@@ -88,16 +121,24 @@ extension Memplan {
         var format: ReportFormat = .table
 
         @Option(
-            help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
+            help: ArgumentHelp(
+                "Also write the JSON record to this file (atomically), for `memplan report`; - for standard output.",
+                valueName: "file"))
         var record: String?
 
         func validate() throws {
             _ = try format.checked(for: TrainingRecord.self, command: "train")
+            guard (profile == nil) != (mlp == nil) else {
+                throw ValidationError(
+                    profile == nil
+                        ? "give a profile file, or --mlp widths (trained on synthetic data)" : "give a profile or --mlp, not both"
+                )
+            }
             guard Placement(placement) != nil else {
                 throw ValidationError("--placement must be local, node:N (e.g. node:1) or interleave; got '\(placement)'")
             }
             if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs.value)") }
-            if let epochs, epochs.value > 1_000_000 {
+            if let epochs, epochs.value > ProfileParser.maximumEpochs {
                 throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)")
             }
             if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
@@ -108,55 +149,66 @@ extension Memplan {
             if let threads, !(1...1024).contains(threads) {
                 throw ValidationError("--threads must be between 1 and 1024, got \(threads)")
             }
-            if let precision, !precision.isTrainable {
-                throw ValidationError("--precision \(precision.rawValue) is for estimates only; train with single or double")
+            if let precision, !precision.value.isTrainable {
+                throw ValidationError(
+                    "--precision \(precision.value.rawValue) is for estimates only; train with single or double")
             }
         }
 
-        func run() throws {
-            // Ctrl-C: finish the current step, write the record marked partial, free the arena.
-            // A second Ctrl-C (the handler restores the default) stops at once.
-            signal(SIGINT) { _ in
-                stopRequested.store(true, ordering: .relaxed)
-                signal(SIGINT, SIG_DFL)
+        /// The network to train: the profile's (an MLP or a transformer), or --mlp's on synthetic data, with the flags
+        /// applied.
+        func resolveNetwork() throws -> Network {
+            var model: Model
+            if let profile {
+                switch try ProfileParser.load(path: profile) {
+                case .bound:
+                    throw CLIFailure.badInput(
+                        "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
+                case .transformer(let transformer): return .transformer(try resolve(transformer))
+                case .exact(let exact): model = exact
+                }
+            } else {
+                guard case .exact(let exact) = try MLPWidths.model(mlp ?? "", activation: activation.value, loss: loss) else {
+                    throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")
+                }
+                model = exact
+                model.data = MLPWidths.syntheticData(for: model)
             }
-            // A parent may have started us with SIGINT blocked (some process launchers do); unblock it.
-            var interrupt = sigset_t()
-            sigemptyset(&interrupt)
-            sigaddset(&interrupt, SIGINT)
-            pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
-            let network: Network
-            switch try ProfileParser.load(path: profile) {
-            case .bound:
+            model = try model.with(precision: precision?.value, batchSize: batch?.value, optimizer: optimizer)
+            if let epochs { model.epochs = epochs.value }
+            if let seed { model.seed = UInt64(seed.value) }
+            if let learningRate { model.optimizer.learningRate = learningRate }
+            if recompute != nil || steps != nil {
                 throw CLIFailure.badInput(
-                    "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
-            case .exact(var model):
-                if recompute != nil || steps != nil {
-                    throw CLIFailure.badInput(
-                        "--\(recompute != nil ? "checkpoint" : "steps") applies to transformer profiles; \(profile) is an MLP")
-                }
-                model = try model.with(precision: precision, batchSize: batch?.value)
-                if let epochs { model.epochs = epochs.value }
-                if let seed { model.seed = UInt64(seed.value) }
-                if let learningRate { model.optimizer.learningRate = learningRate }
-                network = .mlp(model)
-            case .transformer(var model):
-                model = try model.with(precision: precision, batchSize: batch?.value, recompute: recompute)
-                if let epochs { model.epochs = epochs.value }
-                if let seed { model.seed = UInt64(seed.value) }
-                if let learningRate { model.optimizer.learningRate = learningRate }
-                if data == "synthetic" {
-                    // 64 batches of windows of a Markov chain over 16 symbols (about 1 nat per token).
-                    model.data = .synthetic(
-                        count: max(65_536, 64 * model.batchSize * (model.sequenceLength + 1)), seed: model.seed)
-                }
-                if model.data == nil {
-                    throw CLIFailure.badInput(
-                        "\(profile) names no data; add data: {source: text, path: …} or {source: synthetic}, "
-                            + "or pass --data synthetic")
-                }
-                network = .transformer(model)
+                    "--\(recompute != nil ? "checkpoint" : "steps") applies to transformer profiles; this is an MLP")
             }
+            return .mlp(model)
+        }
+
+        /// A transformer profile with the flags applied; `--data synthetic` swaps its text for generated tokens.
+        func resolve(_ profileModel: TransformerModel) throws -> TransformerModel {
+            var model = try profileModel.with(
+                precision: precision?.value, batchSize: batch?.value, optimizer: optimizer, recompute: recompute)
+            if let epochs { model.epochs = epochs.value }
+            if let seed { model.seed = UInt64(seed.value) }
+            if let learningRate { model.optimizer.learningRate = learningRate }
+            if data == "synthetic" {
+                // 64 batches of windows of a Markov chain over 16 symbols (about 1 nat per token).
+                model.data = .synthetic(count: max(65_536, 64 * model.batchSize * (model.sequenceLength + 1)), seed: model.seed)
+            }
+            if model.data == nil {
+                throw CLIFailure.badInput(
+                    "\(profile ?? "the profile") names no data; add data: {source: text, path: …} or {source: synthetic}, "
+                        + "or pass --data synthetic")
+            }
+            return model
+        }
+
+        func run() throws {
+            // Ctrl-C, SIGTERM, SIGHUP, SIGQUIT: finish the current step, write the record marked partial, free the
+            // arena, exit 128 + the signal. A second signal stops at once.
+            StopSignals.install()
+            let network = try resolveNetwork()
             if let record { try RecordFile.checkWritable(record) }
 
             var options = TrainingOptions()
@@ -166,12 +218,56 @@ extension Memplan {
             options.maxSteps = steps?.value
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
+            switch network {
+            case .mlp(let model): try runMLP(model, options: options)
+            case .transformer(let model): try runTransformer(model, options: options)
+            }
+        }
+
+        func runMLP(_ model: Model, options: TrainingOptions) throws {
+            // Everything that can fail on the input or the machine happens before the header.
+            let prepared = try TrainingSession.prepare(model, options: options)
+            for warning in prepared.warnings { Main.printWarning(warning) }
             let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
             let bar = ProgressBar(enabled: interactive)
             let table = format == .table
-            // The header waits for the first progress report, so a run that fails while planning or reading its
-            // data prints only the error.
-            let headerText = table ? header(network) : nil
+            if table { print(header(prepared.model)) }
+            prepared.options.progress = { progress in
+                bar.update(progress)
+                if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
+                    bar.clear()
+                    print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
+                }
+            }
+            prepared.options.shouldStop = { StopSignals.received != 0 }
+
+            let result = try prepared.run()
+            bar.clear()
+            let report = try Adapters.record(result)
+            if let record { try RecordFile.write(report.json, to: record) }
+            if table { print("") }
+            print(report.render(format), terminator: "")
+            if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
+            if report.metrics.isAtOrBelowBaseline == true, let accuracy = report.metrics.testAccuracy,
+                let baseline = report.metrics.majorityBaselineAccuracy
+            {
+                Main.printWarning(
+                    "the test accuracy \(String(format: "%.2f%%", accuracy * 100)) does not beat the majority-class baseline "
+                        + "\(String(format: "%.2f%%", baseline * 100)) (always predicting the most frequent class of the training "
+                        + "targets): the model has learned nothing the class counts do not say; try another learning rate, "
+                        + "fewer layers or another activation")
+            }
+            if result.isPartial { throw ExitCode(128 + (StopSignals.received == 0 ? SIGINT : StopSignals.received)) }
+        }
+
+        /// A transformer's run: its header waits for the first progress report, so a run that fails while planning or
+        /// reading its text prints only the error.
+        func runTransformer(_ model: TransformerModel, options: TrainingOptions) throws {
+            var options = options
+            let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
+            let bar = ProgressBar(enabled: interactive)
+            let table = format == .table
+            let headerText = table ? header(.transformer(model)) : nil
             let headerPrinted = Atomic<Bool>(false)
             let printHeader = {
                 if let headerText, !headerPrinted.exchange(true, ordering: .relaxed) { print(headerText) }
@@ -184,104 +280,29 @@ extension Memplan {
                     print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
                 }
             }
-            options.shouldStop = { stopRequested.load(ordering: .relaxed) }
-
-            let result: TrainingResult
-            switch network {
-            case .mlp(let model): result = try TrainingSession.run(model, options: options)
-            case .transformer(let model): result = try TransformerSession.run(model, options: options)
-            }
+            options.shouldStop = { StopSignals.received != 0 }
+            let result = try TransformerSession.run(model, options: options)
             bar.clear()
             printHeader()
             let report = try Adapters.record(result)
             if let record { try RecordFile.write(report.json, to: record) }
             if table { print("") }
             print(report.render(format), terminator: "")
-            if table, let record { print("Record written to \(record)") }
-            if result.isPartial { throw ExitCode(130) }
+            if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
+            if result.isPartial { throw ExitCode(128 + (StopSignals.received == 0 ? SIGINT : StopSignals.received)) }
         }
+
+        func header(_ model: Model) -> String { header(.mlp(model)) }
 
         func header(_ network: Network) -> String {
             let optimizer = network.optimizer
-            var text = "memplan train — \(network.name): \(network.precision.rawValue) precision, batch \(network.batchSize), "
+            var text =
+                "memplan train — \(Markup.terminal(network.name)): \(network.precision.rawValue) precision, batch \(network.batchSize), "
             if case .transformer(let model) = network { text += "sequence \(model.sequenceLength), " }
             text +=
                 "\(optimizer.kind.rawValue) η = \(optimizer.learningRate), \(network.epochs) epoch\(network.epochs == 1 ? "" : "s"), "
             text += "placement \(placement)\n\n" + EpochLine.header
             return text
-        }
-    }
-}
-
-/// One line per epoch in the table output.
-enum EpochLine {
-    static let header = "Epoch  Train loss  Train acc  Val loss  Val acc     Time  Samples/s"
-
-    static func format(_ metrics: EpochMetrics, samplesPerSecond: Double) -> String {
-        func cell(_ text: String, _ width: Int) -> String { text.leftPadded(width) }
-        func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "–" }
-        func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
-        return cell(String(metrics.epoch), 5) + cell(number(metrics.trainLoss), 12) + cell(percent(metrics.trainAccuracy), 11)
-            + cell(number(metrics.validationLoss), 10) + cell(percent(metrics.validationAccuracy), 9)
-            + cell(String(format: "%.2fs", metrics.seconds), 9) + cell(String(Int(samplesPerSecond.rounded())), 11)
-    }
-}
-
-/// A one-line progress bar on stderr, redrawn in place; silent when not on a terminal.
-final class ProgressBar: @unchecked Sendable {
-    let enabled: Bool
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(_ progress: TrainingProgress) {
-        guard enabled, !progress.isEpochEnd else { return }
-        let width = 30
-        let done = progress.steps > 0 ? progress.step * width / progress.steps : width
-        let bar = String(repeating: "█", count: done) + String(repeating: "░", count: width - done)
-        let line = String(
-            format: "\r epoch %d/%d %@ %d/%d  loss %.4f  %.0f samples/s ", progress.epoch, progress.epochs, bar, progress.step,
-            progress.steps, progress.trainLoss, progress.samplesPerSecond)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func clear() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
-    }
-}
-
-/// Writes result files atomically: a temporary file beside the target, then rename.
-enum RecordFile {
-    /// Fails early (before any training) when the file's directory is missing or not writable.
-    static func checkWritable(_ path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIFailure.badInput("\(path): the directory \(directory) does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: directory) else {
-            throw CLIFailure.badInput("\(path): the directory \(directory) is not writable")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIFailure.badInput("\(path) is a directory; give a file name")
-        }
-    }
-
-    static func write(_ text: String, to path: String) throws {
-        try checkWritable(path)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw CLIFailure.badInput("\(path): cannot write: \(reason)")
-            }
-        } catch let failure as CLIFailure {
-            throw failure
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CLIFailure.badInput("\(path): cannot write: \(error.localizedDescription)")
         }
     }
 }

@@ -7,16 +7,22 @@ import Testing
 struct BadInput: Sendable, CustomStringConvertible {
     var name: String
     var files: [String: [UInt8]] = [:]
+    /// FIFOs (named pipes) to make in the directory, nobody writing to them.
+    var fifos: [String] = []
+    /// Sparse files of these sizes (zero bytes that take no disk).
+    var sparseFiles: [String: Int] = [:]
     var arguments: [String]
     var status: Int32 = 2
     var message: [String]
+    /// Words the message must not contain (the content of a data file that failed to parse).
+    var forbidden: [String] = []
 
     var description: String { name }
 }
 
-private let mlp = "input: {features: 2}\noutput: {units: 1}\nloss: l2\n"
-private let csvProfile = "input: {features: 2}\noutput: {units: 1}\nloss: l2\nbatch: 2\ndata: {source: csv, path: data.csv}\n"
-private func idx(_ dimensions: [Int], _ body: [UInt8], type: UInt8 = 8) -> [UInt8] {
+let mlp = "input: {features: 2}\noutput: {units: 1}\nloss: l2\n"
+let csvProfile = "input: {features: 2}\noutput: {units: 1}\nloss: l2\nbatch: 2\ndata: {source: csv, path: data.csv}\n"
+func idx(_ dimensions: [Int], _ body: [UInt8], type: UInt8 = 8) -> [UInt8] {
     var bytes: [UInt8] = [0, 0, type, UInt8(dimensions.count)]
     for size in dimensions {
         bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)]
@@ -24,13 +30,15 @@ private func idx(_ dimensions: [Int], _ body: [UInt8], type: UInt8 = 8) -> [UInt
     return bytes + body
 }
 
-private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
+func text(_ string: String) -> [UInt8] { Array(string.utf8) }
 
 /// A transformer profile without heads and context (each entry adds its own).
 private let transformer = "kind: transformer\nname: bad\nvocabulary: 64\nlayers: 1\nhidden: 32\nbatch: 2\nsequence: 8\n"
 
 /// The catalogue the README's "Bad input" section lists; every entry must fail cleanly.
-let catalogue: [BadInput] = [
+let catalogue = profileAndFlagCatalogue + fileCatalogue + numberCatalogue + yamlCatalogue
+
+let profileAndFlagCatalogue: [BadInput] = [
     BadInput(
         name: "malformed YAML", files: ["p.yaml": text("input:\n  features: 3\n hidden: [\n")],
         arguments: ["estimate", "$DIR/p.yaml"], message: ["p.yaml:3", "malformed"]),
@@ -109,7 +117,7 @@ let catalogue: [BadInput] = [
         arguments: ["train", "$DIR/p.yaml"], message: ["data.csv:2", "expected 3"]),
     BadInput(
         name: "CSV with a non-number", files: ["p.yaml": text(csvProfile), "data.csv": text("1,2,3\n4,five,6\n")],
-        arguments: ["train", "$DIR/p.yaml"], message: ["data.csv:2", "'five'"]),
+        arguments: ["train", "$DIR/p.yaml"], message: ["data.csv:2", "column 2 is not a finite number"], forbidden: ["five"]),
     BadInput(
         name: "a dataset whose features differ from the profile",
         files: ["p.yaml": text(csvProfile), "data.csv": text("1,2,3,4\n5,6,7,8\n")], arguments: ["train", "$DIR/p.yaml"],
@@ -246,8 +254,15 @@ struct BadInputCatalogueTests {
         for (name, contents) in entry.files {
             try Data(contents).write(to: directory.appendingPathComponent(name))
         }
+        for name in entry.fifos { #expect(mkfifo(directory.appendingPathComponent(name).path, 0o644) == 0) }
+        for (name, size) in entry.sparseFiles {
+            let path = directory.appendingPathComponent(name).path
+            FileManager.default.createFile(atPath: path, contents: nil)
+            #expect(truncate(path, off_t(size)) == 0)
+        }
         let arguments = entry.arguments.map { $0.replacingOccurrences(of: "$DIR", with: directory.path) }
-        let result = try runMemplan(arguments)
+        let result = try runMemplan(arguments, timeout: 60)
+        #expect(!result.timedOut, "\(entry.name): still running after 60 s")
         #expect(!result.wasSignalled, "\(entry.name): killed by a signal")
         #expect(result.status == entry.status, "\(entry.name): exit \(result.status), stderr: \(result.standardError)")
         let lines = result.standardError.split(separator: "\n")
@@ -255,6 +270,13 @@ struct BadInputCatalogueTests {
         #expect(result.standardError.hasPrefix("memplan: error: "), "\(entry.name): \(result.standardError)")
         for word in entry.message {
             #expect(result.standardError.contains(word), "\(entry.name): missing '\(word)' in \(result.standardError)")
+        }
+        for word in entry.forbidden {
+            #expect(!result.standardError.contains(word), "\(entry.name): '\(word)' quoted in \(result.standardError)")
+        }
+        for name in entry.fifos {
+            var status = stat()
+            #expect(lstat(directory.appendingPathComponent(name).path, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
         }
     }
 }

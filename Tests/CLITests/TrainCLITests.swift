@@ -58,6 +58,8 @@ struct TrainCLITests {
         #expect(epochs[0].keys.contains("validation_accuracy"))
         let accuracy = try #require(metrics["test_accuracy"] as? Double)
         #expect(accuracy > 0.75)
+        // Fashion-MNIST's test set holds 1,000 images of each class: always guessing one class scores 10%.
+        #expect(metrics["majority_baseline_accuracy"] as? Double == 0.1)
         #expect((throughput["samples_per_second"] as? Double ?? 0) > 0)
         // --record holds the same document.
         let recorded = try #require(

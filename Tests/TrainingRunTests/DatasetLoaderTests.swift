@@ -161,8 +161,10 @@ struct DatasetLoaderTests {
     @Test("CSV: good rows train; ragged rows, non-numbers, too few rows and wrong widths are named by line")
     func csv() throws {
         #expect(try csvFailure("1,2,3\n4,5,9\n# a comment\n\n7,8,15\n1,1,2\n") == nil)
+        // Windows line ends (a "\r\n" is one Character in Swift, so splitting text at "\n" kept whole files as one line).
+        #expect(try csvFailure("1,2,3\r\n4,5,9\r\n7,8,15\r\n1,1,2\r\n") == nil)
         #expect(try csvFailure("1,2,3\n4,5\n")?.description.contains("data.csv:2: 2 column(s), expected 3") == true)
-        #expect(try csvFailure("1,2,3\n4,x,9\n")?.description.contains(":2: column 2 is 'x', not a finite number") == true)
+        #expect(try csvFailure("1,2,3\n4,x,9\n")?.description.hasSuffix(":2: column 2 is not a finite number") == true)
         #expect(try csvFailure("1,2,nan\n")?.description.contains("not a finite number") == true)
         #expect(try csvFailure("1,2,3\n")?.description.contains("need at least 2") == true)
         #expect(try csvFailure("")?.description.contains("0 data row(s)") == true)

@@ -1,0 +1,174 @@
+// A run whose every check has passed (`TrainingSession.prepare`): the epochs, the evaluations and the measurements.
+
+import ArenaPlanner
+import Foundation
+import MLPTrainer
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import TrainingData
+
+/// A training run ready for its first step: data in the arena, weights drawn, nothing trained yet.
+public final class PreparedRun {
+    /// The model as it will train (its batch clamped to the training set when it was larger).
+    public let model: Model
+    /// What the caller should tell the user before training (a clamped batch).
+    public let warnings: [String]
+    public let plan: ArenaPlan
+    public let threads: Int
+    /// How the run goes; `progress` and `shouldStop` may be set between `prepare` and `run`.
+    public var options: TrainingOptions
+    let loader: DatasetLoader
+    let program: StepProgram
+    let budget: Budget
+    let meter: RunMeter
+    let arena: Arena
+    let engine: StepEngine
+    let threadsBound: Int
+    let plannedNode: Int?
+    let trainCount: Int
+    let validationCount: Int
+    var generator: SplitMix64
+    let majorityBaselineAccuracy: Double?
+
+    init(
+        model: Model, options: TrainingOptions, warnings: [String], loader: DatasetLoader, program: StepProgram,
+        plan: ArenaPlan, budget: Budget, meter: RunMeter, arena: Arena, engine: StepEngine, threads: Int, threadsBound: Int,
+        plannedNode: Int?, trainCount: Int, validationCount: Int, generator: SplitMix64, majorityBaselineAccuracy: Double?
+    ) {
+        self.model = model
+        self.options = options
+        self.warnings = warnings
+        self.loader = loader
+        self.program = program
+        self.plan = plan
+        self.budget = budget
+        self.meter = meter
+        self.arena = arena
+        self.engine = engine
+        self.threads = threads
+        self.threadsBound = threadsBound
+        self.plannedNode = plannedNode
+        self.trainCount = trainCount
+        self.validationCount = validationCount
+        self.generator = generator
+        self.majorityBaselineAccuracy = majorityBaselineAccuracy
+    }
+
+    /// Trains every epoch (or until `options.shouldStop`), evaluates, and measures.
+    ///
+    /// - Throws: `RunError.diverged` for a non-finite training loss, `.nonFiniteEvaluation` for a non-finite
+    ///   validation or test loss.
+    public func run() throws -> TrainingResult {
+        let shape = loader.shape
+        let batch = model.batchSize
+        let trainCount = self.trainCount
+        let validationCount = self.validationCount
+        let engine = self.engine
+        let order = engine.order
+        let stepsPerEpoch = trainCount / batch + (trainCount % batch == 0 ? 0 : 1)
+        let (allSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: model.epochs)
+        let warmupSteps = overflow ? 2 : min(2, max(0, allSteps - 1))
+        var epochs: [EpochMetrics] = []
+        var trainingSeconds = 0.0
+        var samplesTrained = 0
+        var stopped = false
+        var globalStep = 0
+
+        epochLoop: for epoch in 1...model.epochs {
+            TrainingSession.shuffle(order, count: trainCount, using: &generator)
+            var lossSum = 0.0
+            var correct = 0
+            var judged = 0
+            var epochSamples = 0
+            var epochSeconds = 0.0
+            for step in 0..<stepsPerEpoch {
+                let first = step * batch
+                let rows = min(batch, trainCount - first)
+                let started = DispatchTime.now().uptimeNanoseconds
+                meter.stepStarts(steady: globalStep >= warmupSteps)
+                let result = engine.trainStep(orderStart: first, rows: rows)
+                meter.stepEnds()
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                epochSeconds += elapsed
+                globalStep += 1
+                guard result.loss.isFinite else {
+                    throw RunError.diverged(
+                        epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
+                }
+                lossSum += result.loss
+                correct += result.correct
+                judged += result.judged
+                epochSamples += rows
+                meter.afterFirstStep(arena)
+                if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
+                    progress(
+                        TrainingProgress(
+                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
+                            trainLoss: lossSum / Double(epochSamples),
+                            samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil
+                        ))
+                }
+                if let shouldStop = options.shouldStop, shouldStop() {
+                    stopped = true
+                    trainingSeconds += epochSeconds
+                    samplesTrained += epochSamples
+                    epochs.append(
+                        EpochMetrics(
+                            epoch: epoch, trainLoss: lossSum / Double(max(epochSamples, 1)),
+                            trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil, validationLoss: nil,
+                            validationAccuracy: nil, seconds: epochSeconds))
+                    break epochLoop
+                }
+            }
+            trainingSeconds += epochSeconds
+            samplesTrained += epochSamples
+            var metrics = EpochMetrics(
+                epoch: epoch, trainLoss: lossSum / Double(epochSamples),
+                trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
+                validationLoss: nil, validationAccuracy: nil, seconds: epochSeconds)
+            if validationCount > 0 {
+                let evaluation = TrainingSession.evaluate(count: validationCount, batch: batch) { first, rows in
+                    engine.evaluate(orderStart: trainCount + first, rows: rows)
+                }
+                guard evaluation.loss.isFinite else {
+                    throw RunError.nonFiniteEvaluation(
+                        set: "validation", loss: evaluation.loss, epoch: epoch, learningRate: model.optimizer.learningRate)
+                }
+                metrics.validationLoss = evaluation.loss
+                metrics.validationAccuracy = evaluation.accuracy
+            }
+            epochs.append(metrics)
+            options.progress?(
+                TrainingProgress(
+                    epoch: epoch, epochs: model.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
+                    samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: true, epochMetrics: metrics))
+        }
+
+        var testLoss: Double?
+        var testAccuracy: Double?
+        if shape.testCount > 0 {
+            let evaluation = TrainingSession.evaluate(count: shape.testCount, batch: batch) { first, rows in
+                engine.evaluateTest(start: first, rows: rows)
+            }
+            guard evaluation.loss.isFinite else {
+                throw RunError.nonFiniteEvaluation(
+                    set: "test", loss: evaluation.loss, epoch: epochs.last?.epoch ?? 0, learningRate: model.optimizer.learningRate
+                )
+            }
+            testLoss = evaluation.loss
+            testAccuracy = evaluation.accuracy
+        }
+        let measurement = meter.finish(arena, threadsBound: threadsBound)
+        return TrainingResult(
+            network: .mlp(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
+            trainCount: trainCount,
+            validationCount: validationCount, testCount: shape.testCount, placement: options.placement,
+            isNUMABacked: arena.isNUMABacked,
+            plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
+            epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
+            majorityBaselineAccuracy: testAccuracy == nil ? nil : majorityBaselineAccuracy,
+            samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
+            blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped)
+    }
+}
