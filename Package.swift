@@ -97,7 +97,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ModelProfile"], path: "Sources/TestSupport"),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess", "TestSupport"]),
         .testTarget(name: "ModelProfileTests", dependencies: ["ModelProfile", "TestSupport"]),
-        .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ModelProfile", "TestSupport"]),
+        .testTarget(name: "MemoryBudgetTests", dependencies: ["MemoryBudget", "ArenaPlanner", "ModelProfile", "TestSupport"]),
         .testTarget(name: "ArenaPlannerTests", dependencies: ["ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
         .testTarget(
             name: "CapacityTests", dependencies: ["Capacity", "ArenaPlanner", "MemoryBudget", "ModelProfile", "TestSupport"]),
