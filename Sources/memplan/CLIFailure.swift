@@ -43,6 +43,10 @@ struct CLIFailure: Error {
             self.init(
                 message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as TrainerError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as CheckpointShapeError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as GPT2CheckpointError:
+            self.init(
+                message: error.description, exitCode: error.isMissingFile ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as RunError:
             // A kernel that mapped less than asked is a resource this machine lacks; the rest is the input's doing.
             let code = if case .arenaSmallerThanPlanned = error { ExitStatus.missingResource } else { ExitStatus.badInput }

@@ -30,6 +30,7 @@ extension Memplan {
                   memplan train profiles/fashion-mnist-mlp.yaml --epochs 20 --record reports/run.json
                   memplan train profiles/smallest-perceptron.yaml --format json
                   memplan train profiles/softmax-fashion.yaml --placement node:0 --precision double
+                  memplan train profiles/bytes-gpt.yaml --save-checkpoint bytes-gpt.bin
                 """)
 
         @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml.")
@@ -90,6 +91,13 @@ extension Memplan {
         @Option(
             help: ArgumentHelp("Also write the JSON record to this file (atomically), for `memplan report`.", valueName: "file"))
         var record: String?
+
+        @Option(
+            name: .customLong("save-checkpoint"),
+            help: ArgumentHelp(
+                "Transformers of GPT-2's shape: after training, write the parameters to this file as an llm.c GPT-2 "
+                    + "checkpoint (atomically), for `memplan generate`.", valueName: "file"))
+        var saveCheckpoint: String?
 
         func validate() throws {
             _ = try format.checked(for: TrainingRecord.self, command: "train")
@@ -158,6 +166,14 @@ extension Memplan {
                 network = .transformer(model)
             }
             if let record { try RecordFile.checkWritable(record) }
+            if let saveCheckpoint {
+                // Before any training: a model llm.c's format cannot hold, or a file that cannot be written.
+                guard case .transformer(let model) = network else {
+                    throw CLIFailure.badInput("--save-checkpoint applies to transformer profiles; \(profile) is an MLP")
+                }
+                _ = try GPT2Config(model.spec, model: model.name)
+                try RecordFile.checkWritable(saveCheckpoint)
+            }
 
             var options = TrainingOptions()
             options.placement = Placement(placement)!
@@ -166,6 +182,7 @@ extension Memplan {
             options.maxSteps = steps?.value
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
+            options.checkpointPath = saveCheckpoint
             let interactive = format == .table && !noProgress && isatty(STDERR_FILENO) == 1
             let bar = ProgressBar(enabled: interactive)
             let table = format == .table
@@ -198,6 +215,7 @@ extension Memplan {
             if table { print("") }
             print(report.render(format), terminator: "")
             if table, let record { print("Record written to \(record)") }
+            if table, let saveCheckpoint { print("Checkpoint written to \(saveCheckpoint)") }
             if result.isPartial { throw ExitCode(130) }
         }
 

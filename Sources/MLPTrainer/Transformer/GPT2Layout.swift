@@ -148,3 +148,11 @@ extension TransformerEngine {
         try GPT2Checkpoint.writeAtomically(parameters, config: config, to: path)
     }
 }
+
+extension GPT2CheckpointError {
+    /// The file is not there (`open` failed with ENOENT): a resource missing, not a bad file.
+    public var isMissingFile: Bool {
+        if case .cannotOpen(_, let code) = self { return code == ENOENT }
+        return false
+    }
+}
