@@ -43,6 +43,7 @@ struct CLIFailure: Error {
             self.init(
                 message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as TrainerError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as GenerationError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as CheckpointShapeError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as GPT2CheckpointError:
             self.init(

@@ -17,7 +17,7 @@ public enum CheckpointShapeError: Error, Equatable, Sendable, CustomStringConver
     public var description: String {
         switch self {
         case .unsupportedShape(let model, let property):
-            "\(model) cannot be saved as an llm.c GPT-2 checkpoint: \(property)"
+            "\(model) is not GPT-2-shaped, as llm.c's checkpoint format needs: \(property)"
         case .mismatch(let path, let field, let checkpoint, let profile, let value):
             "\(path) does not fit \(profile): the checkpoint has \(field) \(checkpoint), the profile \(value)"
         }
