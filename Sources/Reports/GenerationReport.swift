@@ -31,7 +31,9 @@ public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
         public var category: String
 
         public init(name: String, bytes: Int, offset: Int, first: Int, last: Int, category: String) {
-            (self.name, self.bytes, self.offset, self.first, self.last, self.category) = (name, bytes, offset, first, last, category)
+            (self.name, self.bytes, self.offset, self.first, self.last, self.category) = (
+                name, bytes, offset, first, last, category
+            )
         }
     }
 
@@ -100,7 +102,9 @@ public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
         public var windowSlides: Int
 
         public init(tokens: Int, seconds: Double, tokensPerSecond: Double, windowSlides: Int) {
-            (self.tokens, self.seconds, self.tokensPerSecond, self.windowSlides) = (tokens, seconds, tokensPerSecond, windowSlides)
+            (self.tokens, self.seconds, self.tokensPerSecond, self.windowSlides) = (
+                tokens, seconds, tokensPerSecond, windowSlides
+            )
         }
     }
 
@@ -171,11 +175,13 @@ public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
             ])
         }
         table.append([
-            "KV cache resident at the end", ByteUnits.grouped(predicted.kvCacheBytes), ByteUnits.grouped(actual.kvResidentBytesAtEnd),
+            "KV cache resident at the end", ByteUnits.grouped(predicted.kvCacheBytes),
+            ByteUnits.grouped(actual.kvResidentBytesAtEnd),
             "mincore (\(ByteUnits.grouped(actual.kvResidentBytesReleased)) B once its pages were given back)",
         ])
         table.append([
-            "heap allocations per token", "0", actual.heapAllocationsPerToken.map { TrainingRenderer.decimal($0) } ?? "not measured",
+            "heap allocations per token", "0",
+            actual.heapAllocationsPerToken.map { TrainingRenderer.decimal($0) } ?? "not measured",
             "over \(throughput.tokens) sampled and decoded tokens",
         ])
         table.append([

@@ -30,7 +30,8 @@ extension Memplan {
 
         @Option(
             name: .customLong("checkpoint-file"),
-            help: ArgumentHelp("An llm.c GPT-2 checkpoint of the profile's shape (memplan train --save-checkpoint).", valueName: "file"))
+            help: ArgumentHelp(
+                "An llm.c GPT-2 checkpoint of the profile's shape (memplan train --save-checkpoint).", valueName: "file"))
         var checkpointFile: String
 
         @Option(help: ArgumentHelp("Text to continue (its bytes are the first tokens); default: a newline.", valueName: "text"))
@@ -42,7 +43,8 @@ extension Memplan {
         @Option(help: ArgumentHelp("Softmax temperature; 0 takes the most likely byte every time.", valueName: "τ"))
         var temperature: Double = 0.8
 
-        @Option(help: ArgumentHelp("Seed of the sampler (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
+        @Option(
+            help: ArgumentHelp("Seed of the sampler (default: the profile's).", valueName: "n"), transform: CountArgument.parse)
         var seed: CountArgument?
 
         @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))

@@ -20,7 +20,8 @@ struct Memplan: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Estimate.self, Plan.self, Train.self, Generate.self, Select.self, Capacity.self, Report.self, Topology.self, Ceiling.self,
+            Estimate.self, Plan.self, Train.self, Generate.self, Select.self, Capacity.self, Report.self, Topology.self,
+            Ceiling.self,
         ]
     )
 }
