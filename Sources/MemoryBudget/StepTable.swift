@@ -23,6 +23,8 @@ public enum BufferCategory: String, CaseIterable, Sendable, Codable, Hashable {
     case recomputed
     /// The dataset decoded once, and the shuffle order (training runs only).
     case data
+    /// Keys and values of the tokens generated so far (`DecodeTable`, text generation only).
+    case kvCache = "kv_cache"
 }
 
 /// How a tensor's elements are stored.

@@ -38,6 +38,9 @@ public struct TrainingOptions {
     public var guardsLifetimes = false
     /// Fault injection for tests: map this many pages fewer than the plan needs.
     public var arenaShortfallPages = 0
+    /// Transformers: after training (and its measurements), write the parameters to this file as an llm.c GPT-2
+    /// checkpoint, atomically (`TransformerEngine.saveGPT2Checkpoint`); nil: not saved.
+    public var checkpointPath: String?
 
     public init() {}
 }

@@ -131,6 +131,7 @@ public enum TransformerSession {
             if let maxSteps = options.maxSteps, globalStep >= maxSteps { break epochLoop }
         }
         let measurement = meter.finish(arena, threadsBound: threadsBound)
+        if let path = options.checkpointPath { try engine.saveGPT2Checkpoint(to: path) }
         let sequencesPerSecond = Double(sequencesTrained) / max(trainingSeconds, 1e-9)
         return TrainingResult(
             network: .transformer(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,

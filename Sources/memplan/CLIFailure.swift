@@ -43,6 +43,11 @@ struct CLIFailure: Error {
             self.init(
                 message: error.description, exitCode: error.isMissingResource ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as TrainerError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as GenerationError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as CheckpointShapeError: self.init(message: error.description, exitCode: ExitStatus.badInput)
+        case let error as GPT2CheckpointError:
+            self.init(
+                message: error.description, exitCode: error.isMissingFile ? ExitStatus.missingResource : ExitStatus.badInput)
         case let error as RunError:
             // A kernel that mapped less than asked, an address-space limit too low for BLAS: resources this machine (or
             // process) lacks; the rest is the input's doing.

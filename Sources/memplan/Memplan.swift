@@ -20,7 +20,10 @@ struct Memplan: ParsableCommand {
             Exit status: 0 success, 1 internal failure, 2 bad input (profile, flag or data), 3 a resource this machine lacks (memory, NUMA node).
             """,
         version: "0.1.0",
-        subcommands: [Estimate.self, Plan.self, Train.self, Select.self, Capacity.self, Report.self, Topology.self, Ceiling.self]
+        subcommands: [
+            Estimate.self, Plan.self, Train.self, Generate.self, Select.self, Capacity.self, Report.self, Topology.self,
+            Ceiling.self,
+        ]
     )
 }
 

@@ -2,6 +2,7 @@
 
 import ArenaPlanner
 import ArgumentParser
+import FileAccess
 import Foundation
 import MLPTrainer
 import MemoryBudget
@@ -35,6 +36,7 @@ extension Memplan {
                   memplan train profiles/bytes-gpt.yaml
                   memplan train profiles/bytes-gpt.yaml --checkpoint blocks --steps 40
                   memplan train profiles/gpt2-124m.yaml --data synthetic --batch 4 --steps 5
+                  memplan train profiles/bytes-gpt.yaml --save-checkpoint bytes-gpt.bin
                 """)
 
         @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml; - reads standard input.")
@@ -126,6 +128,13 @@ extension Memplan {
                 valueName: "file"))
         var record: String?
 
+        @Option(
+            name: .customLong("save-checkpoint"),
+            help: ArgumentHelp(
+                "Transformers of GPT-2's shape: after training, write the parameters to this file as an llm.c GPT-2 "
+                    + "checkpoint (atomically), for `memplan generate`.", valueName: "file"))
+        var saveCheckpoint: String?
+
         func validate() throws {
             _ = try format.checked(for: TrainingRecord.self, command: "train")
             guard (profile == nil) != (mlp == nil) else {
@@ -210,6 +219,16 @@ extension Memplan {
             StopSignals.install()
             let network = try resolveNetwork()
             if let record { try RecordFile.checkWritable(record) }
+            var checkpointFile: String?
+            if let saveCheckpoint {
+                // Before any training: a model llm.c's format cannot hold, or a file that cannot be written.
+                guard case .transformer(let model) = network else {
+                    throw CLIFailure.badInput(
+                        "--save-checkpoint applies to transformer profiles; \(Markup.terminal(network.name)) is an MLP")
+                }
+                _ = try GPT2Config(model.spec, model: model.name)
+                checkpointFile = try Self.checkpointTarget(saveCheckpoint)
+            }
 
             var options = TrainingOptions()
             options.placement = Placement(placement)!
@@ -218,6 +237,7 @@ extension Memplan {
             options.maxSteps = steps?.value
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
+            options.checkpointPath = checkpointFile
             switch network {
             case .mlp(let model): try runMLP(model, options: options)
             case .transformer(let model): try runTransformer(model, options: options)
@@ -289,7 +309,25 @@ extension Memplan {
             if table { print("") }
             print(report.render(format), terminator: "")
             if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
+            if table, let saveCheckpoint { print("Checkpoint written to \(Markup.terminal(saveCheckpoint))") }
             if result.isPartial { throw ExitCode(128 + (StopSignals.received == 0 ? SIGINT : StopSignals.received)) }
+        }
+
+        /// The file a checkpoint goes to: a regular file (a symbolic link's target) or a device written through;
+        /// never standard output, where the binary would mix with the report.
+        static func checkpointTarget(_ path: String) throws -> String {
+            do {
+                switch try OutputFile.target(for: path) {
+                case .regularFile(let file): return file
+                case .device(let device): return device
+                case .standardOutput, .descriptor:
+                    throw CLIFailure.badInput(
+                        "--save-checkpoint \(Markup.terminal(path)): a checkpoint is binary and cannot share standard output "
+                            + "with the report; give a file name")
+                }
+            } catch let error as OutputFileError {
+                throw CLIFailure.badInput(error.description)
+            }
         }
 
         func header(_ model: Model) -> String { header(.mlp(model)) }

@@ -1,0 +1,204 @@
+// `memplan generate` output: the text, then the decode arena and KV cache predicted against what the kernel shows.
+
+import Foundation
+
+/// The `--format json` contract of `memplan generate` (stable; keys may be added):
+///
+///     {"prompt", "generated",
+///      "predicted": {"arena_bytes", "arena_mapped_bytes", "kv_bytes_per_token", "kv_cache_bytes",
+///                    "bytes": {"parameters", "kv_cache", "activations", "scratch", "inputs"}},
+///      "actual": {"arena_bytes", "kv_bytes_per_token", "kv_measured_tokens": [t1, t2],
+///                 "kv_resident_bytes": [r1, r2], "kv_resident_bytes_released", "kv_resident_bytes_at_end",
+///                 "heap_allocations_per_token", "page_bytes", "numa_available"},
+///      "throughput": {"tokens", "seconds", "tokens_per_second", "window_slides"},
+///      "run": {"profile", "checkpoint", "context", "temperature", "seed", "placement", "memplan_version", "date"},
+///      "buffers": [{"name", "bytes", "offset", "first", "last", "category"}]}
+///
+/// `prompt` and `generated` are the bytes decoded as UTF-8, invalid sequences replaced by U+FFFD. `actual.arena_bytes`
+/// is the arena's mapping in /proc/self/maps. `actual.kv_bytes_per_token` is (r2 − r1)/(t2 − t1), where r is the KV
+/// cache's resident bytes by `mincore` once its first t tokens were decoded (its pages were given back to the kernel
+/// first, and every buffer starts on a page, so its pages are its own); null, with the arrays empty, when the first
+/// window held too few tokens. `heap_allocations_per_token` is null when the binary has no allocation counter.
+/// `buffers` is the decode plan (`first`, `last`: inclusive op indices of one token's ops).
+public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
+    /// One buffer of the decode plan.
+    public struct Buffer: Codable, Sendable, Equatable {
+        public var name: String
+        public var bytes: Int
+        public var offset: Int
+        public var first: Int
+        public var last: Int
+        public var category: String
+
+        public init(name: String, bytes: Int, offset: Int, first: Int, last: Int, category: String) {
+            (self.name, self.bytes, self.offset, self.first, self.last, self.category) = (
+                name, bytes, offset, first, last, category
+            )
+        }
+    }
+
+    public struct PredictedBytes: Codable, Sendable, Equatable {
+        public var parameters: Int
+        public var kvCache: Int
+        public var activations: Int
+        public var scratch: Int
+        public var inputs: Int
+
+        public init(parameters: Int, kvCache: Int, activations: Int, scratch: Int, inputs: Int) {
+            (self.parameters, self.kvCache, self.activations, self.scratch, self.inputs) = (
+                parameters, kvCache, activations, scratch, inputs
+            )
+        }
+    }
+
+    public struct Predicted: Codable, Sendable, Equatable {
+        public var arenaBytes: Int
+        /// The arena rounded up to whole pages: what the kernel must map.
+        public var arenaMappedBytes: Int
+        /// 2 · L · NKV · HS · element bytes.
+        public var kvBytesPerToken: Int
+        public var kvCacheBytes: Int
+        public var bytes: PredictedBytes
+
+        public init(arenaBytes: Int, arenaMappedBytes: Int, kvBytesPerToken: Int, kvCacheBytes: Int, bytes: PredictedBytes) {
+            (self.arenaBytes, self.arenaMappedBytes, self.kvBytesPerToken, self.kvCacheBytes, self.bytes) = (
+                arenaBytes, arenaMappedBytes, kvBytesPerToken, kvCacheBytes, bytes
+            )
+        }
+    }
+
+    public struct Actual: Codable, Sendable, Equatable {
+        public var arenaBytes: Int
+        @Nullable public var kvBytesPerToken: Double?
+        public var kvMeasuredTokens: [Int]
+        public var kvResidentBytes: [Int]
+        public var kvResidentBytesReleased: Int
+        public var kvResidentBytesAtEnd: Int
+        @Nullable public var heapAllocationsPerToken: Double?
+        public var pageBytes: Int
+        public var numaAvailable: Bool
+
+        public init(
+            arenaBytes: Int, kvBytesPerToken: Double?, kvMeasuredTokens: [Int], kvResidentBytes: [Int],
+            kvResidentBytesReleased: Int, kvResidentBytesAtEnd: Int, heapAllocationsPerToken: Double?, pageBytes: Int,
+            numaAvailable: Bool
+        ) {
+            self.arenaBytes = arenaBytes
+            self.kvBytesPerToken = kvBytesPerToken
+            self.kvMeasuredTokens = kvMeasuredTokens
+            self.kvResidentBytes = kvResidentBytes
+            self.kvResidentBytesReleased = kvResidentBytesReleased
+            self.kvResidentBytesAtEnd = kvResidentBytesAtEnd
+            self.heapAllocationsPerToken = heapAllocationsPerToken
+            self.pageBytes = pageBytes
+            self.numaAvailable = numaAvailable
+        }
+    }
+
+    public struct Throughput: Codable, Sendable, Equatable {
+        public var tokens: Int
+        public var seconds: Double
+        public var tokensPerSecond: Double
+        public var windowSlides: Int
+
+        public init(tokens: Int, seconds: Double, tokensPerSecond: Double, windowSlides: Int) {
+            (self.tokens, self.seconds, self.tokensPerSecond, self.windowSlides) = (
+                tokens, seconds, tokensPerSecond, windowSlides
+            )
+        }
+    }
+
+    public struct Run: Codable, Sendable, Equatable {
+        public var profile: String
+        public var checkpoint: String
+        public var context: Int
+        public var temperature: Double
+        public var seed: UInt64
+        public var placement: String
+        public var memplanVersion: String
+        public var date: String
+
+        public init(
+            profile: String, checkpoint: String, context: Int, temperature: Double, seed: UInt64, placement: String,
+            memplanVersion: String, date: String
+        ) {
+            (self.profile, self.checkpoint, self.context, self.temperature, self.seed, self.placement) = (
+                profile, checkpoint, context, temperature, seed, placement
+            )
+            (self.memplanVersion, self.date) = (memplanVersion, date)
+        }
+    }
+
+    public var prompt: String
+    public var generated: String
+    public var predicted: Predicted
+    public var actual: Actual
+    public var throughput: Throughput
+    public var run: Run
+    public var buffers: [Buffer]
+
+    public init(
+        prompt: [UInt8], generated: [UInt8], predicted: Predicted, actual: Actual, throughput: Throughput, run: Run,
+        buffers: [Buffer]
+    ) {
+        self.prompt = String(decoding: prompt, as: UTF8.self)
+        self.generated = String(decoding: generated, as: UTF8.self)
+        self.predicted = predicted
+        self.actual = actual
+        self.throughput = throughput
+        self.run = run
+        self.buffers = buffers
+    }
+
+    public static let formats: [ReportFormat] = [.table, .json]
+
+    public var tableText: String {
+        var out = "memplan generate — \(run.profile) from \(run.checkpoint): \(throughput.tokens) tokens, "
+        out += "temperature \(TrainingRenderer.decimal(run.temperature)), seed \(run.seed), context \(run.context)\n\n"
+        out += prompt + generated + "\n\n"
+        var table = TextTable(columns: [.left(""), .right("Predicted"), .right("Actual"), .left("How")])
+        table.append([
+            "arena bytes", ByteUnits.grouped(predicted.arenaMappedBytes), ByteUnits.grouped(actual.arenaBytes),
+            "the arena's mapping in /proc/self/maps (plan \(ByteUnits.grouped(predicted.arenaBytes)) B, whole pages)",
+        ])
+        if let measured = actual.kvBytesPerToken, actual.kvMeasuredTokens.count == 2, actual.kvResidentBytes.count == 2 {
+            let (t, r) = (actual.kvMeasuredTokens, actual.kvResidentBytes)
+            table.append([
+                "KV cache bytes per token", ByteUnits.grouped(predicted.kvBytesPerToken), TrainingRenderer.decimal(measured),
+                "mincore: \(ByteUnits.grouped(r[0])) B resident after \(t[0]) token\(t[0] == 1 ? "" : "s"), "
+                    + "\(ByteUnits.grouped(r[1])) B after \(t[1])",
+            ])
+        } else {
+            table.append([
+                "KV cache bytes per token", ByteUnits.grouped(predicted.kvBytesPerToken), "not measured",
+                "the first window held too few tokens to fill two page boundaries",
+            ])
+        }
+        table.append([
+            "KV cache resident at the end", ByteUnits.grouped(predicted.kvCacheBytes),
+            ByteUnits.grouped(actual.kvResidentBytesAtEnd),
+            "mincore (\(ByteUnits.grouped(actual.kvResidentBytesReleased)) B once its pages were given back)",
+        ])
+        table.append([
+            "heap allocations per token", "0",
+            actual.heapAllocationsPerToken.map { TrainingRenderer.decimal($0) } ?? "not measured",
+            "over \(throughput.tokens) sampled and decoded tokens",
+        ])
+        table.append([
+            "tokens per second", "", String(Int(throughput.tokensPerSecond.rounded())),
+            "\(TrainingRenderer.decimal(throughput.seconds)) s, one thread"
+                + (throughput.windowSlides > 0
+                    ? ", \(throughput.windowSlides) window slide\(throughput.windowSlides == 1 ? "" : "s")" : ""),
+        ])
+        out += table.renderText()
+        let bytes = predicted.bytes
+        out += "\nPlanned bytes: "
+        out += [
+            ("parameters", bytes.parameters), ("KV cache", bytes.kvCache), ("activations", bytes.activations),
+            ("scratch", bytes.scratch), ("tokens", bytes.inputs),
+        ]
+        .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
+        out += "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (every buffer on its own \(actual.pageBytes)-byte page)\n"
+        return out
+    }
+}
