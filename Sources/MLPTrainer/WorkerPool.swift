@@ -184,12 +184,31 @@ public final class WorkerPool: @unchecked Sendable {
     /// `granule` (a kernel's panel width, say) except the last, which is `count`. The ranges of all parts are
     /// contiguous, in order, and cover 0 ..< count; a part's may be empty. The fraction handed out is recorded
     /// for rebalancing unless `records` is false (for a range that does not measure the part's work).
+    /// `balanced` false splits by equal shares instead, so the range depends on the part count alone: for products
+    /// whose rounding may follow where a part starts (BLAS's).
     @inline(__always)
-    public func range(of part: Int, count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
+    public func range(of part: Int, count: Int, granule: Int = 1, records: Bool = true, balanced: Bool = true) -> Range<Int> {
         guard partCount > 1 else { return 0..<count }
-        let result = boundary(part, count: count, granule: granule)..<boundary(part + 1, count: count, granule: granule)
+        let result =
+            balanced
+            ? boundary(part, count: count, granule: granule)..<boundary(part + 1, count: count, granule: granule)
+            : Self.evenBoundary(
+                part, parts: partCount, count: count, granule: granule)..<Self.evenBoundary(
+                    part + 1, parts: partCount, count: count, granule: granule)
         if records, count > 0 { handedOut[part] = Double(result.count) / Double(count) }
         return result
+    }
+
+    /// The smallest share a part keeps, as a fraction of the whole: `smallestShare`/partCount.
+    public var smallestPartFraction: Double { Self.smallestShare / Double(partCount) }
+
+    /// count × p / parts rounded to a multiple of granule (0 for part 0, `count` for `parts`): equal shares.
+    @inline(__always)
+    static func evenBoundary(_ part: Int, parts: Int, count: Int, granule: Int) -> Int {
+        if part <= 0 { return 0 }
+        if part >= parts { return count }
+        let units = (Double(count) * Double(part) / Double(parts) / Double(max(granule, 1))).rounded()
+        return min(max(Int(units) * max(granule, 1), 0), count)
     }
 
     /// 0 for part 0, `count` for `partCount`, else count × (shares of parts before p), rounded to a multiple of granule.

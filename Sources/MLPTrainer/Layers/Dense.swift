@@ -4,39 +4,6 @@
 import MemoryBudget
 import ModelProfile
 
-/// How one op is split into parts: part p's share of `count` items (by the parts' measured speeds).
-struct Splitter {
-    let pool: WorkerPool?
-    let partCount: Int
-
-    /// Part `part`'s range of `count` items (`WorkerPool.range(of:count:granule:records:)`).
-    @inline(__always)
-    func share(_ part: Int, of count: Int, granule: Int = 1, records: Bool = true) -> Range<Int> {
-        pool?.range(of: part, count: count, granule: granule, records: records) ?? 0..<count
-    }
-}
-
-/// Split rules shared by the trainer and the GEMM ceiling, so both split every product the same way.
-public enum SplitRules {
-    /// Rows are split when each part gets at least this many; otherwise columns are.
-    public static var minimumRowsPerPart: Int { 8 }
-
-    /// C's rows go to parts in multiples of the kernels' row tile (8).
-    public static var rowGranule: Int { 8 }
-
-    /// C's columns go to parts in multiples of the kernels' panel width (two 64-byte vectors: 32 floats, 16 doubles).
-    public static func columnGranule<T>(_: T.Type) -> Int { 128 / MemoryLayout<T>.stride }
-
-    /// Whether fwd k splits its outputs (W's rows) rather than the batch rows across parts: each
-    /// part then reads all of x and its share of W instead of its share of x and all of W, which
-    /// reads less when the layer has more outputs than the batch has rows, and for small batches.
-    @inline(__always)
-    public static func forwardSplitsOutputs(rows: Int, outputs: Int, parts: Int) -> Bool {
-        guard parts > 1, outputs >= parts else { return false }
-        return rows < parts * minimumRowsPerPart || outputs > rows
-    }
-}
-
 /// One parameter tensor of a layer, for the optimizer's update: its values, gradient (nil when the update is fused),
 /// the optimizer's state tensors for it, and its element count.
 struct ParameterTensor<T: TrainingScalar> {
@@ -185,7 +152,7 @@ struct DenseLayer<T: TrainingScalar> {
         // One row: the bias goes in before the matrix-vector product. More: the product runs with
         // β = 0 and the bias is added in the activation's pass (one pass over out instead of two).
         if !SplitRules.forwardSplitsOutputs(rows: rows, outputs: outputs, parts: split.partCount) {
-            let range = split.share(part, of: rows, granule: Self.rowGranule)
+            let range = split.productShare(part, of: rows, granule: Self.rowGranule, edges: (inputs, outputs))
             let out = output + range.lowerBound * outputs
             if Kernels.linearActivated(
                 x: x + range.lowerBound * inputs, xStride: inputs, weights: weights, bias: bias, out: out, outStride: outputs,
@@ -201,7 +168,7 @@ struct DenseLayer<T: TrainingScalar> {
             Kernels.activate(
                 out, rows: range.count, columns: outputs, stride: outputs, bias: biasFirst == nil ? bias : nil, activation)
         } else {
-            let range = split.share(part, of: outputs, granule: Self.columnGranule)
+            let range = split.productShare(part, of: outputs, granule: Self.columnGranule, edges: (rows, inputs))
             let out = output + range.lowerBound
             let partBias = bias.map { UnsafePointer($0 + range.lowerBound) }
             let partActivation = activation == .softmax ? Activation.identity : activation
@@ -238,7 +205,7 @@ struct DenseLayer<T: TrainingScalar> {
         let inputs = inputWidth
         let outputs = outputWidth
         if outputs >= split.partCount {
-            let range = split.share(part, of: outputs, granule: Self.rowGranule)
+            let range = split.productShare(part, of: outputs, granule: Self.rowGranule, edges: (inputs, rows))
             Kernels.weightGradient(
                 dz: delta + range.lowerBound, dzStride: outputs, x: x, xStride: inputs,
                 dWeights: dWeights + range.lowerBound * inputs, dWStride: inputs, batch: rows, outputs: range.count,
@@ -249,7 +216,7 @@ struct DenseLayer<T: TrainingScalar> {
                     outputs: range.count)
             }
         } else {
-            let range = split.share(part, of: inputs, granule: Self.columnGranule)
+            let range = split.productShare(part, of: inputs, granule: Self.columnGranule, edges: (outputs, rows))
             Kernels.weightGradient(
                 dz: delta, dzStride: outputs, x: x + range.lowerBound, xStride: inputs, dWeights: dWeights + range.lowerBound,
                 dWStride: inputs, batch: rows, outputs: outputs, inputs: range.count)
@@ -259,12 +226,12 @@ struct DenseLayer<T: TrainingScalar> {
         }
         guard let previous else { return }
         if rows >= split.partCount * SplitRules.minimumRowsPerPart || inputs < split.partCount {
-            let range = split.share(part, of: rows, granule: Self.rowGranule)
+            let range = split.productShare(part, of: rows, granule: Self.rowGranule, edges: (inputs, outputs))
             inputGradientTimesDerivative(
                 previous: previous, dz: delta + range.lowerBound * outputs, weights: weights, offset: range.lowerBound * inputs,
                 rows: range.count, columns: inputs)
         } else {
-            let range = split.share(part, of: inputs, granule: Self.columnGranule)
+            let range = split.productShare(part, of: inputs, granule: Self.columnGranule, edges: (rows, outputs))
             inputGradientTimesDerivative(
                 previous: previous, dz: delta, weights: weights + range.lowerBound, offset: range.lowerBound, rows: rows,
                 columns: range.count)
@@ -332,7 +299,8 @@ struct DenseLayer<T: TrainingScalar> {
             let range =
                 rows == 1
                 ? WorkerPool.range(of: part, parts: split.partCount, count: outputs)
-                : split.share(part, of: outputs, granule: Self.columnGranule)  // as fwd 1 splits them
+                // as fwd 1 splits them
+                : split.productShare(part, of: outputs, granule: Self.columnGranule, edges: (rows, inputs))
             if let previous {
                 // dz_{k−1} partial = W[o0..<o1, :]ᵀ · dz[o0..<o1], from the rows this part is about to update.
                 guard let staging else { preconditionFailure("DenseLayer: a split fused bwd without its planned staging buffer") }
@@ -353,7 +321,8 @@ struct DenseLayer<T: TrainingScalar> {
             }
             return
         }
-        let columns = split.share(part, of: inputs, granule: Self.columnGranule)
+        // dz_{k−1}'s product (rows × columns × outputs) and the update's (outputs × columns × rows).
+        let columns = split.productShare(part, of: inputs, granule: Self.columnGranule, edges: (rows, outputs))
         if let previous {
             inputGradientTimesDerivative(
                 previous: previous, dz: delta, weights: weights + columns.lowerBound, offset: columns.lowerBound, rows: rows,
@@ -394,7 +363,7 @@ struct DenseLayer<T: TrainingScalar> {
     @inline(__always)
     func normalizedForwardPart(rows: Int, part: Int, split: Splitter) {
         guard let normalized, let inverseDeviation, let mean, let gain, let shift else { return }
-        let range = split.share(part, of: rows, granule: Self.rowGranule)
+        let range = split.productShare(part, of: rows, granule: Self.rowGranule, edges: (inputWidth, outputWidth))
         guard !range.isEmpty else { return }
         let (inputs, outputs) = (inputWidth, outputWidth)
         let h = output + range.lowerBound * outputs

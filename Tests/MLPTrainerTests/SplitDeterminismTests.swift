@@ -1,0 +1,66 @@
+import CGEMM
+import Foundation
+@testable import MLPTrainer
+import ModelProfile
+import TestSupport
+import Testing
+
+/// Training results depend on the seed and the thread count, never on how the pool's measured speeds split the
+/// work: a run whose parts were handed uneven shares agrees bit for bit with one at equal shares.
+@Suite("Splits and reproducibility")
+struct SplitDeterminismTests {
+    /// W1's layers (784-256-128-10, batch 128) on synthetic classes: its 10-wide output layer's products are BLAS's.
+    func model(optimizer: OptimizerKind, precision: Precision) throws -> Model {
+        guard case .exact(var model) = try ProfileParser.load(path: profilePath("fashion-mnist-mlp")) else {
+            throw ModelError.noLayers
+        }
+        model = try model.with(batchSize: 128, optimizer: optimizer)
+        model.precision = precision
+        model.data = .synthetic(task: .classes, count: 400, testCount: 10, noise: 0.05, seed: 3)
+        return model
+    }
+
+    /// Losses of three full batches, then every parameter.
+    func run<T: TrainingScalar>(_ fixture: Fixture<T>) -> [Double] {
+        var result: [Double] = []
+        for step in 0..<3 { result.append(fixture.trainer.trainStep(.training(orderStart: step * 128), rows: 128).loss) }
+        return result + fixture.parameterValues.map { Double($0) }
+    }
+
+    @Test("uneven shares (SGD 0.75 / 0.25, Adam 0.2 / 0.8) give the bits equal shares give, fp32 and fp64")
+    func unevenSharesAgree() throws {
+        for (optimizer, first, second) in [(OptimizerKind.sgd, 0.75, 0.25), (.adam, 0.2, 0.8)] {
+            do {
+                func compare<T: TrainingScalar>(_: T.Type) throws {
+                    let m = try model(optimizer: optimizer, precision: T.self == Float.self ? .single : .double)
+                    let even = try Fixture<T>(m, threads: 2)
+                    let uneven = try Fixture<T>(m, threads: 2)
+                    uneven.pool.sharesForTesting[0] = first
+                    uneven.pool.sharesForTesting[1] = second
+                    let expected = run(even)
+                    let observed = run(uneven)
+                    #expect(
+                        observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                        "\(T.self) \(optimizer) shares \(first)/\(second): losses \(observed.prefix(3)) vs \(expected.prefix(3))")
+                }
+                try compare(Float.self)
+                try compare(Double.self)
+            }
+        }
+    }
+
+    @Test("a product BLAS runs is split evenly whatever the shares; one memplan's kernels take follows them")
+    func productSplitRule() {
+        let pool = WorkerPool(partCount: 2)
+        pool.sharesForTesting[0] = 0.75
+        pool.sharesForTesting[1] = 0.25
+        let split = Splitter(pool: pool, partCount: 2)
+        // The output layer's dW by its 10 rows: too thin for the kernels, so equal shares (8-row granule).
+        #expect(split.productShare(0, of: 10, granule: 8, edges: (128, 128)) == 0..<8)
+        // A 2-wide edge elsewhere: BLAS, equal shares.
+        #expect(split.productShare(0, of: 256, granule: 8, edges: (2, 128)) == 0..<128)
+        // 256 rows of a 784 × 256 product: the kernels' (on AVX-512F), so 3/4 to part 0; else equal.
+        let expected = memplan_gemm_enabled() != 0 ? 0..<192 : 0..<128
+        #expect(split.productShare(0, of: 256, granule: 8, edges: (784, 256)) == expected)
+    }
+}
