@@ -12,6 +12,12 @@ trap 'rm -rf "$out"' EXIT
 for precision in single double; do
     "$MEMPLAN" train profiles/fashion-mnist-mlp.yaml --precision "$precision" --format json > "$out/$precision.json"
 done
+# Reproducibility: three default-thread runs of W1 (2 epochs) under each BLAS kernel choice, this shell's
+# OPENBLAS_CORETYPE=Haswell and OpenBLAS's own pick.
+for run in 1 2 3; do
+    OPENBLAS_CORETYPE=Haswell "$MEMPLAN" train profiles/fashion-mnist-mlp.yaml --epochs 2 --format json > "$out/haswell-$run.json"
+    env -u OPENBLAS_CORETYPE "$MEMPLAN" train profiles/fashion-mnist-mlp.yaml --epochs 2 --format json > "$out/own-$run.json"
+done
 for profile in perceptron-3-4-2 smallest-perceptron second-smallest-perceptron polynomial-9 logistic softmax-fashion multilabel; do
     "$MEMPLAN" train "profiles/$profile.yaml" --format json > "$out/$profile.json"
 done
@@ -43,6 +49,25 @@ for precision in ["single", "double"]:
     limit = p["arena_bytes"] + (8 << 20)
     check(a["peak_rss_growth_bytes"] <= limit, f"fashion-mnist-mlp {precision}: peak RSS growth {a['peak_rss_growth_bytes']:,} <= arena + 8 MiB {limit:,}")
     print(f"      {precision}: {d['throughput']['samples_per_second']:,.0f} samples/s, train loss {[round(e['train_loss'], 4) for e in m['epochs']]}")
+
+def without_timings(record):
+    """The record less what differs between identical runs: times, the date, and this process's own memory
+    measurements (RSS, the arena's address in numa_maps)."""
+    record = json.loads(json.dumps(record))
+    record.pop("throughput", None)
+    record["run"].pop("date", None)
+    for key in ["numa_maps", "peak_rss_growth_bytes", "training_rss_growth_bytes"]:
+        record["actual"].pop(key, None)
+    for epoch in record["metrics"]["epochs"]:
+        epoch.pop("seconds", None)
+    return json.dumps(record, sort_keys=True)
+
+for kernels in ["haswell", "own"]:
+    runs = [json.load(open(os.path.join(out, f"{kernels}-{run}.json"))) for run in (1, 2, 3)]
+    texts = [without_timings(r) for r in runs]
+    accuracies = [r["metrics"]["test_accuracy"] for r in runs]
+    core, threads = runs[0]["throughput"]["blas_core"], runs[0]["throughput"]["blas_threads"]
+    check(texts[0] == texts[1] == texts[2], f"W1, 2 epochs, {threads} threads, OpenBLAS {core} kernels: three records identical apart from timings (test accuracy {accuracies})")
 
 for profile in ["perceptron-3-4-2", "smallest-perceptron", "second-smallest-perceptron", "polynomial-9", "logistic", "softmax-fashion", "multilabel"]:
     d = json.load(open(os.path.join(out, profile + ".json")))
