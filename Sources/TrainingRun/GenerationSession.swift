@@ -126,12 +126,8 @@ public enum GenerationSession {
             default: throw error
             }
         }
-        let arena = try Arena(byteCount: plan.arenaByteCount, placement: options.placement, force: options.force)
-        let mapped = arena.measuredByteCount() ?? 0
-        guard mapped >= plan.arenaByteCount else {
-            throw RunError.arenaSmallerThanPlanned(mappedBytes: mapped, plannedBytes: plan.arenaByteCount)
-        }
-        arena.bindThreadsToPlacementNode()
+        let placed = try RunArena(plan, placement: options.placement, force: options.force)
+        let (arena, mapped) = (placed.arena, placed.mappedByteCount)
         BLASInfo.setThreadCount(1)
         let engine = try DecodeEngine(program: program, plan: plan, arena: arena)
         try engine.loadGPT2Checkpoint(from: options.checkpointPath)

@@ -185,21 +185,9 @@ public enum TrainingSession {
 
         let meter = RunMeter(counter: options.allocationCounter)
         meter.beforeArena()
-        let arena = try Arena(
-            byteCount: plan.arenaByteCount, placement: options.placement, force: options.force,
-            shortfallPages: options.arenaShortfallPages)
-        // The kernel's view of the mapping must hold the plan before any tensor is resolved in it.
-        let mapped = arena.measuredByteCount() ?? 0
-        guard mapped >= plan.arenaByteCount else {
-            throw RunError.arenaSmallerThanPlanned(mappedBytes: mapped, plannedBytes: plan.arenaByteCount)
-        }
-        let threadsBound = arena.bindThreadsToPlacementNode()
-        let plannedNode: Int? =
-            switch options.placement {
-            case .node(let node): node
-            case .local: NUMATopology.currentNode()
-            case .interleave: nil
-            }
+        let placed = try RunArena(
+            plan, placement: options.placement, force: options.force, shortfallPages: options.arenaShortfallPages)
+        let (arena, threadsBound, plannedNode) = (placed.arena, placed.threadsBound, placed.plannedNode)
         // OpenBLAS's threaded level-3 path mallocs per call; memplan splits the work itself.
         BLASInfo.setThreadCount(1)
         let engine = try StepEngine(

@@ -39,20 +39,9 @@ public enum TransformerSession {
         let budget = try MemoryBudget.estimate(program.table)
         let meter = RunMeter(counter: options.allocationCounter)
         meter.beforeArena()
-        let arena = try Arena(
-            byteCount: plan.arenaByteCount, placement: options.placement, force: options.force,
-            shortfallPages: options.arenaShortfallPages)
-        let mapped = arena.measuredByteCount() ?? 0
-        guard mapped >= plan.arenaByteCount else {
-            throw RunError.arenaSmallerThanPlanned(mappedBytes: mapped, plannedBytes: plan.arenaByteCount)
-        }
-        let threadsBound = arena.bindThreadsToPlacementNode()
-        let plannedNode: Int? =
-            switch options.placement {
-            case .node(let node): node
-            case .local: NUMATopology.currentNode()
-            case .interleave: nil
-            }
+        let placed = try RunArena(
+            plan, placement: options.placement, force: options.force, shortfallPages: options.arenaShortfallPages)
+        let (arena, threadsBound, plannedNode) = (placed.arena, placed.threadsBound, placed.plannedNode)
         BLASInfo.setThreadCount(1)
         let engine = try TransformerEngine(
             program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
