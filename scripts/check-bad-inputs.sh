@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 if [ -z "${MEMPLAN:-}" ]; then swift build -c release --product memplan >/dev/null; fi
 exec python3 - "$(pwd)" "${1:-}" "${MEMPLAN:-.build/release/memplan}" <<'PY'
-import json, os, shutil, stat, subprocess, sys, tempfile, time
+import json, os, shutil, stat, struct, subprocess, sys, tempfile, time
 
 root, mode = sys.argv[1], sys.argv[2]
 memplan = os.path.abspath(os.path.join(root, sys.argv[3]))
@@ -83,6 +83,16 @@ for name, change in [
     crafted_record = json.loads(json.dumps(record))
     change(crafted_record)
     records.append(write(name, json.dumps(crafted_record)))
+# llm.c GPT-2 checkpoints for `generate`: bytes-gpt's header (maxT 128, V 256, L 4, NH 4, C 256, Vp 256) with no
+# body, fields at Int32's limits and negative, a wrong version.
+def checkpoint(name, fields, body=b""):
+    return write(name, struct.pack("<256i", *(fields + [0] * (256 - len(fields)))) + body)
+checkpoints = [
+    checkpoint("ckpt-truncated.bin", [20240326, 3, 128, 256, 4, 4, 256, 256], b"\0" * 1000),
+    checkpoint("ckpt-huge.bin", [20240326, 3, 2**31 - 1, 256, 2**31 - 1, 4, 2**31 - 1, 2**31 - 1]),
+    checkpoint("ckpt-negative.bin", [20240326, 3, -128, -256, -4, -4, -256, -256]),
+    checkpoint("ckpt-version.bin", [20240326, 99, 128, 256, 4, 4, 256, 256]),
+]
 fifo = os.path.join(inputs, "fifo")
 os.mkfifo(fifo)
 big = write("sparse-3g.yaml", b"")
@@ -176,7 +186,12 @@ out = "$CWD/out"
 for profile in profiles:
     run(["estimate", profile])
     run(["plan", profile, "--format", "json"])
-    run(["train", profile, "--epochs", "1", "--threads", "1", "--record", out], allowed=[out])
+    # A transformer trains for two steps: an epoch of bytes-gpt is minutes, not a bad input.
+    steps = []
+    if os.path.isfile(profile):  # never open the FIFO here
+        with open(profile, "rb") as f:
+            steps = ["--steps", "2"] if b"kind: transformer" in f.read(1 << 20) else []
+    run(["train", profile, "--epochs", "1", "--threads", "1", "--record", out] + steps, allowed=[out])
     run(["select", profile, "--degrees", "1,2", "--folds", "2", "--epochs", "2"])
     run(["capacity", profile, "--machine", os.path.join(root, "profiles/machines/ci-2node-vm.yaml"), "--format", "json",
          "--output", out], allowed=[out])
@@ -193,6 +208,14 @@ idx_directory = os.path.join(root, "fuzz/corpus/idx")
 run(["train", os.path.join(root, "profiles/softmax-fashion.yaml"), "--data", idx_directory, "--epochs", "1"])
 run(["train", os.path.join(root, "profiles/softmax-fashion.yaml"), "--data", inputs, "--epochs", "1"])
 
+# generate: crafted checkpoints, and every profile, record and data file given as one.
+gpt = os.path.join(root, "profiles/bytes-gpt.yaml")
+for document in checkpoints + profiles + records + csvs:
+    run(["generate", gpt, "--checkpoint-file", document, "--tokens", "4"])
+for flags in [["--tokens", "0"], ["--tokens", "9e18"], ["--temperature", "nan"], ["--temperature", "-1"],
+              ["--prompt", "\u00ff\x1b[2J"]]:
+    run(["generate", gpt, "--checkpoint-file", checkpoints[0]] + flags)
+
 # Every output flag to every special target: written through, refused, or (a link) the file it points to updated.
 small = os.path.join(root, "profiles/smallest-perceptron.yaml")
 quiz = os.path.join(root, "profiles/quiz-300b.yaml")
@@ -200,6 +223,8 @@ for target in ["fifo-out", "null-out", "link-out", "dir-out", "-", "/dev/stdout"
     path = target if target in ("-", "/dev/stdout") else "$CWD/" + target
     allowed = [path, "$CWD/real.json"] if target == "link-out" else [path]
     run(["train", small, "--record", path], allowed=allowed)
+    run(["train", gpt, "--data", "synthetic", "--steps", "1", "--threads", "1", "--save-checkpoint", path],
+        allowed=allowed)
     run(["capacity", quiz, "--format", "html", "--output", path], allowed=allowed)
     run(["report", os.path.join(root, "fuzz/corpus/record/record-classes.json"), "--output", path], allowed=allowed)
 

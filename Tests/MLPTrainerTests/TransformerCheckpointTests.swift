@@ -77,6 +77,11 @@ struct TransformerCheckpointTests {
         expectError(
             .cannotOpen(path: directory.appendingPathComponent("missing.bin").path, errno: ENOENT),
             reading: directory.appendingPathComponent("missing.bin").path)
+        // A FIFO with no writer used to block the read forever; a directory is refused by name too.
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        expectError(.notRegularFile(path: fifo), reading: fifo)
+        expectError(.notRegularFile(path: directory.path), reading: directory.path)
         try Data(count: 1000).write(to: url)
         expectError(.truncatedHeader(byteCount: 1000), reading: url.path)
         try Data().write(to: url)

@@ -108,6 +108,8 @@ public struct GPT2Config: Sendable, Hashable {
 public enum GPT2CheckpointError: Error, Equatable, CustomStringConvertible {
     /// `open` failed.
     case cannotOpen(path: String, errno: Int32)
+    /// The path is a FIFO, a device or a directory: a checkpoint is read from a regular file only.
+    case notRegularFile(path: String)
     /// `read`, `write` or `fstat` failed.
     case ioFailed(path: String, operation: String, errno: Int32)
     /// The file is shorter than the 1024-byte header.
@@ -134,6 +136,7 @@ public enum GPT2CheckpointError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
+        case .notRegularFile(let path): "\(path) is not a regular file; a checkpoint is read from a file"
         case .ioFailed(let path, let operation, let code): "\(operation) failed on \(path): \(String(cString: strerror(code)))"
         case .truncatedHeader(let count): "not a GPT-2 checkpoint: \(count) bytes, shorter than the 1024-byte header"
         case .badMagic(let magic): "not a GPT-2 checkpoint: magic \(magic), expected \(GPT2Checkpoint.magic)"
@@ -267,9 +270,15 @@ public enum GPT2Checkpoint {
         let path: String
 
         init(path: String, writing: Bool) throws(GPT2CheckpointError) {
-            let flags = writing ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_RDONLY | O_CLOEXEC
+            // Reading opens without blocking (a FIFO with no writer would wait forever) and takes regular files only.
+            let flags = writing ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_RDONLY | O_NONBLOCK | O_CLOEXEC
             let descriptor = open(path, flags, 0o644)
             guard descriptor >= 0 else { throw .cannotOpen(path: path, errno: errno) }
+            var status = stat()
+            if !writing, fstat(descriptor, &status) != 0 || status.st_mode & S_IFMT != S_IFREG {
+                _ = Glibc.close(descriptor)
+                throw .notRegularFile(path: path)
+            }
             self.descriptor = descriptor
             self.path = path
         }
