@@ -92,6 +92,7 @@ let package = Package(
         .executableTarget(name: "FuzzONNX", dependencies: ["ModelImport", "FuzzSupport"], path: "fuzz/FuzzONNX"),
         .executableTarget(name: "FuzzRecord", dependencies: ["Reports", "FuzzSupport"], path: "fuzz/FuzzRecord"),
         .executableTarget(name: "FuzzCSV", dependencies: ["DataFormats", "FuzzSupport"], path: "fuzz/FuzzCSV"),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["MLPTrainer", "FuzzSupport"], path: "fuzz/FuzzCheckpoint"),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["ModelProfile"], path: "Sources/TestSupport"),

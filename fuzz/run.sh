@@ -1,11 +1,11 @@
 #!/bin/sh
-# Runs a libFuzzer target for a while: fuzz/run.sh profile|idx|record|csv|safetensors|onnx [seconds] (default 60).
+# Runs a libFuzzer target for a while: fuzz/run.sh profile|idx|record|csv|safetensors|onnx|checkpoint [seconds] (default 60).
 # Builds with -sanitize=fuzzer,address into .build-fuzz, starts from the committed seed corpus
 # (fuzz/corpus/<target>) plus what earlier runs found (fuzz/corpus-work/<target>, not committed),
 # and leaves crash reproducers in fuzz/artifacts/. Exits non-zero on a crash.
 set -eu
 cd "$(dirname "$0")/.."
-target=${1:?usage: fuzz/run.sh profile|idx|record|csv|safetensors|onnx [seconds]}
+target=${1:?usage: fuzz/run.sh profile|idx|record|csv|safetensors|onnx|checkpoint [seconds]}
 seconds=${2:-60}
 case "$target" in
     profile) product=FuzzProfile ;;
@@ -14,7 +14,8 @@ case "$target" in
     csv) product=FuzzCSV ;;
     safetensors) product=FuzzSafetensors ;;
     onnx) product=FuzzONNX ;;
-    *) echo "fuzz/run.sh: unknown target '$target' (profile, idx, record, csv, safetensors or onnx)" >&2; exit 2 ;;
+    checkpoint) product=FuzzCheckpoint ;;
+    *) echo "fuzz/run.sh: unknown target '$target' (profile, idx, record, csv, safetensors, onnx or checkpoint)" >&2; exit 2 ;;
 esac
 swift build -c release --scratch-path .build-fuzz --product "$product" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address >&2
