@@ -186,6 +186,7 @@ out = "$CWD/out"
 for profile in profiles:
     run(["estimate", profile])
     run(["plan", profile, "--format", "json"])
+    run(["import", profile, "--output", out], allowed=[out])
     # A transformer trains for two steps: an epoch of bytes-gpt is minutes, not a bad input.
     steps = []
     if os.path.isfile(profile):  # never open the FIFO here

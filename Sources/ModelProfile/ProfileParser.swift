@@ -149,6 +149,7 @@ public enum ProfileParser {
         // NodeReader, and Yams skips its regular-expression tag resolution (a third of the time on big files).
         let (root, reader) = try compose(text: text, file: file, baseDirectory: baseDirectory)
         let top = try reader.section(root, named: "the profile", allowed: exactKeys + boundKeys + transformerKeys)
+        if isHuggingFaceConfig(top) { return .transformer(try parseHuggingFaceConfig(top, reader: reader)) }
         let kind = try top["kind"].map { try reader.string($0, field: "kind") }
         switch kind?.lowercased() {
         case "bound":

@@ -16,12 +16,14 @@ struct Memplan: ParsableCommand {
               memplan estimate profiles/fashion-mnist-mlp.yaml
               memplan estimate profiles/quiz-300b.yaml --batch 1000
               memplan estimate --mlp 784,256,128,10 --batch 128
+              memplan estimate config.json          (a Hugging Face gpt2, llama or mistral config)
 
             Exit status: 0 success, 1 internal failure, 2 bad input (profile, flag or data), 3 a resource this machine lacks (memory, NUMA node).
             """,
         version: "0.1.0",
         subcommands: [
-            Estimate.self, Plan.self, Train.self, Generate.self, Select.self, Capacity.self, Report.self, Topology.self,
+            Estimate.self, Plan.self, Train.self, Generate.self, Import.self, Select.self, Capacity.self, Report.self,
+            Topology.self,
             Ceiling.self,
         ]
     )
