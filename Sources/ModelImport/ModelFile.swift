@@ -13,7 +13,7 @@ final class ModelFile {
     private let descriptor: Int32
 
     init(path: String) throws(ImportError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)  // a FIFO with no writer must not block the open
         guard descriptor >= 0 else {
             let code = errno
             throw code == ENOENT ? .fileNotFound(path: path) : .unreadable(path: path, reason: Self.message(code))
