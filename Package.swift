@@ -67,7 +67,7 @@ let package = Package(
             name: "memplan",
             dependencies: [
                 "ModelProfile", "MemoryBudget", "ArenaPlanner", "Capacity", "Reports", "NUMAArena", "TrainingData", "MLPTrainer",
-                "TrainingRun", "BenchSupport", "FileAccess",
+                "TrainingRun", "BenchSupport", "FileAccess", "ModelImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer", condition: .when(traits: ["HeapCounting"])),
             ]

@@ -39,7 +39,8 @@ for name in sorted(os.listdir(os.path.join(root, "profiles"))):
 for name in sorted(os.listdir(os.path.join(root, "profiles/machines"))):
     machines.append(os.path.join(root, "profiles/machines", name))
 if mode != "--quick":
-    for corpus, bucket in [("profile", profiles), ("record", records), ("csv", csvs), ("idx", profiles)]:
+    for corpus, bucket in [("profile", profiles), ("record", records), ("csv", csvs), ("idx", profiles),
+                           ("onnx", profiles), ("safetensors", profiles), ("checkpoint", profiles)]:
         directory = os.path.join(root, "fuzz/corpus", corpus)
         for name in sorted(os.listdir(directory)):
             bucket.append(os.path.join(directory, name))

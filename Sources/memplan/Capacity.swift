@@ -100,7 +100,7 @@ extension Memplan {
         }
 
         func run() throws {
-            let loaded = try ProfileParser.load(path: profile)
+            let loaded = try ModelFiles.loadProfile(profile)
             let target = try loadMachine()
             var data: DataShape?
             var dataNote: String?

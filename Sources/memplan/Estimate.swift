@@ -34,6 +34,17 @@ extension Memplan {
         }
 
         func run() throws {
+            if let path = source.profile, let kind = ModelFiles.kind(of: path),
+                try kind != .onnx || ModelFiles.mlpProfile(path) == nil
+            {
+                guard ModelFileReport.supports(format) else {
+                    throw CLIFailure.badInput(
+                        "the estimate of a \(kind.rawValue) file renders \(ModelFileReport.formatList), not \(format.rawValue)")
+                }
+                let report = try ModelFiles.report(path, kind: kind, batch: overrides.batch?.value ?? 1)
+                print(report.render(format), terminator: "")
+                return
+            }
             let profile = try overrides.apply(to: try source.resolve())
             let budget = try source.attributing { try MemoryBudget.estimate(profile, options: overrides.stepOptions) }
             var recompute: [EstimateReport.RecomputeOption]?

@@ -70,7 +70,7 @@ extension Memplan {
         }
 
         func run() throws {
-            guard case .transformer(let model) = try ProfileParser.load(path: profile) else {
+            guard case .transformer(let model) = try ModelFiles.loadProfile(profile) else {
                 throw CLIFailure.badInput("\(profile) is not a transformer profile; generate decodes text with a transformer")
             }
             var options = GenerationOptions(checkpointPath: checkpointFile)

@@ -27,7 +27,7 @@ extension Memplan {
         var output: String?
 
         func run() throws {
-            guard case .transformer(let model) = try ProfileParser.load(path: file) else {
+            guard case .transformer(let model) = try ModelFiles.loadProfile(file) else {
                 throw CLIFailure.badInput(
                     "\(Markup.terminal(file)) is an MLP or bound profile already; import derives transformer profiles from config.json"
                 )

@@ -182,7 +182,7 @@ struct ModelSource: ParsableArguments {
 
     /// Loads or builds the profile.
     func resolve() throws -> Profile {
-        if let profile { return try ProfileParser.load(path: profile) }
+        if let profile { return try ModelFiles.loadProfile(profile) }
         if let parameters, let sampleBytes {
             return .bound(try BoundModel(name: "bound", parameterCount: parameters.value, sampleByteCount: sampleBytes.value))
         }

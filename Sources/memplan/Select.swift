@@ -71,7 +71,7 @@ extension Memplan {
         }
 
         func run() throws {
-            guard case .exact(var model) = try ProfileParser.load(path: profile) else {
+            guard case .exact(var model) = try ModelFiles.loadProfile(profile) else {
                 throw CLIFailure.badInput("\(profile) is a bound profile; select needs an exact profile with polynomial data")
             }
             if let epochs { model.epochs = epochs.value }

@@ -169,7 +169,7 @@ extension Memplan {
         func resolveNetwork() throws -> Network {
             var model: Model
             if let profile {
-                switch try ProfileParser.load(path: profile) {
+                switch try ModelFiles.loadProfile(profile) {
                 case .bound:
                     throw CLIFailure.badInput(
                         "\(profile) is a bound profile: it has no layers or data to train; train an exact profile")
