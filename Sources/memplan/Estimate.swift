@@ -14,6 +14,8 @@ extension Memplan {
 
                 Bound mode (a bound profile, or --parameters with --sample-bytes) is the lecture's back-of-envelope method: parameters + gradients + activations (at most the parameter bytes per sample) + input samples.
 
+                Model files: a Hugging Face config.json (gpt2, llama, mistral) is a transformer profile; an ONNX graph that is a plain MLP is an exact profile; any other ONNX graph, a .safetensors file or a model.safetensors.index.json is read from its headers only — parameters, buffers that are not parameters (position_ids, running statistics), bytes by element type, for ONNX the activations its ops save at --batch (default 1) and the ops it could not size — estimate-only (table or json).
+
                 Sizes are shown exactly in bytes, in decimal units (GB = 10⁹ B) and in binary units (GiB = 2³⁰ B); bound mode adds the lecture's own units.
 
                 Examples:
@@ -21,6 +23,9 @@ extension Memplan {
                   memplan estimate profiles/quiz-300b.yaml --precision double
                   memplan estimate --parameters 300e9 --sample-bytes 1GB
                   memplan estimate --mlp 784,256,128,10 --loss softmax-ce
+                  memplan estimate config.json --batch 8 --sequence 2048
+                  memplan estimate model.safetensors
+                  memplan estimate resnet50.onnx --batch 32
                 """)
 
         @OptionGroup var source: ModelSource
