@@ -80,4 +80,48 @@ struct ModelFilesCLITests {
             #expect((activations["skipped_ops"] as? [Any])?.isEmpty == true, "\(model)")
         }
     }
+
+    /// A GPT-2-shaped safetensors file (V 8, T 4, L 1, C 4: 300 parameters) with a config.json beside it.
+    static func gpt2Weights(in directory: URL, layers: Int) throws -> String {
+        let shapes: [(String, [Int])] = [
+            ("wte.weight", [8, 4]), ("wpe.weight", [4, 4]), ("h.0.ln_1.weight", [4]), ("h.0.ln_1.bias", [4]),
+            ("h.0.attn.c_attn.weight", [4, 12]), ("h.0.attn.c_attn.bias", [12]), ("h.0.attn.c_proj.weight", [4, 4]),
+            ("h.0.attn.c_proj.bias", [4]), ("h.0.ln_2.weight", [4]), ("h.0.ln_2.bias", [4]),
+            ("h.0.mlp.c_fc.weight", [4, 16]), ("h.0.mlp.c_fc.bias", [16]), ("h.0.mlp.c_proj.weight", [16, 4]),
+            ("h.0.mlp.c_proj.bias", [4]), ("ln_f.weight", [4]), ("ln_f.bias", [4]),
+        ]
+        var entries: [String] = []
+        var offset = 0
+        for (name, shape) in shapes {
+            let bytes = 4 * shape.reduce(1, *)
+            entries.append(#""\#(name)": {"dtype": "F32", "shape": \#(shape), "data_offsets": [\#(offset), \#(offset + bytes)]}"#)
+            offset += bytes
+        }
+        let header = Array(("{" + entries.joined(separator: ", ") + "}").utf8)
+        let length = (0..<8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) }
+        let weights = directory.appendingPathComponent("model.safetensors")
+        try Data(length + header + [UInt8](repeating: 0, count: offset)).write(to: weights)
+        let config =
+            #"{"model_type": "gpt2", "n_embd": 4, "n_head": 1, "n_layer": \#(layers), "n_positions": 4, "vocab_size": 8}"#
+        try config.write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        return weights.path
+    }
+
+    @Test("a config.json beside the weights is counted against them: agreeing, and one block too many")
+    func crossCheck() throws {
+        let directory = try makeTemporaryDirectory("model-files")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let agreeing = try estimate(try Self.gpt2Weights(in: directory, layers: 1))
+        #expect(agreeing["parameters"] as? Int == 300)
+        let check = try #require(agreeing["cross_check"] as? [String: Any])
+        #expect(check["config_parameters"] as? Int == 300)
+        #expect(check["agrees"] as? Bool == true)
+
+        let disagreeing = try estimate(try Self.gpt2Weights(in: directory, layers: 2))
+        let second = try #require(disagreeing["cross_check"] as? [String: Any])
+        #expect(second["config_parameters"] as? Int == 300 + 244)
+        #expect(second["agrees"] as? Bool == false)
+        let table = try runMemplan(["estimate", directory.appendingPathComponent("model.safetensors").path])
+        #expect(table.standardOutput.contains("544 parameters, the weights hold 300: they disagree"))
+    }
 }
