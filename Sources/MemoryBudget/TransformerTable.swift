@@ -131,7 +131,7 @@ struct TransformerKinds {
         let h = "h\(k - 1)."
         let parameters: [(BlockTensor, String, [Int], Bool)] = [
             (.norm1Gain, "ln1w", [c], true), (.norm1Shift, "ln1b", [c], hasShift),
-            (.qkvWeight, "qkvw", [spec.qkvWidth, c], true), (.qkvBias, "qkvb", [spec.qkvWidth], spec.hasBiases),
+            (.qkvWeight, "qkvw", [spec.qkvWidth, c], true), (.qkvBias, "qkvb", [spec.qkvWidth], spec.hasQKVBias),
             (.projectionWeight, "attprojw", [c, c], true), (.projectionBias, "attprojb", [c], spec.hasBiases),
             (.norm2Gain, "ln2w", [c], true), (.norm2Shift, "ln2b", [c], hasShift),
             (.fcWeight, "fcw", [fcWidth, c], true), (.fcBias, "fcb", [fcWidth], spec.hasBiases),
@@ -166,7 +166,7 @@ struct TransformerKinds {
         let roles: [BlockTensor] =
             switch part {
             case .norm1: hasShift ? [.norm1Gain, .norm1Shift] : [.norm1Gain]
-            case .qkv: spec.hasBiases ? [.qkvWeight, .qkvBias] : [.qkvWeight]
+            case .qkv: spec.hasQKVBias ? [.qkvWeight, .qkvBias] : [.qkvWeight]
             case .attention, .activation: []
             case .projection: spec.hasBiases ? [.projectionWeight, .projectionBias] : [.projectionWeight]
             case .norm2: hasShift ? [.norm2Gain, .norm2Shift] : [.norm2Gain]

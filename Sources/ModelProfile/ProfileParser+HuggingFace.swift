@@ -1,14 +1,14 @@
 // Hugging Face `config.json` (the file a model's repository ships) → a transformer profile, so a user sizes the
 // model they hold without retyping it. GPT-2 spells the shape `n_embd`, `n_layer`, `n_head`, `n_inner`,
 // `n_positions`; Llama and Mistral `hidden_size`, `num_hidden_layers`, `num_attention_heads`,
-// `num_key_value_heads`, `intermediate_size`, `max_position_embeddings`. Every other key of the file is ignored.
+// `num_key_value_heads`, `intermediate_size`, `max_position_embeddings` (Qwen2 too, with biases on q, k and v).
+// Every other key of the file is ignored.
 
 extension ProfileParser {
     /// The `model_type`s read, and those known but refused (with why).
-    static let huggingFaceFamilies = ["gpt2", "llama", "mistral"]
+    static let huggingFaceFamilies = ["gpt2", "llama", "mistral", "qwen2"]
     static let huggingFaceRefused = [
-        "qwen2": "its q, k and v projections carry biases and the others do not, which the transformer kind cannot express yet",
-        "bert": "it is an encoder (token types, a pooler, post-norm blocks); the transformer kind is a decoder",
+        "bert": "it is an encoder (token types, a pooler, post-norm blocks); the transformer kind is a decoder"
     ]
 
     /// A mapping with `model_type` and no `kind`: a Hugging Face configuration.
@@ -18,7 +18,8 @@ extension ProfileParser {
     /// (change them with the subcommands' flags or in the profile `memplan import` writes).
     ///
     /// GPT-2: LayerNorm, GELU, learned positions, biases, tied embeddings unless `tie_word_embeddings: false`.
-    /// Llama, Mistral: RMSNorm, SwiGLU, rotary positions, no biases, untied unless `tie_word_embeddings: true`.
+    /// Llama, Mistral, Qwen2: RMSNorm, SwiGLU, rotary positions, no biases (Qwen2: on q, k, v only), untied unless
+    /// `tie_word_embeddings: true`.
     static func parseHuggingFaceConfig(_ top: Section, reader: NodeReader) throws -> TransformerModel {
         let typeNode = try top.require("model_type", hint: "")
         let family = try reader.string(typeNode, field: "model_type").lowercased()
@@ -67,7 +68,7 @@ extension ProfileParser {
                 layerCount: try count(["num_hidden_layers"])!, headCount: heads,
                 keyValueHeadCount: try count(["num_key_value_heads"], required: false), hiddenSize: hidden,
                 feedForwardSize: try count(["intermediate_size"])!, norm: .rms, feedForward: .swiglu, positions: .rotary,
-                tiedEmbeddings: tied ?? false, hasBiases: false)
+                tiedEmbeddings: tied ?? false, hasBiases: false, hasQKVBias: family == "qwen2")
         }
         let name =
             try top["_name_or_path"].flatMap { isNullNode($0) ? nil : try reader.string($0, field: "_name_or_path") }
@@ -107,7 +108,8 @@ extension TransformerModel {
             "context: \(spec.contextLength)", "layers: \(spec.layerCount)", "heads: \(spec.headCount)",
             "kv_heads: \(spec.keyValueHeadCount)", "hidden: \(spec.hiddenSize)", "feed_forward: \(spec.feedForwardSize)",
             "norm: \(spec.norm.rawValue)", "activation: \(spec.feedForward.rawValue)", "positions: \(spec.positions.rawValue)",
-            "tied_embeddings: \(spec.tiedEmbeddings)", "biases: \(spec.hasBiases)", "batch: \(batchSize)",
+            "tied_embeddings: \(spec.tiedEmbeddings)", "biases: \(spec.hasBiases)", "qkv_bias: \(spec.hasQKVBias)",
+            "batch: \(batchSize)",
             "sequence: \(sequenceLength)", "precision: \(precision.rawValue)",
             "optimizer: {kind: \(optimizer.kind.rawValue), learning_rate: \(optimizer.learningRate)}",
         ]

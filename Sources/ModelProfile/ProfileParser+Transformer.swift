@@ -5,7 +5,8 @@ import Yams
 extension ProfileParser {
     static let transformerKeys = [
         "kind", "name", "description", "vocabulary", "padded_vocabulary", "context", "layers", "heads", "kv_heads", "hidden",
-        "feed_forward", "norm", "activation", "positions", "tied_embeddings", "biases", "batch", "sequence", "precision",
+        "feed_forward", "norm", "activation", "positions", "tied_embeddings", "biases", "qkv_bias", "batch", "sequence",
+        "precision",
         "optimizer", "checkpoint", "data", "epochs", "seed",
     ]
     static let textDataKeys = ["source", "path", "validation", "count", "seed"]
@@ -36,7 +37,8 @@ extension ProfileParser {
             keyValueHeadCount: try optional("kv_heads"), hiddenSize: hidden, feedForwardSize: try optional("feed_forward"),
             norm: norm, feedForward: feedForward, positions: try choice("positions", .learned),
             tiedEmbeddings: try top["tied_embeddings"].map { try reader.bool($0, field: "tied_embeddings") } ?? true,
-            hasBiases: try top["biases"].map { try reader.bool($0, field: "biases") } ?? (norm == .layer))
+            hasBiases: try top["biases"].map { try reader.bool($0, field: "biases") } ?? (norm == .layer),
+            hasQKVBias: try top["qkv_bias"].map { try reader.bool($0, field: "qkv_bias") })
         let optimizer =
             try top["optimizer"].map { try reader.optimizer($0) }
             ?? Optimizer(kind: .adamw, learningRate: 3e-4)

@@ -60,11 +60,14 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
     public var tiedEmbeddings: Bool
     /// Whether the linear layers (and LayerNorm) have biases (GPT-2) or not (Llama).
     public var hasBiases: Bool
+    /// Whether the q, k, v projection has a bias: `hasBiases`, or alone without the others' (Qwen2).
+    public var hasQKVBias: Bool
 
     public init(
         vocabularySize: Int, paddedVocabularySize: Int? = nil, contextLength: Int, layerCount: Int, headCount: Int,
         keyValueHeadCount: Int? = nil, hiddenSize: Int, feedForwardSize: Int? = nil, norm: TransformerNorm = .layer,
-        feedForward: FeedForward = .gelu, positions: Positions = .learned, tiedEmbeddings: Bool = true, hasBiases: Bool = true
+        feedForward: FeedForward = .gelu, positions: Positions = .learned, tiedEmbeddings: Bool = true, hasBiases: Bool = true,
+        hasQKVBias: Bool? = nil
     ) {
         self.vocabularySize = vocabularySize
         self.paddedVocabularySize = paddedVocabularySize ?? vocabularySize
@@ -79,6 +82,7 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
         self.positions = positions
         self.tiedEmbeddings = tiedEmbeddings
         self.hasBiases = hasBiases
+        self.hasQKVBias = hasQKVBias ?? hasBiases
     }
 
     /// HS = C / NH.

@@ -11,7 +11,7 @@ extension Memplan {
             discussion: """
                 estimate, plan, train and capacity take a config.json wherever they take a profile; import shows (and saves) the profile they then use, so it can be read and edited: the shape from the file, then batch 1, the full context, fp32 and AdamW, which the subcommands' flags or an edit change.
 
-                Read: model_type gpt2 (n_embd, n_layer, n_head, n_inner, n_positions), llama and mistral (hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, max_position_embeddings, tie_word_embeddings). Every other key is ignored. qwen2 and bert are refused, saying why.
+                Read: model_type gpt2 (n_embd, n_layer, n_head, n_inner, n_positions), llama, mistral and qwen2 (hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, max_position_embeddings, tie_word_embeddings; qwen2's biases on q, k and v). Every other key is ignored. bert is refused, saying why.
 
                 Examples:
                   memplan import config.json

@@ -41,14 +41,15 @@ final class TransformerFixture<T: TrainingScalar> {
 
 /// Tiny GPT-2 and Llama shapes on a synthetic byte chain.
 func tinyTransformer(
-    llama: Bool, precision: Precision = .double, sequence: Int = 6, layers: Int = 2, recompute: Recompute = .none
+    llama: Bool, precision: Precision = .double, sequence: Int = 6, layers: Int = 2, recompute: Recompute = .none,
+    qkvBias: Bool = false
 ) throws -> TransformerModel {
     let spec =
         llama
         ? TransformerSpec(
             vocabularySize: 20, contextLength: 8, layerCount: layers, headCount: 4, keyValueHeadCount: 2, hiddenSize: 8,
             feedForwardSize: 12,
-            norm: .rms, feedForward: .swiglu, positions: .rotary, tiedEmbeddings: false, hasBiases: false)
+            norm: .rms, feedForward: .swiglu, positions: .rotary, tiedEmbeddings: false, hasBiases: false, hasQKVBias: qkvBias)
         : TransformerSpec(
             vocabularySize: 20, paddedVocabularySize: 24, contextLength: 8, layerCount: layers, headCount: 2, hiddenSize: 8)
     return try TransformerModel(
@@ -61,8 +62,19 @@ func tinyTransformer(
 struct TransformerTrainerTests {
     @Test("every parameter's gradient through the step program matches finite differences (fp64)", arguments: [false, true])
     func finiteDifferences(llama: Bool) throws {
+        try checkGradients(try tinyTransformer(llama: llama), label: llama ? "Llama" : "GPT-2")
+    }
+
+    @Test("Qwen2's shape (a bias on q, k and v only): every gradient matches finite differences (fp64)")
+    func qkvBiasGradients() throws {
+        let model = try tinyTransformer(llama: true, qkvBias: true)
+        #expect(model.spec.hasQKVBias && !model.spec.hasBiases)
+        try checkGradients(model, label: "Qwen2")
+    }
+
+    func checkGradients(_ model: TransformerModel, label: String) throws {
         for threads in [1, 2] {
-            let fixture = try TransformerFixture<Double>(try tinyTransformer(llama: llama), threads: threads)
+            let fixture = try TransformerFixture<Double>(model, threads: threads)
             // Away from the symmetric start (gains 1, biases 0), so every gradient is exercised.
             var generator = SplitMix64(seed: 8)
             for parameter in fixture.trainer.tensors.parameters {
@@ -88,7 +100,7 @@ struct TransformerTrainerTests {
                     worst = max(worst, error)
                 }
             }
-            #expect(worst < 1e-5, "\(llama ? "Llama" : "GPT-2") shape, \(threads) threads: worst relative error \(worst)")
+            #expect(worst < 1e-5, "\(label) shape, \(threads) threads: worst relative error \(worst)")
         }
     }
 

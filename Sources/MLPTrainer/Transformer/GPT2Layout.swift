@@ -39,7 +39,7 @@ extension GPT2Config {
             ),
             (spec.positions == .learned, "positions are \(spec.positions.rawValue); GPT-2 learns them"),
             (spec.tiedEmbeddings, "the embeddings are untied; GPT-2's head reuses wte"),
-            (spec.hasBiases, "the linear layers have no biases; GPT-2's do"),
+            (spec.hasBiases && spec.hasQKVBias, "the linear layers have no biases; GPT-2's do"),
             (
                 spec.keyValueHeadCount == spec.headCount,
                 "kv_heads is \(spec.keyValueHeadCount); GPT-2 has one key/value head per query head (\(spec.headCount))"
