@@ -94,6 +94,9 @@ public struct Budget: Sendable, Hashable {
     /// Activations a recompute op forms again in the backward pass (gradient checkpointing); 0 without it. Counted
     /// in the total like every other tensor: the total is each tensor once, with no reuse (the plan's arena reuses).
     public var recomputedByteCount = 0
+    /// The fp32 master weights of a mixed-precision recipe (bf16-mixed, fp16-mixed); 0 otherwise. Parameters +
+    /// master parameters + gradients + optimizer state is the model state.
+    public var masterParameterByteCount = 0
 }
 
 /// Computes budgets. Every product and sum is checked; an absurd profile is an error, not a trap.
@@ -176,7 +179,7 @@ public enum MemoryBudget {
         let featureBytes = table.spec(TensorID(.features))?.byteCount ?? 0
         let targetBytes = table.spec(TensorID(.targets))?.byteCount ?? 0
         let categories: [BufferCategory] = [
-            .parameters, .gradients, .activations, .deltas, .scratch, .recomputed, .inputs, .optimizer,
+            .parameters, .masterParameters, .gradients, .activations, .deltas, .scratch, .recomputed, .inputs, .optimizer,
         ]
         var bytes: [BufferCategory: Int] = [:]
         for category in categories { bytes[category] = try sum(step, category, what: "the \(category.rawValue) bytes") }
@@ -192,7 +195,7 @@ public enum MemoryBudget {
             optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step,
             transformer: table.transformer,
             crossChecks: try table.transformer.map { model throws(BudgetError) in try TransformerCrossChecks(model) },
-            recomputedByteCount: bytes[.recomputed] ?? 0)
+            recomputedByteCount: bytes[.recomputed] ?? 0, masterParameterByteCount: bytes[.masterParameters] ?? 0)
     }
 
     /// The lecture's bound: parameters + gradients (same shape) + activations (at most the
@@ -205,10 +208,15 @@ public enum MemoryBudget {
         let parameterBytes = try checked.multiply(bound.parameterCount, bound.precision.byteCount, what: "the parameter bytes")
         let activationBytes = try checked.multiply(parameterBytes, bound.batchSize, what: "the activation bound")
         let inputBytes = try checked.multiply(bound.sampleByteCount, bound.batchSize, what: "the input samples")
+        // A mixed recipe adds its fp32 master copy and keeps the optimizer state in fp32.
+        let stateBytes = try checked.multiply(
+            bound.parameterCount, bound.precision.optimizerPrecision.byteCount, what: "the optimizer state")
         let optimizerBytes = try checked.multiply(
-            parameterBytes, bound.optimizer.stateTensorsPerParameter, what: "the optimizer state")
+            stateBytes, bound.optimizer.stateTensorsPerParameter, what: "the optimizer state")
+        let masterBytes = try checked.multiply(
+            bound.parameterCount, bound.precision.masterPrecision?.byteCount ?? 0, what: "the master weights")
         let total = try checked.sum(
-            [parameterBytes, parameterBytes, activationBytes, inputBytes, optimizerBytes], what: "the total")
+            [parameterBytes, parameterBytes, activationBytes, inputBytes, optimizerBytes, masterBytes], what: "the total")
         return Budget(
             mode: .bound, profileName: bound.name, precision: bound.precision, batchSize: bound.batchSize,
             optimizer: bound.optimizer, fusesUpdate: false, parameterCount: bound.parameterCount,
@@ -216,6 +224,6 @@ public enum MemoryBudget {
             biasCount: 0, neuronCount: 0, parameterByteCount: parameterBytes, gradientByteCount: parameterBytes,
             activationByteCount: activationBytes, deltaByteCount: 0, scratchByteCount: 0, inputByteCount: inputBytes,
             inputFeatureByteCount: inputBytes, inputTargetByteCount: 0, optimizerByteCount: optimizerBytes, totalByteCount: total,
-            layers: [], tensors: [])
+            layers: [], tensors: [], masterParameterByteCount: masterBytes)
     }
 }

@@ -25,6 +25,8 @@ public enum BufferCategory: String, CaseIterable, Sendable, Codable, Hashable {
     case data
     /// Keys and values of the tokens generated so far (`DecodeTable`, text generation only).
     case kvCache = "kv_cache"
+    /// The fp32 copy of the weights a mixed-precision recipe updates (the stored parameters are its 2-byte copy).
+    case masterParameters = "master_parameters"
 }
 
 /// How a tensor's elements are stored.
@@ -46,7 +48,7 @@ public enum ElementType: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .float(let precision): precision.shortName
+        case .float(let precision): precision.computePrecision.shortName
         case .byte: "u8"
         case .int32: "i32"
         }
@@ -61,6 +63,8 @@ public enum TensorDerivative: Hashable, Sendable {
     case state(Int)
     /// The same value recomputed in the backward pass (gradient checkpointing); a buffer of its own.
     case recomputed
+    /// The fp32 master copy of a parameter (mixed-precision recipes).
+    case master
 }
 
 /// A tensor's identity within one step, typed by the kind that declares it: the layer (1-based; 0 for
@@ -101,6 +105,9 @@ public struct TensorID: Hashable, Sendable, CustomStringConvertible {
 
     /// This activation as a recompute op forms it again in the backward pass.
     public var recomputed: TensorID { TensorID(layer: layer, role: role, derivative: .recomputed) }
+
+    /// This parameter's fp32 master copy (mixed-precision recipes).
+    public var master: TensorID { TensorID(layer: layer, role: role, derivative: .master) }
 
     public var description: String { "layer \(layer) role \(role) \(derivative)" }
 }

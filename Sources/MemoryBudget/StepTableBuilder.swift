@@ -75,13 +75,21 @@ struct TableBuilder {
                 elementCount: elements, byteCount: bytes))
     }
 
-    /// A parameter, its gradient (unless the update is fused) and the optimizer's state tensors for it.
+    /// A parameter, its gradient (unless the update is fused) and the optimizer's state tensors for it; in a
+    /// mixed-precision recipe also its fp32 master copy, and the state in fp32.
     mutating func parameter(_ id: TensorID, name: String, shape: [Int], elementType: ElementType) throws(BudgetError) {
         try add(id, name: name, shape: shape, elementType: elementType, category: .parameters, isPersistent: true)
         if !fusesUpdate { try add(id.gradient, name: "d" + name, shape: shape, elementType: elementType, category: .gradients) }
+        var stateType = elementType
+        if case .float(let precision) = elementType, let master = precision.masterPrecision {
+            try add(
+                id.master, name: "master." + name, shape: shape, elementType: .float(master), category: .masterParameters,
+                isPersistent: true)
+            stateType = .float(precision.optimizerPrecision)
+        }
         for (index, state) in optimizer.stateNames.enumerated() {
             try add(
-                id.state(index), name: state + name, shape: shape, elementType: elementType, category: .optimizer,
+                id.state(index), name: state + name, shape: shape, elementType: stateType, category: .optimizer,
                 isPersistent: true)
         }
     }

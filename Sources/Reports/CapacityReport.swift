@@ -311,6 +311,14 @@ public enum CapacityRenderer {
                     line += "; at batch \(report.profileBatch) the hidden layers can grow \(String(format2: scale))×"
                 }
                 lines.append(line)
+                if report.nodeIDs.count > 1, result.maxBatch.machine > 0,
+                    report.nodeIDs.allSatisfy({ (result.maxBatch.perNode[$0] ?? 0) == 0 })
+                {
+                    lines.append(
+                        "\(escape(result.precision)): it does not fit one node (one device) even at batch 1; the machine's "
+                            + "figure is one arena spread over every node, which training does not do — it needs the model "
+                            + "state sharded across devices (ZeRO stages 1–3), which memplan does not plan yet")
+                }
             }
         }
         return lines

@@ -9,7 +9,9 @@ import ModelProfile
 ///     {"profile", "precision", "batch", "mode": "exact"|"bound", "optimizer", "element_bytes", "fuses_update",
 ///      "counts": {"parameters", "weights", "biases", "neurons"},
 ///      "bytes": {"parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch",
-///                "recomputed"},
+///                "recomputed", "master_parameters"},
+///      "recipe": {"name", "parameter_bytes", "master_bytes", "gradient_bytes", "optimizer_state_bytes",
+///                 "activation_bytes", "model_state_bytes_per_parameter"},
 ///      "input_bytes": {"features", "targets"},
 ///      "layers": [{"index", "inputs", "units", "activation", "weights", "biases", "parameters",
 ///                  "bytes": {"parameters", "gradients", "activations", "optimizer", "deltas", "scratch"}}],
@@ -40,6 +42,21 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         public var scratch: Int
         /// Activations formed again in the backward pass (a transformer's `--checkpoint`); 0 without (new key).
         public var recomputed: Int
+        /// The fp32 master weights of a mixed-precision recipe; 0 without one (new key). Parameters + master
+        /// parameters + gradients + optimizer is the model state.
+        public var masterParameters: Int
+    }
+
+    /// The precision recipe: bytes per element of each tensor class, and the model state per parameter
+    /// (parameters + master + gradients + optimizer state, over the parameter count; new key).
+    public struct Recipe: Codable, Sendable, Equatable {
+        public var name: String
+        public var parameterBytes: Int
+        public var masterBytes: Int
+        public var gradientBytes: Int
+        public var optimizerStateBytes: Int
+        public var activationBytes: Int
+        public var modelStateBytesPerParameter: Double
     }
 
     public struct InputBytes: Codable, Sendable, Equatable {
@@ -160,6 +177,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
     @Nullable public var transformer: Transformer?
     /// A transformer's checkpoint modes side by side (new key; null for other profiles).
     @Nullable public var recompute: [RecomputeOption]?
+    /// The precision recipe (new key).
+    @Nullable public var recipe: Recipe?
     public var human: Human
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown]
@@ -178,7 +197,18 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         bytes = Bytes(
             parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
             inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
-            deltas: budget.deltaByteCount, scratch: budget.scratchByteCount, recomputed: budget.recomputedByteCount)
+            deltas: budget.deltaByteCount, scratch: budget.scratchByteCount, recomputed: budget.recomputedByteCount,
+            masterParameters: budget.masterParameterByteCount)
+        let precision = budget.precision
+        let stateTensors = budget.optimizer.stateTensorsPerParameter
+        let modelState = [budget.masterParameterByteCount, budget.gradientByteCount, budget.optimizerByteCount].reduce(
+            budget.parameterByteCount
+        ) { $0.saturatingAdding($1) }
+        recipe = Recipe(
+            name: precision.rawValue, parameterBytes: precision.byteCount, masterBytes: precision.masterPrecision?.byteCount ?? 0,
+            gradientBytes: budget.fusesUpdate ? 0 : precision.byteCount,
+            optimizerStateBytes: stateTensors * precision.optimizerPrecision.byteCount, activationBytes: precision.byteCount,
+            modelStateBytesPerParameter: budget.parameterCount > 0 ? Double(modelState) / Double(budget.parameterCount) : 0)
         inputBytes = InputBytes(features: budget.inputFeatureByteCount, targets: budget.inputTargetByteCount)
         layers = budget.layers.map { layer in
             Layer(
@@ -327,6 +357,7 @@ public enum EstimateRenderer {
         if !lecture { rows.append(("deltas", bytes.deltas)) }
         if bytes.scratch > 0 { rows.append(("scratch", bytes.scratch)) }
         if bytes.recomputed > 0 { rows.append(("recomputed", bytes.recomputed)) }
+        if bytes.masterParameters > 0 { rows.insert(("master weights (fp32)", bytes.masterParameters), at: 1) }
         rows += [("inputs", bytes.inputs), ("optimizer state", bytes.optimizer), ("total", bytes.total)]
         for (name, value) in rows {
             var row = [name, ByteUnits.grouped(value), ByteUnits.decimal(value), ByteUnits.binary(value)]
@@ -346,6 +377,16 @@ public enum EstimateRenderer {
             ]
         }
         var notes: [String] = []
+        if let recipe = report.recipe, recipe.masterBytes > 0 || recipe.name == "half" || recipe.name == "bfloat16" {
+            notes.append(
+                recipe.masterBytes > 0
+                    ? "Recipe \(recipe.name): \(recipe.parameterBytes)-byte weights, gradients and activations, \(recipe.masterBytes)-byte "
+                        + "master weights and \(recipe.optimizerStateBytes) bytes of optimizer state per parameter: "
+                        + String(format: "%.1f", recipe.modelStateBytesPerParameter) + " bytes of model state per parameter."
+                    : "Recipe \(recipe.name): every tensor \(recipe.parameterBytes) bytes, optimizer state included — pure "
+                        + "\(recipe.name), no fp32 master copy. Mixed-precision training keeps one: --precision "
+                        + "\(recipe.name == "half" ? "fp16" : "bf16")-mixed.")
+        }
         if let transformer = report.transformer {
             let bytes = transformer.memplanActivationBytes
             func versus(_ other: Int) -> String {

@@ -102,14 +102,38 @@ struct BudgetTests {
         #expect(b.inputFeatureByteCount == 32 * 784 * s)
         #expect(b.inputTargetByteCount == 32 * 10 * s)
         #expect(b.optimizerByteCount == 0)
-        #expect(b.totalByteCount == (235_146 + 32 * 394 + 32 * 794 + 32 * 384) * s)
+        // A mixed recipe keeps an fp32 master copy of the weights beside the 2-byte ones.
+        let master = 235_146 * (precision.masterPrecision?.byteCount ?? 0)
+        #expect(b.masterParameterByteCount == master)
+        #expect(b.totalByteCount == (235_146 + 32 * 394 + 32 * 794 + 32 * 384) * s + master)
+    }
+
+    @Test("bf16-mixed with AdamW: 16 bytes of model state per parameter, 107.8 GB for Llama-2 7B; pure bf16 only 8")
+    func mixedPrecisionRecipe() throws {
+        guard case .transformer(let model) = try ProfileParser.load(path: profilePath("llama2-7b")) else {
+            Issue.record("llama2-7b is not a transformer profile")
+            return
+        }
+        func modelState(_ precision: Precision) throws -> Int {
+            let b = try MemoryBudget.estimate(
+                .transformer(try model.with(precision: precision, batchSize: 1, optimizer: .adamw, sequenceLength: 16)))
+            #expect(b.parameterCount == 6_738_415_616)
+            return b.parameterByteCount + b.masterParameterByteCount + b.gradientByteCount + b.optimizerByteCount
+        }
+        #expect(try modelState(.bf16Mixed) == 16 * 6_738_415_616)  // 2 + 4 master + 2 grad + 4 + 4 Adam
+        #expect(try modelState(.fp16Mixed) == 16 * 6_738_415_616)
+        #expect(try modelState(.bfloat16) == 8 * 6_738_415_616)  // every tensor 2 bytes, as labelled
+        #expect(try modelState(.single) == 16 * 6_738_415_616)  // 4 + 4 + 4 + 4, no master copy
     }
 
     @Test("bound mode at every precision follows the lecture's formula", arguments: Precision.allCases)
     func boundPrecisions(precision: Precision) throws {
         let b = try budget("quiz-300b", precision: precision, batch: 7)
         let p = 300_000_000_000 * precision.byteCount
-        #expect(b.totalByteCount == p + p + 7 * p + 7 * 1_000_000_000)
+        // Mixed recipes add the fp32 master weights (the quiz's SGD keeps no optimizer state).
+        let master = 300_000_000_000 * (precision.masterPrecision?.byteCount ?? 0)
+        #expect(b.masterParameterByteCount == master)
+        #expect(b.totalByteCount == p + p + 7 * p + 7 * 1_000_000_000 + master)
     }
 
     @Test(
