@@ -242,7 +242,7 @@ for flags in [
     ["--batch", "9e18"], ["--batch", "-5"], ["--epochs", "1e18"], ["--epochs", "-1"], ["--learning-rate", "-1"],
     ["--learning-rate", "1e308"], ["--learning-rate", "nan"], ["--threads", "99999"], ["--seed", "1e30"],
     ["--seed", "18446744073709551615"], ["--precision", "half"], ["--placement", "node:99999999999999999999"],
-    ["--data", "/dev/zero"], ["--data", "."], ["--optimizer", "lamb"], ["--format", "pdf"],
+    ["--data", "/dev/zero"], ["--data", "."], ["--optimizer", "lamb"], ["--format", "pdf"], ["--precision", "bf16-mixed"],
 ]:
     run(["train", small] + flags)
 for flags in [["--batch", "9223372036854775807"], ["--alignment", "4611686018427387904"], ["--rows", "-1"],
@@ -252,8 +252,13 @@ for flags in [["--headroom", "99.99999%"], ["--headroom", "-10%"], ["--headroom"
               ["--memory", "available"], ["--memory", "swap"]]:
     run(["capacity", quiz] + flags)
 for flags in [["--parameters", "9e18", "--sample-bytes", "9e18"], ["--parameters", "7B", "--sample-bytes", "1GB"],
-              ["--mlp", "9e18,9e18"], ["--mlp", "4,,2"], ["--mlp", "-1,2"]]:
+              ["--mlp", "9e18,9e18"], ["--mlp", "4,,2"], ["--mlp", "-1,2"],
+              ["--parameters", "9e18", "--sample-bytes", "1", "--precision", "bf16-mixed"],
+              ["--parameters", "2e18", "--sample-bytes", "1", "--precision", "fp16-mixed", "--optimizer", "adam"]]:
     run(["estimate"] + flags)
+for precision in ["bf16-mixed", "fp16-mixed", "bfloat16"]:
+    run(["capacity", os.path.join(root, "profiles/llama2-7b.yaml"), "--machine",
+         os.path.join(root, "profiles/machines/dgx-8x80g.yaml"), "--precision", precision])
 run(["train", small, "--epochs", "2"], limits="ulimit -v 300000", label="train under ulimit -v 300000")
 
 inputs_after = snapshot(inputs)
