@@ -118,12 +118,20 @@ public enum MemoryBudget {
     /// The sums of a step table (its data tensors, if any, are not part of a step's budget).
     public static func estimate(_ table: StepTable) throws(BudgetError) -> Budget {
         let checked = Checked(context: table.name)
+        // Loops, not filter + map: a 100,000-layer table has 600,000 tensors, and every copy retains their strings.
         func sum(_ tensors: [TensorSpec], _ category: BufferCategory, what: String) throws(BudgetError) -> Int {
-            try checked.sum(tensors.filter { $0.category == category }.map(\.byteCount), what: what)
+            var total = 0
+            for index in tensors.indices where tensors[index].category == category {
+                total = try checked.add(total, tensors[index].byteCount, what: what)
+            }
+            return total
         }
         func elements(_ tensors: [TensorSpec], where keep: (TensorSpec) -> Bool) throws(BudgetError) -> Int {
-            try checked.sum(
-                tensors.filter { $0.category == .parameters && keep($0) }.map(\.elementCount), what: "a parameter count")
+            var total = 0
+            for index in tensors.indices where tensors[index].category == .parameters && keep(tensors[index]) {
+                total = try checked.add(total, tensors[index].elementCount, what: "a parameter count")
+            }
+            return total
         }
         // Each layer's tensors, grouped once: filtering the whole table per layer was quadratic (100,000 layers: 191 s).
         let tensorsByLayer = Dictionary(grouping: table.tensors, by: \.id.layer)
@@ -184,7 +192,11 @@ public enum MemoryBudget {
             .parameters, .masterParameters, .gradients, .activations, .deltas, .scratch, .recomputed, .inputs, .optimizer,
         ]
         var bytes: [BufferCategory: Int] = [:]
-        for category in categories { bytes[category] = try sum(step, category, what: "the \(category.rawValue) bytes") }
+        for index in step.indices {
+            let category = step[index].category
+            bytes[category] = try checked.add(
+                bytes[category] ?? 0, step[index].byteCount, what: "the \(category.rawValue) bytes")
+        }
         let total = try checked.sum(categories.map { bytes[$0] ?? 0 }, what: "the total")
         return Budget(
             mode: .exact, profileName: table.name, precision: table.precision, batchSize: table.batchSize,
