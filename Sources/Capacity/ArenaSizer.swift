@@ -132,12 +132,13 @@ public struct TransformerSizer: Sendable {
 public enum TransformerDimension: String, CaseIterable, Sendable {
     case batch, context, layers
 
-    /// The largest value searched: 2³⁰ sequences, 2²⁴ tokens of context, 2²⁰ blocks.
+    /// The largest value searched: 2³⁰ sequences, 2²⁴ tokens of context, 4,096 blocks (each probe plans a whole
+    /// step, so a tiny model on a big machine would otherwise plan millions of blocks).
     var searchLimit: Int {
         switch self {
         case .batch: 1 << 30
         case .context: 1 << 24
-        case .layers: 1 << 20
+        case .layers: 1 << 12
         }
     }
 }

@@ -223,10 +223,14 @@ public enum MemoryBudget {
         let activationBytes = try checked.multiply(parameterBytes, bound.batchSize, what: "the activation bound")
         let inputBytes = try checked.multiply(bound.sampleByteCount, bound.batchSize, what: "the input samples")
         // A mixed recipe adds its fp32 master copy and keeps the optimizer state in fp32.
-        let stateBytes = try checked.multiply(
-            bound.parameterCount, bound.precision.optimizerPrecision.byteCount, what: "the optimizer state")
-        let optimizerBytes = try checked.multiply(
-            stateBytes, bound.optimizer.stateTensorsPerParameter, what: "the optimizer state")
+        let stateTensors = bound.optimizer.stateTensorsPerParameter
+        let optimizerBytes =
+            stateTensors == 0
+            ? 0
+            : try checked.multiply(
+                try checked.multiply(
+                    bound.parameterCount, bound.precision.optimizerPrecision.byteCount, what: "the optimizer state"),
+                stateTensors, what: "the optimizer state")
         let masterBytes = try checked.multiply(
             bound.parameterCount, bound.precision.masterPrecision?.byteCount ?? 0, what: "the master weights")
         let total = try checked.sum(

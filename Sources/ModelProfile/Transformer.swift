@@ -76,7 +76,7 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
         self.headCount = headCount
         self.keyValueHeadCount = keyValueHeadCount ?? headCount
         self.hiddenSize = hiddenSize
-        self.feedForwardSize = feedForwardSize ?? 4 * hiddenSize
+        self.feedForwardSize = feedForwardSize ?? (hiddenSize <= Int.max / 4 ? 4 * hiddenSize : Int.max)
         self.norm = norm
         self.feedForward = feedForward
         self.positions = positions
@@ -84,6 +84,11 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
         self.hasBiases = hasBiases
         self.hasQKVBias = hasQKVBias ?? hasBiases
     }
+
+    /// The most blocks a transformer may have (the largest published models have under 200).
+    public static let maximumLayers = 100_000
+    /// The largest vocabulary, context, head count, hidden or feed-forward size: 2³².
+    public static let maximumDimension = 1 << 32
 
     /// HS = C / NH.
     public var headSize: Int { headCount > 0 ? hiddenSize / headCount : 0 }
@@ -98,6 +103,15 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
             ("kv_heads", keyValueHeadCount), ("hidden", hiddenSize), ("feed_forward", feedForwardSize),
         ] where value < 1 {
             throw value < 0 ? .negativeWidth(what: what, value: value) : .zeroWidth(what: what)
+        }
+        // Bounds far above any model trained, so that no size or step count of the tables can overflow Int.
+        for (what, value, limit) in [
+            ("layers", layerCount, Self.maximumLayers), ("vocabulary", paddedVocabularySize, Self.maximumDimension),
+            ("context", contextLength, Self.maximumDimension), ("heads", headCount, Self.maximumDimension),
+            ("kv_heads", keyValueHeadCount, Self.maximumDimension), ("hidden", hiddenSize, Self.maximumDimension),
+            ("feed_forward", feedForwardSize, Self.maximumDimension),
+        ] where value > limit {
+            throw .transformerShape("\(what) is \(value); memplan sizes transformers up to \(limit) \(what)")
         }
         guard hiddenSize % headCount == 0 else {
             throw .transformerShape(

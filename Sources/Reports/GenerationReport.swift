@@ -152,10 +152,28 @@ public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
 
     public static let formats: [ReportFormat] = [.table, .json]
 
+    /// Text as a terminal may show it: line breaks and tabs kept, every other control character (ESC, NUL, CR, C1)
+    /// and line or paragraph separators as `\u{…}`, so sampled bytes cannot drive the terminal.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if scalar == "\n" || scalar == "\t"
+                || (value >= 0x20 && value != 0x7F && !(0x80...0x9F).contains(value)
+                    && value != 0x2028 && value != 0x2029 && !(0x202A...0x202E).contains(value))
+            {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{" + String(value, radix: 16) + "}"
+            }
+        }
+        return out
+    }
+
     public var tableText: String {
         var out = "memplan generate — \(run.profile) from \(run.checkpoint): \(throughput.tokens) tokens, "
         out += "temperature \(TrainingRenderer.decimal(run.temperature)), seed \(run.seed), context \(run.context)\n\n"
-        out += prompt + generated + "\n\n"
+        out += Self.printable(prompt + generated) + "\n\n"
         var table = TextTable(columns: [.left(""), .right("Predicted"), .right("Actual"), .left("How")])
         table.append([
             "arena bytes", ByteUnits.grouped(predicted.arenaMappedBytes), ByteUnits.grouped(actual.arenaBytes),

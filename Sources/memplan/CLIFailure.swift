@@ -47,7 +47,7 @@ struct CLIFailure: Error {
         case let error as CheckpointShapeError: self.init(message: error.description, exitCode: ExitStatus.badInput)
         case let error as GPT2CheckpointError:
             self.init(
-                message: error.description, exitCode: error.isMissingFile ? ExitStatus.missingResource : ExitStatus.badInput)
+                message: error.description, exitCode: ExitStatus.badInput)  // a missing file is bad input, as a missing profile
         case let error as RunError:
             // A kernel that mapped less than asked, an address-space limit too low for BLAS: resources this machine (or
             // process) lacks; the rest is the input's doing.

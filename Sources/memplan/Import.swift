@@ -32,7 +32,8 @@ extension Memplan {
                     "\(Markup.terminal(file)) is an MLP or bound profile already; import derives transformer profiles from config.json"
                 )
             }
-            let text = "# memplan import \(file.replacingOccurrences(of: "\n", with: " "))\n" + model.profileText
+            // No path in the comment: a file name could carry line breaks (U+2028 too) and inject keys.
+            let text = "# written by memplan import from a Hugging Face config.json\n" + model.profileText
             if let output {
                 try RecordFile.checkWritable(output)
                 try RecordFile.write(text, to: output)

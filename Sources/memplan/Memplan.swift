@@ -41,6 +41,12 @@ enum Main {
         } catch {
             exitReporting(error)
         }
+        // A document that did not reach standard output (a full disk, a closed descriptor) is a failure, as a failed
+        // --output is: never exit 0 having written nothing.
+        if fflush(nil) != 0 {  // every stream; stdout is the only one memplan buffers
+            printError("cannot write to standard output: \(String(cString: strerror(errno)))")
+            exit(ExitStatus.badInput)
+        }
     }
 
     static func exitReporting(_ error: any Error) -> Never {

@@ -70,7 +70,7 @@ struct GenerateCLITests {
         #expect(buffers.contains { $0["name"] as? String == "kv_cache" && $0["category"] as? String == "kv_cache" })
     }
 
-    @Test("a checkpoint that disagrees with the profile is bad input (2); a missing one a missing resource (3)")
+    @Test("a checkpoint that disagrees with the profile, a missing one, one that is not a checkpoint: bad input (2)")
     func refusals() throws {
         let (directory, profile, checkpoint) = try Self.trained()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -87,7 +87,7 @@ struct GenerateCLITests {
         let missing = try runMemplan([
             "generate", profile, "--checkpoint-file", directory.appendingPathComponent("none.bin").path,
         ])
-        #expect(missing.status == 3)
+        #expect(missing.status == 2)  // a missing file is bad input, as a missing profile is
         #expect(missing.standardError.hasPrefix("memplan: error: cannot open "))
         #expect(missing.standardError.hasSuffix("No such file or directory\n"))
 

@@ -80,6 +80,13 @@ struct HuggingFaceConfigTests {
         #expect(message(gpt2.replacingOccurrences(of: "\"gpt2\"", with: "\"gpt3\""))?.contains("did you mean 'gpt2'") == true)
         #expect(message(gpt2.replacingOccurrences(of: "\"gpt2\"", with: "\"bert\""))?.contains("is an encoder") == true)
         #expect(message(gpt2.replacingOccurrences(of: "\"n_layer\"", with: "\"layers\""))?.contains("missing 'n_layer'") == true)
+        // Sizes past Int's reach are refused by name (they trapped in 4·hidden and the table's ranges).
+        #expect(
+            message(gpt2.replacingOccurrences(of: "\"n_embd\": 64", with: "\"n_embd\": 9223372036854775807"))?.contains(
+                "memplan sizes transformers up to 4294967296 hidden") == true)
+        #expect(
+            message(gpt2.replacingOccurrences(of: "\"n_layer\": 2", with: "\"n_layer\": 9223372036854775807"))?.contains(
+                "up to 100000 layers") == true)
         let llama = Self.llama2(layers: 2, hidden: 64, heads: 4, kvHeads: 2, feedForward: 128)
         #expect(
             message(llama.replacingOccurrences(of: "\"rms_norm_eps\"", with: "\"head_dim\": 32, \"x\""))?.contains(
