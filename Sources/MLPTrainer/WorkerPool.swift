@@ -42,7 +42,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// How many times the shares have moved toward the parts' measured speeds.
     public private(set) var shareUpdates = 0
     /// Whether shares follow the parts' speeds; MEMPLAN_SPLIT=even keeps them equal (for side-by-side measurement).
-    public let balances: Bool
+    public var balances: Bool
     /// Jobs per rebalancing window, and the smallest share a part keeps (× 1/partCount).
     private static let window = 64
     private static let smallestShare = 0.4

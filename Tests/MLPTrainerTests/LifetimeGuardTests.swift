@@ -41,6 +41,10 @@ struct LifetimeGuardTests {
                 let m = try model(name, optimizer: optimizer)
                 let plain = try Fixture<Float>(m, threads: threads)
                 let guarded = try Fixture<Float>(m, threads: threads, guardsLifetimes: true)
+                // Equal shares in both: the poisoned run is slower, and what this compares is lifetimes, not splits.
+                // (SplitDeterminismTests checks the splits; a 1-ulp difference once seen here in CI is under study.)
+                plain.pool.balances = false
+                guarded.pool.balances = false
                 let expected = losses(plain)
                 let observed = losses(guarded)
                 let what = "\(name) \(optimizer) \(threads) threads"
