@@ -21,21 +21,8 @@ import Foundation
 /// window held too few tokens. `heap_allocations_per_token` is null when the binary has no allocation counter.
 /// `buffers` is the decode plan (`first`, `last`: inclusive op indices of one token's ops).
 public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
-    /// One buffer of the decode plan.
-    public struct Buffer: Codable, Sendable, Equatable {
-        public var name: String
-        public var bytes: Int
-        public var offset: Int
-        public var first: Int
-        public var last: Int
-        public var category: String
-
-        public init(name: String, bytes: Int, offset: Int, first: Int, last: Int, category: String) {
-            (self.name, self.bytes, self.offset, self.first, self.last, self.category) = (
-                name, bytes, offset, first, last, category
-            )
-        }
-    }
+    /// One buffer of the decode plan, as `memplan plan` reports a training step's.
+    public typealias Buffer = PlanReport.Buffer
 
     public struct PredictedBytes: Codable, Sendable, Equatable {
         public var parameters: Int

@@ -47,17 +47,22 @@ public struct PlanReport: Codable, Sendable, Equatable, ReportDocument {
         format == .table ? PlanRenderer.text(self, timelineRows: timelineRows) : render(format)
     }
 
-    public init(plan: ArenaPlan, program: StepProgram, naiveBytes: Int) {
-        arenaBytes = plan.arenaByteCount
-        lowerBoundBytes = plan.lowerBound
-        self.naiveBytes = naiveBytes
-        alignment = plan.alignment
-        buffers = plan.requests.indices.map { index in
+    /// Every buffer of `plan` with its offset and lifetime, in the plan's order.
+    public static func buffers(of plan: ArenaPlan) -> [Buffer] {
+        plan.requests.indices.map { index in
             let request = plan.requests[index]
             return Buffer(
                 name: request.name, bytes: request.byteCount, offset: plan.offsets[index], first: request.lifetime.lowerBound,
                 last: request.lifetime.upperBound, category: request.category.rawValue)
         }
+    }
+
+    public init(plan: ArenaPlan, program: StepProgram, naiveBytes: Int) {
+        arenaBytes = plan.arenaByteCount
+        lowerBoundBytes = plan.lowerBound
+        self.naiveBytes = naiveBytes
+        alignment = plan.alignment
+        buffers = Self.buffers(of: plan)
         profile = program.table.name
         precision = program.table.precision.rawValue
         batch = program.table.batchSize

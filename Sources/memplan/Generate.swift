@@ -110,12 +110,7 @@ extension Adapters {
             kvResidentBytesReleased: kv?.releasedResidentBytes ?? 0, kvResidentBytesAtEnd: kv?.finalResidentBytes ?? 0,
             heapAllocationsPerToken: result.heapAllocationsPerToken, pageBytes: result.pageSize,
             numaAvailable: result.isNUMABacked)
-        let buffers = plan.requests.indices.map { index in
-            let request = plan.requests[index]
-            return GenerationReport.Buffer(
-                name: request.name, bytes: request.byteCount, offset: plan.offsets[index], first: request.lifetime.lowerBound,
-                last: request.lifetime.upperBound, category: request.category.rawValue)
-        }
+        let buffers = PlanReport.buffers(of: plan)
         return GenerationReport(
             prompt: result.prompt, generated: result.generated, predicted: predicted, actual: actual,
             throughput: GenerationReport.Throughput(
