@@ -37,12 +37,16 @@ public struct Checked: Sendable {
 public enum BudgetError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A byte or element count exceeds `Int.max` (about 9.2e18 bytes, 8 EiB).
     case overflow(quantity: String, context: String)
+    /// A split over devices the model or the strategy cannot take (`DeviceBudget`).
+    case unshardable(strategy: String, devices: Int, reason: String, hint: String)
 
     public var description: String {
         switch self {
         case .overflow(let quantity, let context):
             "\(context): \(quantity) would exceed \(Int.max) (2⁶³−1, about 8 EiB), the largest number memplan counts in; "
                 + "check the profile for a mistyped width, parameter count or batch size"
+        case .unshardable(let strategy, let devices, let reason, let hint):
+            "--strategy \(strategy) over \(devices) devices: \(reason); \(hint)"
         }
     }
 }

@@ -18,7 +18,10 @@ import ModelProfile
 ///      "tensors": [{"name", "layer", "shape", "element_type", "category", "bytes"}],
 ///      "transformer": {…} | null, "recompute": [{"checkpoint", "peak_bytes", "saved_bytes", "step_flops",
 ///                                               "recomputed_flops", "added_compute_fraction", "selected"}] | null,
-///      "human": {"total_decimal", "total_binary", "total_lecture"}}
+///      "human": {"total_decimal", "total_binary", "total_lecture"},
+///      "devices", "strategy", "per_device": {"parameters", "master_parameters", "gradients", "optimizer",
+///                  "activations", "inputs", "communication", "total", …} | null (with --devices),
+///      "strategies": [{"strategy", "model_state", "communication", "total", "selected"}] | null}
 ///
 /// All byte and count values are integers. `bytes.total` is every tensor of the step with no reuse, never below the
 /// plan's lower bound. In bound mode only `parameters` is known of the counts: `weights` repeats it, `biases` and
@@ -179,6 +182,12 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
     @Nullable public var recompute: [RecomputeOption]?
     /// The precision recipe (new key).
     @Nullable public var recipe: Recipe?
+    /// With `--devices N --strategy S` (new keys, null without): the device count, the strategy, one device's bytes
+    /// and every strategy's totals at N.
+    @Nullable public var devices: Int? = nil
+    @Nullable public var strategy: String? = nil
+    @Nullable public var perDevice: PerDevice? = nil
+    @Nullable public var strategies: [StrategyOption]? = nil
     public var human: Human
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown]
@@ -260,6 +269,7 @@ public enum EstimateRenderer {
         if !report.layers.isEmpty { out += layerTable(report).renderText() + "\n" }
         out += countsLine(report) + "\n\n"
         out += categoryTable(report).renderText()
+        out += deviceSection(report, markdown: false)
         if let table = recomputeTable(report) {
             out += "\nCheckpointing (the planned step's peak, `memplan plan`):\n" + table.renderText()
         }
@@ -273,6 +283,7 @@ public enum EstimateRenderer {
         if !report.layers.isEmpty { out += layerTable(report).renderMarkdown() + "\n" }
         out += countsLine(report) + "\n\n"
         out += categoryTable(report).renderMarkdown()
+        out += deviceSection(report, markdown: true)
         if let table = recomputeTable(report) {
             out += "\n### Checkpointing\n\nThe planned step's peak (`memplan plan`) and the compute each mode adds.\n\n"
             out += table.renderMarkdown()

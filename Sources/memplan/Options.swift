@@ -160,7 +160,12 @@ struct ModelSource: ParsableArguments {
                     ? "give a profile file, or --parameters and --sample-bytes (bound mode), or --mlp widths (exact mode)"
                     : "give only one of: a profile file, --parameters/--sample-bytes, --mlp")
         }
-        if (parameters != nil) != (sampleBytes != nil) {
+    }
+
+    /// Bound mode needs both --parameters and --sample-bytes, except for a question about model state alone (the split
+    /// over devices), where the samples count as 0 B. Called by each command's `validate`.
+    func checkBoundPair(parametersAlone: Bool = false) throws {
+        if sampleBytes != nil && parameters == nil || parameters != nil && sampleBytes == nil && !parametersAlone {
             throw ValidationError(
                 "bound mode needs both --parameters and --sample-bytes (e.g. --parameters 300e9 --sample-bytes 1GB)")
         }
@@ -183,8 +188,9 @@ struct ModelSource: ParsableArguments {
     /// Loads or builds the profile.
     func resolve() throws -> Profile {
         if let profile { return try ModelFiles.loadProfile(profile) }
-        if let parameters, let sampleBytes {
-            return .bound(try BoundModel(name: "bound", parameterCount: parameters.value, sampleByteCount: sampleBytes.value))
+        if let parameters {
+            return .bound(
+                try BoundModel(name: "bound", parameterCount: parameters.value, sampleByteCount: sampleBytes?.value ?? 0))
         }
         return try MLPWidths.model(mlp ?? "", activation: activation, loss: loss)
     }

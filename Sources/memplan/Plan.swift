@@ -64,6 +64,7 @@ extension Memplan {
 
         func validate() throws {
             _ = try format.checked(for: PlanReport.self, command: "plan")
+            try source.checkBoundPair()
             let value = alignment.value
             guard value > 0, value & (value - 1) == 0, value <= 1 << 30 else {
                 throw ValidationError("--alignment must be a power of two from 1 to 1 GiB, such as 64 or 4096; got \(value)")
