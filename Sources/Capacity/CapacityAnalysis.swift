@@ -31,6 +31,8 @@ public struct PrecisionCapacity: Sendable {
     public var lectureAnswers: [(batch: Int, bytes: Int, machinesNeeded: Int)]
     /// A transformer's largest batch, context and depth under each checkpoint mode; empty otherwise.
     public var transformerLimits: [TransformerLimits] = []
+    /// The fewest devices (nodes of this machine) under each strategy, at the profile's batch per device.
+    public var deviceAnswers: [DeviceAnswer] = []
 }
 
 /// How far a transformer stretches under one checkpoint mode: the largest batch, context (trained at full length) and
@@ -179,6 +181,10 @@ public enum CapacityAnalysis {
                     capacity.transformerLimits = TransformerLimits.search(
                         model, machineLimit: machineLimit, nodeLimits: nodeLimits)
                 }
+            }
+            if let smallest = nodeLimits.values.min() {
+                capacity.deviceAnswers = DeviceSearch.answers(
+                    profile.with(precisionOrSelf: precision), deviceLimit: smallest, devicesPerMachine: machine.nodes.count)
             }
             results.append(capacity)
         }

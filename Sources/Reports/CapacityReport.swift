@@ -16,7 +16,9 @@ import ModelProfile
 ///                   "max_parameters", "curve": [{"batch", "bytes"}],
 ///                   "lecture": [{"batch", "total_bytes", "lecture", "machines_needed"}],
 ///                   "transformer_limits": [{"checkpoint", "machine": {"batch", "context", "layers"},
-///                                           "per_node": {"0": {…}}}] | null}]}
+///                                           "per_node": {"0": {…}}}] | null,
+///                   "devices": [{"strategy", "devices_needed", "machines_needed", "device_bytes",
+///                                "model_state_bytes"}]}]}
 ///
 /// `max_scale` is the largest hidden-width multiplier k at the profile's batch (null without hidden
 /// layers or in bound mode); `max_parameters` is bound mode's largest parameter count.
@@ -78,6 +80,8 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         public var lecture: [LectureAnswer]
         /// A transformer's limits under each checkpoint mode (new key; null for other profiles).
         @Nullable public var transformerLimits: [TransformerLimit]? = nil
+        /// The fewest devices under each strategy (new key; null in old results).
+        @Nullable public var devices: [DeviceOption]? = nil
     }
 
     /// The largest batch, context (trained at full length) and block count that fit, each with the other two as the
@@ -149,7 +153,8 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
                             checkpoint: limits.recompute.rawValue, machine: dimensions(limits.machine),
                             perNode: Dictionary(
                                 uniqueKeysWithValues: limits.perNode.map { (String($0.key), dimensions($0.value)) }))
-                    })
+                    },
+                devices: capacity.deviceAnswers.map(DeviceOption.init))
         }
     }
 
@@ -197,6 +202,7 @@ public enum CapacityRenderer {
             if let rule = report.scalingRule { notes.append("Max scale k: \(escape(rule)).") }
             if report.results.contains(where: { $0.transformerLimits != nil }) { notes.append(transformerNote) }
         }
+        if devicesTable(report) != nil { notes.append(devicesNote) }
         let source =
             switch report.machine.memorySource {
             case "free": " (MemFree: memory nothing uses now; --memory available also counts reclaimable caches, MemAvailable)"
@@ -221,7 +227,9 @@ public enum CapacityRenderer {
     static func table(_ report: CapacityReport) -> TextTable {
         var columns: [TextTable.Column] = [.left("Precision"), .right("Max batch (machine)")]
         columns += report.nodeIDs.prefix(8).map { .right("node \($0)") }
-        columns += [.right("At max batch"), .right("At batch \(ByteUnits.grouped(report.profileBatch))"), .right("Machines")]
+        columns += [
+            .right("At max batch"), .right("At batch \(ByteUnits.grouped(report.profileBatch))"), .right("Machines (pooled)"),
+        ]
         columns.append(report.mode == "bound" ? .right("Max parameters") : .left("Max scale k (widths)"))
         var table = TextTable(columns: columns)
         for result in report.results {
@@ -314,10 +322,7 @@ public enum CapacityRenderer {
                 if report.nodeIDs.count > 1, result.maxBatch.machine > 0,
                     report.nodeIDs.allSatisfy({ (result.maxBatch.perNode[$0] ?? 0) == 0 })
                 {
-                    lines.append(
-                        "\(escape(result.precision)): it does not fit one node (one device) even at batch 1; the machine's "
-                            + "figure is one arena spread over every node, which training does not do — it needs the model "
-                            + "state sharded across devices (ZeRO stages 1–3), which memplan does not plan yet")
+                    lines.append(shardingSentence(result, escape: escape))
                 }
             }
         }
@@ -330,6 +335,7 @@ public enum CapacityRenderer {
         out += table(report).renderText()
         if let limits = transformerTable(report) { out += "\n" + limits.renderText() }
         if let lecture = lectureTable(report) { out += "\n" + lecture.renderText() }
+        if let devices = devicesTable(report) { out += "\nDevices by strategy:\n" + devices.renderText() }
         out += "\n" + sentences(report, escape: escape).joined(separator: "\n") + "\n"
         out += notes(report, escape: escape).map { "\n" + $0 }.joined() + "\n"
         return out
@@ -346,6 +352,7 @@ public enum CapacityRenderer {
         out += "## Machine\n\n" + machineTable.renderMarkdown() + "\n## What fits\n\n" + table(report).renderMarkdown()
         if let limits = transformerTable(report) { out += "\n## Transformer limits\n\n" + limits.renderMarkdown() }
         if let lecture = lectureTable(report) { out += "\n## The lecture's answer\n\n" + lecture.renderMarkdown() }
+        if let devices = devicesTable(report) { out += "\n## Devices by strategy\n\n" + devices.renderMarkdown() }
         out += "\n" + sentences(report, escape: escape).map { "- " + $0 }.joined(separator: "\n") + "\n"
         out += notes(report, escape: escape).map { "\n> " + $0 + "\n" }.joined()
         return out

@@ -210,6 +210,9 @@ public enum HTMLPage {
             xLabel: "batch size (samples per step)", yLabel: "bytes")
         body += "<h2>What fits</h2>" + table(rows(CapacityRenderer.table(report)))
         if let lecture = CapacityRenderer.lectureTable(report) { body += "<h2>The lecture's answer</h2>" + table(rows(lecture)) }
+        if let devices = CapacityRenderer.devicesTable(report) {
+            body += "<h2>Devices by strategy</h2>" + table(rows(devices))
+        }
         body += "<ul>" + CapacityRenderer.sentences(report).map { "<li>\(Markup.html($0))</li>" }.joined() + "</ul>"
         var machineRows = [["Node", "Total", "Free"]]
         for node in report.machine.nodes {

@@ -28,7 +28,7 @@ extension Memplan {
                   memplan estimate config.json --batch 8 --sequence 2048
                   memplan estimate model.safetensors
                   memplan estimate resnet50.onnx --batch 32
-                  memplan estimate profiles/llama2-7b.yaml --precision bf16-mixed --devices 8 --strategy zero3
+                  memplan estimate profiles/llama2-7b.yaml --devices 8 --strategy zero3
                 """)
 
         @OptionGroup var source: ModelSource

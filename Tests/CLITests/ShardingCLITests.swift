@@ -57,3 +57,58 @@ struct ShardingCLITests {
         }
     }
 }
+
+@Suite("memplan capacity: devices and machines by strategy, end to end")
+struct ShardingCapacityCLITests {
+    @Test("a small transformer at bf16-mixed on 20 MB devices: the fewest devices per strategy, and one fewer does not fit")
+    func fewestDevices() throws {
+        let directory = try makeTemporaryDirectory()
+        let machine = directory.appendingPathComponent("machine.yaml")
+        try "kind: machine\nname: four-small\nnodes:\n  - {memory: 20MB, count: 4}\n".write(
+            to: machine, atomically: true, encoding: .utf8)
+        // 3.3 M parameters, 16 B each under bf16-mixed AdamW: 52.8 MB of model state, far over one 18 MB device.
+        let profile = directory.appendingPathComponent("tiny.yaml")
+        try """
+        kind: transformer
+        name: tiny-gpt
+        vocabulary: 256
+        context: 16
+        layers: 2
+        heads: 4
+        hidden: 256
+        batch: 2
+        sequence: 16
+        optimizer: {kind: adamw, learning_rate: 1e-3}
+
+        """.write(to: profile, atomically: true, encoding: .utf8)
+        let result = try runMemplan([
+            "capacity", profile.path, "--machine", machine.path, "--precision", "bf16-mixed", "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let first = try #require((document["results"] as? [[String: Any]])?.first)
+        let usable = try #require(((first["usable_bytes"] as? [String: Any])?["per_node"] as? [String: Int])?["0"])
+        let devices = try #require(first["devices"] as? [[String: Any]])
+        #expect(devices.map { $0["strategy"] as? String } == ["dp", "zero1", "zero2", "zero3", "tp"])
+        // dp keeps the whole model state on every device: it never fits.
+        #expect(devices[0]["devices_needed"] is NSNull)
+        var needed: [String: Int] = [:]
+        for option in devices.dropFirst() {
+            let strategy = try #require(option["strategy"] as? String)
+            let count = try #require(option["devices_needed"] as? Int, "\(strategy)")
+            needed[strategy] = count
+            #expect(try #require(option["device_bytes"] as? Int) <= usable)
+            #expect(option["machines_needed"] as? Int == (count + 3) / 4)
+        }
+        // Each stage shards more, so it needs no more devices than the one before.
+        #expect(needed["zero3"]! <= needed["zero2"]!)
+        #expect(needed["zero2"]! <= needed["zero1"]!)
+        // One device fewer than zero3's answer is over the limit, by the estimate's own per-device total.
+        let fewer = try runMemplan([
+            "estimate", profile.path, "--precision", "bf16-mixed", "--devices", String(needed["zero3"]! - 1),
+            "--strategy", "zero3", "--format", "json",
+        ])
+        let estimate = try #require(try JSONSerialization.jsonObject(with: Data(fewer.standardOutput.utf8)) as? [String: Any])
+        #expect(((estimate["per_device"] as? [String: Any])?["total"] as? Int ?? 0) > usable)
+    }
+}
