@@ -77,6 +77,7 @@ public struct DecodeTable: Sendable {
     public init(model: TransformerModel) throws(BudgetError) {
         var step = model  // one token: the training table of batch 1, sequence 1 declares the parameters
         (step.batchSize, step.sequenceLength, step.recompute) = (1, 1, .none)
+        step.lora = nil  // decoding reads the base weights (LoRA adapters are a training-time addition)
         self.model = model
         let spec = model.spec
         let checked = Checked(context: model.name)

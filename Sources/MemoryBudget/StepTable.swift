@@ -164,6 +164,9 @@ public struct TensorSpec: Sendable, Hashable {
     public var elementCount: Int
     /// elementCount · elementType.byteCount (checked).
     public var byteCount: Int
+    /// A parameter the step does not train (a base weight under LoRA): it has no gradient, master copy or optimizer
+    /// state, and the update does not touch it.
+    public var isFrozen = false
 }
 
 /// One op of a training step.

@@ -76,9 +76,16 @@ struct TableBuilder {
     }
 
     /// A parameter, its gradient (unless the update is fused) and the optimizer's state tensors for it; in a
-    /// mixed-precision recipe also its fp32 master copy, and the state in fp32.
-    mutating func parameter(_ id: TensorID, name: String, shape: [Int], elementType: ElementType) throws(BudgetError) {
+    /// mixed-precision recipe also its fp32 master copy, and the state in fp32. A frozen parameter (`trains` false)
+    /// is the stored tensor alone.
+    mutating func parameter(
+        _ id: TensorID, name: String, shape: [Int], elementType: ElementType, trains: Bool = true
+    ) throws(BudgetError) {
         try add(id, name: name, shape: shape, elementType: elementType, category: .parameters, isPersistent: true)
+        guard trains else {
+            tensors[tensors.count - 1].isFrozen = true
+            return
+        }
         if !fusesUpdate { try add(id.gradient, name: "d" + name, shape: shape, elementType: elementType, category: .gradients) }
         var stateType = elementType
         if case .float(let precision) = elementType, let master = precision.masterPrecision {
@@ -110,7 +117,8 @@ public struct StepTable: Sendable {
     public let ops: [OpAccess]
     /// Whether plain SGD's update runs inside the backward ops (no gradients stored, no update op).
     public let fusesUpdate: Bool
-    /// Parameter tensors in update order (layer by layer).
+    /// The parameter tensors that train, in update order (layer by layer); frozen ones (`TensorSpec.isFrozen`) are
+    /// left out.
     public let parameterIDs: [TensorID]
     private let indexByID: [TensorID: Int]
 
@@ -219,7 +227,7 @@ public struct StepTable: Sendable {
                 elementType: .int32, category: .data, isPersistent: true)
         }
         tensors = builder.tensors
-        parameterIDs = tensors.filter { $0.category == .parameters }.map(\.id)
+        parameterIDs = tensors.filter { $0.category == .parameters && !$0.isFrozen }.map(\.id)
         var ops = kinds.ops(fusedUpdate: false, parameterIDs: parameterIDs, states: model.optimizer.kind.stateTensorsPerParameter)
         if textBytes == nil { ops[0].reads = [] }  // the step alone: the batch comes from outside the arena
         self.ops = ops

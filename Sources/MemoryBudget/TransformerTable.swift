@@ -95,9 +95,10 @@ struct TransformerKinds {
     func tensors(_ table: inout TableBuilder) throws(BudgetError) {
         let (b, t, c, vp) = (model.batchSize, model.sequenceLength, spec.hiddenSize, spec.paddedVocabularySize)
         let float = ElementType.float(model.precision)
-        try table.parameter(embedding(.tokenTable), name: "wte", shape: [vp, c], elementType: float)
+        try table.parameter(embedding(.tokenTable), name: "wte", shape: [vp, c], elementType: float, trains: trainsBase)
         if spec.positions == .learned {
-            try table.parameter(embedding(.positionTable), name: "wpe", shape: [spec.contextLength, c], elementType: float)
+            try table.parameter(
+                embedding(.positionTable), name: "wpe", shape: [spec.contextLength, c], elementType: float, trains: trainsBase)
         } else {
             try table.add(
                 embedding(.rotaryTable), name: "rope", shape: [spec.contextLength, spec.headSize], elementType: float,
@@ -111,9 +112,11 @@ struct TransformerKinds {
                 original.id.recomputed, name: original.name + ".re", shape: original.shape, elementType: original.elementType,
                 category: .recomputed)
         }
-        try table.parameter(head(.normGain), name: "lnfw", shape: [c], elementType: float)
-        if hasShift { try table.parameter(head(.normShift), name: "lnfb", shape: [c], elementType: float) }
-        if !spec.tiedEmbeddings { try table.parameter(head(.weight), name: "lm_head", shape: [vp, c], elementType: float) }
+        try table.parameter(head(.normGain), name: "lnfw", shape: [c], elementType: float, trains: trainsBase)
+        if hasShift { try table.parameter(head(.normShift), name: "lnfb", shape: [c], elementType: float, trains: trainsBase) }
+        if !spec.tiedEmbeddings {
+            try table.parameter(head(.weight), name: "lm_head", shape: [vp, c], elementType: float, trains: trainsBase)
+        }
         try table.add(head(.norm), name: "lnf", shape: [b, t, c], elementType: float, category: .activations)
         if hasShift {
             try table.add(head(.normMean), name: "lnf_mean", shape: [b, t], elementType: float, category: .activations)
@@ -138,8 +141,9 @@ struct TransformerKinds {
             (.fcProjectionWeight, "fcprojw", [c, i], true), (.fcProjectionBias, "fcprojb", [c], spec.hasBiases),
         ]
         for (role, name, shape, present) in parameters where present {
-            try table.parameter(block(k, role), name: h + name, shape: shape, elementType: float)
+            try table.parameter(block(k, role), name: h + name, shape: shape, elementType: float, trains: trainsBase)
         }
+        try adapterTensors(k, &table)
         let activations: [(BlockTensor, String, [Int], BufferCategory, Bool)] = [
             (.norm1, "ln1", [b, t, c], .activations, true), (.norm1Mean, "ln1_mean", [b, t], .activations, hasShift),
             (.norm1Rstd, "ln1_rstd", [b, t], .activations, true), (.qkv, "qkv", [b, t, spec.qkvWidth], .activations, true),
@@ -173,11 +177,16 @@ struct TransformerKinds {
             case .fc: spec.hasBiases ? [.fcWeight, .fcBias] : [.fcWeight]
             case .fcProjection: spec.hasBiases ? [.fcProjectionWeight, .fcProjectionBias] : [.fcProjectionWeight]
             }
-        return roles.map { block(k, $0) }
+        return roles.map { block(k, $0) } + adapterParameters(k, part)
     }
 
-    /// What block k's forward sub-op reads (besides its parameters) and writes.
+    /// What block k's forward sub-op reads (besides its parameters) and writes, LoRA's rank-r intermediates included.
     func forward(_ k: Int, _ part: BlockPart) -> (reads: [TensorID], writes: [TensorID]) {
+        let base = baseForward(k, part)
+        return (base.reads, base.writes + adapterIntermediates(k, part))
+    }
+
+    func baseForward(_ k: Int, _ part: BlockPart) -> (reads: [TensorID], writes: [TensorID]) {
         let stats1: [TensorID] = hasShift ? [block(k, .norm1Mean), block(k, .norm1Rstd)] : [block(k, .norm1Rstd)]
         let stats2: [TensorID] = hasShift ? [block(k, .norm2Mean), block(k, .norm2Rstd)] : [block(k, .norm2Rstd)]
         let rope: [TensorID] = spec.positions == .rotary ? [embedding(.rotaryTable)] : []
@@ -195,7 +204,13 @@ struct TransformerKinds {
 
     /// What block k's backward sub-op reads (besides its parameters) and writes (besides its parameters' gradients).
     /// The residual stream's gradient (`dresidual`) passes every block: the projections read it, the norms add to it.
+    /// An adapted projection also reads its rank-r intermediates (for dB) and writes their deltas.
     func backward(_ k: Int, _ part: BlockPart) -> (reads: [TensorID], writes: [TensorID]) {
+        let base = baseBackward(k, part)
+        return (base.reads + adapterIntermediates(k, part), base.writes + adapterDeltas(k, part))
+    }
+
+    func baseBackward(_ k: Int, _ part: BlockPart) -> (reads: [TensorID], writes: [TensorID]) {
         let dResidual = head(.dResidual)
         let stats1: [TensorID] = hasShift ? [block(k, .norm1Mean), block(k, .norm1Rstd)] : [block(k, .norm1Rstd)]
         let stats2: [TensorID] = hasShift ? [block(k, .norm2Mean), block(k, .norm2Rstd)] : [block(k, .norm2Rstd)]
@@ -251,12 +266,12 @@ struct TransformerKinds {
         ops.append(
             OpAccess(
                 .backwardPart(layer: headLayer, part: 1), reads: [head(.logits), head(.norm), headWeight],
-                writes: [head(.dNorm), headWeight.gradient], label: "bwd logits"))
+                writes: [head(.dNorm)] + gradients([headWeight]), label: "bwd logits"))
         ops.append(
             OpAccess(
                 .backwardPart(layer: headLayer, part: 0),
                 reads: [head(.dNorm), block(headLayer - 1, .output)] + headStats + normParameters,
-                writes: [head(.dResidual)] + normParameters.map(\.gradient), label: "bwd lnf"))
+                writes: [head(.dResidual)] + gradients(normParameters), label: "bwd lnf"))
         for k in blocks.reversed() {
             // A segment's recompute runs (in forward order) just before the backward of its last block.
             if let segment = segments.first(where: { $0.upperBound == k }) {
@@ -270,15 +285,17 @@ struct TransformerKinds {
                 ops.append(
                     OpAccess(
                         .backwardPart(layer: k, part: part.rawValue), reads: reads.map(recomputed) + parameters,
-                        writes: writes + parameters.map(\.gradient), label: "bwd h\(k - 1).\(part.name)"))
+                        writes: writes + gradients(parameters), label: "bwd h\(k - 1).\(part.name)"))
             }
         }
-        var embedGradients = [embedding(.tokenTable).gradient]
-        if spec.positions == .learned { embedGradients.append(embedding(.positionTable).gradient) }
-        ops.append(
-            OpAccess(
-                .backwardPart(layer: 1, part: 0), reads: [head(.dResidual), TensorID(.features)], writes: embedGradients,
-                label: "bwd embed"))
+        var embedParameters = [embedding(.tokenTable)]
+        if spec.positions == .learned { embedParameters.append(embedding(.positionTable)) }
+        if trainsBase {  // frozen embeddings (LoRA) need no backward
+            ops.append(
+                OpAccess(
+                    .backwardPart(layer: 1, part: 0), reads: [head(.dResidual), TensorID(.features)],
+                    writes: gradients(embedParameters), label: "bwd embed"))
+        }
         let stateIndices = 0..<states
         ops.append(
             OpAccess(

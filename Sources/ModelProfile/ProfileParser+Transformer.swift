@@ -7,9 +7,19 @@ extension ProfileParser {
         "kind", "name", "description", "vocabulary", "padded_vocabulary", "context", "layers", "heads", "kv_heads", "hidden",
         "feed_forward", "norm", "activation", "positions", "tied_embeddings", "biases", "qkv_bias", "batch", "sequence",
         "precision",
-        "optimizer", "checkpoint", "data", "epochs", "seed",
+        "optimizer", "checkpoint", "data", "epochs", "seed", "lora",
     ]
+    static let loraKeys = ["rank", "targets"]
     static let textDataKeys = ["source", "path", "validation", "count", "seed"]
+
+    /// `lora:` in a bound or MLP profile: adapters are defined on a transformer's projections only.
+    static func rejectLoRA(_ top: Section, reader: NodeReader, kind: String) throws {
+        guard let node = top["lora"] else { return }
+        throw ProfileError.inconsistent(
+            reader.location(node),
+            "lora adapters apply to transformer profiles (kind: transformer, targets q, k, v, o, gate, up, down); "
+                + "this is \(kind) profile")
+    }
 
     /// `kind: transformer`. GPT-2's defaults where a key is left out (LayerNorm, GELU, learned positions, tied
     /// embeddings, biases; feed_forward = 4·hidden, kv_heads = heads); `sequence` defaults to the context.
@@ -49,10 +59,11 @@ extension ProfileParser {
         let recompute: Recompute = try choice("checkpoint", .none)
         let epochs = try optional("epochs") ?? 1
         let seed = try top["seed"].map { UInt64(try reader.count($0, field: "seed", minimum: 0)) } ?? 42
+        let lora = try top["lora"].map { try reader.lora($0, spec: spec) }
         do {
             return try TransformerModel(
                 name: name, spec: spec, batchSize: batch, sequenceLength: sequence, precision: precision, optimizer: optimizer,
-                recompute: recompute, data: data, epochs: epochs, seed: seed)
+                recompute: recompute, data: data, epochs: epochs, seed: seed, lora: lora)
         } catch {
             throw ProfileError.invalidModel(reader.location(top.node), error)
         }
@@ -60,6 +71,26 @@ extension ProfileParser {
 }
 
 extension NodeReader {
+    /// `lora: {rank: 8, targets: [q, v]}`, checked against the blocks it adapts (rank ≤ min(d_in, d_out) of each).
+    func lora(_ node: Node, spec: TransformerSpec) throws -> LoRA {
+        let section = try section(node, named: "lora", allowed: ProfileParser.loraKeys)
+        let rank = try count(
+            try section.require("rank", hint: "give the adapters' rank, e.g. lora: {rank: 8, targets: [q, v]}"),
+            field: "lora.rank", minimum: 1)
+        let targetsNode = try section.require("targets", hint: "name the adapted projections, e.g. targets: [q, v]")
+        let names = LoRATarget.allCases.map(\.rawValue)
+        let targets = try list(targetsNode, field: "lora.targets").map { item in
+            try named(item, field: "lora target", valid: names, parse: LoRATarget.init(name:))
+        }
+        let lora = LoRA(rank: rank, targets: targets)
+        do {
+            try lora.validate(for: spec)
+        } catch {
+            throw ProfileError.invalidModel(location(node), error)
+        }
+        return lora
+    }
+
     /// `data: {source: text, path: …, validation: 0.1}` or `data: {source: synthetic, count: 100000, seed: 1}`.
     func textSource(_ node: Node) throws -> TextSource {
         let data = try section(node, named: "data", allowed: ProfileParser.textDataKeys)

@@ -192,6 +192,7 @@ public enum ProfileParser {
     // MARK: - Bound profiles
 
     static func parseBound(_ top: Section, reader: NodeReader) throws -> BoundModel {
+        try rejectLoRA(top, reader: reader, kind: "a bound")
         try reader.rejectUnknown(top, allowed: boundKeys)
         let name = try top["name"].map { try reader.string($0, field: "name") } ?? reader.defaultName
         let parameters = try reader.count(
@@ -215,6 +216,7 @@ public enum ProfileParser {
     // MARK: - Exact profiles
 
     static func parseExact(_ top: Section, reader: NodeReader) throws -> Model {
+        try rejectLoRA(top, reader: reader, kind: "an MLP (exact)")
         try reader.rejectUnknown(top, allowed: exactKeys)
         let name = try top["name"].map { try reader.string($0, field: "name") } ?? reader.defaultName
 

@@ -134,7 +134,7 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
 /// A transformer and how to train it: the "transformer" kind of profile.
 ///
 /// Invariants (checked by `init`): the spec's (`TransformerSpec.validate`); 1 ≤ sequence ≤ context; batch ≥ 1;
-/// epochs ≥ 1; learning rate positive and finite.
+/// epochs ≥ 1; learning rate positive and finite; the adapters fit the blocks (`LoRA.validate`).
 public struct TransformerModel: Sendable, Codable, Hashable {
     public var name: String
     public var spec: TransformerSpec
@@ -149,11 +149,13 @@ public struct TransformerModel: Sendable, Codable, Hashable {
     /// Passes over the training tokens (each a set of B·T-token windows).
     public var epochs: Int
     public var seed: UInt64
+    /// Low-rank adapters: every base weight frozen, only the adapters train; nil trains every weight.
+    public var lora: LoRA?
 
     public init(
         name: String, spec: TransformerSpec, batchSize: Int = 4, sequenceLength: Int? = nil, precision: Precision = .single,
         optimizer: Optimizer = Optimizer(kind: .adamw, learningRate: 3e-4), recompute: Recompute = .none, data: TextSource? = nil,
-        epochs: Int = 1, seed: UInt64 = 42
+        epochs: Int = 1, seed: UInt64 = 42, lora: LoRA? = nil
     ) throws(ModelError) {
         self.name = name
         self.spec = spec
@@ -165,6 +167,7 @@ public struct TransformerModel: Sendable, Codable, Hashable {
         self.data = data
         self.epochs = epochs
         self.seed = seed
+        self.lora = lora
         try validate()
     }
 
@@ -179,14 +182,16 @@ public struct TransformerModel: Sendable, Codable, Hashable {
         guard optimizer.learningRate.isFinite, optimizer.learningRate > 0 else {
             throw .nonPositive(what: "learning rate", value: optimizer.learningRate)
         }
+        try lora?.validate(for: spec)
     }
 
     /// The same model with CLI overrides applied.
     public func with(
         precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil, sequenceLength: Int? = nil,
-        recompute: Recompute? = nil
+        recompute: Recompute? = nil, lora: LoRA? = nil
     ) throws(ModelError) -> TransformerModel {
         var copy = self
+        if let lora { copy.lora = lora }
         if let precision { copy.precision = precision }
         if let batchSize { copy.batchSize = batchSize }
         if let sequenceLength { copy.sequenceLength = sequenceLength }

@@ -7,7 +7,7 @@ import ModelProfile
 /// The `--format json` contract of `memplan estimate` (keys are stable; new keys may be added):
 ///
 ///     {"profile", "precision", "batch", "mode": "exact"|"bound", "optimizer", "element_bytes", "fuses_update",
-///      "counts": {"parameters", "weights", "biases", "neurons"},
+///      "counts": {"parameters", "weights", "biases", "neurons", "trainable_parameters", "frozen_parameters"},
 ///      "bytes": {"parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch",
 ///                "recomputed", "master_parameters"},
 ///      "recipe": {"name", "parameter_bytes", "master_bytes", "gradient_bytes", "optimizer_state_bytes",
@@ -16,6 +16,7 @@ import ModelProfile
 ///      "layers": [{"index", "inputs", "units", "activation", "weights", "biases", "parameters",
 ///                  "bytes": {"parameters", "gradients", "activations", "optimizer", "deltas", "scratch"}}],
 ///      "tensors": [{"name", "layer", "shape", "element_type", "category", "bytes"}],
+///      "lora": {"rank", "targets", "adapted_matrices"} | null,
 ///      "transformer": {…} | null, "recompute": [{"checkpoint", "peak_bytes", "saved_bytes", "step_flops",
 ///                                               "recomputed_flops", "added_compute_fraction", "selected"}] | null,
 ///      "human": {"total_decimal", "total_binary", "total_lecture"},
@@ -32,6 +33,11 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         public var weights: Int
         public var biases: Int
         public var neurons: Int
+        /// Parameters that train: all of them, or a LoRA model's adapters (new key).
+        public var trainableParameters: Int
+        /// Parameters stored but not trained (a LoRA model's base weights): no gradient, master copy or optimizer
+        /// state (new key).
+        public var frozenParameters: Int
     }
 
     public struct Bytes: Codable, Sendable, Equatable {
@@ -178,6 +184,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
     public var layers: [Layer]
     public var tensors: [Tensor]
     @Nullable public var transformer: Transformer?
+    /// The LoRA adapters the model trains instead of its weights (new key; null when every weight trains).
+    @Nullable public var lora: LoRAAdapters?
     /// A transformer's checkpoint modes side by side (new key; null for other profiles).
     @Nullable public var recompute: [RecomputeOption]?
     /// The precision recipe (new key).
@@ -202,7 +210,9 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         elementBytes = budget.precision.byteCount
         fusesUpdate = budget.fusesUpdate
         counts = Counts(
-            parameters: budget.parameterCount, weights: budget.weightCount, biases: budget.biasCount, neurons: budget.neuronCount)
+            parameters: budget.parameterCount, weights: budget.weightCount, biases: budget.biasCount, neurons: budget.neuronCount,
+            trainableParameters: budget.trainableParameterCount, frozenParameters: budget.frozenParameterCount)
+        lora = budget.transformer.flatMap(LoRAAdapters.init)
         bytes = Bytes(
             parameters: budget.parameterByteCount, gradients: budget.gradientByteCount, activations: budget.activationByteCount,
             inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
@@ -267,7 +277,9 @@ public enum EstimateRenderer {
     public static func text(_ report: EstimateReport) -> String {
         var out = header(report) + "\n\n"
         if !report.layers.isEmpty { out += layerTable(report).renderText() + "\n" }
-        out += countsLine(report) + "\n\n"
+        out += countsLine(report) + "\n"
+        if let line = trainableLine(report) { out += line + "\n" }
+        out += "\n"
         out += categoryTable(report).renderText()
         out += deviceSection(report, markdown: false)
         if let table = recomputeTable(report) {
@@ -281,7 +293,9 @@ public enum EstimateRenderer {
         var out = "## Memory estimate: \(Markup.markdown(report.profile))\n\n"
         out += "*\(report.mode) mode, \(report.precision) precision, batch \(report.batch), optimizer \(report.optimizer)*\n\n"
         if !report.layers.isEmpty { out += layerTable(report).renderMarkdown() + "\n" }
-        out += countsLine(report) + "\n\n"
+        out += countsLine(report) + "\n"
+        if let line = trainableLine(report) { out += "\n" + line + "\n" }
+        out += "\n"
         out += categoryTable(report).renderMarkdown()
         out += deviceSection(report, markdown: true)
         if let table = recomputeTable(report) {
@@ -388,12 +402,13 @@ public enum EstimateRenderer {
             ]
         }
         var notes: [String] = []
+        let trained = report.counts.frozenParameters > 0 ? "trainable " : ""
         if let recipe = report.recipe, recipe.masterBytes > 0 || recipe.name == "half" || recipe.name == "bfloat16" {
             notes.append(
                 recipe.masterBytes > 0
                     ? "Recipe \(recipe.name): \(recipe.parameterBytes)-byte weights, gradients and activations, \(recipe.masterBytes)-byte "
-                        + "master weights and \(recipe.optimizerStateBytes) bytes of optimizer state per parameter: "
-                        + String(format: "%.1f", recipe.modelStateBytesPerParameter) + " bytes of model state per parameter."
+                        + "master weights and \(recipe.optimizerStateBytes) bytes of optimizer state per \(trained)parameter: "
+                        + modelState(report, recipe) + "."
                     : "Recipe \(recipe.name): every tensor \(recipe.parameterBytes) bytes, optimizer state included — pure "
                         + "\(recipe.name), no fp32 master copy. Mixed-precision training keeps one: --precision "
                         + "\(recipe.name == "half" ? "fp16" : "bf16")-mixed.")

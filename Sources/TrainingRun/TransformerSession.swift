@@ -34,6 +34,7 @@ public enum TransformerSession {
     /// - Throws: `DataError`, `RunError` (divergence, a short arena), `TrainerError`, `NUMAError`, `BudgetError`/`PlanError`.
     public static func run(_ model: TransformerModel, options: TrainingOptions = TrainingOptions()) throws -> TrainingResult {
         guard model.precision.isTrainable else { throw TrainerError.unsupportedPrecision(model.precision.rawValue) }
+        guard model.lora == nil else { throw TrainerError.unsupportedAdapters }
         let threads = max(1, options.threadCount ?? ProcessMemory.allowedCPUCount())
         let (loader, program, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment, threads: threads)
         let budget = try MemoryBudget.estimate(program.table)

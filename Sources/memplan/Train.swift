@@ -196,6 +196,12 @@ extension Memplan {
 
         /// A transformer profile with the flags applied; `--data synthetic` swaps its text for generated tokens.
         func resolve(_ profileModel: TransformerModel) throws -> TransformerModel {
+            if let lora = profileModel.lora {
+                throw CLIFailure.badInput(
+                    "\(profile ?? "the profile"): memplan train cannot train LoRA adapters (it would train every weight); "
+                        + "lora (rank \(lora.rank) on \(lora.targets.map(\.rawValue).joined(separator: ", "))) is for "
+                        + "estimate, plan and capacity — remove the lora key to train the full model")
+            }
             var model = try profileModel.with(
                 precision: precision?.value, batchSize: batch?.value, optimizer: optimizer, recompute: recompute)
             if let epochs { model.epochs = epochs.value }
