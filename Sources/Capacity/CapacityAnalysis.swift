@@ -125,7 +125,7 @@ public enum CapacityAnalysis {
             switch profile.with(precisionOrSelf: precision) {
             case .bound(let bound):
                 capacity.maxBatchMachine = MemoryBudget.maximumBatch(bound, limit: machineLimit)
-                capacity.maxBatchPerNode = nodeLimits.mapValues { MemoryBudget.maximumBatch(bound, limit: $0) }
+                capacity.maxBatchPerNode = perDistinctLimit(nodeLimits) { MemoryBudget.maximumBatch(bound, limit: $0) }
                 if capacity.maxBatchMachine > 0 {
                     capacity.arenaBytesAtMaxBatch = try? MemoryBudget.estimate(bound.with(batchSize: capacity.maxBatchMachine))
                         .totalByteCount
@@ -148,7 +148,7 @@ public enum CapacityAnalysis {
                 let best = sizer.maximumBatch(limit: machineLimit)
                 capacity.maxBatchMachine = best.batch
                 capacity.arenaBytesAtMaxBatch = best.arenaBytes
-                capacity.maxBatchPerNode = nodeLimits.mapValues { sizer.maximumBatch(limit: $0).batch }
+                capacity.maxBatchPerNode = perDistinctLimit(nodeLimits) { sizer.maximumBatch(limit: $0).batch }
                 capacity.bytesAtProfileBatch = try? sizer.arenaBytes(batch: model.batchSize)
                 capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
                 if let scale = sizer.maximumScale(limit: machineLimit) {
@@ -171,7 +171,7 @@ public enum CapacityAnalysis {
                 let best = sizer.maximumBatch(limit: machineLimit)
                 capacity.maxBatchMachine = best.batch
                 capacity.arenaBytesAtMaxBatch = best.arenaBytes
-                capacity.maxBatchPerNode = nodeLimits.mapValues { sizer.maximumBatch(limit: $0).batch }
+                capacity.maxBatchPerNode = perDistinctLimit(nodeLimits) { sizer.maximumBatch(limit: $0).batch }
                 capacity.bytesAtProfileBatch = try? sizer.arenaBytes(batch: model.batchSize)
                 capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
                 capacity.curve = curvePoints(upTo: max(model.batchSize, capacity.maxBatchMachine)).compactMap { batch in
@@ -208,6 +208,17 @@ public enum CapacityAnalysis {
         return CapacityResult(
             machine: machine, profileName: profile.name, mode: mode, profileBatch: profile.batchSize, headroom: headroom,
             data: mode == .exact ? data : nil, dataBytes: dataBytes, scalingRule: scalingRule, results: results)
+    }
+
+    /// `search` of each node's limit, run once per distinct limit: a machine of 4,096 identical nodes is one search.
+    static func perDistinctLimit(_ limits: [Int: Int], _ search: (Int) -> Int) -> [Int: Int] {
+        var answers: [Int: Int] = [:]
+        return limits.mapValues { limit in
+            if let known = answers[limit] { return known }
+            let answer = search(limit)
+            answers[limit] = answer
+            return answer
+        }
     }
 
     static func machinesNeeded(_ bytes: Int, usable: Int) -> Int {

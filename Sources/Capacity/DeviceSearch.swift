@@ -21,12 +21,15 @@ public struct DeviceAnswer: Sendable, Hashable {
 enum DeviceSearch {
     /// Each strategy that applies to `profile`, searched against `deviceLimit` usable bytes per device.
     static func answers(_ profile: Profile, deviceLimit: Int, devicesPerMachine: Int) -> [DeviceAnswer] {
-        // Several devices exchange gradients: the update is never fused into the backward pass.
-        guard let budget = try? MemoryBudget.estimate(profile, options: StepOptions(fusesUpdate: false)) else { return [] }
+        // One device fuses the update where the optimizer can, as `estimate` does; several exchange gradients, so they
+        // store them.
+        guard let single = try? MemoryBudget.estimate(profile),
+            let budget = try? MemoryBudget.estimate(profile, options: StepOptions(fusesUpdate: false))
+        else { return [] }
         return ShardingStrategy.allCases.compactMap { strategy in
             if strategy == .tp && budget.transformer == nil { return nil }
             func device(_ count: Int) -> DeviceBudget? {
-                try? DeviceBudget(budget, strategy: strategy, deviceCount: count)
+                try? DeviceBudget(count == 1 ? single : budget, strategy: strategy, deviceCount: count)
             }
             func fits(_ count: Int) -> Bool { device(count).map { $0.totalByteCount <= deviceLimit } ?? false }
             var found: Int?

@@ -65,6 +65,8 @@ public struct DeviceBudget: Sendable, Hashable {
     public var modelStateByteCount: Int
     /// Every category above.
     public var totalByteCount: Int
+    /// Samples of one step over all devices: N × the device's batch; tp's devices share one batch, so its own.
+    public var globalBatchSize: Int
     /// The largest layer's parameter and gradient bytes (zero3's gather buffer, zero2's bucket); nil in bound mode.
     public var largestLayerParameterByteCount: Int?
     public var largestLayerGradientByteCount: Int?
@@ -94,6 +96,9 @@ public struct DeviceBudget: Sendable, Hashable {
                 "use at most \(budget.parameterCount) devices, or --strategy dp")
         }
         let checked = Checked(context: budget.profileName)
+        globalBatchSize =
+            strategy == .tp
+            ? budget.batchSize : try checked.multiply(budget.batchSize, n, what: "the global batch (devices × batch)")
         func shard(_ bytes: Int) -> Int { bytes / n + (bytes % n == 0 ? 0 : 1) }
         self.strategy = strategy
         self.deviceCount = n
@@ -132,10 +137,16 @@ public struct DeviceBudget: Sendable, Hashable {
                     "use --strategy dp or zero1|zero2|zero3")
             }
             let spec = model.spec
-            guard spec.headCount % n == 0, spec.keyValueHeadCount % n == 0 || n % spec.keyValueHeadCount == 0 else {
+            // Each device takes whole heads: n must divide the query heads and the key-value heads (memplan does not
+            // replicate key-value heads over devices, so n above the key-value heads is refused rather than split).
+            guard spec.headCount % n == 0, spec.keyValueHeadCount % n == 0 else {
+                let both = spec.keyValueHeadCount == spec.headCount
                 throw refuse(
-                    "\(n) devices do not divide the \(spec.headCount) attention heads (\(spec.keyValueHeadCount) key-value heads)",
-                    "give a device count that divides \(spec.headCount)")
+                    both
+                        ? "\(n) devices do not divide the \(spec.headCount) attention heads"
+                        : "each device takes whole heads, and \(n) does not divide both the \(spec.headCount) attention heads "
+                            + "and the \(spec.keyValueHeadCount) key-value heads",
+                    "give a device count that divides \(both ? spec.headCount : spec.keyValueHeadCount)")
             }
             var state = [BufferCategory: Int]()
             for tensor in budget.tensors

@@ -59,7 +59,9 @@ extension CapacityRenderer {
         }
         guard let best = fitting.min(by: { $0.1 < $1.1 }) else {
             return "\(escape(result.precision)): it does not fit one node (one device) even at batch 1, and no split memplan "
-                + "plans fits either: a device's activations alone exceed it (lower --batch or use --checkpoint)"
+                + "plans fits either: what no strategy shards — a device's own activations and inputs, and the exchange's "
+                + "largest-layer buffers — exceeds one device (a smaller batch in the profile, a transformer's checkpoint "
+                + "mode or larger devices)"
         }
         return "\(escape(result.precision)): it does not fit one node (one device) even at batch 1; the machine's figure "
             + "is one arena spread over every node, which training does not do. Sharded: \(best.0) on "

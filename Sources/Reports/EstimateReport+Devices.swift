@@ -20,12 +20,12 @@ extension EstimateReport {
         public var recomputed: Int
         /// Parameters + master parameters + gradients + optimizer state.
         public var modelState: Int
-        /// Devices × the profile's batch.
+        /// Devices × the profile's batch (tp: the batch, which its devices share).
         public var globalBatch: Int
         /// The largest layer's parameter bytes (zero3's gather buffer); null in bound mode, where layers are unknown.
         @Nullable public var largestLayerParameters: Int?
 
-        init(_ device: DeviceBudget, batch: Int) {
+        init(_ device: DeviceBudget) {
             parameters = device.parameterByteCount
             masterParameters = device.masterParameterByteCount
             gradients = device.gradientByteCount
@@ -38,8 +38,7 @@ extension EstimateReport {
             scratch = device.scratchByteCount
             recomputed = device.recomputedByteCount
             modelState = device.modelStateByteCount
-            globalBatch =
-                batch.multipliedReportingOverflow(by: device.deviceCount).overflow ? Int.max : batch * device.deviceCount
+            globalBatch = device.globalBatchSize
             largestLayerParameters = device.largestLayerParameterByteCount
         }
     }
@@ -58,7 +57,7 @@ extension EstimateReport {
     public mutating func attach(device: DeviceBudget, alternatives: [DeviceBudget]) {
         devices = device.deviceCount
         strategy = device.strategy.rawValue
-        perDevice = PerDevice(device, batch: batch)
+        perDevice = PerDevice(device)
         strategies = alternatives.map {
             StrategyOption(
                 strategy: $0.strategy.rawValue, modelState: $0.modelStateByteCount, communication: $0.communicationByteCount,
@@ -104,6 +103,12 @@ extension EstimateRenderer {
         out += markdown ? "\n### Strategies over \(devices) devices\n\n" : "\nStrategies over \(devices) devices:\n"
         out += render(strategies)
         if let bound { out += markdown ? "\n> \(bound)\n" : "\n\(bound)\n" }
+        if devices > 1 && report.optimizer == "sgd" {
+            let stored =
+                "Several devices store their gradients (plain SGD's update, fused into the backward pass on one device, "
+                + "cannot wait for the exchange): the categories above include them."
+            out += markdown ? "\n> \(stored)\n" : "\n\(stored)\n"
+        }
         return out
     }
 }

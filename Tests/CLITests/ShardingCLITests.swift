@@ -49,6 +49,7 @@ struct ShardingCLITests {
             (["estimate", "profiles/fashion-mnist-mlp.yaml", "--devices", "2", "--strategy", "tp"], "not a transformer"),
             (["estimate", "profiles/bytes-gpt.yaml", "--devices", "3", "--strategy", "tp"], "heads"),
             (["estimate", "--parameters", "7.5e9"], "--sample-bytes"),
+            (["estimate", "profiles/fashion-mnist-mlp.yaml", "--devices", "1048576", "--batch", "9e12"], "global batch"),
         ] {
             let result = try runMemplan(arguments)
             #expect(result.status == 2, "\(arguments): \(result.standardError)")
@@ -60,6 +61,49 @@ struct ShardingCLITests {
 
 @Suite("memplan capacity: devices and machines by strategy, end to end")
 struct ShardingCapacityCLITests {
+    @Test("tensor parallelism takes whole heads: a count that splits the key-value heads is refused")
+    func groupedQueryHeads() throws {
+        let directory = try makeTemporaryDirectory()
+        let profile = directory.appendingPathComponent("gqa.yaml")
+        try """
+        kind: transformer
+        name: gqa
+        vocabulary: 256
+        context: 16
+        layers: 1
+        heads: 6
+        kv_heads: 2
+        hidden: 96
+        batch: 2
+        sequence: 16
+
+        """.write(to: profile, atomically: true, encoding: .utf8)
+        let two = try runMemplan(["estimate", profile.path, "--devices", "2", "--strategy", "tp", "--format", "json"])
+        #expect(two.status == 0, "\(two.standardError)")
+        // tp's devices share one batch: the global batch is the batch.
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(two.standardOutput.utf8)) as? [String: Any])
+        #expect((document["per_device"] as? [String: Any])?["global_batch"] as? Int == 2)
+        for count in ["3", "6"] {
+            let refused = try runMemplan(["estimate", profile.path, "--devices", count, "--strategy", "tp"])
+            #expect(refused.status == 2)
+            #expect(refused.standardError.contains("key-value heads"), "\(refused.standardError)")
+        }
+    }
+
+    @Test("one device in capacity is the estimate's one device (a fused SGD update stores no gradients)")
+    func oneDeviceAgrees() throws {
+        let capacity = try runMemplan([
+            "capacity", "profiles/fashion-mnist-mlp.yaml", "--no-data", "--machine", "profiles/machines/dgx-8x80g.yaml",
+            "--precision", "single", "--format", "json",
+        ])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(capacity.standardOutput.utf8)) as? [String: Any])
+        let dp = try #require(((document["results"] as? [[String: Any]])?.first?["devices"] as? [[String: Any]])?.first)
+        #expect(dp["devices_needed"] as? Int == 1)
+        let estimate = try runMemplan(["estimate", "profiles/fashion-mnist-mlp.yaml", "--devices", "1", "--format", "json"])
+        let single = try #require(try JSONSerialization.jsonObject(with: Data(estimate.standardOutput.utf8)) as? [String: Any])
+        #expect(dp["device_bytes"] as? Int == (single["per_device"] as? [String: Any])?["total"] as? Int)
+    }
+
     @Test("a small transformer at bf16-mixed on 20 MB devices: the fewest devices per strategy, and one fewer does not fit")
     func fewestDevices() throws {
         let directory = try makeTemporaryDirectory()
