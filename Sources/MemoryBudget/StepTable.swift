@@ -27,6 +27,9 @@ public enum BufferCategory: String, CaseIterable, Sendable, Codable, Hashable {
     case kvCache = "kv_cache"
     /// The fp32 copy of the weights a mixed-precision recipe updates (the stored parameters are its 2-byte copy).
     case masterParameters = "master_parameters"
+    /// What exchanging gradients and parameters between devices needs: ring chunks, a gradient bucket, a gather
+    /// buffer (a rank's plan under `--devices N --strategy S`).
+    case communication
 }
 
 /// How a tensor's elements are stored.

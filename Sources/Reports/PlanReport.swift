@@ -8,7 +8,7 @@ import ModelProfile
 ///     {"arena_bytes", "lower_bound_bytes", "naive_bytes", "alignment",
 ///      "buffers": [{"name", "bytes", "offset", "first", "last", "category"}],
 ///      "profile", "precision", "batch", "optimizer", "strategy", "ops": ["load", "fwd1", …],
-///      "threads", "validation"}
+///      "threads", "validation", "devices", "sharding"}
 ///
 /// Byte counts, offsets and op indices are integers; `first` and `last` are inclusive op indices; `validation` is
 /// what `--validate` found, null without it.
@@ -37,6 +37,10 @@ public struct PlanReport: Codable, Sendable, Equatable, ReportDocument {
     @Nullable public var threads: Int?
     /// What `memplan plan --validate` found (new key; null without --validate).
     @Nullable public var validation: String?
+    /// With `--devices N --strategy S`: the device count and the split the buffers are one rank's share of (new keys,
+    /// null without).
+    @Nullable public var devices: Int? = nil
+    @Nullable public var sharding: String? = nil
 
     public static let formats: [ReportFormat] = [.table, .json]
 
@@ -83,7 +87,12 @@ public enum PlanRenderer {
         var out = "memplan plan — \(Markup.terminal(report.profile)) (\(report.precision) precision, batch \(report.batch), "
         out +=
             "\(report.optimizer), \(report.threads ?? 1) thread\(report.threads == 1 ? "" : "s"), alignment \(report.alignment) B, "
-        out += "placed by \(report.strategy))\n\n"
+        out += "placed by \(report.strategy))\n"
+        if let devices = report.devices, let sharding = report.sharding {
+            out += "One rank of \(devices), \(Markup.terminal(sharding)): sharded tensors hold 1/\(devices) of their elements "
+            out += "([1/\(devices)]); communication buffers are the exchange's\n"
+        }
+        out += "\n"
         var table = TextTable(columns: [
             .left("Key"), .left("Buffer"), .left("Category"), .right("Bytes"), .right("Offset"), .right("End"),
             .left("Lifetime (ops)"),

@@ -156,3 +156,24 @@ struct ShardingCapacityCLITests {
         #expect(((estimate["per_device"] as? [String: Any])?["total"] as? Int ?? 0) > usable)
     }
 }
+
+@Suite("memplan plan --devices --strategy, end to end")
+struct ShardingPlanCLITests {
+    @Test("one rank's plan: devices and sharding in the JSON, valid, communication buffers placed; tp is refused")
+    func rankPlan() throws {
+        let result = try runMemplan([
+            "plan", "profiles/fashion-mnist-mlp.yaml", "--devices", "2", "--strategy", "zero3", "--validate", "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(document["devices"] as? Int == 2)
+        #expect(document["sharding"] as? String == "zero3")
+        #expect((document["validation"] as? String)?.hasPrefix("valid") == true)
+        let buffers = try #require(document["buffers"] as? [[String: Any]])
+        #expect(buffers.contains { $0["name"] as? String == "gather buffer" && $0["category"] as? String == "communication" })
+        let tp = try runMemplan(["plan", "profiles/bytes-gpt.yaml", "--devices", "2", "--strategy", "tp"])
+        #expect(tp.status == 2)
+        #expect(tp.standardError.contains("estimate-only"))
+        #expect(tp.standardError.split(separator: "\n").count == 1)
+    }
+}
