@@ -62,7 +62,12 @@ extension StepProgram {
             }
             result.append(buffer)
         }
-        func ceilingShare(_ bytes: Int) -> Int { bytes / n + (bytes % n == 0 ? 0 : 1) }
+        // A ring chunk holds whole gradient elements: ⌈elements/N⌉ of them.
+        let element = max(1, table.tensors.first { $0.category == .gradients }?.elementType.byteCount ?? 1)
+        func ceilingShare(_ bytes: Int) -> Int {
+            let elements = bytes / element
+            return (elements / n + (elements % n == 0 ? 0 : 1)) * element
+        }
         let last = max(0, ops.count - 1)
         let formed = gradientOps ?? last...last
         switch strategy {

@@ -43,7 +43,7 @@ public enum ShardingStrategy: String, CaseIterable, Sendable, Hashable {
 ///
 /// Activations, deltas, scratch, recomputed tensors and inputs are the device's own batch (not sharded by ZeRO).
 /// **communication** is what the exchange needs beside the model state, as memplan's ring would hold it: dp and
-/// zero1 a ring chunk ⌈G/N⌉ (reduce-scatter receives into it, all-gather writes in place); zero2 adds the bucket a
+/// zero1 a ring chunk of ⌈G/N⌉ rounded up to whole elements (reduce-scatter receives into it, all-gather writes in place); zero2 adds the bucket a
 /// layer's whole gradient is formed in before it is reduce-scattered (the largest layer's gradient); zero3 adds the
 /// gather buffer of the largest layer's parameters; tp a chunk of one block's all-reduce ⌈s·b·h·p/N⌉. One device
 /// exchanges nothing. In bound mode the layers are unknown: no bucket or gather buffer is counted (`largestLayer…`
@@ -100,6 +100,9 @@ public struct DeviceBudget: Sendable, Hashable {
             strategy == .tp
             ? budget.batchSize : try checked.multiply(budget.batchSize, n, what: "the global batch (devices × batch)")
         func shard(_ bytes: Int) -> Int { bytes / n + (bytes % n == 0 ? 0 : 1) }
+        // A ring chunk holds whole gradient elements: ⌈elements/N⌉ of them.
+        let element = max(1, budget.precision.byteCount)
+        func chunk(_ bytes: Int) -> Int { shard(bytes / element) * element }
         self.strategy = strategy
         self.deviceCount = n
         let largestParameters = budget.layers.map(\.parameterByteCount).max()
@@ -116,10 +119,10 @@ public struct DeviceBudget: Sendable, Hashable {
         switch strategy {
         case .dp:
             (parameterByteCount, masterParameterByteCount, gradientByteCount, optimizerByteCount) = (p, m, g, o)
-            communication = n > 1 ? shard(g) : 0
+            communication = n > 1 ? chunk(g) : 0
         case .zero1:
             (parameterByteCount, masterParameterByteCount, gradientByteCount, optimizerByteCount) = (p, shard(m), g, shard(o))
-            communication = n > 1 ? shard(g) : 0
+            communication = n > 1 ? chunk(g) : 0
         case .zero2, .zero3:
             let gathered = strategy == .zero3
             (parameterByteCount, masterParameterByteCount, gradientByteCount, optimizerByteCount) = (
@@ -128,7 +131,7 @@ public struct DeviceBudget: Sendable, Hashable {
             if n > 1 {
                 let bucket = largestGradients ?? 0
                 communication = try checked.sum(
-                    [bucket, shard(bucket), gathered ? largestParameters ?? 0 : 0], what: "the exchange buffers")
+                    [bucket, chunk(bucket), gathered ? largestParameters ?? 0 : 0], what: "the exchange buffers")
             }
         case .tp:
             guard let model = budget.transformer else {
@@ -174,7 +177,7 @@ public struct DeviceBudget: Sendable, Hashable {
             let blockOutput = try checked.multiply(
                 try checked.multiply(model.sequenceLength, model.batchSize, spec.hiddenSize, what: "s·b·h"), bytes,
                 what: "a block's output")
-            communication = n > 1 ? shard(blockOutput) : 0
+            communication = n > 1 ? shard(blockOutput / bytes) * bytes : 0
         }
         communicationByteCount = communication
         modelStateByteCount = try checked.sum(

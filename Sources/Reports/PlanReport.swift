@@ -89,8 +89,11 @@ public enum PlanRenderer {
             "\(report.optimizer), \(report.threads ?? 1) thread\(report.threads == 1 ? "" : "s"), alignment \(report.alignment) B, "
         out += "placed by \(report.strategy))\n"
         if let devices = report.devices, let sharding = report.sharding {
-            out += "One rank of \(devices), \(Markup.terminal(sharding)): sharded tensors hold 1/\(devices) of their elements "
-            out += "([1/\(devices)]); communication buffers are the exchange's\n"
+            out +=
+                sharding == "dp"
+                ? "One rank of \(devices), dp: every tensor whole; communication buffers are the exchange's\n"
+                : "One rank of \(devices), \(Markup.terminal(sharding)): sharded tensors hold 1/\(devices) of their elements "
+                    + "([1/\(devices)]); communication buffers are the exchange's\n"
         }
         out += "\n"
         var table = TextTable(columns: [

@@ -35,6 +35,8 @@ struct RankBufferTests {
             try plan.validate()
             #expect(plan.lowerBound <= plan.arenaByteCount)
             #expect(plan.bytes(of: .communication) > 0)
+            // Exchange buffers hold whole elements (fp32 here).
+            #expect(buffers.filter { $0.category == .communication }.allSatisfy { $0.byteCount % 4 == 0 })
             arenas[strategy] = plan.arenaByteCount
         }
         // zero3's rank holds a slice of every parameter and the state: its arena is below dp's by at least the
