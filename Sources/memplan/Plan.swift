@@ -73,7 +73,7 @@ extension Memplan {
         }
 
         func run() throws {
-            let profile = try overrides.apply(to: try source.resolve())
+            let profile = try source.attributing { try overrides.apply(to: try source.resolve()) }
             let table: StepTable
             switch profile {
             case .bound:
