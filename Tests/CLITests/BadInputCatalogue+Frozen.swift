@@ -15,6 +15,11 @@ let frozenCatalogue: [BadInput] = [
         arguments: ["plan", "$DIR/p.yaml", "--precision", "fp16-mixed"],
         message: ["p.yaml: precision fp16-mixed needs loss scaling", "5-bit exponent underflows small gradients"]),
     BadInput(
+        name: "capacity at fp16-mixed against loss_scaling: none",
+        files: ["p.yaml": text(mlp + "loss_scaling: none\n")],
+        arguments: ["capacity", "$DIR/p.yaml", "--precision", "single,fp16-mixed", "--no-data"],
+        message: ["p.yaml: precision fp16-mixed needs loss scaling"]),
+    BadInput(
         name: "fp16-mixed transformer with loss_scaling: none",
         files: [
             "t.yaml": text(
