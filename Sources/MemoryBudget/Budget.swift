@@ -97,6 +97,9 @@ public struct Budget: Sendable, Hashable {
     /// The fp32 master weights of a mixed-precision recipe (bf16-mixed, fp16-mixed); 0 otherwise. Parameters +
     /// master parameters + gradients + optimizer state is the model state.
     public var masterParameterByteCount = 0
+    /// The recipe's loss scaling (the profile's `loss_scaling`, or the precision's default). A scalar: it adds no
+    /// bytes to any category.
+    public var lossScaling: LossScaling = .disabled
 }
 
 /// Computes budgets. Every product and sum is checked; an absurd profile is an error, not a trap.
@@ -209,7 +212,8 @@ public enum MemoryBudget {
             optimizerByteCount: bytes[.optimizer] ?? 0, totalByteCount: total, layers: layers, tensors: step,
             transformer: table.transformer,
             crossChecks: try table.transformer.map { model throws(BudgetError) in try TransformerCrossChecks(model) },
-            recomputedByteCount: bytes[.recomputed] ?? 0, masterParameterByteCount: bytes[.masterParameters] ?? 0)
+            recomputedByteCount: bytes[.recomputed] ?? 0, masterParameterByteCount: bytes[.masterParameters] ?? 0,
+            lossScaling: table.network.lossScaling)
     }
 
     /// The lecture's bound: parameters + gradients (same shape) + activations (at most the
@@ -242,6 +246,7 @@ public enum MemoryBudget {
             biasCount: 0, neuronCount: 0, parameterByteCount: parameterBytes, gradientByteCount: parameterBytes,
             activationByteCount: activationBytes, deltaByteCount: 0, scratchByteCount: 0, inputByteCount: inputBytes,
             inputFeatureByteCount: inputBytes, inputTargetByteCount: 0, optimizerByteCount: optimizerBytes, totalByteCount: total,
-            layers: [], tensors: [], masterParameterByteCount: masterBytes)
+            layers: [], tensors: [], masterParameterByteCount: masterBytes,
+            lossScaling: .defaultScaling(for: bound.precision))
     }
 }

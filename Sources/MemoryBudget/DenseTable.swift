@@ -66,7 +66,7 @@ struct DenseKind {
                 case .gain: ("lnw\(k)", [o])
                 default: ("lnb\(k)", [o])
                 }
-            try table.parameter(id(role), name: name, shape: shape, elementType: element)
+            try table.parameter(id(role), name: name, shape: shape, elementType: element, trains: !spec.isFrozen)
             if fusesUpdate, role == .gain || role == .shift {
                 try table.add(id(role).gradient, name: "d" + name, shape: shape, elementType: element, category: .gradients)
             }
@@ -84,7 +84,9 @@ struct DenseKind {
         }
     }
 
-    var fusesUpdate: Bool { context.fusesUpdate }
+    /// Whether this layer's update runs inside its backward op: the step fuses, and the layer trains (a frozen layer's
+    /// backward only hands the delta on).
+    var fusesUpdate: Bool { context.fusesUpdate && !spec.isFrozen }
 
     var forward: OpAccess {
         let reads = [input] + parameters.map(id)
@@ -108,12 +110,12 @@ struct DenseKind {
             if context.options.parts > 1, k > 1 { writes.append(id(.staging)) }
             return OpAccess(.backwardUpdate(layer: k), reads: unique(reads), writes: unique(writes))
         }
-        writes += parameters.map { id($0).gradient }
+        writes += parameterIDs.map(\.gradient)
         return OpAccess(.backward(layer: k), reads: unique(reads), writes: unique(writes))
     }
 
-    /// The parameter IDs, for the update op.
-    var parameterIDs: [TensorID] { parameters.map(id) }
+    /// The IDs of the parameters that train, for the update op: none for a frozen layer.
+    var parameterIDs: [TensorID] { spec.isFrozen ? [] : parameters.map(id) }
 }
 
 /// `values` without repeats, in first-seen order.

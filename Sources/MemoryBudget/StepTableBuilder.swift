@@ -303,6 +303,14 @@ public enum Network: Sendable, Hashable {
         }
     }
 
+    /// The loss scaling the step uses: the profile's `loss_scaling`, or the precision's default.
+    public var lossScaling: LossScaling {
+        switch self {
+        case .mlp(let model): model.effectiveLossScaling
+        case .transformer(let model): model.effectiveLossScaling
+        }
+    }
+
     public var isTransformer: Bool {
         if case .transformer = self { true } else { false }
     }

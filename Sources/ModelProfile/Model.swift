@@ -30,15 +30,33 @@ public struct LayerSpec: Sendable, Codable, Hashable {
     public var hasBias: Bool
     /// Normalization of the pre-activation (hidden layers only); nil for none.
     public var normalization: Normalization?
+    /// `frozen: true`: the layer's parameters are stored but do not train — no gradient, optimizer state or master
+    /// copy. Its backward still hands the delta on to the trainable layers before it.
+    public var isFrozen: Bool
 
     public init(
-        inputWidth: Int, outputWidth: Int, activation: Activation, hasBias: Bool = true, normalization: Normalization? = nil
+        inputWidth: Int, outputWidth: Int, activation: Activation, hasBias: Bool = true, normalization: Normalization? = nil,
+        isFrozen: Bool = false
     ) {
         self.inputWidth = inputWidth
         self.outputWidth = outputWidth
         self.activation = activation
         self.hasBias = hasBias
         self.normalization = normalization
+        self.isFrozen = isFrozen
+    }
+
+    enum CodingKeys: String, CodingKey { case inputWidth, outputWidth, activation, hasBias, normalization, isFrozen }
+
+    /// Decodes layers written before `isFrozen` existed as trainable.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        inputWidth = try container.decode(Int.self, forKey: .inputWidth)
+        outputWidth = try container.decode(Int.self, forKey: .outputWidth)
+        activation = try container.decode(Activation.self, forKey: .activation)
+        hasBias = try container.decode(Bool.self, forKey: .hasBias)
+        normalization = try container.decodeIfPresent(Normalization.self, forKey: .normalization)
+        isFrozen = try container.decodeIfPresent(Bool.self, forKey: .isFrozen) ?? false
     }
 
     /// Biases of the layer: outputWidth, or 0 without a bias.
@@ -82,6 +100,11 @@ public struct Model: Sendable, Codable, Hashable {
     public var split: Split
     public var seed: UInt64
     public var weightInit: WeightInit
+    /// The profile's `loss_scaling`; nil: the precision's default (`LossScaling.defaultScaling(for:)`).
+    public var lossScaling: LossScaling?
+
+    /// The loss scaling the run uses: the profile's, or the precision's default.
+    public var effectiveLossScaling: LossScaling { lossScaling ?? .defaultScaling(for: precision) }
 
     /// Builds and validates a model; see the type's invariants.
     public init(
@@ -184,6 +207,8 @@ public struct Model: Sendable, Codable, Hashable {
         if let folds = split.folds, folds < 2 {
             throw .outOfRange(what: "folds", value: Double(folds), range: "2 or more")
         }
+        guard layers.contains(where: { !$0.isFrozen }) else { throw .nothingTrains }
+        try LossScaling.check(lossScaling, precision: precision)
     }
 
     /// The same model with another precision, batch or optimizer (as the CLI flags override).
@@ -230,6 +255,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case normOnOutputLayer
     /// A transformer whose sizes do not fit together (heads not dividing hidden, …).
     case transformerShape(String)
+    /// fp16-mixed with `loss_scaling: none`.
+    case fp16WithoutLossScaling
+    /// Every layer of an MLP is `frozen: true`.
+    case nothingTrains
 
     public var description: String {
         switch self {
@@ -258,6 +287,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             "norm is an option of hidden layers; the output layer feeds the loss directly"
         case .transformerShape(let problem):
             problem
+        case .fp16WithoutLossScaling:
+            "precision fp16-mixed needs loss scaling, and loss_scaling is none: \(LossScaling.fp16Hint)"
+        case .nothingTrains:
+            "every layer is frozen: true, so nothing trains; unfreeze at least one layer"
         }
     }
 

@@ -18,6 +18,11 @@ extension NodeReader {
         try named(node, field: "precision", valid: Precision.acceptedNames, parse: Precision.init(name:))
     }
 
+    /// `loss_scaling: dynamic | none`.
+    func lossScaling(_ node: Node) throws -> LossScaling {
+        try named(node, field: "loss_scaling", valid: ["dynamic", "none"], parse: LossScaling.init(name:))
+    }
+
     func optimizerKind(_ node: Node) throws -> OptimizerKind {
         try named(node, field: "optimizer", valid: OptimizerKind.acceptedNames, parse: OptimizerKind.init(name:))
     }

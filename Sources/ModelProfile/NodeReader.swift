@@ -75,6 +75,7 @@ struct NodeReader {
         var activation = Activation.relu
         var hasBias = true
         var normalization: Normalization?
+        var isFrozen = false
         for (keyNode, value) in mapping {
             guard case .scalar(let key) = keyNode else {
                 throw ProfileError.wrongType(
@@ -89,6 +90,7 @@ struct NodeReader {
                 units = try count(value, field: "units", minimum: 1)
             case "activation": activation = try self.activation(value)
             case "bias": hasBias = try bool(value, field: "bias")
+            case "frozen": isFrozen = try bool(value, field: "frozen")
             case "norm":
                 normalization = try named(
                     value, field: "norm", valid: Normalization.acceptedNames, parse: Normalization.init(name:))
@@ -100,7 +102,8 @@ struct NodeReader {
             throw ProfileError.missingField(location(node), field: "units", section: "hidden[\(index)]", hint: Self.unitsHint)
         }
         let spec = LayerSpec(
-            inputWidth: 0, outputWidth: units, activation: activation, hasBias: hasBias, normalization: normalization)
+            inputWidth: 0, outputWidth: units, activation: activation, hasBias: hasBias, normalization: normalization,
+            isFrozen: isFrozen)
         return (spec, node.mark)
     }
 

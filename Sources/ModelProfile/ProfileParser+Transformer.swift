@@ -7,7 +7,7 @@ extension ProfileParser {
         "kind", "name", "description", "vocabulary", "padded_vocabulary", "context", "layers", "heads", "kv_heads", "hidden",
         "feed_forward", "norm", "activation", "positions", "tied_embeddings", "biases", "qkv_bias", "batch", "sequence",
         "precision",
-        "optimizer", "checkpoint", "data", "epochs", "seed", "lora",
+        "optimizer", "checkpoint", "data", "epochs", "seed", "lora", "loss_scaling",
     ]
     static let loraKeys = ["rank", "targets"]
     static let textDataKeys = ["source", "path", "validation", "count", "seed"]
@@ -60,12 +60,17 @@ extension ProfileParser {
         let epochs = try optional("epochs") ?? 1
         let seed = try top["seed"].map { UInt64(try reader.count($0, field: "seed", minimum: 0)) } ?? 42
         let lora = try top["lora"].map { try reader.lora($0, spec: spec) }
+        let lossScaling = try top["loss_scaling"].map { try reader.lossScaling($0) }
         do {
-            return try TransformerModel(
+            var model = try TransformerModel(
                 name: name, spec: spec, batchSize: batch, sequenceLength: sequence, precision: precision, optimizer: optimizer,
                 recompute: recompute, data: data, epochs: epochs, seed: seed, lora: lora)
+            model.lossScaling = lossScaling
+            try model.validate()
+            return model
         } catch {
-            throw ProfileError.invalidModel(reader.location(top.node), error)
+            let node = error == .fp16WithoutLossScaling ? top["loss_scaling"] ?? top.node : top.node
+            throw ProfileError.invalidModel(reader.location(node), error)
         }
     }
 }

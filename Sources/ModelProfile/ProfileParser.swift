@@ -22,11 +22,11 @@ public enum ProfileParser {
 
     static let exactKeys = [
         "kind", "name", "description", "input", "hidden", "output", "loss", "metrics", "precision", "batch",
-        "optimizer", "data", "epochs", "split", "seed", "init",
+        "optimizer", "data", "epochs", "split", "seed", "init", "loss_scaling",
     ]
     static let boundKeys = ["kind", "name", "description", "parameters", "sample_bytes", "precision", "batch", "optimizer"]
     static let inputKeys = ["features", "shape"]
-    static let layerKeys = ["units", "activation", "bias"]
+    static let layerKeys = ["units", "activation", "bias", "frozen"]
     static let optimizerKeys = ["kind", "learning_rate"] + Hyperparameter.allKeys
     static let splitKeys = ["validation", "folds"]
     static let dataKeysBySource: [String: [String]] = [
@@ -244,9 +244,12 @@ public enum ProfileParser {
             try output.require("units", hint: "give the number of outputs, e.g. units: 10"), field: "units", minimum: 1)
         let outputActivation = try output["activation"].map { try reader.activation($0) } ?? loss.impliedOutputActivation
         let outputBias = try output["bias"].map { try reader.bool($0, field: "bias") } ?? true
+        let outputFrozen = try output["frozen"].map { try reader.bool($0, field: "frozen") } ?? false
         specs.append(
             (
-                LayerSpec(inputWidth: 0, outputWidth: outputUnits, activation: outputActivation, hasBias: outputBias),
+                LayerSpec(
+                    inputWidth: 0, outputWidth: outputUnits, activation: outputActivation, hasBias: outputBias,
+                    isFrozen: outputFrozen),
                 outputNode.mark
             ))
 
@@ -302,11 +305,14 @@ public enum ProfileParser {
             try reader.dataSource($0, inputWidth: inputWidth, outputWidth: outputUnits, loss: loss)
         }
 
+        let lossScaling = try top["loss_scaling"].map { try reader.lossScaling($0) }
         do {
-            let model = try Model(
+            var model = try Model(
                 name: name, inputShape: inputShape, layers: layers, loss: loss, metrics: metrics, precision: precision,
                 batchSize: batch, optimizer: optimizer, data: data, epochs: epochs, split: split, seed: seed,
                 weightInit: weightInit)
+            model.lossScaling = lossScaling
+            try model.validate()
             return model
         } catch {
             // Point at the node the problem is about where we can tell.
@@ -314,6 +320,8 @@ public enum ProfileParser {
             switch error {
             case .lossNeedsClasses, .lossNeedsActivation: location = reader.location(outputNode)
             case .softmaxInHiddenLayer(let layer): location = reader.location(mark: specs[layer - 1].mark)
+            case .fp16WithoutLossScaling: location = reader.location(top["loss_scaling"] ?? top.node)
+            case .nothingTrains: location = reader.location(outputNode)
             default: location = reader.location(top.node)
             }
             throw ProfileError.invalidModel(location, error)

@@ -151,6 +151,11 @@ public struct TransformerModel: Sendable, Codable, Hashable {
     public var seed: UInt64
     /// Low-rank adapters: every base weight frozen, only the adapters train; nil trains every weight.
     public var lora: LoRA?
+    /// The profile's `loss_scaling`; nil: the precision's default (`LossScaling.defaultScaling(for:)`).
+    public var lossScaling: LossScaling?
+
+    /// The loss scaling the run uses: the profile's, or the precision's default.
+    public var effectiveLossScaling: LossScaling { lossScaling ?? .defaultScaling(for: precision) }
 
     public init(
         name: String, spec: TransformerSpec, batchSize: Int = 4, sequenceLength: Int? = nil, precision: Precision = .single,
@@ -183,6 +188,7 @@ public struct TransformerModel: Sendable, Codable, Hashable {
             throw .nonPositive(what: "learning rate", value: optimizer.learningRate)
         }
         try lora?.validate(for: spec)
+        try LossScaling.check(lossScaling, precision: precision)
     }
 
     /// The same model with CLI overrides applied.

@@ -43,4 +43,10 @@ extension EstimateRenderer {
         let trainable = recipe.parameterBytes + recipe.masterBytes + recipe.gradientBytes + recipe.optimizerStateBytes
         return "\(trainable) bytes of model state per trainable parameter, \(recipe.parameterBytes) per frozen one"
     }
+
+    /// fp16-mixed's loss scaling, which costs a scalar and no bytes; empty for the other recipes.
+    static func lossScalingNote(_ recipe: EstimateReport.Recipe) -> String {
+        guard recipe.name == Precision.fp16Mixed.rawValue, let scaling = recipe.lossScaling else { return "" }
+        return " Loss scaling: \(scaling) (one scalar, no memory)."
+    }
 }

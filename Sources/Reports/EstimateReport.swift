@@ -11,7 +11,7 @@ import ModelProfile
 ///      "bytes": {"parameters", "gradients", "activations", "inputs", "optimizer", "total", "deltas", "scratch",
 ///                "recomputed", "master_parameters"},
 ///      "recipe": {"name", "parameter_bytes", "master_bytes", "gradient_bytes", "optimizer_state_bytes",
-///                 "activation_bytes", "model_state_bytes_per_parameter"},
+///                 "activation_bytes", "model_state_bytes_per_parameter", "loss_scaling": "dynamic"|"none"},
 ///      "input_bytes": {"features", "targets"},
 ///      "layers": [{"index", "inputs", "units", "activation", "weights", "biases", "parameters",
 ///                  "bytes": {"parameters", "gradients", "activations", "optimizer", "deltas", "scratch"}}],
@@ -66,6 +66,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
         public var optimizerStateBytes: Int
         public var activationBytes: Int
         public var modelStateBytesPerParameter: Double
+        /// `dynamic` or `none` (new key; nil in reports written before it). A scalar: no bytes in any category.
+        public var lossScaling: String?
     }
 
     public struct InputBytes: Codable, Sendable, Equatable {
@@ -227,7 +229,8 @@ public struct EstimateReport: Codable, Sendable, Equatable, ReportDocument {
             name: precision.rawValue, parameterBytes: precision.byteCount, masterBytes: precision.masterPrecision?.byteCount ?? 0,
             gradientBytes: budget.fusesUpdate ? 0 : precision.byteCount,
             optimizerStateBytes: stateTensors * precision.optimizerPrecision.byteCount, activationBytes: precision.byteCount,
-            modelStateBytesPerParameter: budget.parameterCount > 0 ? Double(modelState) / Double(budget.parameterCount) : 0)
+            modelStateBytesPerParameter: budget.parameterCount > 0 ? Double(modelState) / Double(budget.parameterCount) : 0,
+            lossScaling: budget.lossScaling.rawValue)
         inputBytes = InputBytes(features: budget.inputFeatureByteCount, targets: budget.inputTargetByteCount)
         layers = budget.layers.map { layer in
             Layer(
@@ -408,7 +411,7 @@ public enum EstimateRenderer {
                 recipe.masterBytes > 0
                     ? "Recipe \(recipe.name): \(recipe.parameterBytes)-byte weights, gradients and activations, \(recipe.masterBytes)-byte "
                         + "master weights and \(recipe.optimizerStateBytes) bytes of optimizer state per \(trained)parameter: "
-                        + modelState(report, recipe) + "."
+                        + modelState(report, recipe) + "." + lossScalingNote(recipe)
                     : "Recipe \(recipe.name): every tensor \(recipe.parameterBytes) bytes, optimizer state included — pure "
                         + "\(recipe.name), no fp32 master copy. Mixed-precision training keeps one: --precision "
                         + "\(recipe.name == "half" ? "fp16" : "bf16")-mixed.")

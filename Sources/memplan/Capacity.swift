@@ -101,6 +101,15 @@ extension Memplan {
 
         func run() throws {
             let loaded = try ModelFiles.loadProfile(profile)
+            // A precision the profile cannot take (fp16-mixed against loss_scaling: none) is refused, not analysed at
+            // the profile's own precision under the other's name.
+            for precision in try parsedPrecisions() where precision == .fp16Mixed {
+                do {
+                    _ = try loaded.with(precision: precision)
+                } catch {
+                    throw CLIFailure.badInput("\(profile): \(error)")
+                }
+            }
             let target = try loadMachine()
             var data: DataShape?
             var dataNote: String?

@@ -55,7 +55,7 @@ extension Memplan {
                 print(report.render(format), terminator: "")
                 return
             }
-            let profile = try overrides.apply(to: try source.resolve())
+            let profile = try source.attributing { try overrides.apply(to: try source.resolve()) }
             let options = sharding.stepOptions(overrides.stepOptions)
             let budget = try source.attributing { try MemoryBudget.estimate(profile, options: options) }
             var recompute: [EstimateReport.RecomputeOption]?

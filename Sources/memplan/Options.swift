@@ -182,6 +182,10 @@ struct ModelSource: ParsableArguments {
         } catch let error as PlanError {
             guard let profile else { throw error }
             throw CLIFailure.badInput("\(profile): \(error)")
+        } catch let error as ModelError {
+            // A flag the profile cannot take (--precision fp16-mixed against loss_scaling: none).
+            guard let profile else { throw error }
+            throw CLIFailure.badInput("\(profile): \(error)")
         }
     }
 

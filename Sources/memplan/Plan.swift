@@ -77,7 +77,7 @@ extension Memplan {
         }
 
         func run() throws {
-            let profile = try overrides.apply(to: try source.resolve())
+            let profile = try source.attributing { try overrides.apply(to: try source.resolve()) }
             if sharding.split?.strategy == .tp {
                 throw CLIFailure.badInput(
                     "--strategy tp is estimate-only (Korthikanti's formulas); memplan plans the ranks of dp, zero1, zero2 and "

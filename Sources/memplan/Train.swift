@@ -176,6 +176,11 @@ extension Memplan {
                 case .transformer(let transformer): return .transformer(try resolve(transformer))
                 case .exact(let exact): model = exact
                 }
+                if let frozen = model.layers.indices.first(where: { model.layers[$0].isFrozen }) {
+                    throw CLIFailure.badInput(
+                        "\(profile): memplan train cannot freeze layers (it would train every weight); layer \(frozen + 1) is "
+                            + "frozen: true, which is for estimate and plan — remove frozen to train the full model")
+                }
             } else {
                 guard case .exact(let exact) = try MLPWidths.model(mlp ?? "", activation: activation.value, loss: loss) else {
                     throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")

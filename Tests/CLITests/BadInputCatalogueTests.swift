@@ -36,7 +36,7 @@ func text(_ string: String) -> [UInt8] { Array(string.utf8) }
 private let transformer = "kind: transformer\nname: bad\nvocabulary: 64\nlayers: 1\nhidden: 32\nbatch: 2\nsequence: 8\n"
 
 /// The catalogue the README's "Bad input" section lists; every entry must fail cleanly.
-let catalogue = profileAndFlagCatalogue + fileCatalogue + numberCatalogue + yamlCatalogue + loraCatalogue
+let catalogue = profileAndFlagCatalogue + fileCatalogue + numberCatalogue + yamlCatalogue + loraCatalogue + frozenCatalogue
 
 let profileAndFlagCatalogue: [BadInput] = [
     BadInput(
