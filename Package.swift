@@ -19,7 +19,11 @@ let package = Package(
             name: "HeapCounting",
             description: "Count heap allocations in the training step loop (links ordo-one/malloc-interposer, a shared library; "
                 + "disable with --disable-default-traits for a fully static memplan)."),
-        .default(enabledTraits: ["HeapCounting"]),
+        .trait(
+            name: "MPI",
+            description: "Multi-process training under mpirun (links Debian's Open MPI, libopenmpi-dev; disable with "
+                + "--disable-default-traits for a fully static memplan, which then trains one process only)."),
+        .default(enabledTraits: ["HeapCounting", "MPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +35,7 @@ let package = Package(
         // MARK: - C libraries (one shim header each)
         .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // memplan's own AVX-512 GEMM kernels (plain C, no library; BLAS takes over on other CPUs)
         .target(name: "CGEMM"),
@@ -57,6 +62,9 @@ let package = Package(
         .target(
             name: "TrainingRun",
             dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
+        // The only code calling MPI_*: one rank's link to the others (point-to-point on arena bytes, and collectives
+        // outside the step), for `mpirun -np N memplan train`.
+        .target(name: "MPIRanks", dependencies: ["MLPTrainer", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         // The GEMM-only ceiling and a bare training step, for `memplan ceiling` and the Swift benchmarks.
         .target(
             name: "BenchSupport",
@@ -67,7 +75,7 @@ let package = Package(
             name: "memplan",
             dependencies: [
                 "ModelProfile", "MemoryBudget", "ArenaPlanner", "Capacity", "Reports", "NUMAArena", "TrainingData", "MLPTrainer",
-                "TrainingRun", "BenchSupport", "FileAccess", "ModelImport",
+                "TrainingRun", "BenchSupport", "FileAccess", "ModelImport", "MPIRanks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer", condition: .when(traits: ["HeapCounting"])),
             ]

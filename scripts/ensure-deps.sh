@@ -3,7 +3,7 @@
 # Usage: scripts/ensure-deps.sh [extra-package ...]
 set -eu
 
-packages="libnuma-dev libopenblas-dev pkg-config zlib1g-dev dataset-fashion-mnist fortunes $*"
+packages="libnuma-dev libopenblas-dev libopenmpi-dev openmpi-bin pkg-config zlib1g-dev dataset-fashion-mnist fortunes $*"
 missing=""
 for package in $packages; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -40,22 +40,45 @@ public final class StepEngine {
     /// - Parameter guardsLifetimes: poison and check every byte outside the live tensors around every op
     ///   (`lifetimeViolations`); slow, for tests and checks.
     /// - Throws: `TrainerError.unsupportedPrecision` for precisions without kernels.
-    public init(program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false) throws {
+    /// - Parameter ranks: this process's link to the other ranks and the strategy splitting the step over them; `plan`
+    ///   is then the rank's (`StepProgram.rankBuffers`), its "ring chunk" the buffer the exchange receives into.
+    public init(
+        program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false,
+        ranks: (link: RankLink, strategy: ShardingStrategy)? = nil
+    ) throws {
         self.program = program
         self.plan = plan
         self.arena = arena
         self.threads = max(1, threads)
         pool = WorkerPool(partCount: self.threads)
         let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
+        let shards = ranks.map { $0.strategy == .dp ? 1 : $0.link.size } ?? 1
+        let chunk = plan.requests.indices.first {
+            plan.requests[$0].category == .communication && plan.requests[$0].name == "ring chunk"
+        }
+        func sharding<T: TrainingScalar>(_: T.Type) -> RankSharding<T>? {
+            guard let ranks else { return nil }
+            guard let chunk, ranks.strategy == .dp || ranks.strategy == .zero1 else {
+                preconditionFailure("StepEngine: ranks train dp or zero1 on a rank's plan with a ring chunk")
+            }
+            let count = plan.requests[chunk].byteCount / MemoryLayout<T>.stride
+            let scratch = arena.pointer(at: plan.offsets[chunk], count: count, as: T.self)
+            return RankSharding(
+                strategy: ranks.strategy, ring: RingExchange(link: ranks.link, scratch: scratch, scratchCount: count))
+        }
         switch program.model.precision {
         case .single:
             let trainer = Trainer<Float>(
-                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena), lifetimeGuard: lifetimeGuard)
+                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena, stateShards: shards),
+                lifetimeGuard: lifetimeGuard)
+            trainer.ranks = sharding(Float.self)
             trainer.attach(pool)
             storage = .single(trainer)
         case .double:
             let trainer = Trainer<Double>(
-                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena), lifetimeGuard: lifetimeGuard)
+                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena, stateShards: shards),
+                lifetimeGuard: lifetimeGuard)
+            trainer.ranks = sharding(Double.self)
             trainer.attach(pool)
             storage = .double(trainer)
         default:  // estimate-only precisions (`Precision.isTrainable`)
@@ -96,6 +119,29 @@ public final class StepEngine {
         case .double(let trainer): result = trainer.trainStep(.training(orderStart: orderStart), rows: rows)
         }
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
+    }
+
+    /// One rank's step (`ranks` given at init): its `rows` of the global batch from `order[orderStart...]` (0 rows: it
+    /// only joins the exchange), gradients scaled by `gradientScale` (rows / global rows) and summed over ranks, then
+    /// the update. Every rank calls it once per global step.
+    @inline(__always)
+    public func rankTrainStep(orderStart: Int, rows: Int, gradientScale: Double) -> StepResult {
+        let result: Kernels.LossResult
+        switch storage {
+        case .single(let trainer):
+            result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, gradientScale: Float(gradientScale))
+        case .double(let trainer):
+            result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, gradientScale: gradientScale)
+        }
+        return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
+    }
+
+    /// Seconds this rank has spent exchanging gradients and parameters with the others.
+    public var exchangeSeconds: Double {
+        switch storage {
+        case .single(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
+        case .double(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
+        }
     }
 
     /// Loss and predictions on samples `order[orderStart ..< orderStart + rows]` (validation), parameters unchanged.

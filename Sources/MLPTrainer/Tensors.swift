@@ -17,13 +17,17 @@ struct ModelTensors<T: TrainingScalar> {
     let layers: [DenseLayer<T>]
     let data: DataTensors<T>
 
-    /// Resolves every tensor of `program` at its planned offset in `arena`.
+    /// Resolves every tensor of `program` at its planned offset in `arena`. A rank's plan
+    /// (`StepProgram.rankBuffers`) places the program's buffers first, in order, with optimizer state sharded
+    /// `stateShards` ways, then its exchange buffers.
     ///
     /// Traps (a programmer error) if the plan is not this program's, or lacks a tensor an op needs.
-    init(program: StepProgram, plan: ArenaPlan, arena: Arena) {
+    init(program: StepProgram, plan: ArenaPlan, arena: Arena, stateShards: Int = 1) {
         precondition(
-            plan.requests.map(\.name) == program.buffers.map(\.name)
-                && plan.requests.map(\.byteCount) == program.buffers.map(\.byteCount),
+            stateShards > 1
+                ? plan.requests.count >= program.buffers.count
+                : plan.requests.prefix(program.buffers.count).map(\.name) == program.buffers.map(\.name)
+                    && plan.requests.prefix(program.buffers.count).map(\.byteCount) == program.buffers.map(\.byteCount),
             "ModelTensors: the plan is not this program's")
         func view(_ id: TensorID) -> UnsafeMutablePointer<T> {
             guard let index = program.index(of: id) else { preconditionFailure("ModelTensors: the program has no tensor \(id)") }
@@ -42,7 +46,7 @@ struct ModelTensors<T: TrainingScalar> {
             layers.append(
                 DenseLayer(
                     spec: spec, index: offset, isLast: offset == model.layers.count - 1, input: input,
-                    optimizer: model.optimizer.kind
+                    optimizer: model.optimizer.kind, stateShards: stateShards
                 ) {
                     optionalView($0)
                 })

@@ -29,6 +29,10 @@ final class Trainer<T: TrainingScalar> {
     let lifetimeGuard: LifetimeGuard?
     /// Updates applied so far (Adam's t).
     private var optimizerStep = 0
+    /// This rank's place among the others (`Trainer+Ranks`); nil in one process.
+    var ranks: RankSharding<T>?
+    /// Nanoseconds spent exchanging gradients and parameters with the other ranks.
+    var exchangeNanoseconds: UInt64 = 0
 
     init(program: StepProgram, tensors: ModelTensors<T>, lifetimeGuard: LifetimeGuard? = nil) {
         self.program = program
@@ -76,7 +80,7 @@ final class Trainer<T: TrainingScalar> {
     }
 
     @inline(__always)
-    private func run(ops: Range<Int>, batch: StepBatch, rows: Int, training: Bool) -> Kernels.LossResult {
+    func run(ops: Range<Int>, batch: StepBatch, rows: Int, training: Bool) -> Kernels.LossResult {
         var result = Kernels.LossResult(loss: 0, correct: 0, judged: 0)
         for index in ops {
             lifetimeGuard?.beforeOp(index)
@@ -241,7 +245,8 @@ final class Trainer<T: TrainingScalar> {
     @inline(__always)
     private func previous(_ layer: Int) -> DenseLayer<T>? { layer > 0 ? tensors.layers[layer - 1] : nil }
 
-    /// The optimizer step on this part's share of every parameter tensor.
+    /// The optimizer step on this part's share of every parameter tensor (of the rank's chunk of it under zero1, whose
+    /// state tensors hold that chunk only).
     @inline(__always)
     private func updatePart(_ part: Int) {
         let rule = OptimizerRule<T>(model.optimizer, step: optimizerStep)
@@ -249,11 +254,14 @@ final class Trainer<T: TrainingScalar> {
         for layer in tensors.layers {
             for parameter in layer.parameters {
                 guard let gradient = parameter.gradient else { preconditionFailure("Trainer: update without planned gradients") }
+                let owned = ranks?.updatedRange(of: parameter.count) ?? 0..<parameter.count
                 // Weights split in multiples of 16 elements; small tensors (biases) by parts, not recorded for balancing.
                 let range =
-                    parameter.count >= 16 * split.partCount
-                    ? split.share(part, of: parameter.count, granule: 16) : split.share(part, of: parameter.count, records: false)
-                rule.apply(parameter.values, gradient: gradient, states: parameter.states, range: range)
+                    owned.count >= 16 * split.partCount
+                    ? split.share(part, of: owned.count, granule: 16) : split.share(part, of: owned.count, records: false)
+                rule.apply(
+                    parameter.values + owned.lowerBound, gradient: gradient + owned.lowerBound, states: parameter.states,
+                    range: range)
             }
         }
     }

@@ -69,6 +69,11 @@ public enum HTMLPage {
                 ),
             ], title: "Bytes: the estimate and the plan against what was allocated and resident")
         body += table(rows(predictedTable(record)))
+        if let ranks = TrainingRenderer.rankTable(record) {
+            body += "<h2>Every rank</h2>"
+            if let line = TrainingRenderer.shardingLine(record) { body += "<p>\(Markup.html(line))</p>" }
+            body += table(rows(ranks))
+        }
         body += "<h2>The arena timeline</h2>"
         body += SVG.timeline(
             record.plan, title: "One training step: ops across, arena offsets down (dataset buffers omitted)",

@@ -239,6 +239,10 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
     public var throughput: Throughput
     public var run: Run
     public var plan: PlanReport
+    /// A run over ranks (`mpirun -np N memplan train --strategy S`): the split, and every rank's predicted and measured
+    /// memory (`TrainingRecord+Ranks`); null for one process. The other keys are rank 0's.
+    @Nullable public var sharding: Sharding? = nil
+    @Nullable public var ranks: [RankEntry]? = nil
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]
 
@@ -275,8 +279,9 @@ public enum TrainingRenderer {
         out += "(\(decimal(record.throughput.trainingSeconds)) s of training steps, \(record.throughput.blasThreads) "
         out +=
             "thread\(record.throughput.blasThreads == 1 ? "" : "s"); \(Markup.terminal(Self.kernelDescription(record.throughput.blasCore, gemmKernels: record.throughput.gemmKernels))))\n"
+        if let sharding = shardingLine(record) { out += sharding + "\n" }
         if record.run.partial { out += "Stopped early (interrupted): the record is marked partial.\n" }
-        out += "\nPredicted against actual\n\n"
+        out += "\nPredicted against actual\(record.ranks == nil ? "" : " (rank 0)")\n\n"
         var table = TextTable(columns: [.left("Quantity"), .right("Predicted"), .right("Actual"), .left("Note")])
         let predicted = record.predicted
         let actual = record.actual
@@ -327,6 +332,7 @@ public enum TrainingRenderer {
             "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
         if let maps = actual.numaMaps { out += "numa_maps: \(Markup.terminal(maps))\n" }
         if !actual.numaAvailable { out += "NUMA is not available here: the arena is plain memory, counted as node 0.\n" }
+        if let ranks = rankTable(record) { out += "\nEvery rank, predicted against measured\n\n" + ranks.renderText() }
         return out
     }
 
@@ -365,6 +371,9 @@ extension TrainingRenderer {
             ("deltas", b.deltas), ("inputs", b.inputs), ("data", b.data),
         ] { categories.append([name, ByteUnits.grouped(bytes)]) }
         out += "\n## Planned bytes by category\n\n" + categories.renderMarkdown()
+        if let ranks = rankTable(record) {
+            out += "\n## Every rank\n\n" + (shardingLine(record).map { escape($0) + "\n\n" } ?? "") + ranks.renderMarkdown()
+        }
         var epochs = TextTable(columns: [
             .right("Epoch"), .right("Train loss"), .right("Train acc"), .right("Val loss"), .right("Val acc"), .right("Seconds"),
         ])

@@ -62,11 +62,15 @@ public final class PreparedRun {
     public func run() throws -> TrainingResult {
         let shape = loader.shape
         let batch = model.batchSize
+        // Over ranks each global step takes `globalBatch` samples of the order, cut into the ranks' shares.
+        let ranks = options.ranks
+        let rankCount = ranks?.link.size ?? 1
+        let globalBatch = batch * rankCount
         let trainCount = self.trainCount
         let validationCount = self.validationCount
         let engine = self.engine
         let order = engine.order
-        let stepsPerEpoch = trainCount / batch + (trainCount % batch == 0 ? 0 : 1)
+        let stepsPerEpoch = trainCount / globalBatch + (trainCount % globalBatch == 0 ? 0 : 1)
         let (allSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: model.epochs)
         let warmupSteps = overflow ? 2 : min(2, max(0, allSteps - 1))
         var epochs: [EpochMetrics] = []
@@ -83,11 +87,21 @@ public final class PreparedRun {
             var epochSamples = 0
             var epochSeconds = 0.0
             for step in 0..<stepsPerEpoch {
-                let first = step * batch
-                let rows = min(batch, trainCount - first)
+                let first = step * globalBatch
+                let globalRows = min(globalBatch, trainCount - first)
+                let share =
+                    ranks.map { WorkerPool.range(of: $0.link.rank, parts: rankCount, count: globalRows) } ?? 0..<globalRows
+                let rows = share.count
+                if let death = options.rankDeath, death.rank == ranks?.link.rank, death.step == globalStep + 1 {
+                    kill(getpid(), SIGKILL)
+                }
                 let started = DispatchTime.now().uptimeNanoseconds
                 meter.stepStarts(steady: globalStep >= warmupSteps)
-                let result = engine.trainStep(orderStart: first, rows: rows)
+                let result =
+                    ranks == nil
+                    ? engine.trainStep(orderStart: first, rows: rows)
+                    : engine.rankTrainStep(
+                        orderStart: first + share.lowerBound, rows: rows, gradientScale: Double(rows) / Double(globalRows))
                 meter.stepEnds()
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 epochSeconds += elapsed
@@ -109,7 +123,8 @@ public final class PreparedRun {
                             samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil
                         ))
                 }
-                if let shouldStop = options.shouldStop, shouldStop() {
+                // Over ranks a stop must be the same step on every rank; mpirun forwards the signal and ends the job.
+                if ranks == nil, let shouldStop = options.shouldStop, shouldStop() {
                     stopped = true
                     trainingSeconds += epochSeconds
                     samplesTrained += epochSamples
@@ -120,6 +135,10 @@ public final class PreparedRun {
                             validationAccuracy: nil, seconds: epochSeconds))
                     break epochLoop
                 }
+            }
+            if let ranks {  // the epoch's sums over every rank's share
+                let sums = ranks.link.sum([lossSum, Double(correct), Double(judged), Double(epochSamples)])
+                (lossSum, correct, judged, epochSamples) = (sums[0], Int(sums[1]), Int(sums[2]), Int(sums[3]))
             }
             trainingSeconds += epochSeconds
             samplesTrained += epochSamples
@@ -169,6 +188,12 @@ public final class PreparedRun {
             epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             majorityBaselineAccuracy: testAccuracy == nil ? nil : majorityBaselineAccuracy,
             samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
-            blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped)
+            blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped,
+            rank: ranks.map {
+                RankRun(
+                    rank: $0.link.rank, ranks: rankCount, strategy: $0.strategy, globalBatch: globalBatch,
+                    exchangeSeconds: engine.exchangeSeconds,
+                    exchangeSecondsPerStep: engine.exchangeSeconds / Double(max(globalStep, 1)))
+            })
     }
 }

@@ -41,8 +41,26 @@ public struct TrainingOptions {
     /// Transformers: after training (and its measurements), write the parameters to this file as an llm.c GPT-2
     /// checkpoint, atomically (`TransformerEngine.saveGPT2Checkpoint`); nil: not saved.
     public var checkpointPath: String?
+    /// Splits each global batch over ranks (`mpirun -np N memplan train --strategy S`): this process's link to the
+    /// others and the strategy (dp or zero1). The profile's batch is each rank's share; the arena is the rank's plan
+    /// (`StepProgram.rankBuffers`). nil: one process.
+    public var ranks: (link: RankLink, strategy: ShardingStrategy)?
+    /// Fault injection for tests: rank `rank` of a run over ranks dies (SIGKILL) before global step `step` (1-based).
+    public var rankDeath: (rank: Int, step: Int)?
 
     public init() {}
+}
+
+/// What a rank of a run over several processes did besides training.
+public struct RankRun: Sendable {
+    public var rank: Int
+    public var ranks: Int
+    public var strategy: ShardingStrategy
+    /// The global batch: ranks × the profile's batch.
+    public var globalBatch: Int
+    /// Seconds this rank spent in the exchange (gradients summed, zero1's chunks gathered), and per step.
+    public var exchangeSeconds: Double
+    public var exchangeSecondsPerStep: Double
 }
 
 /// Where a run is.
@@ -108,6 +126,8 @@ public struct TrainingResult: Sendable {
     public var blasThreads: Int
     /// True when the run was stopped early (SIGINT); metrics cover what ran.
     public var isPartial: Bool
+    /// This process's rank when the run was split over ranks; nil for one process.
+    public var rank: RankRun? = nil
 }
 
 /// Runs training end to end inside one planned arena: `prepare` does every check that can fail on the input or
@@ -126,6 +146,23 @@ public enum TrainingSession {
     static func plan(_ model: Model, loader: DatasetLoader, alignment: Int, threads: Int) throws -> (StepProgram, ArenaPlan) {
         let program = try StepProgram(model: model, options: StepOptions(parts: threads), data: loader.shape)
         let plan = try BestPlanner().plan(program.buffers, alignment: alignment)
+        do {
+            try plan.validate()
+        } catch {
+            throw RunError.invalidPlan(error.description)
+        }
+        return (program, plan)
+    }
+
+    /// One rank's program (its update unfused: gradients are stored for the exchange) and its validated plan
+    /// (`StepProgram.rankBuffers`: sharded state, the ring chunk).
+    static func rankPlan(
+        _ model: Model, loader: DatasetLoader, alignment: Int, threads: Int, ranks: (link: RankLink, strategy: ShardingStrategy)
+    ) throws -> (StepProgram, ArenaPlan) {
+        let program = try StepProgram(
+            model: model, options: StepOptions(parts: threads, fusesUpdate: false), data: loader.shape)
+        let buffers = try program.rankBuffers(strategy: ranks.strategy, devices: ranks.link.size)
+        let plan = try BestPlanner().plan(buffers, alignment: alignment)
         do {
             try plan.validate()
         } catch {
@@ -173,14 +210,26 @@ public enum TrainingSession {
                     "\(shape.trainCount) sample(s) with validation fraction \(model.split.validationFraction) leave none to train on"
             )
         }
-        if model.batchSize > trainCount {
+        let rankCount = options.ranks?.link.size ?? 1
+        let (globalBatch, globalOverflow) = model.batchSize.multipliedReportingOverflow(by: rankCount)
+        if rankCount > 1, globalOverflow || globalBatch > trainCount {
+            let share = max(1, trainCount / rankCount)
+            warnings.append(
+                "the global batch \(rankCount) × \(model.batchSize.groupedDigits) is larger than the \(trainCount.groupedDigits) "
+                    + "training samples; each rank trains with batch \(share.groupedDigits), and the record says so")
+            model = try model.with(batchSize: share)
+        } else if model.batchSize > trainCount {
             warnings.append(
                 "batch \(model.batchSize.groupedDigits) is larger than the \(trainCount.groupedDigits) training samples; "
                     + "training with batch \(trainCount.groupedDigits) (one step per epoch), and the record says so")
             model = try model.with(batchSize: trainCount)
         }
         let threads = max(1, options.threadCount ?? defaultThreadCount(model, placement: options.placement))
-        let (program, plan) = try plan(model, loader: loader, alignment: options.alignment, threads: threads)
+        let (program, plan) =
+            try options.ranks.map {
+                try rankPlan(model, loader: loader, alignment: options.alignment, threads: threads, ranks: $0)
+            }
+            ?? plan(model, loader: loader, alignment: options.alignment, threads: threads)
         let budget = try MemoryBudget.estimate(program.table)
 
         let meter = RunMeter(counter: options.allocationCounter)
@@ -191,7 +240,8 @@ public enum TrainingSession {
         // OpenBLAS's threaded level-3 path mallocs per call; memplan splits the work itself.
         BLASInfo.setThreadCount(1)
         let engine = try StepEngine(
-            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
+            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes,
+            ranks: options.ranks)
         try engine.load(loader)
         engine.initializeParameters(seed: model.seed)
         var generator = SplitMix64(seed: model.seed &+ 0x5EED)
@@ -232,7 +282,7 @@ public enum TrainingSession {
     }
 
     /// Whether a step has enough arithmetic to pay for handing parts to other threads.
-    static func isWorthSplitting(_ model: Model) -> Bool {
+    public static func isWorthSplitting(_ model: Model) -> Bool {
         let weights = model.layers.reduce(0) { $0 + $1.inputWidth * $1.outputWidth }
         return weights.multipliedReportingOverflow(by: model.batchSize).partialValue >= 200_000
     }

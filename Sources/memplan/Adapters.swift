@@ -73,12 +73,24 @@ enum Adapters {
             optimizer: network.optimizer.kind.rawValue, learningRate: network.optimizer.learningRate, loss: network.lossName,
             placement: result.placement.description, seed: network.seed, data: result.dataSummary, partial: result.isPartial,
             memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date()))
-        return TrainingRecord(
+        var record = TrainingRecord(
             predicted: predicted, actual: actual, metrics: metrics,
             throughput: TrainingRecord.Throughput(
                 samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
                 blasThreads: result.blasThreads, gemmKernels: result.gemmKernels, tokensPerSecond: result.tokensPerSecond),
             run: run, plan: PlanReport(plan: plan, program: result.program, naiveBytes: naive))
+        if let rank = result.rank {
+            // One rank's arena: its sharded state as planned, not the whole model's.
+            record.predicted.bytes.optimizer = plan.bytes(of: .optimizer)
+            record.predicted.bytes.gradients = plan.bytes(of: .gradients)
+            record.predicted.bytes.parameters = plan.bytes(of: .parameters)
+            record.sharding = TrainingRecord.Sharding(
+                devices: rank.ranks, strategy: rank.strategy.rawValue, globalBatch: rank.globalBatch,
+                exchangeSecondsPerStep: rank.exchangeSecondsPerStep)
+            record.plan.devices = rank.ranks
+            record.plan.sharding = rank.strategy.rawValue
+        }
+        return record
     }
 
     /// This machine's NUMA nodes (libnuma, or /proc/meminfo as one node) as a machine profile for `capacity`, each

@@ -3,6 +3,7 @@
 import ArenaPlanner
 import Capacity
 import MLPTrainer
+import MPIRanks
 import MemoryBudget
 import ModelProfile
 import NUMAArena
@@ -57,6 +58,7 @@ struct CLIFailure: Error {
                 default: ExitStatus.badInput
                 }
             self.init(message: error.description, exitCode: code)
+        case let error as MPIRanksError: self.init(message: error.description, exitCode: ExitStatus.missingResource)
         default: return nil
         }
     }

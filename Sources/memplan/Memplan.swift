@@ -50,6 +50,10 @@ enum Main {
     }
 
     static func exitReporting(_ error: any Error) -> Never {
+        // Under mpirun every rank parses the same flags and profile: rank 0 alone explains what they all found.
+        if let rank = getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }), rank != "0" {
+            exit(CLIFailure(error)?.exitCode ?? ExitStatus.badInput)
+        }
         if let failure = CLIFailure(error) {
             printError(failure.message)
             exit(failure.exitCode)

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import MemoryBudget
+import MPIRanks
 import ModelProfile
 
 extension ShardingStrategy: ExpressibleByArgument {}
@@ -25,7 +26,8 @@ struct ShardingOptions: ParsableArguments {
     var strategy: ShardingStrategy?
 
     func validate() throws {
-        if strategy != nil && devices == nil {
+        // Under mpirun (train) the devices are the ranks it started.
+        if strategy != nil && devices == nil && !MPIWorld.isLaunched {
             throw ValidationError("--strategy needs --devices, the number of devices to split over (e.g. --devices 8)")
         }
         if let devices, !(1...DeviceBudget.maximumDeviceCount).contains(devices.value) {

@@ -78,8 +78,11 @@ extension Memplan {
             help: ArgumentHelp("Learning rate (default: the profile's).", valueName: "η"))
         var learningRate: Double?
 
-        @Option(help: ArgumentHelp("Where the arena's pages go.", valueName: "local|node:N|interleave"))
-        var placement: String = "local"
+        @Option(
+            help: ArgumentHelp(
+                "Where the arena's pages go (default: local; under mpirun rank r on node r mod nodes).",
+                valueName: "local|node:N|interleave"))
+        var placement: String?
 
         @Option(
             parsing: .unconditional,
@@ -113,6 +116,8 @@ extension Memplan {
             help: ArgumentHelp("Threads that split each step (default: the CPUs memplan may run on).", valueName: "n"))
         var threads: Int?
 
+        @OptionGroup(title: "Over several processes (mpirun -np N memplan train …)") var sharding: ShardingOptions
+
         @Flag(help: "Allocate even when the arena is larger than the free memory where it must go.")
         var force = false
 
@@ -143,7 +148,7 @@ extension Memplan {
                         ? "give a profile file, or --mlp widths (trained on synthetic data)" : "give a profile or --mlp, not both"
                 )
             }
-            guard Placement(placement) != nil else {
+            if let placement, Placement(placement) == nil {
                 throw ValidationError("--placement must be local, node:N (e.g. node:1) or interleave; got '\(placement)'")
             }
             if let epochs, epochs.value < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs.value)") }
@@ -242,13 +247,17 @@ extension Memplan {
             }
 
             var options = TrainingOptions()
-            options.placement = Placement(placement)!
+            options.placement = Placement(placement ?? "local")!
             options.force = force
             options.dataPath = data == "synthetic" && network.isTransformer ? nil : data
             options.maxSteps = steps?.value
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
             options.checkpointPath = checkpointFile
+            if let (world, strategy) = try joinRanks(network), case .mlp(let model) = network {
+                try runRanks(model, options: options, world: world, strategy: strategy)
+                return
+            }
             switch network {
             case .mlp(let model): try runMLP(model, options: options)
             case .transformer(let model): try runTransformer(model, options: options)
@@ -350,7 +359,7 @@ extension Memplan {
             if case .transformer(let model) = network { text += "sequence \(model.sequenceLength), " }
             text +=
                 "\(optimizer.kind.rawValue) η = \(optimizer.learningRate), \(network.epochs) epoch\(network.epochs == 1 ? "" : "s"), "
-            text += "placement \(placement)\n\n" + EpochLine.header
+            text += "placement \(placement ?? "local")\n\n" + EpochLine.header
             return text
         }
     }

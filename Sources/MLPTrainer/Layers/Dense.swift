@@ -11,6 +11,8 @@ struct ParameterTensor<T: TrainingScalar> {
     let gradient: UnsafeMutablePointer<T>?
     let states: [UnsafeMutablePointer<T>]
     let count: Int
+    /// Elements of each state tensor: `count`, or ⌈count/N⌉ when the state is sharded over N ranks (zero1).
+    let stateCount: Int
 }
 
 /// One dense layer's tensors, resolved from the plan. Shapes: O = outputWidth, I = inputWidth, B = the batch capacity,
@@ -60,7 +62,7 @@ struct DenseLayer<T: TrainingScalar> {
     /// is missing.
     init(
         spec: LayerSpec, index: Int, isLast: Bool, input: UnsafeMutablePointer<T>, optimizer: OptimizerKind,
-        resolve: (TensorID) -> UnsafeMutablePointer<T>?
+        stateShards: Int = 1, resolve: (TensorID) -> UnsafeMutablePointer<T>?
     ) {
         func id(_ role: DenseTensor) -> TensorID { TensorID(layer: index + 1, role) }
         func required(_ tensor: TensorID) -> UnsafeMutablePointer<T> {
@@ -91,16 +93,22 @@ struct DenseLayer<T: TrainingScalar> {
         normalized = resolve(id(.normalized))
         inverseDeviation = resolve(id(.inverseDeviation))
         mean = resolve(id(.mean))
-        var parameters = [
-            ParameterTensor(values: weights, gradient: dWeights, states: weightState, count: spec.inputWidth * spec.outputWidth)
-        ]
-        if let bias {
-            parameters.append(ParameterTensor(values: bias, gradient: dBias, states: biasState, count: spec.outputWidth))
+        func tensor(
+            _ values: UnsafeMutablePointer<T>, _ gradient: UnsafeMutablePointer<T>?, _ states: [UnsafeMutablePointer<T>],
+            count: Int
+        )
+            -> ParameterTensor<T>
+        {
+            let shards = max(1, stateShards)
+            return ParameterTensor(
+                values: values, gradient: gradient, states: states, count: count,
+                stateCount: count / shards + (count % shards == 0 ? 0 : 1))
         }
+        var parameters = [tensor(weights, dWeights, weightState, count: spec.inputWidth * spec.outputWidth)]
+        if let bias { parameters.append(tensor(bias, dBias, biasState, count: spec.outputWidth)) }
         if let gain, let shift {
-            parameters.append(ParameterTensor(values: gain, gradient: dGain, states: states(id(.gain)), count: spec.outputWidth))
-            parameters.append(
-                ParameterTensor(values: shift, gradient: dShift, states: states(id(.shift)), count: spec.outputWidth))
+            parameters.append(tensor(gain, dGain, states(id(.gain)), count: spec.outputWidth))
+            parameters.append(tensor(shift, dShift, states(id(.shift)), count: spec.outputWidth))
         }
         self.parameters = parameters
     }
@@ -125,7 +133,7 @@ struct DenseLayer<T: TrainingScalar> {
         gain?.update(repeating: 1, count: outputWidth)
         shift?.update(repeating: 0, count: outputWidth)
         for parameter in parameters {
-            for state in parameter.states { state.update(repeating: 0, count: parameter.count) }
+            for state in parameter.states { state.update(repeating: 0, count: parameter.stateCount) }
         }
     }
 

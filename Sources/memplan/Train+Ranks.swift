@@ -1,0 +1,155 @@
+// `mpirun -np N memplan train PROFILE --strategy dp|zero1`: every rank trains its share of each global batch in its
+// own planned arena on its own node; rank 0 prints and records the run with every rank's measurements.
+
+import ArgumentParser
+import Foundation
+import MLPTrainer
+import MPIRanks
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+import Reports
+import TrainingRun
+
+extension Memplan.Train {
+    /// Under mpirun: the checks every rank makes alike (before MPI starts, so a bad flag is one line from rank 0), then
+    /// the world. nil without a launcher, or for a world of one process (an ordinary run).
+    func joinRanks(_ network: Network) throws -> (world: MPIWorld, strategy: ShardingStrategy)? {
+        let split = sharding.split
+        guard MPIWorld.isLaunched, let announced = MPIWorld.announcedSize, announced > 1 else {
+            if let split, split.devices > 1 {
+                throw CLIFailure.badInput(
+                    "--devices \(split.devices): train runs one process per device; start them with mpirun -np "
+                        + "\(split.devices) memplan train … (as root add --allow-run-as-root)")
+            }
+            return nil
+        }
+        if let devices = split?.devices, devices != announced {
+            throw CLIFailure.badInput(
+                "--devices \(devices) does not match the \(announced) ranks mpirun started; use mpirun -np \(devices), or "
+                    + "--devices \(announced)")
+        }
+        let strategy = split?.strategy ?? .dp
+        switch strategy {
+        case .dp, .zero1: break
+        case .zero2, .zero3:
+            throw CLIFailure.badInput(
+                "--strategy \(strategy.rawValue): train splits a run over ranks with dp or zero1; \(strategy.rawValue) is "
+                    + "planned (memplan plan --devices \(announced) --strategy \(strategy.rawValue)) but not trained yet")
+        case .tp: throw CLIFailure.badInput("--strategy tp is for estimates only; train over ranks with dp or zero1")
+        }
+        guard case .mlp(let model) = network else {
+            throw CLIFailure.badInput(
+                "training over ranks runs MLP profiles; a transformer trains in one process (memplan plan --devices "
+                    + "\(announced) shows one rank's plan)")
+        }
+        let parameters = model.layers.reduce(0) { $0 &+ $1.inputWidth &* $1.outputWidth &+ $1.outputWidth }
+        if strategy == .zero1, announced > parameters {
+            throw CLIFailure.badInput(
+                "zero1 over \(announced) ranks shards \(parameters) parameters into empty chunks; use at most \(parameters) "
+                    + "ranks, or --strategy dp")
+        }
+        do {
+            let world = try MPIWorld()
+            return (world, strategy)
+        } catch {
+            throw CLIFailure(message: error.description, exitCode: ExitStatus.missingResource)
+        }
+    }
+
+    /// The placement of rank `rank`: --placement when given, else node (rank mod nodes) where NUMA is available.
+    func rankPlacement(_ rank: Int) -> Placement {
+        if let placement { return Placement(placement)! }
+        let topology = NUMATopology.current()
+        guard topology.isAvailable, !topology.nodes.isEmpty else { return .local }
+        return .node(topology.nodes[rank % topology.nodes.count].id)
+    }
+
+    /// One rank's run: prepare (every rank learns whether any failed, and all exit alike), train, then rank 0 merges
+    /// every rank's record into its own and writes it.
+    func runRanks(_ model: Model, options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy) throws {
+        var options = options
+        options.ranks = (world, strategy)
+        // Tests: MEMPLAN_TEST_RANK_DEATH=rank:step makes that rank die (SIGKILL) before that step.
+        if let text = ProcessInfo.processInfo.environment["MEMPLAN_TEST_RANK_DEATH"] {
+            let parts = text.split(separator: ":").compactMap { Int($0) }
+            if parts.count == 2 { options.rankDeath = (parts[0], parts[1]) }
+        }
+        options.placement = rankPlacement(world.rank)
+        if threads == nil {
+            // The node's CPUs shared by the ranks placed on it.
+            let topology = NUMATopology.current()
+            let nodes = max(1, topology.nodes.count)
+            let sharing = (0..<world.size).filter { $0 % nodes == world.rank % nodes }.count
+            let cpus: Int
+            if case .node(let node) = options.placement, let count = topology.node(node)?.cpus.count, count > 0 {
+                cpus = count
+            } else {
+                cpus = ProcessMemory.allowedCPUCount()
+            }
+            options.threadCount = TrainingSession.isWorthSplitting(model) ? max(1, cpus / sharing) : 1
+        }
+        let lead = world.rank == 0
+        var prepared: PreparedRun?
+        var failure: Error?
+        do {
+            prepared = try TrainingSession.prepare(model, options: options)
+        } catch {
+            failure = error
+        }
+        try agree(world, failure: failure)
+        guard let prepared else { preconditionFailure("runRanks: no run and no failure") }
+        let table = format == .table
+        if lead {
+            for warning in prepared.warnings { Main.printWarning(warning) }
+            if table { print(header(prepared.model)) }
+            let bar = ProgressBar(enabled: table && !noProgress && isatty(STDERR_FILENO) == 1)
+            prepared.options.progress = { progress in
+                bar.update(progress)
+                if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
+                    bar.clear()
+                    print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
+                }
+            }
+        }
+        let result: TrainingResult
+        do {
+            result = try prepared.run()
+        } catch {
+            // The others may be waiting in the exchange: end the whole job.
+            let failure = CLIFailure(error) ?? CLIFailure(message: "\(error)", exitCode: ExitStatus.failure)
+            Main.printError("rank \(world.rank): \(failure.message)")
+            world.abort(failure.exitCode)
+        }
+        let own = try Adapters.record(result)
+        let gathered = world.gatherOnRankZero(Array(own.json.utf8))
+        world.finalize()
+        guard let gathered else { return }
+        var merged = own
+        merged.ranks = try gathered.enumerated().map { rank, bytes in
+            let record = try JSONText.decode(TrainingRecord.self, from: Data(bytes))
+            return TrainingRecord.RankEntry(
+                rank: rank, node: record.actual.plannedNode, predicted: record.predicted, actual: record.actual,
+                exchangeSecondsPerStep: record.sharding?.exchangeSecondsPerStep ?? 0)
+        }
+        if let record { try RecordFile.write(merged.json, to: record) }
+        if table { print("") }
+        print(merged.render(format), terminator: "")
+        if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
+    }
+
+    /// A collective after preparing: when any rank failed, the first failing rank prints its error (rank 0's without a
+    /// prefix) and every rank leaves the world and exits with that rank's status.
+    private func agree(_ world: MPIWorld, failure: Error?) throws {
+        let code = failure.map { (CLIFailure($0) ?? CLIFailure(message: "\($0)", exitCode: ExitStatus.failure)) }
+        var codes = [Double](repeating: 0, count: world.size)
+        codes[world.rank] = Double(code?.exitCode ?? 0)
+        let all = world.sum(codes)
+        guard let first = all.firstIndex(where: { $0 != 0 }) else { return }
+        if first == world.rank, let code {
+            Main.printError(world.rank == 0 ? code.message : "rank \(world.rank): \(code.message)")
+        }
+        world.finalize()
+        Foundation.exit(Int32(all[first]))
+    }
+}
