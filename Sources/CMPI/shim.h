@@ -12,3 +12,4 @@ static inline MPI_Status *memplan_mpi_status_ignore(void) { return MPI_STATUS_IG
 static inline int memplan_mpi_success(void) { return MPI_SUCCESS; }
 static inline int memplan_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline MPI_Datatype memplan_mpi_int(void) { return MPI_INT; }
+static inline MPI_Errhandler memplan_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }

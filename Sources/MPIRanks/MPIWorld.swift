@@ -32,6 +32,11 @@ public final class MPIWorld: RankLink {
     public let rank: Int
     public let size: Int
 
+    /// Open MPI's free-list sizes memplan sets before MPI_Init unless the environment already does.
+    static let preallocatedLists = [
+        ("OMPI_MCA_btl_vader_free_list_num", "256"), ("OMPI_MCA_pml_ob1_free_list_num", "256"),
+    ]
+
     /// Whether a launcher (Open MPI's mpirun, or a PMIx one) started this process: its environment names a world size.
     public static var isLaunched: Bool {
         for name in ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"] where getenv(name) != nil { return true }
@@ -49,11 +54,17 @@ public final class MPIWorld: RankLink {
         ///
         /// - Throws: `MPIRanksError.call` when MPI cannot start.
         public init() throws(MPIRanksError) {
+            // Fragments and requests from lists allocated at MPI_Init, large enough that the step never grows them (a
+            // list grows by malloc when a fast sender outruns the returns of its fragments; seen on tiny models with the
+            // defaults, 8 and 4). The caller's own settings win.
+            for (name, value) in Self.preallocatedLists { setenv(name, value, 0) }
             var provided: Int32 = 0
             let code = MPI_Init_thread(nil, nil, memplan_mpi_thread_funneled(), &provided)
             guard code == memplan_mpi_success() else { throw .call(function: "MPI_Init_thread", code: code) }
             var rank: Int32 = 0
             var size: Int32 = 0
+            // Failures come back as codes: a rank whose peer died says so in one line (`lost`) instead of Open MPI's abort.
+            MPI_Comm_set_errhandler(memplan_mpi_comm_world(), memplan_mpi_errors_return())
             MPI_Comm_rank(memplan_mpi_comm_world(), &rank)
             MPI_Comm_size(memplan_mpi_comm_world(), &size)
             self.rank = Int(rank)
@@ -77,13 +88,26 @@ public final class MPIWorld: RankLink {
                 let sending = max(0, min(piece, sendCount - offset))
                 let receiving = max(0, min(piece, receiveCount - offset))
                 var request: MPI_Request?
-                MPI_Irecv(receive + min(offset, receiveCount), Int32(receiving), byte, Int32(source), dataTag, world, &request)
-                MPI_Send(nil, 0, byte, Int32(source), readyTag, world)
-                MPI_Recv(nil, 0, byte, Int32(destination), readyTag, world, memplan_mpi_status_ignore())
-                MPI_Send(send + min(offset, sendCount), Int32(sending), byte, Int32(destination), dataTag, world)
-                MPI_Wait(&request, memplan_mpi_status_ignore())
+                var code = MPI_Irecv(
+                    receive + min(offset, receiveCount), Int32(receiving), byte, Int32(source), dataTag, world, &request)
+                code |= MPI_Send(nil, 0, byte, Int32(source), readyTag, world)
+                code |= MPI_Recv(nil, 0, byte, Int32(destination), readyTag, world, memplan_mpi_status_ignore())
+                code |= MPI_Send(send + min(offset, sendCount), Int32(sending), byte, Int32(destination), dataTag, world)
+                code |= MPI_Wait(&request, memplan_mpi_status_ignore())
+                if code != memplan_mpi_success() { lost(peers: [source, destination], code: code) }
                 offset += piece
             } while offset < max(sendCount, receiveCount)
+        }
+
+        /// A rank's exchange failed (a peer died or hung up): one line, exit 3, no record. Nothing else can be done: the
+        /// step cannot finish without the others.
+        func lost(peers: [Int], code: Int32) -> Never {
+            let names = Set(peers).sorted().map { "rank \($0)" }.joined(separator: " or ")
+            let line =
+                "memplan: error: rank \(rank): the exchange with \(names) failed (MPI error \(code)): a rank of this run "
+                + "stopped; no record is written\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+            exit(3)
         }
 
         /// Element-wise sums of `values` over all ranks (outside the step: MPI may allocate here).

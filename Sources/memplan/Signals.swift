@@ -34,6 +34,24 @@ enum StopSignals {
         unblock(all)
     }
 
+    /// For a rank of a run over ranks: a stop signal (mpirun sends SIGTERM to every rank when one of them ends, and
+    /// forwards Ctrl-C) ends this rank at once with one line and status 3 — the ranks cannot agree on a step to stop
+    /// after, and a partial record of one rank would misstate the run.
+    static func installRankExit(rank: Int) {
+        let line = "memplan: error: rank \(rank): stopped by a signal: the run ended on another rank or was interrupted; no record is written\n"
+        rankLine = strdup(line)
+        for number in all {
+            signal(number) { _ in
+                if let line = StopSignals.rankLine { _ = write(2, line, strlen(line)) }
+                _exit(3)
+            }
+        }
+        unblock(all)
+    }
+
+    /// The line `installRankExit` writes, prepared before any signal can arrive.
+    nonisolated(unsafe) private static var rankLine: UnsafeMutablePointer<CChar>?
+
     /// A parent may have started us with these blocked (some process launchers do, Foundation's Process among them).
     private static func unblock(_ numbers: [Int32]) {
         var set = sigset_t()

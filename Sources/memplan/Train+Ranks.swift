@@ -29,7 +29,7 @@ extension Memplan.Train {
                 "--devices \(devices) does not match the \(announced) ranks mpirun started; use mpirun -np \(devices), or "
                     + "--devices \(announced)")
         }
-        let strategy = split?.strategy ?? .dp
+        let strategy = sharding.strategy ?? .dp
         switch strategy {
         case .dp, .zero1: break
         case .zero2, .zero3:
@@ -68,6 +68,7 @@ extension Memplan.Train {
     /// One rank's run: prepare (every rank learns whether any failed, and all exit alike), train, then rank 0 merges
     /// every rank's record into its own and writes it.
     func runRanks(_ model: Model, options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy) throws {
+        StopSignals.installRankExit(rank: world.rank)
         var options = options
         options.ranks = (world, strategy)
         // Tests: MEMPLAN_TEST_RANK_DEATH=rank:step makes that rank die (SIGKILL) before that step.
