@@ -121,17 +121,17 @@ public final class StepEngine {
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
     }
 
-    /// One rank's step (`ranks` given at init): its `rows` of the global batch from `order[orderStart...]` (0 rows: it
-    /// only joins the exchange), gradients scaled by `gradientScale` (rows / global rows) and summed over ranks, then
-    /// the update. Every rank calls it once per global step.
+    /// One rank's step (`ranks` given at init): its `rows` of a global batch of `globalRows` from `order[orderStart...]`
+    /// (0 rows: it only joins the exchange), gradients summed over ranks into the global batch's mean, then the update.
+    /// Every rank calls it once per global step.
     @inline(__always)
-    public func rankTrainStep(orderStart: Int, rows: Int, gradientScale: Double) -> StepResult {
+    public func rankTrainStep(orderStart: Int, rows: Int, globalRows: Int) -> StepResult {
         let result: Kernels.LossResult
         switch storage {
         case .single(let trainer):
-            result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, gradientScale: Float(gradientScale))
+            result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, globalRows: globalRows)
         case .double(let trainer):
-            result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, gradientScale: gradientScale)
+            result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, globalRows: globalRows)
         }
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
     }

@@ -17,27 +17,27 @@ struct RankSharding<T: TrainingScalar> {
 }
 
 extension Trainer {
-    /// One step of this rank: forward and backward on its `rows` of the global batch (none: zero gradients), each
-    /// gradient scaled by `gradientScale` (rows / global rows, so the sum over ranks is the global batch's mean
-    /// gradient) and summed over the ranks — all-reduce (dp) or reduce-scatter into the rank's chunk (zero1) — then
-    /// the program's update, and for zero1 the updated chunks all-gathered.
+    /// One step of this rank: forward and backward on its `rows` of the global batch of `globalRows` (none: zero
+    /// gradients), the loss's gradient taken as the mean over the global batch (so the sum over ranks is the global
+    /// batch's mean gradient, as one process computes it), the gradients summed over the ranks — all-reduce (dp) or
+    /// reduce-scatter into the rank's chunk (zero1) — then the program's update, and for zero1 the updated chunks
+    /// all-gathered.
     ///
     /// Every rank must call it the same number of times (the exchange pairs their calls).
-    func rankStep(_ batch: StepBatch, rows: Int, gradientScale: T) -> Kernels.LossResult {
+    func rankStep(_ batch: StepBatch, rows: Int, globalRows: Int) -> Kernels.LossResult {
         guard let ranks, let update = program.index(of: .update) else {
             preconditionFailure("Trainer.rankStep: no ranks attached, or the program fuses its update")
         }
         var result = Kernels.LossResult(loss: 0, correct: 0, judged: 0)
         if rows > 0 {
+            gradientMeanRows = globalRows
             result = run(ops: 0..<update, batch: batch, rows: rows, training: true)
+            gradientMeanRows = nil
         } else {
             forEachParameter { parameter, gradient in gradient.update(repeating: 0, count: parameter.count) }
         }
         var started = DispatchTime.now().uptimeNanoseconds
         forEachParameter { parameter, gradient in
-            if gradientScale != 1 {
-                for index in 0..<parameter.count { gradient[index] *= gradientScale }  // (count)
-            }
             switch ranks.strategy {
             case .dp: ranks.ring.allReduce(gradient, count: parameter.count)
             default: ranks.ring.reduceScatter(gradient, count: parameter.count)

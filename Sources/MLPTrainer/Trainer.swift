@@ -31,6 +31,8 @@ final class Trainer<T: TrainingScalar> {
     private var optimizerStep = 0
     /// This rank's place among the others (`Trainer+Ranks`); nil in one process.
     var ranks: RankSharding<T>?
+    /// The rows the loss's gradient is the mean over, when not the batch's own: a rank's share of a global batch.
+    var gradientMeanRows: Int?
     /// Nanoseconds spent exchanging gradients and parameters with the other ranks.
     var exchangeNanoseconds: UInt64 = 0
 
@@ -91,7 +93,7 @@ final class Trainer<T: TrainingScalar> {
                 let output = tensors.layers[tensors.layers.count - 1]
                 result = Kernels.loss(
                     output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
-                    outputActivation: output.activation, writeGradient: training)
+                    outputActivation: output.activation, writeGradient: training, meanOver: gradientMeanRows)
             case .backward(let k):
                 for phase in 0..<tensors.layers[k - 1].backwardPhases {
                     dispatch(.backward(layer: k - 1, rows: rows, phase: phase))

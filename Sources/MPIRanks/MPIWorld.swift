@@ -34,7 +34,7 @@ public final class MPIWorld: RankLink {
 
     /// Open MPI's free-list sizes memplan sets before MPI_Init unless the environment already does.
     static let preallocatedLists = [
-        ("OMPI_MCA_btl_vader_free_list_num", "256"), ("OMPI_MCA_pml_ob1_free_list_num", "256"),
+        ("OMPI_MCA_btl_vader_free_list_num", "64"), ("OMPI_MCA_pml_ob1_free_list_num", "64"),
     ]
 
     /// Whether a launcher (Open MPI's mpirun, or a PMIx one) started this process: its environment names a world size.

@@ -54,10 +54,13 @@ public func memplanExecutable() -> URL {
 /// it through `/bin/sh -c` with those limits set first.
 public func runMemplan(
     _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil, directory: URL? = nil,
-    timeout: TimeInterval = 300, shellLimits: String? = nil
+    timeout: TimeInterval = 300, shellLimits: String? = nil, launcher: [String]? = nil
 ) throws -> ProcessResult {
     let process = Process()
-    if let shellLimits {
+    if let launcher {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = launcher + [memplanExecutable().path] + arguments
+    } else if let shellLimits {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", shellLimits + "; exec \"$0\" \"$@\"", memplanExecutable().path] + arguments
     } else {
@@ -103,6 +106,17 @@ public func runMemplan(
         timedOut: signalled && process.terminationStatus == SIGKILL,
         standardOutput: String(decoding: outputData, as: UTF8.self),
         standardError: String(decoding: errorData, as: UTF8.self))
+}
+
+/// Runs the built `memplan` as `ranks` processes under Open MPI's mpirun (quiet, oversubscribed, allowed as root), as
+/// `runMemplan` does.
+public func runMemplanRanks(
+    _ ranks: Int, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil, timeout: TimeInterval = 300
+) throws -> ProcessResult {
+    let root = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+    return try runMemplan(
+        arguments, environment: root.merging(environment) { $1 }, directory: directory, timeout: timeout,
+        launcher: ["mpirun", "-q", "--oversubscribe", "-np", String(ranks)])
 }
 
 /// Compares `text` with the committed snapshot `Tests/<target>/Snapshots/<name>` and returns nil when they are

@@ -38,7 +38,8 @@ enum StopSignals {
     /// forwards Ctrl-C) ends this rank at once with one line and status 3 — the ranks cannot agree on a step to stop
     /// after, and a partial record of one rank would misstate the run.
     static func installRankExit(rank: Int) {
-        let line = "memplan: error: rank \(rank): stopped by a signal: the run ended on another rank or was interrupted; no record is written\n"
+        let line =
+            "memplan: error: rank \(rank): stopped by a signal: the run ended on another rank or was interrupted; no record is written\n"
         rankLine = strdup(line)
         for number in all {
             signal(number) { _ in

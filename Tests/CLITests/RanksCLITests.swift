@@ -1,0 +1,134 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `mpirun -np N memplan train --strategy dp|zero1`, end to end (Open MPI from `scripts/ensure-deps.sh`). Allocation
+/// counts and speed are checked on the release build by `scripts/check-ranks.sh`.
+@Suite("memplan train over MPI ranks, end to end", .serialized)
+struct RanksCLITests {
+    func record(_ result: ProcessResult, at url: URL) throws -> [String: Any] {
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    }
+
+    func trainLosses(_ record: [String: Any]) -> [Double] {
+        ((record["metrics"] as? [String: Any])?["epochs"] as? [[String: Any]] ?? []).compactMap { $0["train_loss"] as? Double }
+    }
+
+    @Test(
+        "ranks follow one process on the same global batch: every epoch's loss within 1e-9 relative at fp64",
+        arguments: [(2, "dp"), (2, "zero1"), (3, "zero1")])
+    func sameLossCurve(ranks: Int, strategy: String) throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let common = [
+            "train", "profiles/perceptron-3-4-2.yaml", "--precision", "double", "--optimizer", "adam", "--format", "json",
+        ]
+        let single = directory.appendingPathComponent("single.json")
+        let one = try runMemplan(common + ["--batch", String(8 * ranks), "--record", single.path])
+        let split = directory.appendingPathComponent("split.json")
+        let many = try runMemplanRanks(ranks, common + ["--strategy", strategy, "--record", split.path])
+        let (reference, measured) = (trainLosses(try record(one, at: single)), trainLosses(try record(many, at: split)))
+        #expect(reference.count == 20 && measured.count == 20)
+        for (a, b) in zip(reference, measured) { #expect(abs(a - b) <= 1e-9 * abs(a), "\(a) vs \(b)") }
+        // Rank 0 alone writes the output: one JSON document on standard output.
+        #expect(try JSONSerialization.jsonObject(with: Data(many.standardOutput.utf8)) is [String: Any])
+    }
+
+    @Test("the merged record: sharding, and every rank's planned arena mapped exactly, on its planned node")
+    func mergedRecord() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("run.json")
+        let result = try runMemplanRanks(
+            2,
+            [
+                "train", "--mlp", "64,256,10", "--optimizer", "adam", "--strategy", "zero1", "--format", "json", "--record",
+                url.path,
+            ])
+        let document = try record(result, at: url)
+        let sharding = try #require(document["sharding"] as? [String: Any])
+        #expect(sharding["devices"] as? Int == 2)
+        #expect(sharding["strategy"] as? String == "zero1")
+        #expect(sharding["exchange_seconds_per_step"] is Double)
+        let ranks = try #require(document["ranks"] as? [[String: Any]])
+        #expect(ranks.map { $0["rank"] as? Int } == [0, 1])
+        for rank in ranks {
+            let predicted = try #require(rank["predicted"] as? [String: Any])
+            let actual = try #require(rank["actual"] as? [String: Any])
+            #expect(actual["arena_bytes"] as? Int == predicted["arena_mapped_bytes"] as? Int)
+            #expect((actual["heap_allocations_per_step"] as? Double) != nil)
+            let node = try #require(rank["node"] as? Int)
+            let pages = try #require(actual["pages_by_node"] as? [String: Int])
+            #expect(pages[String(node)] ?? 0 > 0, "rank \(rank["rank"] ?? "?"): no pages on its planned node \(node)")
+        }
+        #expect(result.standardError.isEmpty, "\(result.standardError)")
+    }
+
+    @Test("zero1's rank arena is smaller than dp's by what the plan shards: half of Adam's state, measured")
+    func zero1ShardsOptimizerState() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var measured: [String: (predicted: Int, actual: Int, optimizer: Int)] = [:]
+        for strategy in ["dp", "zero1"] {
+            let url = directory.appendingPathComponent("\(strategy).json")
+            let result = try runMemplanRanks(
+                2,
+                [
+                    "train", "--mlp", "64,512,10", "--optimizer", "adam", "--precision", "double", "--epochs", "1",
+                    "--strategy", strategy, "--format", "json", "--record", url.path,
+                ])
+            let rank = try #require((try record(result, at: url)["ranks"] as? [[String: Any]])?.first)
+            let predicted = try #require(rank["predicted"] as? [String: Any])
+            measured[strategy] = (
+                predicted["arena_bytes"] as? Int ?? 0, (rank["actual"] as? [String: Any])?["arena_bytes"] as? Int ?? 0,
+                (predicted["bytes"] as? [String: Any])?["optimizer"] as? Int ?? 0
+            )
+        }
+        let (dp, zero1) = (try #require(measured["dp"]), try #require(measured["zero1"]))
+        // Adam's two fp64 states of 64·512 + 512 + 512·10 + 10 parameters, halved.
+        #expect(dp.optimizer == 2 * 8 * 38_410)
+        #expect(zero1.optimizer == dp.optimizer / 2)
+        let planned = dp.predicted - zero1.predicted
+        #expect(planned >= dp.optimizer / 2 - 4096 && planned <= dp.optimizer / 2 + 4096, "planned difference \(planned)")
+        // The kernel's mapping differs by the planned difference in whole pages.
+        #expect(abs((dp.actual - zero1.actual) - planned) < 2 * 4096, "measured \(dp.actual - zero1.actual), planned \(planned)")
+    }
+
+    @Test("bad splits are one line from rank 0 and exit 2; --devices without mpirun names the launcher")
+    func badSplits() throws {
+        let cases: [(ranks: Int, arguments: [String], says: String)] = [
+            (2, ["--devices", "3"], "does not match the 2 ranks"),
+            (2, ["--strategy", "zero2"], "dp or zero1"),
+            (2, ["--strategy", "tp"], "estimates only"),
+            (3, ["--strategy", "zero1", "--mlp", "1,1", "--loss", "mse"], "use at most 2 ranks"),
+        ]
+        for (ranks, arguments, says) in cases {
+            let profile = arguments.contains("--mlp") ? [] : ["profiles/smallest-perceptron.yaml"]
+            let result = try runMemplanRanks(ranks, ["train"] + profile + arguments)
+            #expect(result.status == 2, "\(arguments): status \(result.status), stderr \(result.standardError)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1 && lines.first?.contains(says) == true, "\(arguments): \(result.standardError)")
+            #expect(result.standardOutput.isEmpty)
+        }
+        let transformer = try runMemplanRanks(2, ["train", "profiles/bytes-gpt.yaml", "--data", "synthetic"])
+        #expect(transformer.status == 2 && transformer.standardError.contains("MLP profiles"), "\(transformer.standardError)")
+        let alone = try runMemplan(["train", "profiles/smallest-perceptron.yaml", "--devices", "2"])
+        #expect(alone.status == 2 && alone.standardError.contains("mpirun -np 2"), "\(alone.standardError)")
+    }
+
+    @Test("a rank that dies mid-run: the others stop with one line, the job exits non-zero, no record is written")
+    func rankDies() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("run.json")
+        let result = try runMemplanRanks(
+            2, ["train", "--mlp", "64,256,10", "--epochs", "50", "--record", url.path, "--format", "json"],
+            environment: ["MEMPLAN_TEST_RANK_DEATH": "1:20"], timeout: 120)
+        #expect(!result.timedOut)
+        #expect(result.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: url.path), "a record was written")
+        let memplanLines = result.standardError.split(separator: "\n").filter { $0.hasPrefix("memplan:") }
+        #expect(memplanLines.count == 1 && memplanLines.first?.contains("rank 0") == true, "\(result.standardError)")
+    }
+}

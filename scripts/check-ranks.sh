@@ -1,0 +1,77 @@
+#!/bin/sh
+# Acceptance checks of "Sharded training on Open MPI" on a release build (allocation counts are only meaningful
+# optimised): W1 (profiles/fashion-mnist-mlp.yaml) trained by 2 ranks under dp and zero1 against one process on the
+# same global batch, at fp32 and fp64; each rank's arena, pages, heap allocations and RSS growth; zero1's arena against
+# dp's with Adam; samples/s of 2 ranks × 1 thread beside 1 process × 2 threads (printed, not judged: speed is for
+# benchmarks). Prints what it measured; exits non-zero on a failure.
+set -eu
+cd "$(dirname "$0")/.."
+swift build -c release --product memplan >/dev/null
+MEMPLAN=.build/release/memplan
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+w1="profiles/fashion-mnist-mlp.yaml --epochs 2"
+
+for precision in single double; do
+    # shellcheck disable=SC2086
+    "$MEMPLAN" train $w1 --precision "$precision" --batch 256 --threads 2 --format json > "$out/one-$precision.json"
+    for strategy in dp zero1; do
+        # shellcheck disable=SC2086
+        mpirun -q -np 2 "$MEMPLAN" train $w1 --precision "$precision" --threads 1 --strategy "$strategy" --format json \
+            > "$out/$strategy-$precision.json"
+        # shellcheck disable=SC2086
+        mpirun -q -np 2 "$MEMPLAN" train $w1 --precision "$precision" --optimizer adam --learning-rate 0.001 --threads 1 \
+            --strategy "$strategy" --format json > "$out/adam-$strategy-$precision.json"
+    done
+    # shellcheck disable=SC2086
+    "$MEMPLAN" train $w1 --precision "$precision" --optimizer adam --learning-rate 0.001 --batch 256 --threads 2 \
+        --format json > "$out/adam-one-$precision.json"
+done
+
+python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+failures = []
+def check(condition, message):
+    print(("ok    " if condition else "FAIL  ") + message)
+    if not condition:
+        failures.append(message)
+def load(name):
+    return json.load(open(os.path.join(out, name + ".json")))
+
+for precision in ["single", "double"]:
+    for optimizer in ["", "adam-"]:
+        one = load(f"{optimizer}one-{precision}")
+        for strategy in ["dp", "zero1"]:
+            run = load(f"{optimizer}{strategy}-{precision}")
+            name = f"W1 {optimizer or 'sgd-'}{strategy} {precision}, 2 ranks"
+            a = [e["train_loss"] for e in one["metrics"]["epochs"]]
+            b = [e["train_loss"] for e in run["metrics"]["epochs"]]
+            worst = max(abs(x - y) / abs(x) for x, y in zip(a, b))
+            if precision == "double":
+                check(len(a) == len(b) and worst <= 1e-5, f"{name}: train loss per epoch within {worst:.1e} relative of one process (<= 1e-5)")
+            gap = abs(one["metrics"]["test_accuracy"] - run["metrics"]["test_accuracy"]) * 100
+            check(gap <= 0.2, f"{name}: test accuracy {run['metrics']['test_accuracy']:.4f} vs one process {one['metrics']['test_accuracy']:.4f} ({gap:.2f} points <= 0.2)")
+            for rank in run["ranks"]:
+                p, act = rank["predicted"], rank["actual"]
+                label = f"{name}, rank {rank['rank']}"
+                check(act["arena_bytes"] == p["arena_mapped_bytes"], f"{label}: measured arena {act['arena_bytes']:,} B = planned {p['arena_mapped_bytes']:,} B")
+                check(act["heap_allocations_per_step"] == 0, f"{label}: {act['heap_allocations_per_step']} heap allocations per step over {act['measured_steps']:,} steady-state steps")
+                limit = p["arena_bytes"] + (16 << 20)
+                check(act["peak_rss_growth_bytes"] <= limit, f"{label}: RSS growth {act['peak_rss_growth_bytes']:,} B <= arena + 16 MiB ({limit:,} B)")
+                node = rank["node"]
+                pages = act["pages_by_node"]
+                check(node is not None and pages.get(str(node), 0) == sum(pages.values()), f"{label}: all {sum(pages.values()):,} resident pages on node {node} {pages}")
+    dp, zero1 = load(f"adam-dp-{precision}")["ranks"][0], load(f"adam-zero1-{precision}")["ranks"][0]
+    planned = dp["predicted"]["arena_bytes"] - zero1["predicted"]["arena_bytes"]
+    measured = dp["actual"]["arena_bytes"] - zero1["actual"]["arena_bytes"]
+    state = dp["predicted"]["bytes"]["optimizer"] - zero1["predicted"]["bytes"]["optimizer"]
+    check(planned > 0 and abs(measured - planned) < 2 * 4096, f"W1 Adam {precision}: zero1's rank arena smaller than dp's by {measured:,} B measured, {planned:,} B planned (sharded Adam state {state:,} B)")
+    one, two = load(f"one-{precision}"), load(f"dp-{precision}")
+    ratio = two["throughput"]["samples_per_second"] / one["throughput"]["samples_per_second"]
+    print(f"info  W1 {precision}: 2 ranks x 1 thread {two['throughput']['samples_per_second']:,.0f} samples/s, 1 process x 2 threads {one['throughput']['samples_per_second']:,.0f} ({ratio:.2f}x); exchange {two['sharding']['exchange_seconds_per_step'] * 1e3:.3f} ms per step")
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+PY
