@@ -5,7 +5,7 @@ SWIFT ?= swift
 MEMPLAN := .build/release/memplan
 PROFILE ?= profiles/fashion-mnist-mlp.yaml
 
-.PHONY: deps build demo test check-training check-reports check-bad-inputs clean
+.PHONY: deps build demo test check-training check-ranks check-reports check-bad-inputs clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -22,12 +22,17 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	scripts/check-training.sh
+	scripts/check-ranks.sh
 	scripts/check-bad-inputs.sh
 	scripts/check-reports.sh
 
 # Acceptance checks that need an optimised build (allocation counts, accuracy, page placement).
 check-training: deps
 	scripts/check-training.sh
+
+# Training over two MPI ranks (dp, zero1) against one process, on a release build.
+check-ranks: deps
+	scripts/check-ranks.sh
 
 # The bad-input catalogue through every subcommand of a release build: exit 0-3, no signal, no hang, nothing
 # written but the given path, no special file replaced.
