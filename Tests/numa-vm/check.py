@@ -86,6 +86,21 @@ if capacity:
 check(exits.get("too-large") == 3 and "node 1" in errors.get("too-large", "") and "free" in errors.get("too-large", ""),
       f"an arena larger than node 1's free memory: exit {exits.get('too-large')}: {errors.get('too-large', '')}")
 
+ranks = blocks.get("ranks") or {}
+check(exits.get("ranks") == 0, f"mpirun -np 2 memplan train --strategy zero1 exits 0 ({errors.get('ranks', '')})")
+entries = ranks.get("ranks") or []
+check([entry.get("rank") for entry in entries] == [0, 1], f"the merged record has both ranks: {[e.get('rank') for e in entries]}")
+for entry in entries:
+    rank, actual, predicted = entry["rank"], entry["actual"], entry["predicted"]
+    counts = {int(k): v for k, v in (actual.get("pages_by_node") or {}).items()}
+    total = sum(counts.values()) + actual.get("pages_not_resident", 0)
+    print(f"      rank {rank}: pages by node {counts} of {total}; {actual.get('heap_allocations_per_step')} heap allocations "
+          f"per step; numa_maps {actual.get('numa_maps')}")
+    check(entry.get("node") == rank and counts.get(rank, 0) == total and total > 0,
+          f"rank {rank}: planned on node {entry.get('node')}, every arena page ({total}) on node {rank} (numa_maps)")
+    check(actual["arena_bytes"] == predicted.get("arena_mapped_bytes"),
+          f"rank {rank}: mapped {actual['arena_bytes']:,} (kernel) = planned {predicted.get('arena_mapped_bytes'):,}")
+
 vm_accuracy = ((blocks.get("node1") or {}).get("metrics") or {}).get("test_accuracy")
 host_accuracy = host["metrics"]["test_accuracy"]
 if vm_accuracy is not None:

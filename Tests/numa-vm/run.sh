@@ -45,6 +45,17 @@ for name, count in [("train-images-idx3-ubyte", 6000), ("train-labels-idx1-ubyte
     with gzip.open(os.path.join(target, name + ".gz"), "wb") as out:
         out.write(header + body)
 PY
+# Training over two ranks (one per node) needs Open MPI, so a dynamic memplan (the MPI trait) and mpirun's runtime
+# go in beside the static one, at their own paths.
+echo "numa-vm: adding a dynamic memplan and Open MPI for the two-rank run" >&2
+if ! swift build -c release --product memplan > "$work/build.log" 2>&1; then
+    tail -40 "$work/build.log" >&2
+    exit 1
+fi
+dynamic="$root/.build/release/memplan"
+Tests/numa-vm/mpi-bundle.sh "$dynamic" "$image"
+printf '#!/bin/sh\nexec %s "$@"\n' "$dynamic" > "$image/memplan/memplan-mpi"
+chmod +x "$image/memplan/memplan-mpi"
 (cd "$image" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$work/initramfs.cpio.gz"
 kernel=$(ls /boot/vmlinuz-* | sort -V | tail -1)
 
