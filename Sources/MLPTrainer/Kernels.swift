@@ -263,9 +263,9 @@ enum Kernels {
     @inline(__always)
     static func loss<T: TrainingScalar>(
         _ a: UnsafeMutablePointer<T>, targets y: UnsafePointer<T>, rows: Int, columns: Int, loss: Loss,
-        outputActivation: Activation, writeGradient: Bool, meanOver meanRows: Int? = nil
+        outputActivation: Activation, writeGradient: Bool, gradientScale: T? = nil
     ) -> LossResult {
-        let scale = 1 / T(meanRows ?? rows)
+        let scale = gradientScale ?? 1 / T(rows)
         let count = rows * columns
         var total = 0.0
         var correct = 0

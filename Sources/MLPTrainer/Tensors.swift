@@ -18,16 +18,19 @@ struct ModelTensors<T: TrainingScalar> {
     let data: DataTensors<T>
 
     /// Resolves every tensor of `program` at its planned offset in `arena`. A rank's plan
-    /// (`StepProgram.rankBuffers`) places the program's buffers first, in order, with optimizer state sharded
-    /// `stateShards` ways, then its exchange buffers.
+    /// (`StepProgram.rankBuffers`) places the program's buffers first, in order, sharded as `sharding` says over its
+    /// `shards` ranks, then its exchange buffers: under zero2 and zero3 each layer's gradients are formed in the
+    /// "gradient bucket" (its parameter tensors in order, W then b), under zero3 its parameters used from the "gather
+    /// buffer" (the same layout), while the optimizer updates the rank's stored chunks.
     ///
     /// Traps (a programmer error) if the plan is not this program's, or lacks a tensor an op needs.
-    init(program: StepProgram, plan: ArenaPlan, arena: Arena, stateShards: Int = 1) {
+    init(program: StepProgram, plan: ArenaPlan, arena: Arena, sharding: (strategy: ShardingStrategy, shards: Int)? = nil) {
+        let shards = sharding.map { $0.strategy == .dp ? 1 : $0.shards } ?? 1
         precondition(
-            stateShards > 1
+            sharding != nil
                 ? plan.requests.count >= program.buffers.count
-                : plan.requests.prefix(program.buffers.count).map(\.name) == program.buffers.map(\.name)
-                    && plan.requests.prefix(program.buffers.count).map(\.byteCount) == program.buffers.map(\.byteCount),
+                : plan.requests.map(\.name) == program.buffers.map(\.name)
+                    && plan.requests.map(\.byteCount) == program.buffers.map(\.byteCount),
             "ModelTensors: the plan is not this program's")
         func view(_ id: TensorID) -> UnsafeMutablePointer<T> {
             guard let index = program.index(of: id) else { preconditionFailure("ModelTensors: the program has no tensor \(id)") }
@@ -35,6 +38,17 @@ struct ModelTensors<T: TrainingScalar> {
                 at: plan.offsets[index], count: plan.requests[index].byteCount / MemoryLayout<T>.stride, as: T.self)
         }
         func optionalView(_ id: TensorID) -> UnsafeMutablePointer<T>? { program.index(of: id) == nil ? nil : view(id) }
+        func communication(_ name: String) -> UnsafeMutablePointer<T>? {
+            let found = plan.requests.indices.first {
+                plan.requests[$0].category == .communication && plan.requests[$0].name == name
+            }
+            guard let index = found else { return nil }
+            return arena.pointer(
+                at: plan.offsets[index], count: plan.requests[index].byteCount / MemoryLayout<T>.stride, as: T.self)
+        }
+        let strategy = sharding?.strategy
+        let bucket = strategy == .zero2 || strategy == .zero3 ? communication("gradient bucket") : nil
+        let gather = strategy == .zero3 ? communication("gather buffer") : nil
 
         let model = program.model
         batchCapacity = model.batchSize
@@ -43,13 +57,25 @@ struct ModelTensors<T: TrainingScalar> {
         var layers: [DenseLayer<T>] = []
         for (offset, spec) in model.layers.enumerated() {
             let input = offset == 0 ? features : layers[offset - 1].output
+            // Where each parameter tensor of this layer sits in the bucket and the gather buffer (elements).
+            var positions: [UInt16: Int] = [:]
+            var running = 0
+            for role in [DenseTensor.weight, .bias, .gain, .shift]
+            where program.index(of: TensorID(layer: offset + 1, role)) != nil {
+                positions[role.rawValue] = running
+                running += role == .weight ? spec.inputWidth * spec.outputWidth : spec.outputWidth
+            }
+            func working(_ id: TensorID) -> UnsafeMutablePointer<T>? {
+                guard id.layer == offset + 1, let position = positions[id.role] else { return optionalView(id) }
+                if id.derivative == .gradient, let bucket { return bucket + position }
+                if id.derivative == .value, let gather { return gather + position }
+                return optionalView(id)
+            }
             layers.append(
                 DenseLayer(
                     spec: spec, index: offset, isLast: offset == model.layers.count - 1, input: input,
-                    optimizer: model.optimizer.kind, stateShards: stateShards
-                ) {
-                    optionalView($0)
-                })
+                    optimizer: model.optimizer.kind, stateShards: shards, resolve: working,
+                    stored: bucket == nil && gather == nil ? nil : optionalView))
         }
         self.layers = layers
         let shape = program.data ?? DataShape(trainCount: 0, testCount: 0)

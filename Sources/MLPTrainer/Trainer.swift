@@ -31,8 +31,11 @@ final class Trainer<T: TrainingScalar> {
     private var optimizerStep = 0
     /// This rank's place among the others (`Trainer+Ranks`); nil in one process.
     var ranks: RankSharding<T>?
-    /// The rows the loss's gradient is the mean over, when not the batch's own: a rank's share of a global batch.
-    var gradientMeanRows: Int?
+    /// The factor of the loss's gradient when not 1/rows: 1/global rows for a rank's share of a global batch, 0 for a
+    /// rank without rows this step.
+    var lossGradientScale: T?
+    /// The layer whose parameters the zero3 gather buffer holds now (-1: none, or stale after an update).
+    var gatheredLayer = -1
     /// Nanoseconds spent exchanging gradients and parameters with the other ranks.
     var exchangeNanoseconds: UInt64 = 0
 
@@ -52,7 +55,9 @@ final class Trainer<T: TrainingScalar> {
         for layer in tensors.layers {
             let rule: WeightInit = model.weightInit == .auto ? (layer.activation == .relu ? .he : .xavier) : model.weightInit
             layer.initialize(rule, generator: &generator)
+            keepOwnedChunks(of: layer)
         }
+        gatheredLayer = -1
         optimizerStep = 0
     }
 
@@ -88,16 +93,20 @@ final class Trainer<T: TrainingScalar> {
             lifetimeGuard?.beforeOp(index)
             switch program.ops[index] {
             case .load: load(batch, rows: rows)
-            case .forward(let k): forward(layer: k - 1, rows: rows)
+            case .forward(let k):
+                gatherParameters(ofLayer: k - 1)
+                forward(layer: k - 1, rows: rows)
             case .loss:
                 let output = tensors.layers[tensors.layers.count - 1]
                 result = Kernels.loss(
                     output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
-                    outputActivation: output.activation, writeGradient: training, meanOver: gradientMeanRows)
+                    outputActivation: output.activation, writeGradient: training, gradientScale: lossGradientScale)
             case .backward(let k):
+                gatherParameters(ofLayer: k - 1)
                 for phase in 0..<tensors.layers[k - 1].backwardPhases {
                     dispatch(.backward(layer: k - 1, rows: rows, phase: phase))
                 }
+                reduceGradients(ofLayer: k - 1)
             case .backwardUpdate(let k):
                 let layer = tensors.layers[k - 1]
                 for phase in 0..<layer.backwardPhases { dispatch(.backwardUpdate(layer: k - 1, rows: rows, phase: phase)) }
@@ -261,9 +270,11 @@ final class Trainer<T: TrainingScalar> {
                 let range =
                     owned.count >= 16 * split.partCount
                     ? split.share(part, of: owned.count, granule: 16) : split.share(part, of: owned.count, records: false)
+                // Stored shards (zero2's gradients, zero3's values) start at the chunk; whole tensors at element 0.
+                let valueStart = ranks?.shardsParameters == true ? 0 : owned.lowerBound
+                let gradientStart = ranks?.shardsGradients == true ? 0 : owned.lowerBound
                 rule.apply(
-                    parameter.values + owned.lowerBound, gradient: gradient + owned.lowerBound, states: parameter.states,
-                    range: range)
+                    parameter.values + valueStart, gradient: gradient + gradientStart, states: parameter.states, range: range)
             }
         }
     }

@@ -101,7 +101,7 @@ public final class PreparedRun {
                     ranks == nil
                     ? engine.trainStep(orderStart: first, rows: rows)
                     : engine.rankTrainStep(
-                        orderStart: first + share.lowerBound, rows: rows, globalRows: globalRows)
+                        orderStart: rows > 0 ? first + share.lowerBound : first, rows: rows, globalRows: globalRows)
                 meter.stepEnds()
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 epochSeconds += elapsed

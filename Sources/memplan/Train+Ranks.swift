@@ -1,4 +1,4 @@
-// `mpirun -np N memplan train PROFILE --strategy dp|zero1`: every rank trains its share of each global batch in its
+// `mpirun -np N memplan train PROFILE --strategy dp|zero1|zero2|zero3`: every rank trains its share of each global batch in its
 // own planned arena on its own node; rank 0 prints and records the run with every rank's measurements.
 
 import ArgumentParser
@@ -30,13 +30,8 @@ extension Memplan.Train {
                     + "--devices \(announced)")
         }
         let strategy = sharding.strategy ?? .dp
-        switch strategy {
-        case .dp, .zero1: break
-        case .zero2, .zero3:
-            throw CLIFailure.badInput(
-                "--strategy \(strategy.rawValue): train splits a run over ranks with dp or zero1; \(strategy.rawValue) is "
-                    + "planned (memplan plan --devices \(announced) --strategy \(strategy.rawValue)) but not trained yet")
-        case .tp: throw CLIFailure.badInput("--strategy tp is for estimates only; train over ranks with dp or zero1")
+        if strategy == .tp {
+            throw CLIFailure.badInput("--strategy tp is for estimates only; train over ranks with dp, zero1, zero2 or zero3")
         }
         guard case .mlp(let model) = network else {
             throw CLIFailure.badInput(
@@ -44,9 +39,9 @@ extension Memplan.Train {
                     + "\(announced) shows one rank's plan)")
         }
         let parameters = model.layers.reduce(0) { $0 &+ $1.inputWidth &* $1.outputWidth &+ $1.outputWidth }
-        if strategy == .zero1, announced > parameters {
+        if strategy != .dp, announced > parameters {
             throw CLIFailure.badInput(
-                "zero1 over \(announced) ranks shards \(parameters) parameters into empty chunks; use at most \(parameters) "
+                "\(strategy.rawValue) over \(announced) ranks shards \(parameters) parameters into empty chunks; use at most \(parameters) "
                     + "ranks, or --strategy dp")
         }
         do {

@@ -7,8 +7,14 @@ import ModelProfile
 /// One parameter tensor of a layer, for the optimizer's update: its values, gradient (nil when the update is fused),
 /// the optimizer's state tensors for it, and its element count.
 struct ParameterTensor<T: TrainingScalar> {
+    /// θ and g as the optimizer reads them: the whole tensors, or a rank's stored chunk when they are sharded (zero3's
+    /// values, zero2's and zero3's gradients).
     let values: UnsafeMutablePointer<T>
     let gradient: UnsafeMutablePointer<T>?
+    /// θ and g as the layer's ops use them (count elements): the same tensors, or the zero3 gather buffer's and the
+    /// zero2/zero3 gradient bucket's place for this tensor.
+    let workingValues: UnsafeMutablePointer<T>
+    let workingGradient: UnsafeMutablePointer<T>?
     let states: [UnsafeMutablePointer<T>]
     let count: Int
     /// Elements of each state tensor: `count`, or ⌈count/N⌉ when the state is sharded over N ranks (zero1).
@@ -59,10 +65,12 @@ struct DenseLayer<T: TrainingScalar> {
 
     /// Resolves the layer's tensors (`DenseTensor`) through `resolve`, which gives the planned pointer of a tensor ID
     /// or nil when the program has no such tensor. Traps (a programmer error) when a tensor every dense layer has
-    /// is missing.
+    /// is missing. `stored`, when given, resolves the parameters and gradients the optimizer updates where `resolve`
+    /// gives the buffers the ops use instead (a rank's shards against its gather buffer and gradient bucket).
     init(
         spec: LayerSpec, index: Int, isLast: Bool, input: UnsafeMutablePointer<T>, optimizer: OptimizerKind,
-        stateShards: Int = 1, resolve: (TensorID) -> UnsafeMutablePointer<T>?
+        stateShards: Int = 1, resolve: (TensorID) -> UnsafeMutablePointer<T>?,
+        stored: ((TensorID) -> UnsafeMutablePointer<T>?)? = nil
     ) {
         func id(_ role: DenseTensor) -> TensorID { TensorID(layer: index + 1, role) }
         func required(_ tensor: TensorID) -> UnsafeMutablePointer<T> {
@@ -94,21 +102,20 @@ struct DenseLayer<T: TrainingScalar> {
         inverseDeviation = resolve(id(.inverseDeviation))
         mean = resolve(id(.mean))
         func tensor(
-            _ values: UnsafeMutablePointer<T>, _ gradient: UnsafeMutablePointer<T>?, _ states: [UnsafeMutablePointer<T>],
-            count: Int
-        )
-            -> ParameterTensor<T>
-        {
+            _ role: DenseTensor, _ values: UnsafeMutablePointer<T>, _ gradient: UnsafeMutablePointer<T>?,
+            _ states: [UnsafeMutablePointer<T>], count: Int
+        ) -> ParameterTensor<T> {
             let shards = max(1, stateShards)
             return ParameterTensor(
-                values: values, gradient: gradient, states: states, count: count,
+                values: stored?(id(role)) ?? values, gradient: stored.map { $0(id(role).gradient) } ?? gradient,
+                workingValues: values, workingGradient: gradient, states: states, count: count,
                 stateCount: count / shards + (count % shards == 0 ? 0 : 1))
         }
-        var parameters = [tensor(weights, dWeights, weightState, count: spec.inputWidth * spec.outputWidth)]
-        if let bias { parameters.append(tensor(bias, dBias, biasState, count: spec.outputWidth)) }
+        var parameters = [tensor(.weight, weights, dWeights, weightState, count: spec.inputWidth * spec.outputWidth)]
+        if let bias { parameters.append(tensor(.bias, bias, dBias, biasState, count: spec.outputWidth)) }
         if let gain, let shift {
-            parameters.append(tensor(gain, dGain, states(id(.gain)), count: spec.outputWidth))
-            parameters.append(tensor(shift, dShift, states(id(.shift)), count: spec.outputWidth))
+            parameters.append(tensor(.gain, gain, dGain, states(id(.gain)), count: spec.outputWidth))
+            parameters.append(tensor(.shift, shift, dShift, states(id(.shift)), count: spec.outputWidth))
         }
         self.parameters = parameters
     }
