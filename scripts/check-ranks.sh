@@ -29,6 +29,16 @@ for precision in single double; do
         --format json > "$out/adam-one-$precision.json"
 done
 
+# The small transformer (bytes-gpt, fortunes) at fp64 and fp32: 30 steps of global batch 8, one process against 2 ranks.
+for precision in single double; do
+    "$MEMPLAN" train profiles/bytes-gpt.yaml --precision "$precision" --steps 30 --batch 8 --threads 2 --format json \
+        > "$out/gpt-one-$precision.json"
+    for strategy in dp zero1; do
+        mpirun -q -np 2 "$MEMPLAN" train profiles/bytes-gpt.yaml --precision "$precision" --steps 30 --batch 4 --threads 1 \
+            --strategy "$strategy" --format json > "$out/gpt-$strategy-$precision.json"
+    done
+done
+
 python3 - "$out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
@@ -72,6 +82,21 @@ for precision in ["single", "double"]:
     one, two = load(f"one-{precision}"), load(f"dp-{precision}")
     ratio = two["throughput"]["samples_per_second"] / one["throughput"]["samples_per_second"]
     print(f"info  W1 {precision}: 2 ranks x 1 thread {two['throughput']['samples_per_second']:,.0f} samples/s, 1 process x 2 threads {one['throughput']['samples_per_second']:,.0f} ({ratio:.2f}x); exchange {two['sharding']['exchange_seconds_per_step'] * 1e3:.3f} ms per step")
+for precision in ["single", "double"]:
+    one = load(f"gpt-one-{precision}")
+    for strategy in ["dp", "zero1"]:
+        run = load(f"gpt-{strategy}-{precision}")
+        name = f"bytes-gpt {strategy} {precision}, 2 ranks"
+        for key in ["train_loss", "validation_loss"]:
+            a, b = one["metrics"]["epochs"][-1][key], run["metrics"]["epochs"][-1][key]
+            limit = 1e-5 if precision == "double" else 1e-4
+            check(abs(a - b) <= limit * abs(a), f"{name}: {key} {b:.9f} vs one process {a:.9f} (relative {abs(a - b) / abs(a):.1e} <= {limit})")
+        for rank in run["ranks"]:
+            p, act = rank["predicted"], rank["actual"]
+            label = f"{name}, rank {rank['rank']}"
+            check(act["arena_bytes"] == p["arena_mapped_bytes"] and act["heap_allocations_per_step"] == 0,
+                  f"{label}: measured arena {act['arena_bytes']:,} B = planned {p['arena_mapped_bytes']:,} B; {act['heap_allocations_per_step']} heap allocations per step")
+    print(f"info  bytes-gpt {precision}: 2 ranks x 1 thread {load(f'gpt-dp-{precision}')['throughput']['tokens_per_second']:,.0f} tokens/s, 1 process x 2 threads {one['throughput']['tokens_per_second']:,.0f}")
 if failures:
     print(f"{len(failures)} check(s) failed")
     sys.exit(1)

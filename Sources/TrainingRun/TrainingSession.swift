@@ -42,9 +42,12 @@ public struct TrainingOptions {
     /// checkpoint, atomically (`TransformerEngine.saveGPT2Checkpoint`); nil: not saved.
     public var checkpointPath: String?
     /// Splits each global batch over ranks (`mpirun -np N memplan train --strategy S`): this process's link to the
-    /// others and the strategy (dp or zero1). The profile's batch is each rank's share; the arena is the rank's plan
+    /// others and the strategy (dp, zero1, zero2 or zero3; a transformer dp or zero1). The profile's batch is each rank's share; the arena is the rank's plan
     /// (`StepProgram.rankBuffers`). nil: one process.
     public var ranks: (link: RankLink, strategy: ShardingStrategy)?
+    /// Transformers: called once everything before the first step is ready (text read, arena placed); a run over
+    /// ranks agrees there that every rank got that far.
+    public var afterPrepare: (() throws -> Void)?
     /// Fault injection for tests: rank `rank` of a run over ranks dies (SIGKILL) before global step `step` (1-based).
     public var rankDeath: (rank: Int, step: Int)?
 

@@ -12,14 +12,17 @@ import TrainingData
 /// Trains a transformer on its text inside one planned arena.
 public enum TransformerSession {
     /// The plan a run of `model` would use (the text's bytes and window order included), without running it.
+    /// With `ranks`, the plan is one rank's (`StepProgram.rankBuffers`).
     public static func plan(
-        _ model: TransformerModel, dataPath: String? = nil, alignment: Int = 64, threads: Int = 1
+        _ model: TransformerModel, dataPath: String? = nil, alignment: Int = 64, threads: Int = 1,
+        ranks: (strategy: ShardingStrategy, devices: Int)? = nil
     ) throws -> (TextLoader, StepProgram, ArenaPlan) {
         let loader = try TextLoader(model: model, dataPath: dataPath)
         let table = try StepTable(
             transformer: model, options: StepOptions(parts: threads), textBytes: (loader.trainCount, loader.validationCount))
         let program = StepProgram(table: table)
-        let plan = try BestPlanner().plan(program.buffers, alignment: alignment)
+        let buffers = try ranks.map { try program.rankBuffers(strategy: $0.strategy, devices: $0.devices) } ?? program.buffers
+        let plan = try BestPlanner().plan(buffers, alignment: alignment)
         do {
             try plan.validate()
         } catch {
@@ -36,7 +39,11 @@ public enum TransformerSession {
         guard model.precision.isTrainable else { throw TrainerError.unsupportedPrecision(model.precision.rawValue) }
         guard model.lora == nil else { throw TrainerError.unsupportedAdapters }
         let threads = max(1, options.threadCount ?? ProcessMemory.allowedCPUCount())
-        let (loader, program, plan) = try plan(model, dataPath: options.dataPath, alignment: options.alignment, threads: threads)
+        let ranks = options.ranks
+        let rankCount = ranks?.link.size ?? 1
+        let (loader, program, plan) = try plan(
+            model, dataPath: options.dataPath, alignment: options.alignment, threads: threads,
+            ranks: ranks.map { ($0.strategy, $0.link.size) })
         let budget = try MemoryBudget.estimate(program.table)
         let meter = RunMeter(counter: options.allocationCounter)
         meter.beforeArena()
@@ -45,7 +52,8 @@ public enum TransformerSession {
         let (arena, threadsBound, plannedNode) = (placed.arena, placed.threadsBound, placed.plannedNode)
         BLASInfo.setThreadCount(1)
         let engine = try TransformerEngine(
-            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes)
+            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes,
+            ranks: ranks)
         try engine.load(loader)
         engine.initializeParameters(seed: model.seed)
         let windows = engine.windowCount
@@ -55,13 +63,16 @@ public enum TransformerSession {
         meter.afterLoad()
 
         let batch = model.batchSize
-        let stepsPerEpoch = windows / batch
+        // Over ranks a global step takes N·B windows of the shared order; rank r the B from r·B.
+        let globalBatch = batch * rankCount
+        let stepsPerEpoch = windows / globalBatch
         guard stepsPerEpoch >= 1 else {
             throw RunError.notEnoughSamples(
                 reason:
-                    "\(loader.summary) gives \(windows) training window(s) of \(model.sequenceLength + 1) tokens; a step needs \(batch)"
+                    "\(loader.summary) gives \(windows) training window(s) of \(model.sequenceLength + 1) tokens; a step needs \(globalBatch)"
             )
         }
+        try options.afterPrepare?()
         let totalSteps = min(stepsPerEpoch * model.epochs, options.maxSteps ?? Int.max)
         let warmupSteps = min(2, max(0, totalSteps - 1))
         var epochs: [EpochMetrics] = []
@@ -77,7 +88,7 @@ public enum TransformerSession {
             for step in 0..<stepsPerEpoch {
                 let started = DispatchTime.now().uptimeNanoseconds
                 meter.stepStarts(steady: globalStep >= warmupSteps)
-                let loss = engine.trainStep(windowStart: step * batch)
+                let loss = engine.trainStep(windowStart: step * globalBatch + (ranks?.link.rank ?? 0) * batch)
                 meter.stepEnds()
                 epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 globalStep += 1
@@ -92,36 +103,43 @@ public enum TransformerSession {
                         TrainingProgress(
                             epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
                             trainLoss: lossSum / Double(steps),
-                            samplesPerSecond: Double(steps * batch) / max(epochSeconds, 1e-9), isEpochEnd: false,
+                            samplesPerSecond: Double(steps * globalBatch) / max(epochSeconds, 1e-9), isEpochEnd: false,
                             epochMetrics: nil))
                 }
-                if let shouldStop = options.shouldStop, shouldStop() {
+                if ranks == nil, let shouldStop = options.shouldStop, shouldStop() {
                     stopped = true
                     break
                 }
                 if let maxSteps = options.maxSteps, globalStep >= maxSteps { break }
             }
+            if let ranks { lossSum = ranks.link.sum([lossSum])[0] / Double(rankCount) }  // each rank's mean, averaged
             trainingSeconds += epochSeconds
-            sequencesTrained += steps * batch
+            sequencesTrained += steps * globalBatch
             var metrics = EpochMetrics(
                 epoch: epoch, trainLoss: lossSum / Double(max(steps, 1)), trainAccuracy: nil, validationLoss: nil,
                 validationAccuracy: nil, seconds: epochSeconds)
             if !stopped {
-                let batches = min(64, max(1, (engine.validationWindowCount + batch - 1) / batch))
+                // Batches of the global batch's windows; over ranks each rank takes its B of every one, and the mean of
+                // the ranks' means is the mean over all of them.
+                let batches = min(64, max(1, (engine.validationWindowCount + globalBatch - 1) / globalBatch))
                 var validation = 0.0
-                for index in 0..<batches { validation += engine.validationLoss(windowStart: index * batch) }
+                for index in 0..<batches {
+                    validation += engine.validationLoss(windowStart: index * globalBatch + (ranks?.link.rank ?? 0) * batch)
+                }
+                if let ranks { validation = ranks.link.sum([validation])[0] / Double(rankCount) }
                 metrics.validationLoss = validation / Double(batches)
             }
             epochs.append(metrics)
             options.progress?(
                 TrainingProgress(
                     epoch: epoch, epochs: model.epochs, step: steps, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
-                    samplesPerSecond: Double(steps * batch) / max(epochSeconds, 1e-9), isEpochEnd: true, epochMetrics: metrics))
+                    samplesPerSecond: Double(steps * globalBatch) / max(epochSeconds, 1e-9), isEpochEnd: true,
+                    epochMetrics: metrics))
             if stopped { break epochLoop }
             if let maxSteps = options.maxSteps, globalStep >= maxSteps { break epochLoop }
         }
         let measurement = meter.finish(arena, threadsBound: threadsBound)
-        if let path = options.checkpointPath { try engine.saveGPT2Checkpoint(to: path) }
+        if let path = options.checkpointPath, (ranks?.link.rank ?? 0) == 0 { try engine.saveGPT2Checkpoint(to: path) }
         let sequencesPerSecond = Double(sequencesTrained) / max(trainingSeconds, 1e-9)
         return TrainingResult(
             network: .transformer(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
@@ -131,6 +149,12 @@ public enum TransformerSession {
             samplesPerSecond: sequencesPerSecond, tokensPerSecond: sequencesPerSecond * Double(model.sequenceLength),
             trainingSeconds: trainingSeconds, blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels,
             blasThreads: threads,
-            isPartial: stopped)
+            isPartial: stopped,
+            rank: ranks.map {
+                RankRun(
+                    rank: $0.link.rank, ranks: rankCount, strategy: $0.strategy, globalBatch: globalBatch,
+                    exchangeSeconds: engine.exchangeSeconds,
+                    exchangeSecondsPerStep: engine.exchangeSeconds / Double(max(globalStep, 1)))
+            })
     }
 }

@@ -2,6 +2,7 @@
 // own planned arena on its own node; rank 0 prints and records the run with every rank's measurements.
 
 import ArgumentParser
+import Synchronization
 import Foundation
 import MLPTrainer
 import MPIRanks
@@ -33,16 +34,21 @@ extension Memplan.Train {
         if strategy == .tp {
             throw CLIFailure.badInput("--strategy tp is for estimates only; train over ranks with dp, zero1, zero2 or zero3")
         }
-        guard case .mlp(let model) = network else {
-            throw CLIFailure.badInput(
-                "training over ranks runs MLP profiles; a transformer trains in one process (memplan plan --devices "
-                    + "\(announced) shows one rank's plan)")
+        let parameters: Int
+        switch network {
+        case .mlp(let model): parameters = model.layers.reduce(0) { $0 &+ $1.inputWidth &* $1.outputWidth &+ $1.outputWidth }
+        case .transformer:
+            guard strategy == .dp || strategy == .zero1 else {
+                throw CLIFailure.badInput(
+                    "--strategy \(strategy.rawValue): a transformer trains over ranks with dp or zero1; \(strategy.rawValue) is "
+                        + "planned (memplan plan --devices \(announced) --strategy \(strategy.rawValue)) but trains MLPs only")
+            }
+            parameters = Int.max
         }
-        let parameters = model.layers.reduce(0) { $0 &+ $1.inputWidth &* $1.outputWidth &+ $1.outputWidth }
         if strategy != .dp, announced > parameters {
             throw CLIFailure.badInput(
-                "\(strategy.rawValue) over \(announced) ranks shards \(parameters) parameters into empty chunks; use at most \(parameters) "
-                    + "ranks, or --strategy dp")
+                "\(strategy.rawValue) over \(announced) ranks shards \(parameters) parameters into empty chunks; use at most "
+                    + "\(parameters) ranks, or --strategy dp")
         }
         do {
             let world = try MPIWorld()
@@ -60,9 +66,11 @@ extension Memplan.Train {
         return .node(topology.nodes[rank % topology.nodes.count].id)
     }
 
-    /// One rank's run: prepare (every rank learns whether any failed, and all exit alike), train, then rank 0 merges
-    /// every rank's record into its own and writes it.
-    func runRanks(_ model: Model, options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy) throws {
+    /// This rank's options: the link and strategy, the death fault for tests, node (rank mod nodes), and by default the
+    /// node's CPUs shared by the ranks placed on it (one thread for a model too small to split).
+    func rankOptions(_ options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy, worthSplitting: Bool)
+        -> TrainingOptions
+    {
         StopSignals.installRankExit(rank: world.rank)
         var options = options
         options.ranks = (world, strategy)
@@ -73,7 +81,6 @@ extension Memplan.Train {
         }
         options.placement = rankPlacement(world.rank)
         if threads == nil {
-            // The node's CPUs shared by the ranks placed on it.
             let topology = NUMATopology.current()
             let nodes = max(1, topology.nodes.count)
             let sharing = (0..<world.size).filter { $0 % nodes == world.rank % nodes }.count
@@ -83,9 +90,16 @@ extension Memplan.Train {
             } else {
                 cpus = ProcessMemory.allowedCPUCount()
             }
-            options.threadCount = TrainingSession.isWorthSplitting(model) ? max(1, cpus / sharing) : 1
+            options.threadCount = worthSplitting ? max(1, cpus / sharing) : 1
         }
-        let lead = world.rank == 0
+        return options
+    }
+
+    /// One rank's MLP run: prepare (every rank learns whether any failed, and all exit alike), train, then rank 0
+    /// merges every rank's record into its own and writes it.
+    func runRanks(_ model: Model, options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy) throws {
+        let options = rankOptions(
+            options, world: world, strategy: strategy, worthSplitting: TrainingSession.isWorthSplitting(model))
         var prepared: PreparedRun?
         var failure: Error?
         do {
@@ -95,28 +109,64 @@ extension Memplan.Train {
         }
         try agree(world, failure: failure)
         guard let prepared else { preconditionFailure("runRanks: no run and no failure") }
-        let table = format == .table
-        if lead {
+        if world.rank == 0 {
             for warning in prepared.warnings { Main.printWarning(warning) }
-            if table { print(header(prepared.model)) }
-            let bar = ProgressBar(enabled: table && !noProgress && isatty(STDERR_FILENO) == 1)
-            prepared.options.progress = { progress in
-                bar.update(progress)
-                if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
-                    bar.clear()
-                    print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
-                }
-            }
+            if format == .table { print(header(prepared.model)) }
+            prepared.options.progress = epochPrinter()
         }
         let result: TrainingResult
         do {
             result = try prepared.run()
         } catch {
-            // The others may be waiting in the exchange: end the whole job.
-            let failure = CLIFailure(error) ?? CLIFailure(message: "\(error)", exitCode: ExitStatus.failure)
-            Main.printError("rank \(world.rank): \(failure.message)")
-            world.abort(failure.exitCode)
+            endJob(world, error)
         }
+        try finish(result, world: world)
+    }
+
+    /// One rank's transformer run (dp or zero1): the ranks agree once the text is read and the arena placed, then train.
+    func runTransformerRanks(_ model: TransformerModel, options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy)
+        throws
+    {
+        var options = rankOptions(options, world: world, strategy: strategy, worthSplitting: true)
+        let agreed = Atomic<Bool>(false)
+        options.afterPrepare = {
+            try agree(world, failure: nil)
+            agreed.store(true, ordering: .relaxed)
+            if world.rank == 0, format == .table { print(header(.transformer(model))) }
+        }
+        if world.rank == 0 { options.progress = epochPrinter() }
+        let result: TrainingResult
+        do {
+            result = try TransformerSession.run(model, options: options)
+        } catch {
+            if !agreed.load(ordering: .relaxed) { try agree(world, failure: error) }
+            endJob(world, error)
+        }
+        try finish(result, world: world)
+    }
+
+    /// Rank 0's epoch lines and progress bar.
+    private func epochPrinter() -> (TrainingProgress) -> Void {
+        let table = format == .table
+        let bar = ProgressBar(enabled: table && !noProgress && isatty(STDERR_FILENO) == 1)
+        return { progress in
+            bar.update(progress)
+            if progress.isEpochEnd, table, let metrics = progress.epochMetrics {
+                bar.clear()
+                print(EpochLine.format(metrics, samplesPerSecond: progress.samplesPerSecond))
+            }
+        }
+    }
+
+    /// A rank that fails mid-run: the others may be waiting in the exchange, so the whole job ends.
+    private func endJob(_ world: MPIWorld, _ error: Error) -> Never {
+        let failure = CLIFailure(error) ?? CLIFailure(message: "\(error)", exitCode: ExitStatus.failure)
+        Main.printError("rank \(world.rank): \(failure.message)")
+        world.abort(failure.exitCode)
+    }
+
+    /// Every rank's record gathered on rank 0, merged into rank 0's, written and printed there.
+    private func finish(_ result: TrainingResult, world: MPIWorld) throws {
         let own = try Adapters.record(result)
         let gathered = world.gatherOnRankZero(Array(own.json.utf8))
         world.finalize()
@@ -129,9 +179,12 @@ extension Memplan.Train {
                 exchangeSecondsPerStep: record.sharding?.exchangeSecondsPerStep ?? 0)
         }
         if let record { try RecordFile.write(merged.json, to: record) }
-        if table { print("") }
+        if format == .table { print("") }
         print(merged.render(format), terminator: "")
-        if table, let record, !RecordFile.isStandardOutput(record) { print("Record written to \(Markup.terminal(record))") }
+        if format == .table, let record, !RecordFile.isStandardOutput(record) {
+            print("Record written to \(Markup.terminal(record))")
+        }
+        if format == .table, let saveCheckpoint { print("Checkpoint written to \(Markup.terminal(saveCheckpoint))") }
     }
 
     /// A collective after preparing: when any rank failed, the first failing rank prints its error (rank 0's without a

@@ -254,8 +254,11 @@ extension Memplan {
             options.threadCount = threads
             options.allocationCounter = makeAllocationCounter()
             options.checkpointPath = checkpointFile
-            if let (world, strategy) = try joinRanks(network), case .mlp(let model) = network {
-                try runRanks(model, options: options, world: world, strategy: strategy)
+            if let (world, strategy) = try joinRanks(network) {
+                switch network {
+                case .mlp(let model): try runRanks(model, options: options, world: world, strategy: strategy)
+                case .transformer(let model): try runTransformerRanks(model, options: options, world: world, strategy: strategy)
+                }
                 return
             }
             switch network {

@@ -21,7 +21,12 @@ public final class TransformerEngine {
     let pool: WorkerPool
 
     /// - Throws: `TrainerError.unsupportedPrecision` for precisions without kernels.
-    public init(program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false) throws {
+    /// - Parameter ranks: this process's link to the other ranks and the strategy (dp or zero1); `plan` is then the
+    ///   rank's (`StepProgram.rankBuffers`), its "ring chunk" the buffer the exchange receives into.
+    public init(
+        program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false,
+        ranks: (link: RankLink, strategy: ShardingStrategy)? = nil
+    ) throws {
         guard let model = program.table.transformer else { preconditionFailure("TransformerEngine: not a transformer's program") }
         self.program = program
         self.plan = plan
@@ -29,17 +34,33 @@ public final class TransformerEngine {
         self.threads = max(1, threads)
         pool = WorkerPool(partCount: self.threads)
         let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
+        let shards = ranks.map { $0.strategy == .dp ? 1 : $0.link.size } ?? 1
+        func sharding<T: TrainingScalar>(_: T.Type) -> RankSharding<T>? {
+            guard let ranks else { return nil }
+            let chunk = plan.requests.indices.first {
+                plan.requests[$0].category == .communication && plan.requests[$0].name == "ring chunk"
+            }
+            guard let chunk, ranks.strategy == .dp || ranks.strategy == .zero1 else {
+                preconditionFailure("TransformerEngine: ranks train dp or zero1 on a rank's plan with a ring chunk")
+            }
+            let count = plan.requests[chunk].byteCount / MemoryLayout<T>.stride
+            let scratch = arena.pointer(at: plan.offsets[chunk], count: count, as: T.self)
+            return RankSharding(
+                strategy: ranks.strategy, ring: RingExchange(link: ranks.link, scratch: scratch, scratchCount: count))
+        }
         switch model.precision {
         case .single:
             let trainer = TransformerTrainer<Float>(
-                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena),
+                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, stateShards: shards),
                 lifetimeGuard: lifetimeGuard)
+            trainer.ranks = sharding(Float.self)
             trainer.attach(pool)
             storage = .single(trainer)
         case .double:
             let trainer = TransformerTrainer<Double>(
-                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena),
+                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, stateShards: shards),
                 lifetimeGuard: lifetimeGuard)
+            trainer.ranks = sharding(Double.self)
             trainer.attach(pool)
             storage = .double(trainer)
         default:
@@ -93,6 +114,14 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.trainStep(.training(start: start))
         case .double(let trainer): trainer.trainStep(.training(start: start))
+        }
+    }
+
+    /// Seconds this rank has spent exchanging gradients and parameters with the others.
+    public var exchangeSeconds: Double {
+        switch storage {
+        case .single(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
+        case .double(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
         }
     }
 

@@ -11,6 +11,8 @@ struct TransformerParameter<T: TrainingScalar> {
     let gradient: UnsafeMutablePointer<T>
     let states: [UnsafeMutablePointer<T>]
     let count: Int
+    /// Elements of each state tensor: `count`, or ⌈count/N⌉ when zero1 shards the state over N ranks.
+    let stateCount: Int
 }
 
 /// One block's tensors (`BlockTensor`). Optional pointers are absent for the model's shape (no biases, RMSNorm).
@@ -46,7 +48,9 @@ struct TransformerTensors<T: TrainingScalar> {
     let trainCount, validationCount, windowCount: Int
     let parameters: [TransformerParameter<T>]
 
-    init(program: StepProgram, plan: ArenaPlan, arena: Arena) {
+    /// Resolves every tensor at its planned offset; `stateShards` > 1 for a rank's plan whose optimizer state is sharded
+    /// (`StepProgram.rankBuffers`, zero1).
+    init(program: StepProgram, plan: ArenaPlan, arena: Arena, stateShards: Int = 1) {
         guard let model = program.table.transformer else {
             preconditionFailure("TransformerTensors: not a transformer's program")
         }
@@ -127,9 +131,10 @@ struct TransformerTensors<T: TrainingScalar> {
         let states = model.optimizer.kind.stateTensorsPerParameter
         parameters = program.table.parameterIDs.map { id in
             let spec = program.table.spec(id)!
+            let (count, shards) = (spec.elementCount, max(1, stateShards))
             return TransformerParameter(
                 values: required(id), gradient: required(id.gradient), states: (0..<states).map { required(id.state($0)) },
-                count: spec.elementCount)
+                count: count, stateCount: count / shards + (count % shards == 0 ? 0 : 1))
         }
     }
 }

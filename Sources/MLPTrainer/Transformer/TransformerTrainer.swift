@@ -17,6 +17,10 @@ final class TransformerTrainer<T: TrainingScalar> {
     private var pool: WorkerPool?
     private var job = Job.update
     private var gradientScale: T?
+    /// This rank's place among the others (`TransformerTrainer+Ranks`: dp and zero1); nil in one process.
+    var ranks: RankSharding<T>?
+    /// Nanoseconds spent exchanging gradients and parameters with the other ranks.
+    var exchangeNanoseconds: UInt64 = 0
 
     let (batch, sequence, channels, vocabulary, padded): (Int, Int, Int, Int, Int)
     var rows: Int { batch * sequence }
@@ -50,7 +54,7 @@ final class TransformerTrainer<T: TrainingScalar> {
                 let isGain = name.hasSuffix("ln1w") || name.hasSuffix("ln2w") || name == "lnfw"
                 parameter.values.update(repeating: isGain ? 1 : 0, count: parameter.count)
             }
-            for state in parameter.states { state.update(repeating: 0, count: parameter.count) }
+            for state in parameter.states { state.update(repeating: 0, count: parameter.stateCount) }
         }
         if let rope = tensors.rope {
             TransformerKernels.rotaryTable(rope, maxSequenceLength: model.spec.contextLength, headSize: model.spec.headSize)
@@ -85,7 +89,8 @@ final class TransformerTrainer<T: TrainingScalar> {
 
     private func run(ops: Range<Int>, windows: Windows, training: Bool) -> Double {
         var loss = 0.0
-        gradientScale = training ? 1 / T(rows) : nil
+        // Over ranks the mean is over the global batch's tokens: the sum over ranks is then one process's gradient.
+        gradientScale = training ? 1 / T(rows * (ranks?.ring.size ?? 1)) : nil
         for index in ops {
             lifetimeGuard?.beforeOp(index)
             let op = program.ops[index]
@@ -97,8 +102,10 @@ final class TransformerTrainer<T: TrainingScalar> {
                 for r in 0..<rows { sum += Double(tensors.losses[r]) }
                 loss = sum / Double(rows)
             case .update:
+                exchangeGradients()
                 optimizerStep += 1
                 dispatch(.update)
+                gatherUpdatedChunks()
             case .forwardPart, .backwardPart, .recomputePart:
                 for phase in 0..<phases(op) { dispatch(.op(index: index, phase: phase)) }
             case .forward, .backward, .backwardUpdate:
@@ -153,8 +160,12 @@ final class TransformerTrainer<T: TrainingScalar> {
         case .update:
             let rule = OptimizerRule<T>(model.optimizer, step: optimizerStep)
             for parameter in tensors.parameters {
-                let range = splitter.share(part, of: parameter.count, granule: 16, records: false)
-                rule.apply(parameter.values, gradient: parameter.gradient, states: parameter.states, range: range)
+                // zero1: the rank's chunk, with the state that holds that chunk only.
+                let owned = ranks?.updatedRange(of: parameter.count) ?? 0..<parameter.count
+                let range = splitter.share(part, of: owned.count, granule: 16, records: false)
+                rule.apply(
+                    parameter.values + owned.lowerBound, gradient: parameter.gradient + owned.lowerBound,
+                    states: parameter.states, range: range)
             }
         case .op(let index, let phase):
             switch program.ops[index] {
