@@ -5,8 +5,17 @@
 # and leaves crash reproducers in fuzz/artifacts/. Exits non-zero on a crash.
 set -eu
 cd "$(dirname "$0")/.."
-target=${1:?usage: fuzz/run.sh profile|idx|record|csv|safetensors|onnx|checkpoint [seconds]}
+target=${1:?usage: fuzz/run.sh profile|idx|record|csv|safetensors|onnx|checkpoint|build [seconds]}
 seconds=${2:-60}
+build() {
+    swift build -c release --scratch-path .build-fuzz --product "$1" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address >&2
+}
+# `build` builds every target first, so that several fuzzers can then run at once (each run's own build is a no-op).
+if [ "$target" = build ]; then
+    for product in FuzzProfile FuzzIDX FuzzRecord FuzzCSV FuzzSafetensors FuzzONNX FuzzCheckpoint; do build "$product"; done
+    exit 0
+fi
 case "$target" in
     profile) product=FuzzProfile ;;
     idx) product=FuzzIDX ;;
@@ -17,8 +26,7 @@ case "$target" in
     checkpoint) product=FuzzCheckpoint ;;
     *) echo "fuzz/run.sh: unknown target '$target' (profile, idx, record, csv, safetensors, onnx or checkpoint)" >&2; exit 2 ;;
 esac
-swift build -c release --scratch-path .build-fuzz --product "$product" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address >&2
+build "$product"
 mkdir -p "fuzz/corpus-work/$target" fuzz/artifacts
 # The Swift runtime's backtracer would catch signals before libFuzzer can save the input.
 SWIFT_BACKTRACE=enable=no ".build-fuzz/release/$product" "fuzz/corpus-work/$target" "fuzz/corpus/$target" \
