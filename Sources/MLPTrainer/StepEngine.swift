@@ -53,32 +53,19 @@ public final class StepEngine {
         pool = WorkerPool(partCount: self.threads)
         let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
         let layout = ranks.map { (strategy: $0.strategy, shards: $0.link.size) }
-        let chunk = plan.requests.indices.first {
-            plan.requests[$0].category == .communication && plan.requests[$0].name == "ring chunk"
-        }
-        func sharding<T: TrainingScalar>(_: T.Type) -> RankSharding<T>? {
-            guard let ranks else { return nil }
-            guard let chunk, ranks.strategy != .tp else {
-                preconditionFailure("StepEngine: ranks train dp or zero1–3 on a rank's plan with a ring chunk")
-            }
-            let count = plan.requests[chunk].byteCount / MemoryLayout<T>.stride
-            let scratch = arena.pointer(at: plan.offsets[chunk], count: count, as: T.self)
-            return RankSharding(
-                strategy: ranks.strategy, ring: RingExchange(link: ranks.link, scratch: scratch, scratchCount: count))
-        }
         switch program.model.precision {
         case .single:
             let trainer = Trainer<Float>(
                 program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena, sharding: layout),
                 lifetimeGuard: lifetimeGuard)
-            trainer.ranks = sharding(Float.self)
+            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
             trainer.attach(pool)
             storage = .single(trainer)
         case .double:
             let trainer = Trainer<Double>(
                 program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena, sharding: layout),
                 lifetimeGuard: lifetimeGuard)
-            trainer.ranks = sharding(Double.self)
+            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
             trainer.attach(pool)
             storage = .double(trainer)
         default:  // estimate-only precisions (`Precision.isTrainable`)

@@ -2,8 +2,10 @@
 // its share of the global batch forward and backward, the gradients summed over ranks, the update of what the rank
 // owns, and the parameters gathered where they are sharded. Only arena buffers are touched; nothing allocates.
 
+import ArenaPlanner
 import Dispatch
 import MemoryBudget
+import NUMAArena
 
 /// How a rank's update joins the others': the strategy and the ring over the plan's "ring chunk".
 ///
@@ -25,6 +27,25 @@ struct RankSharding<T: TrainingScalar> {
     /// The elements of a `count`-element parameter tensor this rank updates: all of them (dp), or its chunk.
     @inline(__always)
     func updatedRange(of count: Int) -> Range<Int> { strategy == .dp ? 0..<count : ring.ownedChunk(of: count) }
+}
+
+extension RankSharding {
+    /// The sharding of `ranks` over the ring chunk `plan` places in `arena` (a rank's plan, `StepProgram.rankBuffers`);
+    /// nil without ranks. Traps (a programmer error) for a strategy outside `trained` or a plan without a ring chunk.
+    init?(
+        _ ranks: (link: RankLink, strategy: ShardingStrategy)?, plan: ArenaPlan, arena: Arena, trained: Set<ShardingStrategy>
+    ) {
+        guard let ranks else { return nil }
+        let chunk = plan.requests.indices.first {
+            plan.requests[$0].category == .communication && plan.requests[$0].name == "ring chunk"
+        }
+        guard let chunk, trained.contains(ranks.strategy) else {
+            preconditionFailure("RankSharding: \(ranks.strategy) is not trained here, or the plan has no ring chunk")
+        }
+        let count = plan.requests[chunk].byteCount / MemoryLayout<T>.stride
+        let scratch = arena.pointer(at: plan.offsets[chunk], count: count, as: T.self)
+        self.init(strategy: ranks.strategy, ring: RingExchange(link: ranks.link, scratch: scratch, scratchCount: count))
+    }
 }
 
 extension Trainer {
@@ -77,7 +98,8 @@ extension Trainer {
             ranks.ring.allGather(parameter.workingValues, count: parameter.count)
         }
         gatheredLayer = index
-        exchangeNanoseconds &+= DispatchTime.now().uptimeNanoseconds &- started
+        // Counted only inside a training step (the record's exchange time is per training step); evaluation gathers too.
+        if lossGradientScale != nil { exchangeNanoseconds &+= DispatchTime.now().uptimeNanoseconds &- started }
     }
 
     /// zero2 and zero3, after bwd k: layer `index`'s gradients, formed in the bucket, reduce-scattered; the rank keeps

@@ -37,15 +37,19 @@ public final class MPIWorld: RankLink {
         ("OMPI_MCA_btl_vader_free_list_num", "64"), ("OMPI_MCA_pml_ob1_free_list_num", "64"),
     ]
 
-    /// Whether a launcher (Open MPI's mpirun, or a PMIx one) started this process: its environment names a world size.
-    public static var isLaunched: Bool {
-        for name in ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"] where getenv(name) != nil { return true }
-        return false
+    /// Whether Open MPI's mpirun started this process: its environment names the world size (memplan links Open MPI,
+    /// so its launcher is the one it knows).
+    public static var isLaunched: Bool { getenv("OMPI_COMM_WORLD_SIZE") != nil }
+
+    /// The world size mpirun announced in the environment, before `MPI_Init` (nil when not launched).
+    public static var announcedSize: Int? {
+        guard let text = getenv("OMPI_COMM_WORLD_SIZE") else { return nil }
+        return Int(String(cString: text))
     }
 
-    /// The world size the launcher announced in the environment, before `MPI_Init` (nil when not launched).
-    public static var announcedSize: Int? {
-        guard let text = getenv("OMPI_COMM_WORLD_SIZE") ?? getenv("PMI_SIZE") else { return nil }
+    /// This process's rank as mpirun announced it (nil when not launched).
+    public static var announcedRank: Int? {
+        guard let text = getenv("OMPI_COMM_WORLD_RANK") else { return nil }
         return Int(String(cString: text))
     }
 
@@ -99,14 +103,17 @@ public final class MPIWorld: RankLink {
             } while offset < max(sendCount, receiveCount)
         }
 
-        /// A rank's exchange failed (a peer died or hung up): one line, exit 3, no record. Nothing else can be done: the
-        /// step cannot finish without the others.
+        /// A rank's exchange failed (a peer died or hung up): exit 3, no record; rank 0 says so in one line (the others
+        /// exit quietly, so a run prints the failure once). Nothing else can be done: the step cannot finish without the
+        /// others.
         func lost(peers: [Int], code: Int32) -> Never {
-            let names = Set(peers).sorted().map { "rank \($0)" }.joined(separator: " or ")
-            let line =
-                "memplan: error: rank \(rank): the exchange with \(names) failed (MPI error \(code)): a rank of this run "
-                + "stopped; no record is written\n"
-            _ = line.withCString { write(2, $0, strlen($0)) }
+            if rank == 0 {
+                let names = Set(peers).sorted().map { "rank \($0)" }.joined(separator: " or ")
+                let line =
+                    "memplan: error: the exchange with \(names) failed (MPI error \(code)): a rank of this run stopped; "
+                    + "no record is written\n"
+                _ = line.withCString { write(2, $0, strlen($0)) }
+            }
             exit(3)
         }
 
@@ -114,7 +121,9 @@ public final class MPIWorld: RankLink {
         public func sum(_ values: [Double]) -> [Double] {
             var input = values
             var output = [Double](repeating: 0, count: values.count)
-            MPI_Allreduce(&input, &output, Int32(values.count), memplan_mpi_double(), memplan_mpi_sum(), memplan_mpi_comm_world())
+            let code = MPI_Allreduce(
+                &input, &output, Int32(values.count), memplan_mpi_double(), memplan_mpi_sum(), memplan_mpi_comm_world())
+            if code != memplan_mpi_success() { lost(peers: Array(0..<size).filter { $0 != rank }, code: code) }
             return output
         }
 
@@ -122,14 +131,15 @@ public final class MPIWorld: RankLink {
         public func gatherOnRankZero(_ bytes: [UInt8]) -> [[UInt8]]? {
             var length = Int32(bytes.count)
             var lengths = [Int32](repeating: 0, count: size)
-            MPI_Gather(&length, 1, memplan_mpi_int(), &lengths, 1, memplan_mpi_int(), 0, memplan_mpi_comm_world())
+            var code = MPI_Gather(&length, 1, memplan_mpi_int(), &lengths, 1, memplan_mpi_int(), 0, memplan_mpi_comm_world())
             var offsets = [Int32](repeating: 0, count: size)
             for index in lengths.indices.dropFirst() { offsets[index] = offsets[index - 1] + lengths[index - 1] }
             let total = rank == 0 ? Int(lengths.reduce(0, +)) : 0
             var all = [UInt8](repeating: 0, count: max(total, 1))
             var sent = bytes.isEmpty ? [0] : bytes
-            MPI_Gatherv(
+            code |= MPI_Gatherv(
                 &sent, length, memplan_mpi_byte(), &all, &lengths, &offsets, memplan_mpi_byte(), 0, memplan_mpi_comm_world())
+            if code != memplan_mpi_success() { lost(peers: Array(0..<size).filter { $0 != rank }, code: code) }
             guard rank == 0 else { return nil }
             return lengths.indices.map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
         }

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import MLPTrainer
+import MPIRanks
 import Reports
 
 struct Memplan: ParsableCommand {
@@ -51,8 +52,9 @@ enum Main {
 
     static func exitReporting(_ error: any Error) -> Never {
         // Under mpirun every rank parses the same flags and profile: rank 0 alone explains what they all found.
-        if let rank = getenv("OMPI_COMM_WORLD_RANK").map({ String(cString: $0) }), rank != "0" {
-            exit(CLIFailure(error)?.exitCode ?? ExitStatus.badInput)
+        if let rank = MPIWorld.announcedRank, rank != 0 {
+            let code = CLIFailure(error)?.exitCode ?? (error as? ExitCode)?.rawValue ?? Memplan.exitCode(for: error).rawValue
+            if code != 0 { exit(code == 1 ? ExitStatus.badInput : code) }  // --help and --version print on every rank
         }
         if let failure = CLIFailure(error) {
             printError(failure.message)

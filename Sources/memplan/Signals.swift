@@ -38,9 +38,12 @@ enum StopSignals {
     /// forwards Ctrl-C) ends this rank at once with one line and status 3 — the ranks cannot agree on a step to stop
     /// after, and a partial record of one rank would misstate the run.
     static func installRankExit(rank: Int) {
-        let line =
-            "memplan: error: rank \(rank): stopped by a signal: the run ended on another rank or was interrupted; no record is written\n"
-        rankLine = strdup(line)
+        // Rank 0 alone says it, so a run prints the stop once (mpirun signals every rank).
+        if rank == 0 {
+            let line =
+                "memplan: error: stopped by a signal: the run ended on another rank or was interrupted; no record is written\n"
+            rankLine = strdup(line)
+        }
         for number in all {
             signal(number) { _ in
                 if let line = StopSignals.rankLine { _ = write(2, line, strlen(line)) }
@@ -50,7 +53,7 @@ enum StopSignals {
         unblock(all)
     }
 
-    /// The line `installRankExit` writes, prepared before any signal can arrive.
+    /// The line `installRankExit` writes on rank 0, prepared before any signal can arrive; nil on the other ranks.
     nonisolated(unsafe) private static var rankLine: UnsafeMutablePointer<CChar>?
 
     /// A parent may have started us with these blocked (some process launchers do, Foundation's Process among them).

@@ -158,16 +158,24 @@ extension Memplan.Train {
         }
     }
 
-    /// A rank that fails mid-run: the others may be waiting in the exchange, so the whole job ends.
+    /// A rank that fails mid-run: the others may be waiting in the exchange, so the whole job ends. A failure every
+    /// rank meets at once (a non-finite validation loss, divergence) is said once, by rank 0: another rank waits two
+    /// seconds for rank 0's abort to end it before it speaks for itself (`mpirun -q` leaves out Open MPI's banner).
     private func endJob(_ world: MPIWorld, _ error: Error) -> Never {
         let failure = CLIFailure(error) ?? CLIFailure(message: "\(error)", exitCode: ExitStatus.failure)
-        Main.printError("rank \(world.rank): \(failure.message)")
+        if world.rank != 0 { sleep(2) }
+        Main.printError(world.rank == 0 ? failure.message : "rank \(world.rank): \(failure.message)")
         world.abort(failure.exitCode)
     }
 
     /// Every rank's record gathered on rank 0, merged into rank 0's, written and printed there.
     private func finish(_ result: TrainingResult, world: MPIWorld) throws {
-        let own = try Adapters.record(result)
+        let own: TrainingRecord
+        do {
+            own = try Adapters.record(result)
+        } catch {
+            endJob(world, error)  // rank 0 would wait for this rank's record forever
+        }
         let gathered = world.gatherOnRankZero(Array(own.json.utf8))
         world.finalize()
         guard let gathered else { return }

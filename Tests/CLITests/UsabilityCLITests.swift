@@ -107,7 +107,9 @@ struct UsabilityCLITests {
             guard inExamples else { continue }
             if line.isEmpty { break }
             #expect(line.count <= 80, "\(line)")
-            #expect(continued || line.hasPrefix("  memplan "), "an example wrapped mid-command: '\(line)'")
+            #expect(
+                continued || line.hasPrefix("  memplan ") || line.hasPrefix("  mpirun "),
+                "an example wrapped mid-command: '\(line)'")
             continued = line.hasSuffix(" \\")
         }
         #expect(inExamples, "\(command) --help has examples")

@@ -35,32 +35,19 @@ public final class TransformerEngine {
         pool = WorkerPool(partCount: self.threads)
         let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
         let shards = ranks.map { $0.strategy == .dp ? 1 : $0.link.size } ?? 1
-        func sharding<T: TrainingScalar>(_: T.Type) -> RankSharding<T>? {
-            guard let ranks else { return nil }
-            let chunk = plan.requests.indices.first {
-                plan.requests[$0].category == .communication && plan.requests[$0].name == "ring chunk"
-            }
-            guard let chunk, ranks.strategy == .dp || ranks.strategy == .zero1 else {
-                preconditionFailure("TransformerEngine: ranks train dp or zero1 on a rank's plan with a ring chunk")
-            }
-            let count = plan.requests[chunk].byteCount / MemoryLayout<T>.stride
-            let scratch = arena.pointer(at: plan.offsets[chunk], count: count, as: T.self)
-            return RankSharding(
-                strategy: ranks.strategy, ring: RingExchange(link: ranks.link, scratch: scratch, scratchCount: count))
-        }
         switch model.precision {
         case .single:
             let trainer = TransformerTrainer<Float>(
                 program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, stateShards: shards),
                 lifetimeGuard: lifetimeGuard)
-            trainer.ranks = sharding(Float.self)
+            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1])
             trainer.attach(pool)
             storage = .single(trainer)
         case .double:
             let trainer = TransformerTrainer<Double>(
                 program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, stateShards: shards),
                 lifetimeGuard: lifetimeGuard)
-            trainer.ranks = sharding(Double.self)
+            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1])
             trainer.attach(pool)
             storage = .double(trainer)
         default:
