@@ -146,32 +146,27 @@ public enum TrainingSession {
         return (loader, program, plan)
     }
 
-    static func plan(_ model: Model, loader: DatasetLoader, alignment: Int, threads: Int) throws -> (StepProgram, ArenaPlan) {
-        let program = try StepProgram(model: model, options: StepOptions(parts: threads), data: loader.shape)
-        let plan = try BestPlanner().plan(program.buffers, alignment: alignment)
-        do {
-            try plan.validate()
-        } catch {
-            throw RunError.invalidPlan(error.description)
-        }
-        return (program, plan)
-    }
-
-    /// One rank's program (its update unfused: gradients are stored for the exchange) and its validated plan
-    /// (`StepProgram.rankBuffers`: sharded state, the ring chunk).
-    static func rankPlan(
-        _ model: Model, loader: DatasetLoader, alignment: Int, threads: Int, ranks: (link: RankLink, strategy: ShardingStrategy)
+    /// The program for `threads` parts and its validated plan; over `ranks`, one rank's (the update unfused, since the
+    /// gradients are stored for the exchange; `StepProgram.rankBuffers`: sharded tensors, the exchange's buffers).
+    static func plan(
+        _ model: Model, loader: DatasetLoader, alignment: Int, threads: Int,
+        ranks: (link: RankLink, strategy: ShardingStrategy)? = nil
     ) throws -> (StepProgram, ArenaPlan) {
         let program = try StepProgram(
-            model: model, options: StepOptions(parts: threads, fusesUpdate: false), data: loader.shape)
-        let buffers = try program.rankBuffers(strategy: ranks.strategy, devices: ranks.link.size)
+            model: model, options: StepOptions(parts: threads, fusesUpdate: ranks == nil), data: loader.shape)
+        let buffers = try ranks.map { try program.rankBuffers(strategy: $0.strategy, devices: $0.link.size) } ?? program.buffers
+        return (program, try validatedPlan(buffers, alignment: alignment))
+    }
+
+    /// `buffers` placed by the best planner and checked for overlaps before any run uses them.
+    static func validatedPlan(_ buffers: [BufferRequest], alignment: Int) throws -> ArenaPlan {
         let plan = try BestPlanner().plan(buffers, alignment: alignment)
         do {
             try plan.validate()
         } catch {
             throw RunError.invalidPlan(error.description)
         }
-        return (program, plan)
+        return plan
     }
 
     /// Threads that split each step by default: the CPUs of the placement's node (or those this process may run
@@ -228,11 +223,8 @@ public enum TrainingSession {
             model = try model.with(batchSize: trainCount)
         }
         let threads = max(1, options.threadCount ?? defaultThreadCount(model, placement: options.placement))
-        let (program, plan) =
-            try options.ranks.map {
-                try rankPlan(model, loader: loader, alignment: options.alignment, threads: threads, ranks: $0)
-            }
-            ?? plan(model, loader: loader, alignment: options.alignment, threads: threads)
+        let (program, plan) = try plan(
+            model, loader: loader, alignment: options.alignment, threads: threads, ranks: options.ranks)
         let budget = try MemoryBudget.estimate(program.table)
 
         let meter = RunMeter(counter: options.allocationCounter)

@@ -22,13 +22,7 @@ public enum TransformerSession {
             transformer: model, options: StepOptions(parts: threads), textBytes: (loader.trainCount, loader.validationCount))
         let program = StepProgram(table: table)
         let buffers = try ranks.map { try program.rankBuffers(strategy: $0.strategy, devices: $0.devices) } ?? program.buffers
-        let plan = try BestPlanner().plan(buffers, alignment: alignment)
-        do {
-            try plan.validate()
-        } catch {
-            throw RunError.invalidPlan(error.description)
-        }
-        return (loader, program, plan)
+        return (loader, program, try TrainingSession.validatedPlan(buffers, alignment: alignment))
     }
 
     /// Trains `model` for its epochs: each epoch shuffles the training windows (T + 1 tokens every T) and steps over
