@@ -1,9 +1,10 @@
 #!/bin/sh
 # Acceptance checks of "Sharded training on Open MPI" on a release build (allocation counts are only meaningful
-# optimised): W1 (profiles/fashion-mnist-mlp.yaml) trained by 2 ranks under dp and zero1 against one process on the
-# same global batch under dp, zero1, zero2 and zero3, at fp32 and fp64; each rank's arena, pages, heap allocations and
-# RSS growth; the ZeRO stages' arenas against dp's with Adam; samples/s of 2 ranks × 1 thread beside 1 process × 2 threads (printed, not judged: speed is for
-# benchmarks). Prints what it measured; exits non-zero on a failure.
+# optimised): W1 (profiles/fashion-mnist-mlp.yaml) and the small transformer (profiles/bytes-gpt.yaml) trained by 2
+# ranks under dp, zero1, zero2 and zero3 against one process on the same global batch, at fp32 and fp64; each rank's
+# arena, pages, heap allocations and RSS growth; the ZeRO stages' arenas against dp's (Adam, AdamW); samples/s of
+# 2 ranks × 1 thread beside 1 process × 2 threads (printed, not judged: speed is for benchmarks). Prints what it
+# measured; exits non-zero on a failure.
 set -eu
 cd "$(dirname "$0")/.."
 swift build -c release --product memplan >/dev/null
@@ -29,11 +30,12 @@ for precision in single double; do
         --format json > "$out/adam-one-$precision.json"
 done
 
-# The small transformer (bytes-gpt, fortunes) at fp64 and fp32: 30 steps of global batch 8, one process against 2 ranks.
+# The small transformer (bytes-gpt, fortunes; tied embeddings) at fp64 and fp32: 30 steps of global batch 8, one process
+# against 2 ranks under each strategy.
 for precision in single double; do
     "$MEMPLAN" train profiles/bytes-gpt.yaml --precision "$precision" --steps 30 --batch 8 --threads 2 --format json \
         > "$out/gpt-one-$precision.json"
-    for strategy in dp zero1; do
+    for strategy in dp zero1 zero2 zero3; do
         mpirun -q -np 2 "$MEMPLAN" train profiles/bytes-gpt.yaml --precision "$precision" --steps 30 --batch 4 --threads 1 \
             --strategy "$strategy" --format json > "$out/gpt-$strategy-$precision.json"
     done
@@ -84,7 +86,7 @@ for precision in ["single", "double"]:
     print(f"info  W1 {precision}: 2 ranks x 1 thread {two['throughput']['samples_per_second']:,.0f} samples/s, 1 process x 2 threads {one['throughput']['samples_per_second']:,.0f} ({ratio:.2f}x); exchange {two['sharding']['exchange_seconds_per_step'] * 1e3:.3f} ms per step")
 for precision in ["single", "double"]:
     one = load(f"gpt-one-{precision}")
-    for strategy in ["dp", "zero1"]:
+    for strategy in ["dp", "zero1", "zero2", "zero3"]:
         run = load(f"gpt-{strategy}-{precision}")
         name = f"bytes-gpt {strategy} {precision}, 2 ranks"
         for key in ["train_loss", "validation_loss"]:
@@ -96,6 +98,12 @@ for precision in ["single", "double"]:
             label = f"{name}, rank {rank['rank']}"
             check(act["arena_bytes"] == p["arena_mapped_bytes"] and act["heap_allocations_per_step"] == 0,
                   f"{label}: measured arena {act['arena_bytes']:,} B = planned {p['arena_mapped_bytes']:,} B; {act['heap_allocations_per_step']} heap allocations per step")
+    dp = load(f"gpt-dp-{precision}")["ranks"][0]
+    for strategy in ["zero1", "zero2", "zero3"]:
+        sharded = load(f"gpt-{strategy}-{precision}")["ranks"][0]
+        planned = dp["predicted"]["arena_bytes"] - sharded["predicted"]["arena_bytes"]
+        measured = dp["actual"]["arena_bytes"] - sharded["actual"]["arena_bytes"]
+        check(planned > 0 and abs(measured - planned) < 2 * 4096, f"bytes-gpt {precision}: {strategy}'s rank arena smaller than dp's by {measured:,} B measured, {planned:,} B planned")
     print(f"info  bytes-gpt {precision}: 2 ranks x 1 thread {load(f'gpt-dp-{precision}')['throughput']['tokens_per_second']:,.0f} tokens/s, 1 process x 2 threads {one['throughput']['tokens_per_second']:,.0f}")
 if failures:
     print(f"{len(failures)} check(s) failed")

@@ -50,10 +50,16 @@ __attribute__((target("avx512f,fma"))) static void gelu_backward_avx512(
     float *dinp, const float *inp, const float *dout, long count, int accumulate) {
     GELU_BACKWARD_BODY
 }
+/// Whether the CPU has AVX-512F and FMA; asked once. Worker threads call it at once, so the cached answer is an
+/// atomic (relaxed: every thread computes the same value).
 static int has_avx512(void) {
     static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-    return known;
+    int value = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (value < 0) {
+        value = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&known, value, __ATOMIC_RELAXED);
+    }
+    return value;
 }
 #endif
 

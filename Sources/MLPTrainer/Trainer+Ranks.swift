@@ -27,6 +27,36 @@ struct RankSharding<T: TrainingScalar> {
     /// The elements of a `count`-element parameter tensor this rank updates: all of them (dp), or its chunk.
     @inline(__always)
     func updatedRange(of count: Int) -> Range<Int> { strategy == .dp ? 0..<count : ring.ownedChunk(of: count) }
+
+    /// zero3: a `count`-element tensor whole in `working`: the rank's `stored` chunk copied to its place there, then
+    /// every rank's chunk gathered around it.
+    @inline(__always)
+    func gather(_ stored: UnsafePointer<T>, into working: UnsafeMutablePointer<T>, count: Int) {
+        let owned = ring.ownedChunk(of: count)
+        (working + owned.lowerBound).update(from: stored, count: owned.count)
+        ring.allGather(working, count: count)
+    }
+
+    /// zero2 and zero3: a gradient formed whole in `formed` (`count` elements) reduce-scattered, the rank's chunk of
+    /// the sum written to `kept` (its stored chunk), or added to it.
+    @inline(__always)
+    func reduce(_ formed: UnsafeMutablePointer<T>, into kept: UnsafeMutablePointer<T>, count: Int, adding: Bool = false) {
+        ring.reduceScatter(formed, count: count)
+        let owned = ring.ownedChunk(of: count)
+        let sum = formed + owned.lowerBound
+        if adding {
+            for index in 0..<owned.count { kept[index] += sum[index] }  // (chunk)
+        } else {
+            kept.update(from: sum, count: owned.count)
+        }
+    }
+
+    /// zero3: the rank's chunk of a `count`-element tensor drawn whole in `working` kept in `stored`.
+    @inline(__always)
+    func keepChunk(of working: UnsafePointer<T>, in stored: UnsafeMutablePointer<T>, count: Int) {
+        let owned = ring.ownedChunk(of: count)
+        stored.update(from: working + owned.lowerBound, count: owned.count)
+    }
 }
 
 extension RankSharding {
@@ -93,9 +123,7 @@ extension Trainer {
         guard let ranks, ranks.shardsParameters, gatheredLayer != index else { return }
         let started = DispatchTime.now().uptimeNanoseconds
         for parameter in tensors.layers[index].parameters {
-            let owned = ranks.ring.ownedChunk(of: parameter.count)
-            (parameter.workingValues + owned.lowerBound).update(from: parameter.values, count: owned.count)
-            ranks.ring.allGather(parameter.workingValues, count: parameter.count)
+            ranks.gather(parameter.values, into: parameter.workingValues, count: parameter.count)
         }
         gatheredLayer = index
         // Counted only inside a training step (the record's exchange time is per training step); evaluation gathers too.
@@ -112,9 +140,7 @@ extension Trainer {
             guard let formed = parameter.workingGradient, let kept = parameter.gradient else {
                 preconditionFailure("Trainer: ranks without planned gradients")
             }
-            ranks.ring.reduceScatter(formed, count: parameter.count)
-            let owned = ranks.ring.ownedChunk(of: parameter.count)
-            kept.update(from: formed + owned.lowerBound, count: owned.count)
+            ranks.reduce(formed, into: kept, count: parameter.count)
         }
         exchangeNanoseconds &+= DispatchTime.now().uptimeNanoseconds &- started
     }
@@ -124,8 +150,7 @@ extension Trainer {
     func keepOwnedChunks(of layer: DenseLayer<T>) {
         guard let ranks, ranks.shardsParameters else { return }
         for parameter in layer.parameters {
-            let owned = ranks.ring.ownedChunk(of: parameter.count)
-            parameter.values.update(from: parameter.workingValues + owned.lowerBound, count: owned.count)
+            ranks.keepChunk(of: parameter.workingValues, in: parameter.values, count: parameter.count)
         }
     }
 

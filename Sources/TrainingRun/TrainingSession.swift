@@ -42,7 +42,7 @@ public struct TrainingOptions {
     /// checkpoint, atomically (`TransformerEngine.saveGPT2Checkpoint`); nil: not saved.
     public var checkpointPath: String?
     /// Splits each global batch over ranks (`mpirun -np N memplan train --strategy S`): this process's link to the
-    /// others and the strategy (dp, zero1, zero2 or zero3; a transformer dp or zero1). The profile's batch is each rank's share; the arena is the rank's plan
+    /// others and the strategy (dp, zero1, zero2 or zero3). The profile's batch is each rank's share; the arena is the rank's plan
     /// (`StepProgram.rankBuffers`). nil: one process.
     public var ranks: (link: RankLink, strategy: ShardingStrategy)?
     /// Transformers: called once everything before the first step is ready (text read, arena placed); a run over

@@ -38,10 +38,10 @@ extension Memplan.Train {
         switch network {
         case .mlp(let model): parameters = model.layers.reduce(0) { $0 &+ $1.inputWidth &* $1.outputWidth &+ $1.outputWidth }
         case .transformer:
-            guard strategy == .dp || strategy == .zero1 else {
+            if strategy == .zero3, saveCheckpoint != nil {
                 throw CLIFailure.badInput(
-                    "--strategy \(strategy.rawValue): a transformer trains over ranks with dp or zero1; \(strategy.rawValue) is "
-                        + "planned (memplan plan --devices \(announced) --strategy \(strategy.rawValue)) but trains MLPs only")
+                    "--save-checkpoint: under zero3 each rank keeps 1/\(announced) of the parameters; save with --strategy dp, "
+                        + "zero1 or zero2, which keep them whole on every rank")
             }
             parameters = Int.max
         }
@@ -123,7 +123,7 @@ extension Memplan.Train {
         try finish(result, world: world)
     }
 
-    /// One rank's transformer run (dp or zero1): the ranks agree once the text is read and the arena placed, then train.
+    /// One rank's transformer run (dp or zero1–3): the ranks agree once the text is read and the arena placed, then train.
     func runTransformerRanks(_ model: TransformerModel, options: TrainingOptions, world: MPIWorld, strategy: ShardingStrategy)
         throws
     {

@@ -23,7 +23,7 @@ extension Memplan {
 
                 A batch larger than the training set is clamped to it, with a warning. Classification runs show the majority-class baseline (always predicting the most frequent training class) beside the test accuracy, and warn when the model does not beat it.
 
-                Over several processes: start it with mpirun -np N (as root add --allow-run-as-root). Each rank trains its share of every global batch (N × the batch) in its own planned arena, on node (rank mod nodes); the gradients are summed by memplan's own ring over MPI, and rank 0 writes the record with every rank's measurements. --strategy dp, zero1, zero2 or zero3 (transformers: dp or zero1) says what each rank stores whole and what it shards; see memplan plan --devices N --strategy S for one rank's arena. A stop signal or a dead rank ends every rank at once, without a record.
+                Over several processes: start it with mpirun -np N (as root add --allow-run-as-root). Each rank trains its share of every global batch (N × the batch) in its own planned arena, on node (rank mod nodes); the gradients are summed by memplan's own ring over MPI, and rank 0 writes the record with every rank's measurements. --strategy dp, zero1, zero2 or zero3 says what each rank stores whole and what it shards; see memplan plan --devices N --strategy S for one rank's arena. A stop signal or a dead rank ends every rank at once, without a record.
 
                 Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) stops after the current step; the record written then is marked partial, and memplan exits with 128 + the signal's number.
 

@@ -49,6 +49,29 @@ struct SplitDeterminismTests {
         }
     }
 
+    @Test("a transformer's steps under uneven shares (0.1 / 0.9, 0.75 / 0.25) give the bits equal shares give, GPT-2 and Llama")
+    func transformerUnevenSharesAgree() throws {
+        for llama in [false, true] {
+            let model = try tinyTransformer(llama: llama, precision: .single, layers: 3)
+            func run(_ shares: (Double, Double)?) throws -> [Double] {
+                let fixture = try TransformerFixture<Float>(model, threads: 2)
+                if let shares {
+                    fixture.pool.sharesForTesting[0] = shares.0
+                    fixture.pool.sharesForTesting[1] = shares.1
+                }
+                let losses = (0..<3).map { fixture.trainer.trainStep(.training(start: 2 * $0)) }
+                return losses + fixture.parameterValues.map { Double($0) }
+            }
+            let expected = try run(nil)
+            for shares in [(0.1, 0.9), (0.75, 0.25)] {
+                let observed = try run(shares)
+                #expect(
+                    observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                    "\(llama ? "Llama" : "GPT-2") shares \(shares): losses \(observed.prefix(3)) vs \(expected.prefix(3))")
+            }
+        }
+    }
+
     @Test("a product BLAS runs is split evenly whatever the shares; one memplan's kernels take follows them")
     func productSplitRule() {
         let pool = WorkerPool(partCount: 2)

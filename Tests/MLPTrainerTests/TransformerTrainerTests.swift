@@ -58,6 +58,16 @@ func tinyTransformer(
         data: .synthetic(count: 400, seed: 5))
 }
 
+/// Where two runs' values (3 losses, then parameters in the table's order) first differ, for a failure's message.
+func firstDifference(_ observed: [Double], _ expected: [Double]) -> String {
+    let common = 0..<min(observed.count, expected.count)
+    guard let index = common.first(where: { observed[$0].bitPattern != expected[$0].bitPattern }) else {
+        return "lengths \(observed.count) and \(expected.count)"
+    }
+    let differing = zip(observed, expected).filter { $0.bitPattern != $1.bitPattern }.count
+    return "\(differing) values differ, first at \(index): \(observed[index]) vs \(expected[index])"
+}
+
 @Suite("Transformer trainer")
 struct TransformerTrainerTests {
     @Test("every parameter's gradient through the step program matches finite differences (fp64)", arguments: [false, true])
@@ -118,7 +128,9 @@ struct TransformerTrainerTests {
             }
             let expected = run(plain)
             let observed = run(guarded)
-            #expect(observed.map(\.bitPattern) == expected.map(\.bitPattern), "\(llama ? "Llama" : "GPT-2"), \(threads) threads")
+            #expect(
+                observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                "\(llama ? "Llama" : "GPT-2"), \(threads) threads: \(firstDifference(observed, expected))")
             #expect(guarded.trainer.lifetimeGuard?.violations == [])
         }
     }
@@ -147,12 +159,15 @@ struct TransformerTrainerTests {
                 let losses = (0..<3).map { fixture.trainer.trainStep(.training(start: 2 * $0)) }
                 return losses + fixture.parameterValues.map { Double($0) }
             }
-            #expect(run(recomputed).map(\.bitPattern) == run(kept).map(\.bitPattern), "\(mode), \(llama ? "Llama" : "GPT-2")")
+            let (observed, expected) = (run(recomputed), run(kept))
+            #expect(
+                observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                "\(mode), \(llama ? "Llama" : "GPT-2"): \(firstDifference(observed, expected))")
             #expect(recomputed.trainer.lifetimeGuard?.violations == [])
             // The ops the planner inserted: 5 blocks of 8 sub-ops (sqrt: segments of 3 and 2); a segment's last block keeps its output.
             let recomputeOps = recomputed.program.ops.filter { if case .recomputePart = $0 { true } else { false } }.count
-            let expected = ["blocks": 5 * 7, "sqrt": 3 * 8 + 2 * 7, "selective": 5][mode.rawValue]
-            #expect(recomputeOps == expected, "\(mode): \(recomputeOps) recompute ops")
+            let expectedOps = ["blocks": 5 * 7, "sqrt": 3 * 8 + 2 * 7, "selective": 5][mode.rawValue]
+            #expect(recomputeOps == expectedOps, "\(mode): \(recomputeOps) recompute ops")
         }
     }
 }

@@ -21,7 +21,7 @@ public final class TransformerEngine {
     let pool: WorkerPool
 
     /// - Throws: `TrainerError.unsupportedPrecision` for precisions without kernels.
-    /// - Parameter ranks: this process's link to the other ranks and the strategy (dp or zero1); `plan` is then the
+    /// - Parameter ranks: this process's link to the other ranks and the strategy (dp, zero1, zero2 or zero3); `plan` is then the
     ///   rank's (`StepProgram.rankBuffers`), its "ring chunk" the buffer the exchange receives into.
     public init(
         program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false,
@@ -34,20 +34,20 @@ public final class TransformerEngine {
         self.threads = max(1, threads)
         pool = WorkerPool(partCount: self.threads)
         let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
-        let shards = ranks.map { $0.strategy == .dp ? 1 : $0.link.size } ?? 1
+        let sharding = ranks.map { (strategy: $0.strategy, shards: $0.link.size) }
         switch model.precision {
         case .single:
             let trainer = TransformerTrainer<Float>(
-                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, stateShards: shards),
+                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, sharding: sharding),
                 lifetimeGuard: lifetimeGuard)
-            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1])
+            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
             trainer.attach(pool)
             storage = .single(trainer)
         case .double:
             let trainer = TransformerTrainer<Double>(
-                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, stateShards: shards),
+                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, sharding: sharding),
                 lifetimeGuard: lifetimeGuard)
-            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1])
+            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
             trainer.attach(pool)
             storage = .double(trainer)
         default:

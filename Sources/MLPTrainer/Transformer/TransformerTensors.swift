@@ -6,13 +6,27 @@ import ModelProfile
 import NUMAArena
 
 /// A parameter with its gradient and the optimizer's state tensors, for the update op.
+///
+/// Over ranks, what the rank stores and what the ops use can differ: under zero2 and zero3 the stored gradient is the
+/// rank's chunk (⌈count/N⌉ elements) while the ops form the whole gradient in the "gradient bucket"; under zero3 the
+/// stored values are the rank's chunk while the ops read the whole tensor from the "gather buffer". Each place is the
+/// tensor's offset among its layer's parameters (`TensorID.layer`), so one layer's fit in the buffers at once.
 struct TransformerParameter<T: TrainingScalar> {
+    /// θ as stored: whole, or the rank's chunk (zero3).
     let values: UnsafeMutablePointer<T>
+    /// ∂L/∂θ as stored: whole, or the rank's chunk (zero2, zero3).
     let gradient: UnsafeMutablePointer<T>
+    /// θ where the ops read it (count elements): `values`, or its place in the gather buffer (zero3).
+    let workingValues: UnsafeMutablePointer<T>
+    /// ∂L/∂θ where the ops form it (count elements): `gradient`, or its place in the gradient bucket (zero2, zero3).
+    let workingGradient: UnsafeMutablePointer<T>
     let states: [UnsafeMutablePointer<T>]
     let count: Int
-    /// Elements of each state tensor: `count`, or ⌈count/N⌉ when zero1 shards the state over N ranks.
+    /// Elements of each state tensor: `count`, or ⌈count/N⌉ when zero1–3 shard the state over N ranks.
     let stateCount: Int
+    /// Its tensor; `id.layer` the layer it belongs to (1 the embedding, 2 … L + 1 the blocks, L + 2 the final norm
+    /// and an untied head).
+    let id: TensorID
 }
 
 /// One block's tensors (`BlockTensor`). Optional pointers are absent for the model's shape (no biases, RMSNorm).
@@ -48,18 +62,49 @@ struct TransformerTensors<T: TrainingScalar> {
     let trainCount, validationCount, windowCount: Int
     let parameters: [TransformerParameter<T>]
 
-    /// Resolves every tensor at its planned offset; `stateShards` > 1 for a rank's plan whose optimizer state is sharded
-    /// (`StepProgram.rankBuffers`, zero1).
-    init(program: StepProgram, plan: ArenaPlan, arena: Arena, stateShards: Int = 1) {
+    /// Resolves every tensor at its planned offset. A rank's plan (`StepProgram.rankBuffers`) places the program's
+    /// buffers first, sharded as `sharding` says over its `shards` ranks, then the exchange's: the ops then use the
+    /// "gradient bucket" for the gradients (zero2, zero3) and the "gather buffer" for the parameters (zero3), each
+    /// parameter at its offset among its layer's (`TransformerParameter`).
+    init(program: StepProgram, plan: ArenaPlan, arena: Arena, sharding: (strategy: ShardingStrategy, shards: Int)? = nil) {
         guard let model = program.table.transformer else {
             preconditionFailure("TransformerTensors: not a transformer's program")
         }
         self.model = model
+        let stateShards = sharding.map { $0.strategy == .dp ? 1 : $0.shards } ?? 1
         func bytes(_ id: TensorID) -> (Int, Int)? {
             program.index(of: id).map { (plan.offsets[$0], plan.requests[$0].byteCount) }
         }
-        func view(_ id: TensorID) -> UnsafeMutablePointer<T>? {
+        func stored(_ id: TensorID) -> UnsafeMutablePointer<T>? {
             bytes(id).map { arena.pointer(at: $0.0, count: $0.1 / MemoryLayout<T>.stride, as: T.self) }
+        }
+        func communication(_ name: String) -> UnsafeMutablePointer<T>? {
+            let found = plan.requests.indices.first {
+                plan.requests[$0].category == .communication && plan.requests[$0].name == name
+            }
+            return found.map {
+                arena.pointer(at: plan.offsets[$0], count: plan.requests[$0].byteCount / MemoryLayout<T>.stride, as: T.self)
+            }
+        }
+        let strategy = sharding?.strategy
+        let bucket = strategy == .zero2 || strategy == .zero3 ? communication("gradient bucket") : nil
+        let gather = strategy == .zero3 ? communication("gather buffer") : nil
+        // Each parameter's offset among its layer's parameters (elements), in the table's order.
+        func key(_ id: TensorID) -> Int { id.layer << 16 | Int(id.role) }
+        var positions: [Int: Int] = [:]
+        var layerElements: [Int: Int] = [:]
+        for id in program.table.parameterIDs {
+            positions[key(id)] = layerElements[id.layer] ?? 0
+            layerElements[id.layer, default: 0] += program.table.spec(id)!.elementCount
+        }
+        /// Where the ops use tensor `id`: a parameter's place in the gather buffer, a gradient's in the bucket, else
+        /// its own buffer.
+        func view(_ id: TensorID) -> UnsafeMutablePointer<T>? {
+            if let position = positions[key(id)] {
+                if id.derivative == .gradient, let bucket { return bucket + position }
+                if id.derivative == .value, let gather { return gather + position }
+            }
+            return stored(id)
         }
         func required(_ id: TensorID) -> UnsafeMutablePointer<T> {
             guard let pointer = view(id) else { preconditionFailure("TransformerTensors: the plan has no \(id)") }
@@ -132,9 +177,14 @@ struct TransformerTensors<T: TrainingScalar> {
         parameters = program.table.parameterIDs.map { id in
             let spec = program.table.spec(id)!
             let (count, shards) = (spec.elementCount, max(1, stateShards))
+            func storedRequired(_ id: TensorID) -> UnsafeMutablePointer<T> {
+                guard let pointer = stored(id) else { preconditionFailure("TransformerTensors: the plan has no \(id)") }
+                return pointer
+            }
             return TransformerParameter(
-                values: required(id), gradient: required(id.gradient), states: (0..<states).map { required(id.state($0)) },
-                count: count, stateCount: count / shards + (count % shards == 0 ? 0 : 1))
+                values: storedRequired(id), gradient: storedRequired(id.gradient), workingValues: required(id),
+                workingGradient: required(id.gradient), states: (0..<states).map { storedRequired(id.state($0)) },
+                count: count, stateCount: count / shards + (count % shards == 0 ? 0 : 1), id: id)
         }
     }
 }

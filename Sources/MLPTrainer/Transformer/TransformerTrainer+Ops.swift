@@ -110,7 +110,10 @@ extension TransformerTrainer {
         if layer == 1 {
             // Untied: nothing else writes dwte, so it starts from zero; tied, bwd logits wrote the head's share of it.
             let columns = share(part, c)
-            if !spec.tiedEmbeddings { zeroColumns(tensors.dwte, rows: padded, columns: columns) }
+            // Sharded gradients: the head's share was reduced already, so the bucket starts from zero here too.
+            if !spec.tiedEmbeddings || ranks?.shardsGradients == true {
+                zeroColumns(tensors.dwte, rows: padded, columns: columns)
+            }
             if let dwpe = tensors.dwpe { zeroColumns(dwpe, rows: spec.contextLength, columns: columns) }
             K.embeddingBackward(
                 dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens, vocabulary: vocabulary,

@@ -16,9 +16,12 @@ final class TransformerTrainer<T: TrainingScalar> {
     private var optimizerStep = 0
     private var pool: WorkerPool?
     private var job = Job.update
-    private var gradientScale: T?
-    /// This rank's place among the others (`TransformerTrainer+Ranks`: dp and zero1); nil in one process.
+    /// The loss gradient's scale, 1/(tokens of the global batch), while a training step runs; nil otherwise.
+    private(set) var gradientScale: T?
+    /// This rank's place among the others (`TransformerTrainer+Ranks`: dp and zero1–3); nil in one process.
     var ranks: RankSharding<T>?
+    /// zero3: the layer whose parameters the gather buffer holds (-1: none).
+    var gatheredLayer = -1
     /// Nanoseconds spent exchanging gradients and parameters with the other ranks.
     var exchangeNanoseconds: UInt64 = 0
 
@@ -49,11 +52,12 @@ final class TransformerTrainer<T: TrainingScalar> {
             let name = spec.name
             if spec.shape.count >= 2 {
                 let deviation = name.hasSuffix("attprojw") || name.hasSuffix("fcprojw") ? residualScale : 0.02
-                for i in 0..<parameter.count { parameter.values[i] = T(generator.nextNormal() * deviation) }
+                for i in 0..<parameter.count { parameter.workingValues[i] = T(generator.nextNormal() * deviation) }
             } else {
                 let isGain = name.hasSuffix("ln1w") || name.hasSuffix("ln2w") || name == "lnfw"
-                parameter.values.update(repeating: isGain ? 1 : 0, count: parameter.count)
+                parameter.workingValues.update(repeating: isGain ? 1 : 0, count: parameter.count)
             }
+            keepOwnedChunk(of: parameter)
             for state in parameter.states { state.update(repeating: 0, count: parameter.stateCount) }
         }
         if let rope = tensors.rope {
@@ -107,7 +111,9 @@ final class TransformerTrainer<T: TrainingScalar> {
                 dispatch(.update)
                 gatherUpdatedChunks()
             case .forwardPart, .backwardPart, .recomputePart:
+                gatherParameters(for: op)
                 for phase in 0..<phases(op) { dispatch(.op(index: index, phase: phase)) }
+                reduceGradients(after: op)
             case .forward, .backward, .backwardUpdate:
                 preconditionFailure("TransformerTrainer: \(op) is not a transformer's op")
             }
@@ -161,11 +167,14 @@ final class TransformerTrainer<T: TrainingScalar> {
             let rule = OptimizerRule<T>(model.optimizer, step: optimizerStep)
             for parameter in tensors.parameters {
                 // zero1: the rank's chunk, with the state that holds that chunk only.
+                // zero2/zero3: the stored gradient is that chunk; zero3: the stored values too.
                 let owned = ranks?.updatedRange(of: parameter.count) ?? 0..<parameter.count
                 let range = splitter.share(part, of: owned.count, granule: 16, records: false)
+                let valuesStart = ranks?.shardsParameters == true ? 0 : owned.lowerBound
+                let gradientStart = ranks?.shardsGradients == true ? 0 : owned.lowerBound
                 rule.apply(
-                    parameter.values + owned.lowerBound, gradient: parameter.gradient + owned.lowerBound,
-                    states: parameter.states, range: range)
+                    parameter.values + valuesStart, gradient: parameter.gradient + gradientStart, states: parameter.states,
+                    range: range)
             }
         case .op(let index, let phase):
             switch program.ops[index] {
