@@ -30,7 +30,7 @@ test: deps
 check-training: deps
 	scripts/check-training.sh
 
-# Training over two MPI ranks (dp, zero1) against one process, on a release build.
+# Training over two MPI ranks (dp, zero1, zero2, zero3) against one process, on a release build.
 check-ranks: deps
 	scripts/check-ranks.sh
 

@@ -45,7 +45,8 @@ final class KernelWorkload<T: TrainingScalar> {
     let wide, dwide, half, qkv, dqkv, att, scratch, table, logits, losses: Slab<T>
 
     init(sequence: Int) {
-        (B, L, NH, NKV, HS, I, V, Vp) = (2, sequence, 4, 2, 4, 24, 20, 24)
+        // From T = 16 heads of 16: attention's GEMM path (`attentionUsesGEMM`).
+        (B, L, NH, NKV, HS, I, V, Vp) = (2, sequence, 4, 2, sequence >= 16 ? 16 : 4, 24, 20, 24)
         var generator = SplitMix64(seed: 51)
         let (N, C, R) = (B * sequence, NH * HS, (NH + 2 * NKV) * HS)
         tokens = Slab((0..<N).map { Int32($0 % 20) })

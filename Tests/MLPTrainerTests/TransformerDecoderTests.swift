@@ -39,7 +39,7 @@ final class DecoderFixture<T: TrainingScalar> {
     var logits: [T] { Array(UnsafeBufferPointer(start: decoder.tensors.logits, count: decoder.spec.paddedVocabularySize)) }
 }
 
-/// GPT-2's shape (V = 64 padded to 72, T = 16: attention's GEMM path in training) or Llama's (RMSNorm, SwiGLU, rotary,
+/// GPT-2's shape (V = 64 padded to 72, T = 16 and 2 heads of 16: attention's GEMM path in training) or Llama's (RMSNorm, SwiGLU, rotary,
 /// grouped-query with 4 heads over 2 key/value heads, untied, no biases), fp32, two sequences of the whole context.
 func decoderTestModel(llama: Bool) throws -> TransformerModel {
     let spec =
@@ -48,7 +48,7 @@ func decoderTestModel(llama: Bool) throws -> TransformerModel {
             vocabularySize: 40, contextLength: 16, layerCount: 2, headCount: 4, keyValueHeadCount: 2, hiddenSize: 32,
             feedForwardSize: 48, norm: .rms, feedForward: .swiglu, positions: .rotary, tiedEmbeddings: false, hasBiases: false)
         : TransformerSpec(
-            vocabularySize: 64, paddedVocabularySize: 72, contextLength: 16, layerCount: 2, headCount: 4, hiddenSize: 32)
+            vocabularySize: 64, paddedVocabularySize: 72, contextLength: 16, layerCount: 2, headCount: 2, hiddenSize: 32)
     return try TransformerModel(
         name: llama ? "decode-llama" : "decode-gpt2", spec: spec, batchSize: 2, sequenceLength: 16, precision: .single,
         data: .synthetic(count: 2_000, seed: 3))

@@ -30,7 +30,7 @@ func makeTinyGPT2<T: TrainingScalar>(_: T.Type, parts: Int = 1, batch: Int = 2, 
 }
 
 /// The Llama-style model the tests use: V = 60 padded to 64, maxT = 20, L = 2, NH = 4 query heads sharing NKV = 1
-/// key/value head (HS = 4), C = 16, I = 24; B = 2, T = 17 (attention's GEMM path, T ≥ 16, with an odd T).
+/// key/value head (HS = 4), C = 16, I = 24; B = 2, T = 17 (an odd T; heads of 4 take attention's loops).
 let tinyLlamaConfig = TinyLlamaConfig(
     vocabulary: 60, paddedVocabulary: 64, maxSequence: 20, layers: 2, heads: 4, kvHeads: 1, channels: 16, hidden: 24)
 

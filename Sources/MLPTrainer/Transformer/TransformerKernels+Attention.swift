@@ -10,8 +10,16 @@ import Foundation
 extension TransformerKernels {
     // MARK: - Attention
 
-    /// From T = 16 the per-head products go through `T.gemm`; below, plain loops over the causal triangle.
+    /// From T = 16 with heads of HS ≥ 16 the per-head products go through `T.gemm`, every edge (T or HS) at least 16,
+    /// so memplan's own kernels take them on AVX-512F; otherwise plain loops over the causal triangle. (A head under 16
+    /// wide would send them to BLAS, and Debian's OpenBLAS 0.3.21 allocates on every small product on some CPUs.)
     static var attentionGEMMThreshold: Int { 16 }
+
+    /// Whether attention's products go through `T.gemm` (`attentionGEMMThreshold`).
+    @inline(__always)
+    static func attentionUsesGEMM(sequenceLength: Int, headSize: Int) -> Bool {
+        sequenceLength >= attentionGEMMThreshold && headSize >= attentionGEMMThreshold
+    }
 
     /// Causal self-attention for the (b, h) pairs in `pairs` (pair p = b·NH + h, 0 ≤ p < B·NH), with g = h/(NH/NKV):
     /// att[b, h, t, t2] = softmax_{t2 ≤ t}(q_t · k_t2 / √HS), 0 for t2 > t; out[b, t, h·HS ..< (h+1)·HS] = Σ_t2 att·v_t2.
@@ -31,6 +39,7 @@ extension TransformerKernels {
         precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
         let group = heads / kvHeads
         let scale = 1 / T(headSize).squareRoot()
+        let useGEMM = attentionUsesGEMM(sequenceLength: n, headSize: headSize)
         for pair in pairs {
             let b = pair / heads
             let h = pair % heads
@@ -41,7 +50,7 @@ extension TransformerKernels {
             let a = att + pair * n * n
             let o = out + b * n * channels + h * headSize
             // scores: a[t, t2] = scale·q_t·k_t2
-            if n >= attentionGEMMThreshold {
+            if useGEMM {
                 T.gemm(
                     transposeA: false, transposeB: true, m: n, n: n, k: headSize, alpha: scale, a: q, lda: width,
                     b: k, ldb: width, beta: 0, c: a, ldc: n)
@@ -69,7 +78,7 @@ extension TransformerKernels {
                 for t2 in (t + 1)..<n { row[t2] = 0 }
             }
             // out_t = Σ_t2 a[t, t2]·v_t2 (the zeros above the diagonal add nothing)
-            if n >= attentionGEMMThreshold {
+            if useGEMM {
                 T.gemm(
                     transposeA: false, transposeB: false, m: n, n: headSize, k: n, alpha: 1, a: a, lda: n,
                     b: v, ldb: width, beta: 0, c: o, ldc: channels)
@@ -112,7 +121,7 @@ extension TransformerKernels {
         precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
         let group = heads / kvHeads
         let scale = 1 / T(headSize).squareRoot()
-        let useGEMM = n >= attentionGEMMThreshold
+        let useGEMM = attentionUsesGEMM(sequenceLength: n, headSize: headSize)
         for unit in groups {
             let b = unit / kvHeads
             let g = unit % kvHeads
