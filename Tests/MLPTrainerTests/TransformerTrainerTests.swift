@@ -58,6 +58,11 @@ func tinyTransformer(
         data: .synthetic(count: 400, seed: 5))
 }
 
+/// Whether two runs' values are the same bits (a Bool, so a failure prints `firstDifference`, not both arrays).
+func bitIdentical(_ observed: [Double], _ expected: [Double]) -> Bool {
+    observed.map(\.bitPattern) == expected.map(\.bitPattern)
+}
+
 /// Where two runs' values (3 losses, then parameters in the table's order) first differ, for a failure's message.
 func firstDifference(_ observed: [Double], _ expected: [Double]) -> String {
     let common = 0..<min(observed.count, expected.count)
@@ -129,7 +134,7 @@ struct TransformerTrainerTests {
             let expected = run(plain)
             let observed = run(guarded)
             #expect(
-                observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                bitIdentical(observed, expected),
                 "\(llama ? "Llama" : "GPT-2"), \(threads) threads: \(firstDifference(observed, expected))")
             #expect(guarded.trainer.lifetimeGuard?.violations == [])
         }
@@ -161,7 +166,7 @@ struct TransformerTrainerTests {
             }
             let (observed, expected) = (run(recomputed), run(kept))
             #expect(
-                observed.map(\.bitPattern) == expected.map(\.bitPattern),
+                bitIdentical(observed, expected),
                 "\(mode), \(llama ? "Llama" : "GPT-2"): \(firstDifference(observed, expected))")
             #expect(recomputed.trainer.lifetimeGuard?.violations == [])
             // The ops the planner inserted: 5 blocks of 8 sub-ops (sqrt: segments of 3 and 2); a segment's last block keeps its output.
