@@ -118,6 +118,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     importBenchmarks()
+    gemmBenchmarks()
 
     let mlp = try! ProfileParser.load(path: "profiles/fashion-mnist-mlp.yaml")
     Benchmark("estimate: fashion-mnist-mlp", configuration: .init(scalingFactor: smoke ? .one : .kilo)) { benchmark in

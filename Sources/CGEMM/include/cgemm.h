@@ -4,6 +4,8 @@
 #ifndef MEMPLAN_CGEMM_H
 #define MEMPLAN_CGEMM_H
 
+#include <stdint.h>
+
 /// 1 when the AVX-512 kernels run on this CPU and MEMPLAN_GEMM is not "blas" (checked once per process).
 int memplan_gemm_enabled(void);
 
@@ -36,6 +38,22 @@ void memplan_gelu_forward_f32(float *out, const float *inp, long count);
 void memplan_gelu_backward_f32(float *dinp, const float *inp, const float *dout, long count, int accumulate);
 /// The rational tanh itself (for tests).
 float memplan_tanh_f32(float x);
+
+/// 1 when this CPU runs the bf16 kernels (AVX-512 F, BW, VL and BF16; checked once per process).
+int memplan_bf16_enabled(void);
+
+/// fp32 → bfloat16 (the top 16 bits of the fp32 pattern), rounded to nearest even; NaN stays NaN. With the CPU's
+/// instruction, subnormal inputs become ±0.
+void memplan_bf16_round(const float *source, uint16_t *target, long count);
+/// bfloat16 → fp32, exactly.
+void memplan_bf16_widen(const uint16_t *source, float *target, long count);
+
+/// Row-major C = α·op(A)·op(B) + β·C with A and B in bfloat16 and C in fp32, the products accumulated in fp32
+/// (vdpbf16ps: pairs along k). Computes C and returns 1, or returns 0 without touching C when the CPU lacks
+/// avx512_bf16. β = 0 does not read C. Each thread packs into a workspace of its own (260 KiB, allocated on its first
+/// call, freed when the thread exits), so concurrent calls from different threads are safe.
+int memplan_gemm_bf16(int transA, int transB, int m, int n, int k, float alpha, const uint16_t *a, int lda, const uint16_t *b,
+                      int ldb, float beta, float *c, int ldc);
 
 /// Asks for the 64-byte line at `address` to be brought toward the core (into L2) without waiting for it; never faults.
 static inline void memplan_prefetch(const void *address) { __builtin_prefetch(address, 0, 2); }

@@ -1,0 +1,35 @@
+// bfloat16 for mixed precision: memplan's conversions and GEMM on bf16 operands (CGEMM's bf16.c) under Swift names.
+
+import CGEMM
+
+/// bfloat16 values, stored as their 16-bit patterns (`UInt16`): the top half of the fp32 pattern, 8 bits of
+/// significand. The products of a bf16-mixed step take bf16 operands and accumulate in fp32.
+public enum BF16 {
+    /// Whether this CPU runs memplan's bf16 GEMM (AVX-512 F, BW, VL and BF16); without it `gemm` returns false.
+    public static var kernelsEnabled: Bool { memplan_bf16_enabled() != 0 }
+
+    /// target[i] = bf16(source[i]), rounded to nearest even (NaN stays NaN), for i < count.
+    @inline(__always)
+    public static func round(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<UInt16>, count: Int) {
+        memplan_bf16_round(source, target, count)
+    }
+
+    /// target[i] = source[i] as fp32 (exact), for i < count.
+    @inline(__always)
+    public static func widen(_ source: UnsafePointer<UInt16>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        memplan_bf16_widen(source, target, count)
+    }
+
+    /// Row-major C = α·op(A)·op(B) + β·C, op(A) (m, k) and op(B) (k, n) in bf16, C (m, n) in fp32, each product
+    /// accumulated in fp32 along k. Returns false without touching C when the CPU lacks the kernels. β = 0 does not
+    /// read C.
+    @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<UInt16>, lda: Int,
+        b: UnsafePointer<UInt16>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) -> Bool {
+        memplan_gemm_bf16(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc)) != 0
+    }
+}
