@@ -9,7 +9,8 @@ extension StepProgram {
     ///   parameters;
     /// - exchange buffers (category `communication`), as `DeviceBudget` counts them: dp and zero1 a ring chunk ⌈G/N⌉
     ///   from the op that forms the last gradient to the end of the step; zero2 and zero3 the bucket one layer's whole
-    ///   gradient is formed in and its ring chunk, over the ops that form gradients; zero3 the gather buffer of the
+    ///   gradient is formed in and its ring chunk, from the first op that forms a gradient to the last (every op but
+    ///   the update that touches one); zero3 the gather buffer of the
     ///   largest layer's parameters, live at every op (each layer is gathered into it before its forward and
     ///   backward).
     ///
@@ -51,8 +52,6 @@ extension StepProgram {
                 try add(&total, buffer.byteCount)
                 gradientsByLayer[layer] = total
                 try add(&gradientBytes, buffer.byteCount)
-                let formed = buffer.lifetime.lowerBound
-                gradientOps = gradientOps.map { min($0.lowerBound, formed)...max($0.upperBound, formed) } ?? formed...formed
             default: break
             }
             if sharded.contains(buffer.category) {
@@ -61,6 +60,13 @@ extension StepProgram {
                 buffer.name += " [1/\(n)]"
             }
             result.append(buffer)
+        }
+        // The ops that form gradients: every op but the update that touches one. (Not each gradient's first op: tied
+        // embeddings form wte's gradient at bwd logits and again at bwd embed, the step's last.)
+        let gradientIDs = Set(buffers.indices.filter { buffers[$0].category == .gradients }.map { ids[$0] })
+        for (index, access) in table.ops.enumerated() where access.op != .update {
+            guard access.touched.contains(where: gradientIDs.contains) else { continue }
+            gradientOps = gradientOps.map { min($0.lowerBound, index)...max($0.upperBound, index) } ?? index...index
         }
         // A ring chunk holds whole gradient elements: ⌈elements/N⌉ of them.
         let element = max(1, table.tensors.first { $0.category == .gradients }?.elementType.byteCount ?? 1)

@@ -35,6 +35,9 @@ public enum TransformerSession {
         let threads = max(1, options.threadCount ?? ProcessMemory.allowedCPUCount())
         let ranks = options.ranks
         let rankCount = ranks?.link.size ?? 1
+        precondition(
+            options.checkpointPath == nil || ranks?.strategy != .zero3,
+            "TransformerSession: under zero3 no rank holds the whole model to save (the CLI refuses --save-checkpoint)")
         let (loader, program, plan) = try plan(
             model, dataPath: options.dataPath, alignment: options.alignment, threads: threads,
             ranks: ranks.map { ($0.strategy, $0.link.size) })

@@ -45,6 +45,41 @@ struct RankBufferTests {
         #expect(arenas[.zero1]! < arenas[.dp]!, "\(arenas)")
     }
 
+    @Test(
+        "tied embeddings without a position table: the bucket and ring chunk live until bwd embed, where wte's gradient is formed again"
+    )
+    func tiedRotaryBucket() throws {
+        let profile = try ProfileParser.parse(
+            """
+            kind: transformer
+            name: tied-rotary
+            vocabulary: 20
+            context: 8
+            layers: 2
+            heads: 2
+            hidden: 8
+            norm: rms
+            activation: swiglu
+            positions: rotary
+            tied_embeddings: true
+            biases: false
+            batch: 2
+            sequence: 6
+            optimizer: {kind: adamw, learning_rate: 1e-3}
+            """)
+        guard case .transformer(let model) = profile else { throw PlanError.overflow(name: "not a transformer") }
+        let program = StepProgram(table: try StepTable(transformer: model, options: StepOptions(fusesUpdate: false)))
+        let embed = try #require(program.opNames.firstIndex(of: "bwd embed"))
+        let logits = try #require(program.opNames.firstIndex(of: "bwd logits"))
+        for strategy in [ShardingStrategy.zero2, .zero3] {
+            let buffers = try program.rankBuffers(strategy: strategy, devices: 2)
+            for name in ["gradient bucket", "ring chunk"] {
+                let buffer = try #require(buffers.first { $0.name == name })
+                #expect(buffer.lifetime == logits...embed, "\(strategy) \(name): \(buffer.lifetime), ops \(logits)...\(embed)")
+            }
+        }
+    }
+
     @Test("one device is the program's own buffers")
     func oneDevice() throws {
         let program = try program("fashion-mnist-mlp", optimizer: .adam)

@@ -82,8 +82,8 @@ func naiveAttentionBackward(_ qkv: [Double], _ att: [Double], _ dout: [Double], 
     return dqkv
 }
 
-/// (B, T, NH, NKV, HS): T below and above the GEMM threshold and not a multiple of 16, HS = 1, NKV = 1, MHA.
-/// (B, T, NH, NKV, HS): the loops (T < 16 or HS < 16) and, from T = 16 with HS = 16, the GEMM path.
+/// (B, T, NH, NKV, HS): the loops (T < 16 or HS < 16: T not a multiple of 16, HS = 1, NKV = 1, MHA) and, from T = 16
+/// with HS = 16, the GEMM path.
 let attentionShapes = [
     (2, 5, 2, 2, 3), (1, 7, 4, 1, 1), (2, 16, 4, 2, 4), (1, 17, 3, 1, 2), (2, 33, 2, 2, 8), (1, 1, 2, 1, 2), (1, 20, 2, 1, 16),
 ]

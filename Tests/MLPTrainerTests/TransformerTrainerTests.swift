@@ -200,8 +200,8 @@ struct TransformerTrainerNumpyTests {
         return values
     }
 
-    /// GPT-2 shape with a padded vocabulary (V = 64, Vp = 72), L = 2, NH = 4, C = 32, B = 3, T = 16 (attention's GEMM
-    /// path): the step program's loss and every gradient, fp32, against numpy in fp32, to 1e-4 relative
+    /// GPT-2 shape with a padded vocabulary (V = 64, Vp = 72), L = 2, NH = 4, C = 32, B = 3, T = 16 (heads of 8:
+    /// attention's loops): the step program's loss and every gradient, fp32, against numpy in fp32, to 1e-4 relative
     /// (max|memplan − numpy| / max|numpy| per tensor; measured ≤ 4e-7).
     @Test(
         "one step's loss and gradients match bench/peers/numpy_gpt.py (fp32, 1e-4)",

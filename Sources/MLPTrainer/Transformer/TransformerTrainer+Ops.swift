@@ -19,7 +19,7 @@ extension TransformerTrainer {
     /// the recomputed buffers (gradient checkpointing).
     func forwardPart(layer: Int, sub: Int, part: Int, recomputing: Bool = false) {
         let (c, n) = (channels, rows)
-        let r = share(part, n, granule: 8)
+        let r = productRows(part)
         if layer == 1 {
             K.embeddingForward(
                 out: tensors.encoded, tokens: tensors.tokens, wte: tensors.wte, wpe: tensors.wpe, vocabulary: vocabulary,
@@ -106,7 +106,7 @@ extension TransformerTrainer {
 
     func backwardPart(layer: Int, sub: Int, phase: Int, part: Int) {
         let (c, n) = (channels, rows)
-        let r = share(part, n, granule: 8)
+        let r = productRows(part)
         if layer == 1 {
             // Untied: nothing else writes dwte, so it starts from zero; tied, bwd logits wrote the head's share of it.
             let columns = share(part, c)
@@ -130,7 +130,8 @@ extension TransformerTrainer {
                 } else {
                     K.linearBackwardWeight(
                         dweight: tensors.dHeadWeight, dbias: nil, dout: tensors.logits, inp: tensors.lnf, inputChannels: c,
-                        outputChannels: padded, rowCount: n, outputs: share(part, padded, granule: 16), accumulate: false)
+                        outputChannels: padded, rowCount: n, outputs: productShare(part, padded, granule: 16, edges: (c, n)),
+                        accumulate: false)
                 }
             } else {
                 normBackward(
@@ -205,13 +206,12 @@ extension TransformerTrainer {
         if phase == 0 {
             K.linearBackwardInput(
                 dinp: dinp, dout: dout, weight: weight, inputChannels: inputs, outputChannels: outputs,
-                rows: share(part, rows, granule: 8),
-                accumulate: false)
+                rows: productRows(part), accumulate: false)
         } else {
             K.linearBackwardWeight(
                 dweight: dweight, dbias: dbias, dout: dout, inp: inp, inputChannels: inputs, outputChannels: outputs,
                 rowCount: rows,
-                outputs: share(part, outputs, granule: 16), accumulate: false)
+                outputs: productShare(part, outputs, granule: 16, edges: (inputs, rows)), accumulate: false)
         }
     }
 

@@ -45,6 +45,7 @@ final class TransformerTrainer<T: TrainingScalar> {
     /// and the rotary table. Drawn in the table's parameter order from `seed`.
     func initializeParameters(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
+        gatheredLayer = -1  // zero3: the gather buffer is overwritten below
         let residualScale = 0.02 / (2 * Double(spec.layerCount)).squareRoot()
         for (index, id) in program.table.parameterIDs.enumerated() {
             let parameter = tensors.parameters[index]
@@ -194,6 +195,23 @@ final class TransformerTrainer<T: TrainingScalar> {
     @inline(__always)
     func share(_ part: Int, _ count: Int, granule: Int = 1) -> Range<Int> {
         splitter.share(part, of: count, granule: granule, records: false)
+    }
+
+    /// Part `part`'s share of a product's split edge (`count` items; `edges` its other two), by
+    /// `Splitter.productShare`: by the parts' speeds only where memplan's own kernels take every part, else equal
+    /// shares — a part too small for them would fall to BLAS, whose rounding differs, and the losses would follow the
+    /// machine's load.
+    @inline(__always)
+    func productShare(_ part: Int, _ count: Int, granule: Int, edges: (Int, Int)) -> Range<Int> {
+        splitter.productShare(part, of: count, granule: granule, edges: edges, records: false)
+    }
+
+    /// The rows of part `part` for ops that mix row-split products with per-row work: every projection's other two
+    /// edges are at least the narrowest width (C, the MLP's inner width, the padded vocabulary).
+    @inline(__always)
+    func productRows(_ part: Int) -> Range<Int> {
+        let narrowest = min(channels, spec.feedForwardSize, padded)
+        return productShare(part, rows, granule: 8, edges: (narrowest, narrowest))
     }
 
     /// Phases of a sub-op: a backward sub-op that forms a parameter's gradient joins once between the input gradient
