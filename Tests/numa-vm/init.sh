@@ -5,7 +5,8 @@
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the initramfs' own (already writable): a tmpfs over it would hide the bundled files of a checkout
+# under /tmp (the dynamic memplan and its libraries sit at their host paths).
 mkdir -p /dev/shm
 mount -t tmpfs tmpfs /dev/shm
 ip link set lo up
