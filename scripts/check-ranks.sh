@@ -55,6 +55,15 @@ def check(condition, message):
         failures.append(message)
 def load(name):
     return json.load(open(os.path.join(out, name + ".json")))
+def arenas_shrink(label, prefix, precision):
+    """Each ZeRO stage's rank-0 arena against dp's (runs named {prefix}{strategy}-{precision}): smaller by what the
+    plan says, within two pages."""
+    dp = load(f"{prefix}dp-{precision}")["ranks"][0]
+    for strategy in ["zero1", "zero2", "zero3"]:
+        sharded = load(f"{prefix}{strategy}-{precision}")["ranks"][0]
+        planned = dp["predicted"]["arena_bytes"] - sharded["predicted"]["arena_bytes"]
+        measured = dp["actual"]["arena_bytes"] - sharded["actual"]["arena_bytes"]
+        check(planned > 0 and abs(measured - planned) < 2 * 4096, f"{label} {precision}: {strategy}'s rank arena smaller than dp's by {measured:,} B measured, {planned:,} B planned")
 
 for precision in ["single", "double"]:
     for optimizer in ["", "adam-"]:
@@ -79,12 +88,7 @@ for precision in ["single", "double"]:
                 node = rank["node"]
                 pages = act["pages_by_node"]
                 check(node is not None and pages.get(str(node), 0) == sum(pages.values()), f"{label}: all {sum(pages.values()):,} resident pages on node {node} {pages}")
-    dp = load(f"adam-dp-{precision}")["ranks"][0]
-    for strategy in ["zero1", "zero2", "zero3"]:
-        sharded = load(f"adam-{strategy}-{precision}")["ranks"][0]
-        planned = dp["predicted"]["arena_bytes"] - sharded["predicted"]["arena_bytes"]
-        measured = dp["actual"]["arena_bytes"] - sharded["actual"]["arena_bytes"]
-        check(planned > 0 and abs(measured - planned) < 2 * 4096, f"W1 Adam {precision}: {strategy}'s rank arena smaller than dp's by {measured:,} B measured, {planned:,} B planned")
+    arenas_shrink("W1 Adam", "adam-", precision)
     one, two = load(f"one-{precision}"), load(f"dp-{precision}")
     ratio = two["throughput"]["samples_per_second"] / one["throughput"]["samples_per_second"]
     print(f"info  W1 {precision}: 2 ranks x 1 thread {two['throughput']['samples_per_second']:,.0f} samples/s, 1 process x 2 threads {one['throughput']['samples_per_second']:,.0f} ({ratio:.2f}x); exchange {two['sharding']['exchange_seconds_per_step'] * 1e3:.3f} ms per step")
@@ -102,12 +106,7 @@ for precision in ["single", "double"]:
             label = f"{name}, rank {rank['rank']}"
             check(act["arena_bytes"] == p["arena_mapped_bytes"] and act["heap_allocations_per_step"] == 0,
                   f"{label}: measured arena {act['arena_bytes']:,} B = planned {p['arena_mapped_bytes']:,} B; {act['heap_allocations_per_step']} heap allocations per step")
-    dp = load(f"gpt-dp-{precision}")["ranks"][0]
-    for strategy in ["zero1", "zero2", "zero3"]:
-        sharded = load(f"gpt-{strategy}-{precision}")["ranks"][0]
-        planned = dp["predicted"]["arena_bytes"] - sharded["predicted"]["arena_bytes"]
-        measured = dp["actual"]["arena_bytes"] - sharded["actual"]["arena_bytes"]
-        check(planned > 0 and abs(measured - planned) < 2 * 4096, f"bytes-gpt {precision}: {strategy}'s rank arena smaller than dp's by {measured:,} B measured, {planned:,} B planned")
+    arenas_shrink("bytes-gpt", "gpt-", precision)
     print(f"info  bytes-gpt {precision}: 2 ranks x 1 thread {load(f'gpt-dp-{precision}')['throughput']['tokens_per_second']:,.0f} tokens/s, 1 process x 2 threads {one['throughput']['tokens_per_second']:,.0f}")
 if failures:
     print(f"{len(failures)} check(s) failed")
