@@ -32,4 +32,16 @@ public enum BF16 {
             transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
             Int32(ldc)) != 0
     }
+
+    /// The fp32 value of a bf16 pattern (exact).
+    @inline(__always)
+    static func value(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    /// bf16(value), rounded to nearest even; NaN stays a (quiet) NaN.
+    @inline(__always)
+    static func rounded(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if bits & 0x7fff_ffff > 0x7f80_0000 { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
+    }
 }

@@ -31,6 +31,7 @@ public final class StepEngine {
     enum Storage {
         case single(Trainer<Float>)
         case double(Trainer<Double>)
+        case mixed(MixedTrainer)
     }
     let storage: Storage
     let pool: WorkerPool
@@ -68,6 +69,14 @@ public final class StepEngine {
             trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
             trainer.attach(pool)
             storage = .double(trainer)
+        case .bf16Mixed:
+            if let reason = mixedTrainingRefusal(program.model) { throw TrainerError.unsupportedMixed(reason) }
+            guard ranks == nil else { throw TrainerError.unsupportedMixed("one process only (no --strategy over ranks yet)") }
+            let trainer = MixedTrainer(
+                program: program, tensors: MixedTensors(program: program, plan: plan, arena: arena),
+                lifetimeGuard: lifetimeGuard)
+            trainer.attach(pool)
+            storage = .mixed(trainer)
         default:  // estimate-only precisions (`Precision.isTrainable`)
             throw TrainerError.unsupportedPrecision(program.model.precision.rawValue)
         }
@@ -78,6 +87,7 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): try loader.load(into: trainer.tensors.data)
         case .double(let trainer): try loader.load(into: trainer.tensors.data)
+        case .mixed(let trainer): try loader.load(into: trainer.tensors.data)
         }
     }
 
@@ -86,6 +96,7 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): trainer.tensors.data.order
         case .double(let trainer): trainer.tensors.data.order
+        case .mixed(let trainer): trainer.tensors.data.order
         }
     }
 
@@ -94,6 +105,7 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): trainer.initializeParameters(seed: seed)
         case .double(let trainer): trainer.initializeParameters(seed: seed)
+        case .mixed(let trainer): trainer.initializeParameters(seed: seed)
         }
     }
 
@@ -104,6 +116,7 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): result = trainer.trainStep(.training(orderStart: orderStart), rows: rows)
         case .double(let trainer): result = trainer.trainStep(.training(orderStart: orderStart), rows: rows)
+        case .mixed(let trainer): result = trainer.trainStep(.training(orderStart: orderStart), rows: rows)
         }
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
     }
@@ -119,6 +132,7 @@ public final class StepEngine {
             result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, globalRows: globalRows)
         case .double(let trainer):
             result = trainer.rankStep(.training(orderStart: orderStart), rows: rows, globalRows: globalRows)
+        case .mixed: preconditionFailure("StepEngine: bf16-mixed runs in one process (init refuses ranks)")
         }
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
     }
@@ -128,6 +142,7 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
         case .double(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
+        case .mixed: 0
         }
     }
 
@@ -146,6 +161,7 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): result = trainer.evaluate(batch, rows: rows)
         case .double(let trainer): result = trainer.evaluate(batch, rows: rows)
+        case .mixed(let trainer): result = trainer.evaluate(batch, rows: rows)
         }
         return StepResult(loss: result.loss, correct: result.correct, judged: result.judged)
     }
@@ -158,6 +174,8 @@ public final class StepEngine {
             MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
         case .double(let trainer):
             MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
+        case .mixed(let trainer):
+            MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
         }
     }
 
@@ -166,6 +184,15 @@ public final class StepEngine {
         switch storage {
         case .single(let trainer): trainer.lifetimeGuard?.violations ?? []
         case .double(let trainer): trainer.lifetimeGuard?.violations ?? []
+        case .mixed(let trainer): trainer.lifetimeGuard?.violations ?? []
         }
+    }
+
+    /// Which kernels ran a bf16-mixed run's products (`throughput.gemm_kernels`): "memplan-amx-bf16" when AMX tiles
+    /// ran every one, else "memplan-bf16-fp32" (the same bf16 values multiplied in fp32); nil for other precisions.
+    public var mixedProductKernel: String? {
+        guard case .mixed(let trainer) = storage else { return nil }
+        let counts = trainer.productCounts
+        return counts.all > 0 && counts.portable == 0 ? "memplan-amx-bf16" : "memplan-bf16-fp32"
     }
 }

@@ -48,7 +48,7 @@ public enum Precision: String, CaseIterable, Sendable, Codable, Hashable {
     }
 
     /// Whether `memplan train` has kernels for this precision.
-    public var isTrainable: Bool { self == .single || self == .double }
+    public var isTrainable: Bool { self == .single || self == .double || self == .bf16Mixed }
 
     /// Conventional short names, as in `fp32`.
     public var shortName: String {

@@ -29,10 +29,13 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         public var data: Int
         /// Short-lived working memory the plan holds (new key; absent in old records).
         @Nullable public var scratch: Int?
+        /// The fp32 master weights of a mixed-precision recipe, 0 without one (new key; absent in old records).
+        /// Parameters + master parameters + gradients + optimizer is the model state.
+        @Nullable public var masterParameters: Int?
 
         public init(
             parameters: Int, gradients: Int, activations: Int, inputs: Int, optimizer: Int, total: Int, deltas: Int, data: Int,
-            scratch: Int? = nil
+            scratch: Int? = nil, masterParameters: Int? = nil
         ) {
             self.parameters = parameters
             self.gradients = gradients
@@ -43,6 +46,7 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
             self.deltas = deltas
             self.data = data
             self.scratch = scratch
+            self.masterParameters = masterParameters
         }
     }
 
@@ -179,7 +183,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
         public var blasCore: String
         public var blasThreads: Int
         /// Which code ran the step's large products: `memplan-avx512` (memplan's own kernels) or `blas` (the
-        /// library `blas_core` names, which also runs the thin products either way). Absent in records written
+        /// library `blas_core` names, which also runs the thin products either way); for bf16-mixed runs
+        /// `memplan-amx-bf16` (AMX tiles on bf16, fp32 sums) or `memplan-bf16-fp32` (the same values multiplied in fp32). Absent in records written
         /// before memplan had its own kernels: those ran everything in BLAS.
         @Nullable public var gemmKernels: String?
         /// A transformer's training tokens per second (new key; null for MLPs).
@@ -324,9 +329,12 @@ public enum TrainingRenderer {
         out += "\nPlanned bytes by category: "
         let bytes = predicted.bytes
         out += [
-            ("parameters", bytes.parameters), ("gradients", bytes.gradients), ("optimizer", bytes.optimizer),
-            ("activations", bytes.activations), ("deltas", bytes.deltas), ("inputs", bytes.inputs), ("data", bytes.data),
+            ("parameters", bytes.parameters), ("master parameters", bytes.masterParameters ?? 0), ("gradients", bytes.gradients),
+            ("optimizer", bytes.optimizer), ("activations", bytes.activations), ("deltas", bytes.deltas),
+            ("inputs", bytes.inputs),
+            ("data", bytes.data),
         ]
+        .filter { $0.0 != "master parameters" || $0.1 > 0 }
         .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
         out +=
             "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
@@ -340,7 +348,12 @@ public enum TrainingRenderer {
     /// "memplan's AVX-512 kernels" when those ran the large products.
     static func kernelDescription(_ blasCore: String, gemmKernels: String? = nil) -> String {
         let blas = blasCore.hasPrefix("MKL") ? blasCore : "OpenBLAS \(blasCore) kernels"
-        return gemmKernels == "memplan-avx512" ? "memplan's AVX-512 kernels, \(blas) for thin products" : blas
+        switch gemmKernels {
+        case "memplan-avx512": return "memplan's AVX-512 kernels, \(blas) for thin products"
+        case "memplan-amx-bf16": return "memplan's AMX bf16 kernels, fp32 sums"
+        case "memplan-bf16-fp32": return "bf16 values multiplied in fp32 (no AMX on this CPU)"
+        default: return blas
+        }
     }
 
     static func percent(_ value: Double) -> String { String(format2: value * 100) + "%" }

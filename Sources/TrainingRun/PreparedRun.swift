@@ -188,7 +188,8 @@ public final class PreparedRun {
             epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             majorityBaselineAccuracy: testAccuracy == nil ? nil : majorityBaselineAccuracy,
             samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
-            blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels, blasThreads: threads, isPartial: stopped,
+            blasCore: BLASInfo.coreName, gemmKernels: engine.mixedProductKernel ?? BLASInfo.gemmKernels, blasThreads: threads,
+            isPartial: stopped,
             rank: ranks.map {
                 RankRun(
                     rank: $0.link.rank, ranks: rankCount, strategy: $0.strategy, globalBatch: globalBatch,

@@ -46,7 +46,8 @@ enum Adapters {
                 parameters: budget.parameterByteCount, gradients: budget.gradientByteCount,
                 activations: budget.activationByteCount,
                 inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
-                deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data), scratch: plan.bytes(of: .scratch)),
+                deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data), scratch: plan.bytes(of: .scratch),
+                masterParameters: budget.masterParameterByteCount),
             arenaMappedBytes: max(1, plannedPages) * pageSize)
         let end = measured.censusAtEnd
         let actual = TrainingRecord.Actual(

@@ -27,7 +27,7 @@ extension Memplan {
             guard batch >= 1, threads >= 1, threads <= 256, steps >= 1 else {
                 throw ValidationError("batch, threads and steps must be positive")
             }
-            guard precision.isTrainable else { throw ValidationError("single or double") }
+            guard precision == .single || precision == .double else { throw ValidationError("single or double") }
         }
 
         func run() throws {

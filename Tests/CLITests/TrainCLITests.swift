@@ -126,6 +126,34 @@ struct TrainCLITests {
         #expect(unwritable.standardError.contains("does not exist"))
     }
 
+    @Test("bf16-mixed: a dense network trains in its planned arena, the record names the recipe's kernels; others refused")
+    func mixedPrecision() throws {
+        let result = try runMemplan([
+            "train", "--mlp", "24,48,6", "--loss", "softmax-ce", "--optimizer", "adam", "--precision", "bf16-mixed", "--epochs",
+            "2", "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let document = try json(result)
+        let predicted = try #require(document["predicted"] as? [String: Any])
+        let actual = try #require(document["actual"] as? [String: Any])
+        let bytes = try #require(predicted["bytes"] as? [String: Any])
+        // 24·48 + 48 + 48·6 + 6 = 1,494 parameters: bf16 copies 2 B, fp32 master 4 B, bf16 gradients 2 B, Adam 8 B.
+        #expect(bytes["parameters"] as? Int == 2 * 1494 && bytes["master_parameters"] as? Int == 4 * 1494)
+        #expect(bytes["gradients"] as? Int == 2 * 1494 && bytes["optimizer"] as? Int == 8 * 1494)
+        #expect(predicted["arena_mapped_bytes"] as? Int == actual["arena_bytes"] as? Int)
+        let kernels = (document["throughput"] as? [String: Any])?["gemm_kernels"] as? String
+        #expect(kernels == "memplan-amx-bf16" || kernels == "memplan-bf16-fp32", "\(String(describing: kernels))")
+        for (arguments, message) in [
+            (["profiles/bytes-gpt.yaml", "--steps", "1"], "transformers have no bf16-mixed kernels"),
+            (["--mlp", "8,8,2", "--loss", "hinge"], "no bf16-mixed kernel"),
+            (["--mlp", "8,8,2", "--activation", "step"], "no bf16-mixed kernel"),
+        ] {
+            let refused = try runMemplan(["train"] + arguments + ["--precision", "bf16-mixed"])
+            #expect(refused.status == 2 && refused.standardError.contains(message), "\(arguments): \(refused.standardError)")
+            #expect(refused.standardError.split(separator: "\n").count == 1, "\(refused.standardError)")
+        }
+    }
+
     @Test("topology prints the nodes as JSON")
     func topology() throws {
         let document = try json(try runMemplan(["topology", "--format", "json"]))

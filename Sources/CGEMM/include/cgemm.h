@@ -55,6 +55,51 @@ void memplan_bf16_widen(const uint16_t *source, float *target, long count);
 int memplan_gemm_bf16(int transA, int transB, int m, int n, int k, float alpha, const uint16_t *a, int lda, const uint16_t *b,
                       int ldb, float beta, float *c, int ldc);
 
+/// What a bf16-mixed product does with each fp32 result acc(i, j) (`memplan_gemm_bf16_epilogue`).
+enum {
+    /// output(i, j) = bf16(f(acc + bias(j))): a forward layer's activation (bias may be NULL).
+    MEMPLAN_EPILOGUE_BIAS_ACTIVATION = 1,
+    /// output(i, j) = bf16(scale·acc · f′(derivativeOf(i, j))): a delta masked by the layer below's derivative, taken
+    /// from its output (derivativeOf NULL: no mask), or a gradient.
+    MEMPLAN_EPILOGUE_STORE = 2,
+    /// master(i, j) += scale·acc; output(i, j) = bf16(master(i, j)): SGD's update (scale = −η) of the fp32 master
+    /// weights and their bf16 compute copy.
+    MEMPLAN_EPILOGUE_SGD = 3,
+};
+/// The activations f of the epilogues (f′ from the output: relu a > 0, sigmoid a(1 − a), tanh 1 − a²).
+enum { MEMPLAN_ACTIVATION_IDENTITY = 0, MEMPLAN_ACTIVATION_RELU = 1, MEMPLAN_ACTIVATION_SIGMOID = 2, MEMPLAN_ACTIVATION_TANH = 3 };
+
+typedef struct {
+    int kind;
+    int activation;
+    float scale;
+    /// (n) bf16, or NULL
+    const uint16_t *bias;
+    /// (m, n) bf16 with row stride outputStride
+    uint16_t *output;
+    long outputStride;
+    /// (m, n) bf16 with row stride outputStride, or NULL
+    const uint16_t *derivativeOf;
+    /// (m, n) fp32 with row stride masterStride (SGD)
+    float *master;
+    long masterStride;
+} memplan_bf16_epilogue;
+
+/// 1 when the AMX tile kernels run (amx_tile and amx_bf16, the tile state granted by the kernel, MEMPLAN_BF16 not
+/// "portable"; checked once per process).
+int memplan_bf16_amx_enabled(void);
+
+/// target[i] = bf16(source[i] · scale), rounded to nearest even: a batch of byte features into bf16.
+void memplan_bf16_from_bytes(const uint8_t *source, float scale, uint16_t *target, long count);
+
+/// op(A) (m, k) · op(B) (k, n), bf16 operands accumulated in fp32 over the whole k, each result passed through the
+/// epilogue (no fp32 C exists). Returns 1 when the AMX kernel ran, 0 when the portable fp32 loop did (same results up
+/// to the order of the fp32 sums). Each thread packs into a workspace of its own, (⌈m⌉₃₂ + ⌈n⌉₃₂)·⌈k⌉₃₂·2 bytes, at
+/// least 1 MiB, allocated on its first call and grown only for a larger product.
+int memplan_gemm_bf16_epilogue(
+    int transA, int transB, int m, int n, int k, const uint16_t *a, int lda, const uint16_t *b, int ldb,
+    const memplan_bf16_epilogue *epilogue);
+
 /// Asks for the 64-byte line at `address` to be brought toward the core (into L2) without waiting for it; never faults.
 static inline void memplan_prefetch(const void *address) { __builtin_prefetch(address, 0, 2); }
 

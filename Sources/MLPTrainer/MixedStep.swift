@@ -1,0 +1,297 @@
+// The bf16-mixed step engine of a dense network: runs the program's ops in order, like `Trainer`, on `MixedTensors`.
+// Nothing here allocates: every product's result goes through a C epilogue, and the update widens bf16 gradients
+// through a 1 KiB buffer on the stack.
+
+import ArenaPlanner
+import CGEMM
+import MemoryBudget
+import ModelProfile
+import TrainingData
+
+/// Runs a bf16-mixed dense program: `load` rounds the batch to bf16; `fwd k` is z = x·Wᵀ on bf16 operands with fp32
+/// sums, then bf16(f(z + b)); `loss` reads the last layer's logits in fp32 and writes ∂L/∂z (bf16) over them;
+/// `bwd k` forms dz_{k−1} = (dz·W) ⊙ f′(a_{k−1}) and then dW = dzᵀ·x, db = Σ dz in fp32 — stored as bf16 gradients,
+/// or with plain SGD applied at once to the fp32 master (W ← W − η·dW) and copied back as bf16; `update` applies the
+/// optimizer to the fp32 masters from the widened bf16 gradients and refreshes the bf16 copies.
+final class MixedTrainer {
+    let program: StepProgram
+    let model: Model
+    let tensors: MixedTensors
+    let lifetimeGuard: LifetimeGuard?
+    private var optimizerStep = 0
+    private var pool: WorkerPool?
+    private var job = Job.update
+    /// Per part (a 64-byte line each, so parts never share one): products the portable fp32 loop ran, and products in
+    /// all. The record says which kernels ran (`StepEngine.mixedProductKernel`).
+    private var counts: UnsafeMutablePointer<Int>?
+    private static let countStride = 8
+
+    enum Job {
+        case gather(StepBatch, rows: Int)
+        case forward(layer: Int, rows: Int)
+        case backwardDelta(layer: Int, rows: Int)
+        case backwardParameters(layer: Int, rows: Int)
+        case update
+    }
+
+    init(program: StepProgram, tensors: MixedTensors, lifetimeGuard: LifetimeGuard? = nil) {
+        self.program = program
+        self.model = program.model
+        self.tensors = tensors
+        self.lifetimeGuard = lifetimeGuard
+    }
+
+    deinit { counts?.deallocate() }
+
+    func attach(_ pool: WorkerPool) {
+        self.pool = pool
+        counts?.deallocate()
+        counts = UnsafeMutablePointer<Int>.allocate(capacity: pool.partCount * Self.countStride)
+        counts?.initialize(repeating: 0, count: pool.partCount * Self.countStride)
+        pool.setBody { [unowned self] part in self.runPart(part) }
+    }
+
+    var partCount: Int { pool?.partCount ?? 1 }
+
+    /// The same first weights as the fp32 trainer's for the same seed (He normal for relu layers, Glorot uniform
+    /// otherwise, or the profile's `init`), drawn in fp32 into the masters and rounded into the bf16 copies; biases and
+    /// optimizer state zero.
+    func initializeParameters(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        for layer in tensors.layers {
+            let rule: WeightInit =
+                model.weightInit == .auto ? (layer.spec.activation == .relu ? .he : .xavier) : model.weightInit
+            let count = layer.inputWidth * layer.outputWidth
+            let fanIn = Double(max(layer.inputWidth, 1))
+            let fanOut = Double(layer.outputWidth)
+            switch rule {
+            case .zeros, .auto: layer.masterWeights.update(repeating: 0, count: count)
+            case .he:
+                let deviation = (2 / fanIn).squareRoot()
+                for index in 0..<count { layer.masterWeights[index] = Float(generator.nextNormal() * deviation) }
+            case .xavier:
+                let limit = (6 / (fanIn + fanOut)).squareRoot()
+                for index in 0..<count { layer.masterWeights[index] = Float((2 * generator.nextUnit() - 1) * limit) }
+            }
+            BF16.round(layer.masterWeights, into: layer.weights, count: count)
+            layer.masterBias?.update(repeating: 0, count: layer.outputWidth)
+            layer.bias?.update(repeating: 0, count: layer.outputWidth)
+            for state in layer.weightStates { state.update(repeating: 0, count: count) }
+            for state in layer.biasStates { state.update(repeating: 0, count: layer.outputWidth) }
+        }
+        optimizerStep = 0
+    }
+
+    // MARK: - Running the program
+
+    func trainStep(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
+        run(ops: program.ops.indices, batch: batch, rows: rows, training: true)
+    }
+
+    func evaluate(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
+        run(ops: 0..<(program.index(of: .loss)! + 1), batch: batch, rows: rows, training: false)
+    }
+
+    /// Forward, loss and backward of an unfused program: the bf16 gradients of the mean loss, parameters unchanged.
+    func computeGradients(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
+        precondition(!program.table.fusesUpdate, "MixedTrainer.computeGradients: the program fuses the update")
+        return run(ops: 0..<(program.index(of: .update) ?? program.ops.count), batch: batch, rows: rows, training: true)
+    }
+
+    private func run(ops: Range<Int>, batch: StepBatch, rows: Int, training: Bool) -> Kernels.LossResult {
+        precondition(rows >= 0 && rows <= model.batchSize, "MixedTrainer: \(rows) rows in a batch planned for \(model.batchSize)")
+        var result = Kernels.LossResult(loss: 0, correct: 0, judged: 0)
+        for index in ops {
+            lifetimeGuard?.beforeOp(index)
+            switch program.ops[index] {
+            case .load: dispatch(.gather(batch, rows: rows), measured: rows >= partCount * SplitRules.minimumRowsPerPart)
+            case .forward(let k): dispatch(.forward(layer: k - 1, rows: rows))
+            case .loss:
+                let last = tensors.layers[tensors.layers.count - 1]
+                result = MixedLoss.apply(
+                    logits: last.output, targets: tensors.targets, rows: rows, columns: last.outputWidth, loss: model.loss,
+                    writeGradient: training)
+            case .backward(let k), .backwardUpdate(let k):
+                if k > 1 { dispatch(.backwardDelta(layer: k - 1, rows: rows)) }
+                dispatch(.backwardParameters(layer: k - 1, rows: rows))
+            case .update:
+                optimizerStep += 1
+                dispatch(.update)
+            case .forwardPart, .backwardPart, .recomputePart:
+                preconditionFailure("MixedTrainer: \(program.ops[index]) is a transformer's op")
+            }
+            lifetimeGuard?.afterOp(index)
+        }
+        return result
+    }
+
+    private func dispatch(_ job: Job, measured: Bool = true) {
+        self.job = job
+        if let pool { pool.run(measured: measured) { part in self.runPart(part) } } else { runPart(0) }
+    }
+
+    /// Part `part`'s share of `count` items in multiples of `granule`.
+    private func share(_ part: Int, of count: Int, granule: Int) -> Range<Int> {
+        pool?.range(of: part, count: count, granule: granule) ?? 0..<count
+    }
+
+    /// Products run so far, and how many of them the portable fp32 loop ran (no AMX, or no memory for its workspace).
+    var productCounts: (all: Int, portable: Int) {
+        guard let counts else { return (0, 0) }
+        return (0..<partCount).reduce((0, 0)) { ($0.0 + counts[$1 * Self.countStride], $0.1 + counts[$1 * Self.countStride + 1]) }
+    }
+
+    func runPart(_ part: Int) {
+        switch job {
+        case .gather(let batch, let rows): gather(batch, rows: share(part, of: rows, granule: 1))
+        case .forward(let index, let rows):
+            let layer = tensors.layers[index]
+            let range = share(part, of: rows, granule: 16)
+            guard !range.isEmpty else { return }
+            // (B, O) = (B, I)·(O, I)ᵀ, then bf16(f(z + b))
+            var epilogue = memplan_bf16_epilogue()
+            epilogue.kind = Int32(MEMPLAN_EPILOGUE_BIAS_ACTIVATION)
+            epilogue.activation = layer.epilogueActivation
+            epilogue.bias = UnsafePointer(layer.bias)
+            epilogue.output = layer.output + range.lowerBound * layer.outputWidth
+            epilogue.outputStride = layer.outputWidth
+            product(
+                transposeA: false, transposeB: true, m: range.count, n: layer.outputWidth, k: layer.inputWidth,
+                a: layer.input + range.lowerBound * layer.inputWidth, lda: layer.inputWidth, b: layer.weights,
+                ldb: layer.inputWidth, part: part, &epilogue)
+        case .backwardDelta(let index, let rows):
+            let (layer, below) = (tensors.layers[index], tensors.layers[index - 1])
+            guard let target = below.delta else { preconditionFailure("MixedTrainer: hidden layer without dz") }
+            let range = share(part, of: rows, granule: 16)
+            guard !range.isEmpty else { return }
+            // dz_{k−1} (B, I) = (dz (B, O)·W (O, I)) ⊙ f′(a_{k−1})
+            var epilogue = memplan_bf16_epilogue()
+            epilogue.kind = Int32(MEMPLAN_EPILOGUE_STORE)
+            epilogue.scale = 1
+            epilogue.activation = MixedLayer.code(below.spec.activation)
+            epilogue.output = target + range.lowerBound * layer.inputWidth
+            epilogue.outputStride = layer.inputWidth
+            epilogue.derivativeOf = UnsafePointer(below.output + range.lowerBound * layer.inputWidth)
+            product(
+                transposeA: false, transposeB: false, m: range.count, n: layer.inputWidth, k: layer.outputWidth,
+                a: layer.incomingDelta + range.lowerBound * layer.outputWidth, lda: layer.outputWidth, b: layer.weights,
+                ldb: layer.inputWidth, part: part, &epilogue)
+        case .backwardParameters(let index, let rows): backwardParameters(tensors.layers[index], rows: rows, part: part)
+        case .update: updatePart(part)
+        }
+    }
+
+    /// dW (O, I) = dzᵀ (O, B)·x (B, I) and db = Σ_rows dz for this part's outputs: stored as bf16 gradients, or with
+    /// plain SGD applied to the fp32 masters and copied to the bf16 weights.
+    private func backwardParameters(_ layer: MixedLayer, rows: Int, part: Int) {
+        let outputs = share(part, of: layer.outputWidth, granule: 16)
+        guard !outputs.isEmpty else { return }
+        let (o0, width) = (outputs.lowerBound, layer.inputWidth)
+        let dz = layer.incomingDelta
+        let fused = layer.weightGradient == nil
+        let learningRate = Float(model.optimizer.learningRate)
+        var epilogue = memplan_bf16_epilogue()
+        epilogue.outputStride = width
+        if let gradient = layer.weightGradient {
+            epilogue.kind = Int32(MEMPLAN_EPILOGUE_STORE)
+            epilogue.scale = 1
+            epilogue.output = gradient + o0 * width
+        } else {
+            epilogue.kind = Int32(MEMPLAN_EPILOGUE_SGD)
+            epilogue.scale = -learningRate
+            epilogue.output = layer.weights + o0 * width
+            epilogue.master = layer.masterWeights + o0 * width
+            epilogue.masterStride = width
+        }
+        product(
+            transposeA: true, transposeB: false, m: outputs.count, n: width, k: rows, a: dz + o0, lda: layer.outputWidth,
+            b: layer.input, ldb: width, part: part, &epilogue)
+        guard let bias = layer.bias, let masterBias = layer.masterBias else { return }
+        let columns = layer.outputWidth
+        for o in outputs {
+            var sum: Float = 0
+            for row in 0..<rows { sum += BF16.value(dz[row * columns + o]) }
+            if fused {
+                masterBias[o] -= learningRate * sum
+                bias[o] = BF16.rounded(masterBias[o])
+            } else if let gradient = layer.biasGradient {
+                gradient[o] = BF16.rounded(sum)
+            }
+        }
+    }
+
+    private func product(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int,
+        b: UnsafePointer<UInt16>, ldb: Int, part: Int, _ epilogue: inout memplan_bf16_epilogue
+    ) {
+        let amx = memplan_gemm_bf16_epilogue(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), &epilogue)
+        if let counts {
+            counts[part * Self.countStride] &+= 1
+            if amx == 0 { counts[part * Self.countStride + 1] &+= 1 }
+        }
+    }
+
+    /// Rows `rows` of the batch into x and y, rounded to bf16 (features from bytes · 1/255 or from fp16 values).
+    private func gather(_ batch: StepBatch, rows: Range<Int>) {
+        let data = tensors.data
+        let (width, targetWidth) = (data.featureWidth, data.targetWidth)
+        for row in rows {
+            let sample: Int
+            let features: FeatureRows<Float16>
+            let targets: UnsafeMutablePointer<Float16>
+            switch batch {
+            case .training(let first):
+                (sample, features, targets) = (Int(data.order[first + row]), data.trainFeatures, data.trainTargets)
+            case .test(let first): (sample, features, targets) = (first + row, data.testFeatures, data.testTargets)
+            }
+            let x = tensors.features + row * width
+            switch features {
+            case .bytes(let bytes):
+                memplan_bf16_from_bytes(bytes + sample * width, 1 / 255, x, width)
+            case .scalars(let values):
+                let source = values + sample * width
+                for column in 0..<width { x[column] = BF16.rounded(Float(source[column])) }
+            }
+            let y = tensors.targets + row * targetWidth
+            let target = targets + sample * targetWidth
+            for column in 0..<targetWidth { y[column] = BF16.rounded(Float(target[column])) }
+        }
+    }
+
+    /// The optimizer on this part's share of every parameter: the fp32 master from the widened bf16 gradient, then
+    /// the bf16 copy from the master.
+    private func updatePart(_ part: Int) {
+        let rule = OptimizerRule<Float>(model.optimizer, step: optimizerStep)
+        /// One tensor's share: the master from the widened gradient in 256-element chunks, then the copy.
+        func update(
+            _ copy: UnsafeMutablePointer<UInt16>, master: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<UInt16>?,
+            states: [UnsafeMutablePointer<Float>], count: Int
+        ) {
+            guard let gradient else { preconditionFailure("MixedTrainer: update without planned gradients") }
+            let range = share(part, of: count, granule: 16)
+            // 256 floats on the stack (withUnsafeTemporaryAllocation allocated on the heap in debug builds).
+            var storage = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
+            withUnsafeMutableBytes(of: &storage) { bytes in
+                let widened = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let chunk = min(256, range.upperBound - start)
+                    BF16.widen(gradient + start, into: widened, count: chunk)
+                    // apply reads gradient[i] for i in start ..< start + chunk
+                    rule.apply(master, gradient: widened - start, states: states, range: start..<(start + chunk))
+                    BF16.round(master + start, into: copy + start, count: chunk)
+                    start += chunk
+                }
+            }
+        }
+        for layer in tensors.layers {
+            update(
+                layer.weights, master: layer.masterWeights, gradient: layer.weightGradient, states: layer.weightStates,
+                count: layer.inputWidth * layer.outputWidth)
+            if let bias = layer.bias, let master = layer.masterBias {
+                update(bias, master: master, gradient: layer.biasGradient, states: layer.biasStates, count: layer.outputWidth)
+            }
+        }
+    }
+}
