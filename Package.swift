@@ -68,7 +68,7 @@ let package = Package(
         // The GEMM-only ceiling and a bare training step, for `memplan ceiling` and the Swift benchmarks.
         .target(
             name: "BenchSupport",
-            dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer"]),
+            dependencies: ["ModelProfile", "MemoryBudget", "ArenaPlanner", "NUMAArena", "TrainingData", "MLPTrainer", "CGEMM"]),
 
         // MARK: - The CLI
         .executableTarget(

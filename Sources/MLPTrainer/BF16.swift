@@ -8,6 +8,10 @@ public enum BF16 {
     /// Whether this CPU runs memplan's bf16 GEMM (AVX-512 F, BW, VL and BF16); without it `gemm` returns false.
     public static var kernelsEnabled: Bool { memplan_bf16_enabled() != 0 }
 
+    /// Whether bf16-mixed products run on AMX tiles here (amx_tile, amx_bf16, the tile state granted, MEMPLAN_BF16 not
+    /// "portable"); otherwise they multiply the same bf16 values in fp32.
+    public static var amxEnabled: Bool { memplan_bf16_amx_enabled() != 0 }
+
     /// target[i] = bf16(source[i]), rounded to nearest even (NaN stays NaN), for i < count.
     @inline(__always)
     public static func round(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<UInt16>, count: Int) {
@@ -35,11 +39,11 @@ public enum BF16 {
 
     /// The fp32 value of a bf16 pattern (exact).
     @inline(__always)
-    static func value(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+    public static func value(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 
     /// bf16(value), rounded to nearest even; NaN stays a (quiet) NaN.
     @inline(__always)
-    static func rounded(_ value: Float) -> UInt16 {
+    public static func rounded(_ value: Float) -> UInt16 {
         let bits = value.bitPattern
         if bits & 0x7fff_ffff > 0x7f80_0000 { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
         return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)

@@ -19,7 +19,7 @@ extension Memplan {
 
         @Option(help: "Layer widths.") var mlp: String = "784,256,128,10"
         @Option(help: "Batch size.") var batch: Int = 128
-        @Option(help: "single or double.") var precision: Precision = .single
+        @Option(help: "single, double or bf16-mixed (memplan's bf16 kernels and split only).") var precision: Precision = .single
         @Option(help: "Threads.") var threads: Int = 2
         @Option(help: "Steps to time.") var steps: Int = 500
 
@@ -27,7 +27,9 @@ extension Memplan {
             guard batch >= 1, threads >= 1, threads <= 256, steps >= 1 else {
                 throw ValidationError("batch, threads and steps must be positive")
             }
-            guard precision == .single || precision == .double else { throw ValidationError("single or double") }
+            guard [.single, .double, .bf16Mixed].contains(precision) else {
+                throw ValidationError("--precision: single, double or bf16-mixed")
+            }
         }
 
         func run() throws {
@@ -58,7 +60,10 @@ extension Memplan {
                     exitCode: ExitStatus.missingResource)
             }
             var results: [String: Double] = [:]
-            for threading in GEMMCeiling.Threading.allCases {
+            if precision == .bf16Mixed {
+                results["memplan"] = GEMMCeiling.mixedSamplesPerSecond(widths: widths, batch: batch, threads: threads, steps: steps)
+            }
+            for threading in GEMMCeiling.Threading.allCases where precision != .bf16Mixed {
                 results[threading.rawValue] = try GEMMCeiling.samplesPerSecond(
                     widths: widths, batch: batch, precision: precision, threads: threads, threading: threading, steps: steps)
             }
@@ -67,7 +72,9 @@ extension Memplan {
             let object: [String: Any] = [
                 "precision": precision.rawValue, "batch": batch, "threads": threads, "widths": widths,
                 "samples_per_second": results, "ceiling_samples_per_second": best, "flops_per_sample": flops,
-                "gflops": best * flops / 1e9, "blas_core": BLASInfo.coreName, "gemm_kernels": BLASInfo.gemmKernels,
+                "gflops": best * flops / 1e9, "blas_core": BLASInfo.coreName,
+                "gemm_kernels": precision == .bf16Mixed
+                    ? (BF16.amxEnabled ? "memplan-amx-bf16" : "memplan-bf16-fp32") : BLASInfo.gemmKernels,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))

@@ -54,6 +54,7 @@ def arguments():
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--samples", type=int, default=0, help="train on only the first N samples of each epoch (per-sample runs)")
+    parser.add_argument("--autocast", action="store_true", help="PyTorch: fp32 weights, bf16 products under torch.autocast (cpu)")
     args = parser.parse_args()
     args.dtype = np.float32 if args.precision == "single" else np.float64
     return args

@@ -1,4 +1,5 @@
-"""W1 in PyTorch on CPU, when torch is importable (it is a multi-GB install; bench/compare skips it otherwise)."""
+"""W1 in PyTorch on CPU, when torch is importable (it is a multi-GB install; bench/compare skips it otherwise).
+--autocast trains as PyTorch's CPU mixed precision does: fp32 weights and SGD, bf16 products under torch.autocast."""
 import time
 
 import numpy as np
@@ -23,11 +24,12 @@ for epoch in range(args.epochs):
     for first in range(0, n, args.batch):
         rows = order[first:first + args.batch]
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(X[rows]), Y[rows])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+            loss = loss_fn(model(X[rows]), Y[rows])
         loss.backward()
         optimizer.step()
 seconds = time.perf_counter() - start
 with torch.no_grad():
     accuracy = float((model(TX).argmax(dim=1) == TY).double().mean())
-report("pytorch", args.precision, args.batch, args.epochs, n * args.epochs, seconds, accuracy, rss_after_load,
+report("pytorch-autocast-bf16" if args.autocast else "pytorch", args.precision, args.batch, args.epochs, n * args.epochs, seconds, accuracy, rss_after_load,
        {"torch": torch.__version__})
