@@ -61,7 +61,8 @@ extension Memplan {
             }
             var results: [String: Double] = [:]
             if precision == .bf16Mixed {
-                results["memplan"] = GEMMCeiling.mixedSamplesPerSecond(widths: widths, batch: batch, threads: threads, steps: steps)
+                results["memplan"] = GEMMCeiling.mixedSamplesPerSecond(
+                    widths: widths, batch: batch, threads: threads, steps: steps)
             }
             for threading in GEMMCeiling.Threading.allCases where precision != .bf16Mixed {
                 results[threading.rawValue] = try GEMMCeiling.samplesPerSecond(
