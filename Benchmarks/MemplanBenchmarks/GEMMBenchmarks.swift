@@ -1,7 +1,7 @@
 // Issue "Mixed precision for real": the bf16 GEMM ceiling beside fp32's — one linear layer's forward product
 // (B·T = 512 rows, 256 inputs, 1,024 outputs: out = inp·Wᵀ) on one thread, memplan's AVX-512 fp32 kernel against the
-// bf16 kernel (vdpbf16ps, fp32 accumulation). Compare the two medians of one run; the operands are packed per call
-// in both.
+// bf16 kernels: vdpbf16ps with fp32 accumulation, and the bf16-mixed trainer's AMX tile kernel (fp32 sums, bf16 out).
+// Compare the medians of one run; the operands are packed per call in all three.
 
 import Benchmark
 import MLPTrainer
@@ -38,6 +38,17 @@ func gemmBenchmarks() {
                 transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a16, lda: k, b: b16, ldb: k, beta: 0, c: c,
                 ldc: n)
             blackHole(c[0])
+        }
+    }
+    let c16 = UnsafeMutablePointer<UInt16>.allocate(capacity: m * n)
+    Benchmark(
+        "GEMM (512, 1024, 256) = inp·Wᵀ, one thread: bf16 operands, AMX tiles, fp32 sums, bf16 out", configuration: configuration
+    ) { benchmark in
+        guard BF16.amxEnabled else { return }
+        for _ in benchmark.scaledIterations {
+            _ = BF16.product(
+                transposeA: false, transposeB: true, m: m, n: n, k: k, a: a16, lda: k, b: b16, ldb: k, c: c16, ldc: n)
+            blackHole(c16[0])
         }
     }
 }

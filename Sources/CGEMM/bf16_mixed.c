@@ -193,33 +193,60 @@ static void pack_a(uint16_t *packed, const uint16_t *a, int transA, long lda, lo
     }
 }
 
+/// r[i][j] → r[j][i] for 16 vectors of 16 32-bit words: within 128-bit lanes (32-bit, then 64-bit interleaves), then
+/// across lanes.
+TARGET_AVX512 static inline void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) {
+        u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+        u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+        u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+        u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    // u[4g + e] lane L holds element 4L + e of rows 4g … 4g + 3.
+    for (int e = 0; e < 4; e++) {
+        __m512i v0 = _mm512_shuffle_i32x4(u[e], u[4 + e], 0x88), v1 = _mm512_shuffle_i32x4(u[e], u[4 + e], 0xdd);
+        __m512i w0 = _mm512_shuffle_i32x4(u[8 + e], u[12 + e], 0x88), w1 = _mm512_shuffle_i32x4(u[8 + e], u[12 + e], 0xdd);
+        r[e] = _mm512_shuffle_i32x4(v0, w0, 0x88);
+        r[8 + e] = _mm512_shuffle_i32x4(v0, w0, 0xdd);
+        r[4 + e] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+        r[12 + e] = _mm512_shuffle_i32x4(v1, w1, 0xdd);
+    }
+}
+
 /// op(B) (k, n) as 16-column panels of k pairs: panel q, pair p, column j: [B(2p, 16q + j), B(2p + 1, 16q + j)]
 /// (zeros past k and n): one AMX B tile is 16 pairs of one panel, 64 bytes a pair.
 TARGET_AVX512 static void pack_b(
     uint16_t *packed, const uint16_t *b, int transB, long ldb, long k, long n, long nPadded, long kPadded) {
     long pairs = kPadded / 2, fullPairs = k / 2;
-    memset(packed, 0, (size_t)(nPadded * kPadded) * 2);
     uint32_t *words = (uint32_t *)packed;
     if (transB) {
-        // B(2p, j), B(2p + 1, j) = b[j·ldb + 2p], b[j·ldb + 2p + 1]: one 32-bit word of row j of b. Pair by pair, so
-        // that the writes are whole 64-byte lines (the compiler's scatter of the other order ran 5 times slower).
-        for (long q = 0; q < (n + 15) / 16; q++) {
+        // B(2p, j), B(2p + 1, j) = b[j·ldb + 2p], b[j·ldb + 2p + 1]: one 32-bit word of row j of b, so a panel's 16 pairs
+        // are a 16 × 16 transpose of 32-bit words (zeros past n and past k's last whole pair; an odd k's last pair after).
+        for (long q = 0; q < nPadded / 16; q++) {
             uint32_t *panel = words + q * pairs * 16;
-            int columns = n - 16 * q < 16 ? (int)(n - 16 * q) : 16;
-            for (long p = 0; p < fullPairs; p++) {
-#pragma clang loop vectorize(disable)
-                for (int j = 0; j < columns; j++) {
-                    uint32_t word;
-                    memcpy(&word, b + (16 * q + j) * ldb + 2 * p, 4);
-                    panel[p * 16 + j] = word;
+            for (long p0 = 0; p0 < pairs; p0 += 16) {
+                long left = fullPairs - p0;
+                __mmask16 mask = left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
+                __m512i r[16];
+                for (int j = 0; j < 16; j++) {
+                    long column = 16 * q + j;
+                    r[j] = column < n ? _mm512_maskz_loadu_epi32(mask, b + column * ldb + 2 * p0) : _mm512_setzero_si512();
                 }
+                transpose16(r);
+                for (int i = 0; i < 16; i++) _mm512_storeu_si512(panel + (p0 + i) * 16, r[i]);
             }
             if (k % 2) {
-                for (int j = 0; j < columns; j++) panel[fullPairs * 16 + j] = b[(16 * q + j) * ldb + k - 1];
+                for (int j = 0; j < 16 && 16 * q + j < n; j++) panel[fullPairs * 16 + j] = b[(16 * q + j) * ldb + k - 1];
             }
         }
         return;
     }
+    memset(packed, 0, (size_t)(nPadded * kPadded) * 2);
     // B(2p, j), B(2p + 1, j) = b[2p·ldb + j], b[(2p + 1)·ldb + j]: two rows of b interleaved, 16 columns at a time.
     for (long p = 0; p < (k + 1) / 2; p++) {
         const uint16_t *first = b + 2 * p * ldb, *second = 2 * p + 1 < k ? first + ldb : NULL;

@@ -37,6 +37,24 @@ public enum BF16 {
             Int32(ldc)) != 0
     }
 
+    /// Row-major C = op(A)·op(B) with A, B and C in bf16, each product summed in fp32 over the whole k and rounded
+    /// once (the store epilogue of the bf16-mixed step's products). Returns true when AMX tiles ran it, false when the
+    /// portable fp32 loop did.
+    @inline(__always)
+    public static func product(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int,
+        b: UnsafePointer<UInt16>, ldb: Int, c: UnsafeMutablePointer<UInt16>, ldc: Int
+    ) -> Bool {
+        var epilogue = memplan_bf16_epilogue()
+        epilogue.kind = Int32(MEMPLAN_EPILOGUE_STORE)
+        epilogue.scale = 1
+        epilogue.output = c
+        epilogue.outputStride = ldc
+        return memplan_gemm_bf16_epilogue(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), &epilogue)
+            != 0
+    }
+
     /// The fp32 value of a bf16 pattern (exact).
     @inline(__always)
     public static func value(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }

@@ -146,19 +146,23 @@ final class MixedTrainer {
         case .gather(let batch, let rows): gather(batch, rows: share(part, of: rows, granule: 1))
         case .forward(let index, let rows):
             let layer = tensors.layers[index]
-            let range = share(part, of: rows, granule: 16)
-            guard !range.isEmpty else { return }
+            // By W's rows (outputs) when each part gets at least a 32-wide block: each part then packs only its share of W
+            // for the tiles (the larger operand at W1's shapes); else by batch rows.
+            let byOutputs = partCount > 1 && layer.outputWidth >= 32 * partCount
+            let rowRange = byOutputs ? 0..<rows : share(part, of: rows, granule: 16)
+            let columns = byOutputs ? share(part, of: layer.outputWidth, granule: 32) : 0..<layer.outputWidth
+            guard !rowRange.isEmpty, !columns.isEmpty else { return }
             // (B, O) = (B, I)·(O, I)ᵀ, then bf16(f(z + b))
             var epilogue = memplan_bf16_epilogue()
             epilogue.kind = Int32(MEMPLAN_EPILOGUE_BIAS_ACTIVATION)
             epilogue.activation = layer.epilogueActivation
-            epilogue.bias = UnsafePointer(layer.bias)
-            epilogue.output = layer.output + range.lowerBound * layer.outputWidth
+            epilogue.bias = layer.bias.map { UnsafePointer($0 + columns.lowerBound) }
+            epilogue.output = layer.output + rowRange.lowerBound * layer.outputWidth + columns.lowerBound
             epilogue.outputStride = layer.outputWidth
             product(
-                transposeA: false, transposeB: true, m: range.count, n: layer.outputWidth, k: layer.inputWidth,
-                a: layer.input + range.lowerBound * layer.inputWidth, lda: layer.inputWidth, b: layer.weights,
-                ldb: layer.inputWidth, part: part, &epilogue)
+                transposeA: false, transposeB: true, m: rowRange.count, n: columns.count, k: layer.inputWidth,
+                a: layer.input + rowRange.lowerBound * layer.inputWidth, lda: layer.inputWidth,
+                b: layer.weights + columns.lowerBound * layer.inputWidth, ldb: layer.inputWidth, part: part, &epilogue)
         case .backwardDelta(let index, let rows):
             let (layer, below) = (tensors.layers[index], tensors.layers[index - 1])
             guard let target = below.delta else { preconditionFailure("MixedTrainer: hidden layer without dz") }
@@ -208,15 +212,27 @@ final class MixedTrainer {
             b: layer.input, ldb: width, part: part, &epilogue)
         guard let bias = layer.bias, let masterBias = layer.masterBias else { return }
         let columns = layer.outputWidth
-        for o in outputs {
-            var sum: Float = 0
-            for row in 0..<rows { sum += BF16.value(dz[row * columns + o]) }
-            if fused {
-                masterBias[o] -= learningRate * sum
-                bias[o] = BF16.rounded(masterBias[o])
-            } else if let gradient = layer.biasGradient {
-                gradient[o] = BF16.rounded(sum)
+        // db(o) = Σ_rows dz(row, o) in fp32, 64 outputs at a time (rows in order, so the sum does not depend on the split).
+        var start = outputs.lowerBound
+        while start < outputs.upperBound {
+            let width = min(64, outputs.upperBound - start)
+            var sums = (SIMD32<Float>(), SIMD32<Float>())
+            withUnsafeMutableBytes(of: &sums) { bytes in
+                let sum = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+                for row in 0..<rows {
+                    let line = dz + row * columns + start
+                    for o in 0..<width { sum[o] += BF16.value(line[o]) }
+                }
+                for o in 0..<width {
+                    if fused {
+                        masterBias[start + o] -= learningRate * sum[o]
+                        bias[start + o] = BF16.rounded(masterBias[start + o])
+                    } else if let gradient = layer.biasGradient {
+                        gradient[start + o] = BF16.rounded(sum[o])
+                    }
+                }
             }
+            start += width
         }
     }
 
