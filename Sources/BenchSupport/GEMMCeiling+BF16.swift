@@ -98,15 +98,6 @@ extension GEMMCeiling {
                 }
             }
         }
-        let warmUpSteps = max(3, steps / 20)
-        var warmed = 0
-        while warmed < warmUpSteps || (pool.balances && pool.shareUpdates < 8 && warmed < warmUpSteps + 2_000) {
-            oneStep()
-            warmed += 1
-        }
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<steps { oneStep() }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Double(steps * batch) / seconds
+        return timedSamplesPerSecond(pool: pool, steps: steps, batch: batch, oneStep)
     }
 }

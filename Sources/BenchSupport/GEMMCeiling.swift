@@ -159,11 +159,17 @@ public enum GEMMCeiling {
         func oneStep() {
             for op in program.ops { products(of: op) }
         }
-        // Warm-up: steps/20 (at least 3), and with a split until the shares have followed the parts' speeds eight
-        // times (each update halves the distance to them). The trainer's shares settle within the first of its
-        // ~2,300 steps; a 400-step block that starts from even shares would time mostly the settling (at 2 threads
-        // only 2–3 of a step's 6 jobs are long enough to be measured, so an update comes every ~25 steps).
-        // Capped, for products too short ever to be measured.
+        return timedSamplesPerSecond(pool: pool, steps: steps, batch: batch, oneStep)
+    }
+
+    /// Runs `oneStep` to warm up, then `steps` times on the clock: samples per second at `batch` samples a step.
+    ///
+    /// Warm-up: steps/20 (at least 3), and with a split until the shares have followed the parts' speeds eight
+    /// times (each update halves the distance to them). The trainer's shares settle within the first of its
+    /// ~2,300 steps; a 400-step block that starts from even shares would time mostly the settling (at 2 threads
+    /// only 2–3 of a step's 6 jobs are long enough to be measured, so an update comes every ~25 steps).
+    /// Capped, for products too short ever to be measured.
+    static func timedSamplesPerSecond(pool: WorkerPool, steps: Int, batch: Int, _ oneStep: () -> Void) -> Double {
         let warmUpSteps = max(3, steps / 20)
         var warmed = 0
         while warmed < warmUpSteps || (pool.balances && pool.shareUpdates < 8 && warmed < warmUpSteps + 2_000) {

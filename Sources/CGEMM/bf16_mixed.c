@@ -366,14 +366,6 @@ TARGET_AVX512 static void bytes_to_bf16_avx512(const uint8_t *source, float scal
     }
 }
 
-void memplan_bf16_from_bytes(const uint8_t *source, float scale, uint16_t *target, long count) {
-    if (memplan_bf16_amx_enabled()) {
-        bytes_to_bf16_avx512(source, scale, target, count);
-        return;
-    }
-    for (long i = 0; i < count; i++) target[i] = narrow((float)source[i] * scale);
-}
-
 int memplan_bf16_amx_enabled(void) {
     pthread_once(&amxOnce, amxInitialize);
     return amxEnabled;
@@ -397,23 +389,6 @@ int memplan_gemm_bf16_epilogue(
 }
 
 #else
-TARGET_AVX512 static void bytes_to_bf16_avx512(const uint8_t *source, float scale, uint16_t *target, long count) {
-    __m512 factor = _mm512_set1_ps(scale);
-    for (long i = 0; i < count; i += 16) {
-        __mmask16 mask = count - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (count - i)) - 1u);
-        __m512 value = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, source + i))), factor);
-        _mm256_mask_storeu_epi16(target + i, mask, (__m256i)_mm512_cvtneps_pbh(value));
-    }
-}
-
-void memplan_bf16_from_bytes(const uint8_t *source, float scale, uint16_t *target, long count) {
-    if (memplan_bf16_amx_enabled()) {
-        bytes_to_bf16_avx512(source, scale, target, count);
-        return;
-    }
-    for (long i = 0; i < count; i++) target[i] = narrow((float)source[i] * scale);
-}
-
 int memplan_bf16_amx_enabled(void) { return 0; }
 
 int memplan_gemm_bf16_epilogue(
@@ -423,3 +398,13 @@ int memplan_gemm_bf16_epilogue(
     return 0;
 }
 #endif
+
+void memplan_bf16_from_bytes(const uint8_t *source, float scale, uint16_t *target, long count) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (memplan_bf16_amx_enabled()) {  // AMX implies AVX-512 BF16
+        bytes_to_bf16_avx512(source, scale, target, count);
+        return;
+    }
+#endif
+    for (long i = 0; i < count; i++) target[i] = narrow((float)source[i] * scale);
+}
