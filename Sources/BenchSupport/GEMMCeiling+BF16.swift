@@ -53,16 +53,19 @@ extension GEMMCeiling {
         func oneStep() {
             for (index, (inputs, outputs)) in layers.enumerated() {
                 run { part in
-                    let rows = pool.range(of: part, count: batch, granule: 16)
-                    guard !rows.isEmpty else { return }
+                    // As `MixedTrainer`: by W's rows when each part gets a 32-wide block, else by batch rows.
+                    let byOutputs = threads > 1 && outputs >= 32 * threads
+                    let rows = byOutputs ? 0..<batch : pool.range(of: part, count: batch, granule: 16)
+                    let columns = byOutputs ? pool.range(of: part, count: outputs, granule: 32) : 0..<outputs
+                    guard !rows.isEmpty, !columns.isEmpty else { return }
                     var e = memplan_bf16_epilogue()
                     e.kind = Int32(MEMPLAN_EPILOGUE_BIAS_ACTIVATION)
                     e.activation = Int32(MEMPLAN_ACTIVATION_RELU)
-                    e.output = activations[index + 1] + rows.lowerBound * outputs
+                    e.output = activations[index + 1] + rows.lowerBound * outputs + columns.lowerBound
                     e.outputStride = outputs
                     product(
-                        false, true, rows.count, outputs, inputs, activations[index] + rows.lowerBound * inputs, inputs,
-                        weights[index], inputs, e)
+                        false, true, rows.count, columns.count, inputs, activations[index] + rows.lowerBound * inputs, inputs,
+                        weights[index] + columns.lowerBound * inputs, inputs, e)
                 }
             }
             for (index, (inputs, outputs)) in layers.enumerated().reversed() {

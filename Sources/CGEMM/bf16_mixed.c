@@ -6,7 +6,7 @@
 // Paths. AMX (amx_tile + amx_bf16, Sapphire Rapids and later): op(A) packed as rows of k padded to 32, op(B) as
 // 16-column panels of k pairs (the tile's VNNI layout), a 32 × 32 block = 2 × 2 tiles of tdpbf16ps. Elsewhere the
 // portable path: the same bf16 values widened to fp32 and multiplied in fp32 (identical memory, slower).
-// MEMPLAN_BF16=portable forces the portable path (tests compare the two).
+// MEMPLAN_BF16=portable forces the portable path.
 #include "cgemm.h"
 
 #include <math.h>
@@ -145,6 +145,11 @@ static void amxInitialize(void) {
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return;
     int tile = (edx >> 24) & 1, bf16 = (edx >> 22) & 1;
     if (!tile || !bf16) return;
+    // The packing and epilogues use AVX-512 F, BW, VL and BF16 (a VM may expose AMX and hide those).
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl") ||
+        !__builtin_cpu_supports("avx512bf16"))
+        return;
     amxEnabled = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 }
 
@@ -371,14 +376,23 @@ int memplan_bf16_amx_enabled(void) {
     return amxEnabled;
 }
 
+/// The workspace an (m, n, k) product packs into.
+static size_t workspaceBytes(int m, int n, int k) {
+    size_t mPadded = ((size_t)m + BLOCK - 1) / BLOCK * BLOCK, nPadded = ((size_t)n + BLOCK - 1) / BLOCK * BLOCK;
+    return (mPadded + nPadded) * (((size_t)k + 31) / 32 * 32) * 2;
+}
+
+int memplan_bf16_reserve(int m, int n, int k) {
+    if (!memplan_bf16_amx_enabled() || m <= 0 || n <= 0 || k <= 0) return 1;
+    return amxWorkspace(workspaceBytes(m, n, k)) != NULL;
+}
+
 int memplan_gemm_bf16_epilogue(
     int transA, int transB, int m, int n, int k, const uint16_t *a, int lda, const uint16_t *b, int ldb,
     const memplan_bf16_epilogue *epilogue) {
     if (m <= 0 || n <= 0) return 1;
     if (k > 0 && memplan_bf16_amx_enabled()) {
-        size_t mPadded = ((size_t)m + BLOCK - 1) / BLOCK * BLOCK, nPadded = ((size_t)n + BLOCK - 1) / BLOCK * BLOCK;
-        size_t kPadded = ((size_t)k + 31) / 32 * 32;
-        uint16_t *workspace = amxWorkspace((mPadded + nPadded) * kPadded * 2);
+        uint16_t *workspace = amxWorkspace(workspaceBytes(m, n, k));
         if (workspace != NULL) {
             gemm_amx(transA, transB, m, n, k, a, lda, b, ldb, epilogue, workspace);
             return 1;
@@ -390,6 +404,8 @@ int memplan_gemm_bf16_epilogue(
 
 #else
 int memplan_bf16_amx_enabled(void) { return 0; }
+
+int memplan_bf16_reserve(int m, int n, int k) { return 1; }
 
 int memplan_gemm_bf16_epilogue(
     int transA, int transB, int m, int n, int k, const uint16_t *a, int lda, const uint16_t *b, int ldb,

@@ -32,6 +32,8 @@ final class MixedTrainer {
         case backwardDelta(layer: Int, rows: Int)
         case backwardParameters(layer: Int, rows: Int)
         case update
+        /// Every part's AMX workspace sized for the largest product of the step (before the first step).
+        case reserve
     }
 
     init(program: StepProgram, tensors: MixedTensors, lifetimeGuard: LifetimeGuard? = nil) {
@@ -41,13 +43,15 @@ final class MixedTrainer {
         self.lifetimeGuard = lifetimeGuard
     }
 
-    deinit { counts?.deallocate() }
+    deinit { counts.map { UnsafeMutableRawPointer($0).deallocate() } }
 
     func attach(_ pool: WorkerPool) {
         self.pool = pool
-        counts?.deallocate()
-        counts = UnsafeMutablePointer<Int>.allocate(capacity: pool.partCount * Self.countStride)
+        counts.map { UnsafeMutableRawPointer($0).deallocate() }
+        counts = UnsafeMutableRawPointer.allocate(byteCount: pool.partCount * Self.countStride * 8, alignment: 64)
+            .bindMemory(to: Int.self, capacity: pool.partCount * Self.countStride)
         counts?.initialize(repeating: 0, count: pool.partCount * Self.countStride)
+        dispatch(.reserve, measured: false)
         pool.setBody { [unowned self] part in self.runPart(part) }
     }
 
@@ -182,6 +186,15 @@ final class MixedTrainer {
                 ldb: layer.inputWidth, part: part, &epilogue)
         case .backwardParameters(let index, let rows): backwardParameters(tensors.layers[index], rows: rows, part: part)
         case .update: updatePart(part)
+        case .reserve:
+            // A part's share of any product is at most the whole op: (B, O, I) forward, (B, I, O) delta, (O, I, B) weights.
+            let batch = model.batchSize
+            for layer in tensors.layers {
+                let (i, o) = (Int32(layer.inputWidth), Int32(layer.outputWidth))
+                _ = memplan_bf16_reserve(Int32(batch), o, i)
+                _ = memplan_bf16_reserve(Int32(batch), i, o)
+                _ = memplan_bf16_reserve(o, i, Int32(batch))
+            }
         }
     }
 
@@ -242,20 +255,20 @@ final class MixedTrainer {
     ) {
         let amx = memplan_gemm_bf16_epilogue(
             transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), &epilogue)
-        if let counts {
+        if let counts, k > 0 {  // a product without k has nothing to multiply: it says nothing about the kernels
             counts[part * Self.countStride] &+= 1
             if amx == 0 { counts[part * Self.countStride + 1] &+= 1 }
         }
     }
 
-    /// Rows `rows` of the batch into x and y, rounded to bf16 (features from bytes · 1/255 or from fp16 values).
+    /// Rows `rows` of the batch into x and y, rounded to bf16 (features from bytes · 1/255 or from fp32 values).
     private func gather(_ batch: StepBatch, rows: Range<Int>) {
         let data = tensors.data
         let (width, targetWidth) = (data.featureWidth, data.targetWidth)
         for row in rows {
             let sample: Int
-            let features: FeatureRows<Float16>
-            let targets: UnsafeMutablePointer<Float16>
+            let features: FeatureRows<Float>
+            let targets: UnsafeMutablePointer<Float>
             switch batch {
             case .training(let first):
                 (sample, features, targets) = (Int(data.order[first + row]), data.trainFeatures, data.trainTargets)
@@ -266,12 +279,9 @@ final class MixedTrainer {
             case .bytes(let bytes):
                 memplan_bf16_from_bytes(bytes + sample * width, 1 / 255, x, width)
             case .scalars(let values):
-                let source = values + sample * width
-                for column in 0..<width { x[column] = BF16.rounded(Float(source[column])) }
+                BF16.round(values + sample * width, into: x, count: width)
             }
-            let y = tensors.targets + row * targetWidth
-            let target = targets + sample * targetWidth
-            for column in 0..<targetWidth { y[column] = BF16.rounded(Float(target[column])) }
+            BF16.round(targets + sample * targetWidth, into: tensors.targets + row * targetWidth, count: targetWidth)
         }
     }
 

@@ -70,14 +70,13 @@ public func mixedTrainingRefusal(_ model: Model) -> String? {
     }
 }
 
-/// Every tensor of a bf16-mixed dense step, resolved from the plan. The dataset's decoded values sit in its 2-byte
-/// buffers as fp16 (the loader's type; exact for labels and for bytes, which stay bytes), and the load op rounds them
-/// to bf16 into x and y.
+/// Every tensor of a bf16-mixed dense step, resolved from the plan. The dataset is decoded once at the recipe's master
+/// precision (fp32; byte features stay bytes), and the load op rounds each batch to bf16 into x and y.
 struct MixedTensors {
     let features: UnsafeMutablePointer<UInt16>
     let targets: UnsafeMutablePointer<UInt16>
     let layers: [MixedLayer]
-    let data: DataTensors<Float16>
+    let data: DataTensors<Float>
 
     init(program: StepProgram, plan: ArenaPlan, arena: Arena) {
         precondition(plan.requests.map(\.name) == program.buffers.map(\.name), "MixedTensors: the plan is not this program's")
@@ -114,22 +113,22 @@ struct MixedTensors {
         }
         self.layers = layers
         let shape = program.data ?? DataShape(trainCount: 0, testCount: 0)
-        let batchFeatures = UnsafeMutableRawPointer(features).assumingMemoryBound(to: Float16.self)
-        func featureRows(_ id: TensorID) -> FeatureRows<Float16> {
+        let batchFeatures = UnsafeMutableRawPointer(features).assumingMemoryBound(to: Float.self)
+        func featureRows(_ id: TensorID) -> FeatureRows<Float> {
             guard let index = program.index(of: id) else { return .scalars(batchFeatures) }
             let offset = plan.offsets[index]
             return shape.featureStorage == .byte
                 ? .bytes(arena.pointer(at: offset, count: plan.requests[index].byteCount, as: UInt8.self))
-                : .scalars(required(id, Float16.self))
+                : .scalars(required(id, Float.self))
         }
-        let batchTargets = UnsafeMutableRawPointer(targets).assumingMemoryBound(to: Float16.self)
+        let batchTargets = UnsafeMutableRawPointer(targets).assumingMemoryBound(to: Float.self)
         let orderIndex = program.index(of: TensorID(.order))
         data = DataTensors(
             trainCount: shape.trainCount, testCount: shape.testCount, featureWidth: model.inputWidth,
             targetWidth: model.outputWidth, trainFeatures: featureRows(TensorID(.trainFeatures)),
-            trainTargets: view(TensorID(.trainTargets), Float16.self) ?? batchTargets,
+            trainTargets: view(TensorID(.trainTargets), Float.self) ?? batchTargets,
             testFeatures: featureRows(TensorID(.testFeatures)),
-            testTargets: view(TensorID(.testTargets), Float16.self) ?? batchTargets,
+            testTargets: view(TensorID(.testTargets), Float.self) ?? batchTargets,
             order: orderIndex.map { arena.pointer(at: plan.offsets[$0], count: shape.trainCount, as: Int32.self) }
                 ?? arena.pointer(at: 0, count: 0, as: Int32.self))
     }

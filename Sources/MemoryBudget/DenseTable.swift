@@ -78,11 +78,15 @@ struct DenseKind {
             try table.add(id(.inverseDeviation), name: "rstd\(k)", shape: [b], elementType: element, category: .activations)
             try table.add(id(.mean), name: "mean\(k)", shape: [b], elementType: element, category: .activations)
         }
-        if fusesUpdate, context.options.parts > 1, k > 1 {
+        if hasStaging {
             try table.add(
                 id(.staging), name: "stage\(k)", shape: [context.options.parts - 1, i], elementType: element, category: .scratch)
         }
     }
+
+    /// Whether a fused backward split over parts stages partial deltas: not in the bf16-mixed step, whose delta
+    /// product runs before the update, split by batch rows.
+    var hasStaging: Bool { fusesUpdate && context.options.parts > 1 && k > 1 && context.precision != .bf16Mixed }
 
     /// Whether this layer's update runs inside its backward op: the step fuses, and the layer trains (a frozen layer's
     /// backward only hands the delta on).
@@ -107,7 +111,7 @@ struct DenseKind {
         if fusesUpdate {
             reads += parameters.map(id)
             writes += parameters.map(id)
-            if context.options.parts > 1, k > 1 { writes.append(id(.staging)) }
+            if hasStaging { writes.append(id(.staging)) }
             return OpAccess(.backwardUpdate(layer: k), reads: unique(reads), writes: unique(writes))
         }
         writes += parameterIDs.map(\.gradient)

@@ -36,10 +36,15 @@ public struct DataShape: Sendable, Hashable, Codable {
         featureStorage = try container.decodeIfPresent(FeatureStorage.self, forKey: .featureStorage) ?? .precision
     }
 
-    /// How one stored feature is kept at `precision`.
+    /// How one stored feature is kept at `precision`: bytes stay bytes; a mixed recipe keeps the decoded dataset at
+    /// its master precision (fp32), and each batch is rounded into the 2-byte x and y.
     public func featureElementType(at precision: Precision) -> ElementType {
-        featureStorage == .byte ? .byte : .float(precision)
+        featureStorage == .byte ? .byte : .float(Self.dataPrecision(precision))
     }
+
+    /// The element type of the decoded dataset's values at `precision`: the master precision of a mixed recipe, else
+    /// `precision` itself.
+    public static func dataPrecision(_ precision: Precision) -> Precision { precision.masterPrecision ?? precision }
 }
 
 /// What a layer kind needs to know about its place in the step.
@@ -162,9 +167,9 @@ public struct StepTable: Sendable {
             // (role, rows, columns, element type): the dataset decoded once, then the shuffle order.
             let buffers: [(StepTensor, Int, Int, ElementType)] = [
                 (.trainFeatures, data.trainCount, model.inputWidth, features),
-                (.trainTargets, data.trainCount, model.outputWidth, element),
+                (.trainTargets, data.trainCount, model.outputWidth, .float(DataShape.dataPrecision(model.precision))),
                 (.testFeatures, data.testCount, model.inputWidth, features),
-                (.testTargets, data.testCount, model.outputWidth, element),
+                (.testTargets, data.testCount, model.outputWidth, .float(DataShape.dataPrecision(model.precision))),
                 (.order, data.trainCount, 1, .int32),
             ]
             for (role, rows, columns, type) in buffers {

@@ -283,4 +283,40 @@ struct BF16EpilogueTests {
             }
         }
     }
+
+    @Test("sigmoid without bias, an unmasked store, both into a block of a wider matrix (the by-outputs split's stride)")
+    func stridedEpilogues() {
+        var generator = SplitMix64(seed: 32)
+        let (m, n, k, stride, offset) = (19, 45, 70, 64, 7)
+        let a = (0..<(m * k)).map { _ in BF16.rounded(Float(generator.nextNormal())) }
+        let b = (0..<(n * k)).map { _ in BF16.rounded(Float(generator.nextNormal())) }
+        let c = Self.reference(a, b, transposeA: false, transposeB: true, m: m, n: n, k: k)
+        for kind in [MEMPLAN_EPILOGUE_BIAS_ACTIVATION, MEMPLAN_EPILOGUE_STORE] {
+            var output = [UInt16](repeating: 0xffff, count: m * stride)
+            output.withUnsafeMutableBufferPointer { output in
+                var e = memplan_bf16_epilogue()
+                e.kind = Int32(kind)
+                e.activation = Int32(kind == MEMPLAN_EPILOGUE_STORE ? MEMPLAN_ACTIVATION_RELU : MEMPLAN_ACTIVATION_SIGMOID)
+                e.scale = 1
+                e.output = output.baseAddress! + offset
+                e.outputStride = stride
+                _ = memplan_gemm_bf16_epilogue(0, 1, Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(k), &e)
+            }
+            for row in 0..<m {
+                for column in 0..<stride {
+                    let value = output[row * stride + column]
+                    let inside = column >= offset && column < offset + n
+                    guard inside else {
+                        #expect(value == 0xffff, "kind \(kind) wrote outside its block at (\(row), \(column))")
+                        continue
+                    }
+                    let z = c[row * n + column - offset]
+                    // relu with no mask stores z as is; sigmoid without bias is σ(z).
+                    let expected = kind == MEMPLAN_EPILOGUE_STORE ? z : 1 / (1 + exp(-z))
+                    let error = abs(Double(BF16.value(value)) - expected) - abs(expected) / 256 - 2e-6 * Double(k)
+                    #expect(error <= 0, "kind \(kind) at (\(row), \(column)): \(BF16.value(value)) against \(expected)")
+                }
+            }
+        }
+    }
 }

@@ -92,6 +92,10 @@ int memplan_bf16_amx_enabled(void);
 /// target[i] = bf16(source[i] · scale), rounded to nearest even: a batch of byte features into bf16.
 void memplan_bf16_from_bytes(const uint8_t *source, float scale, uint16_t *target, long count);
 
+/// Makes this thread's workspace large enough for an (m, n, k) product now (the trainer calls it on every part before
+/// the first step, so no product allocates in the step loop). Returns 0 when memory runs out.
+int memplan_bf16_reserve(int m, int n, int k);
+
 /// op(A) (m, k) · op(B) (k, n), bf16 operands accumulated in fp32 over the whole k, each result passed through the
 /// epilogue (no fp32 C exists). Returns 1 when the AMX kernel ran, 0 when the portable fp32 loop did (same results up
 /// to the order of the fp32 sums). Each thread packs into a workspace of its own, (⌈m⌉₃₂ + ⌈n⌉₃₂)·⌈k⌉₃₂·2 bytes, at
