@@ -14,23 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/// fp32 → bf16, round to nearest even; NaN stays a (quiet) NaN. The hardware's conversion also treats subnormal inputs
-/// as zero; this reference does not (their bf16 values are subnormal too, below 1.2e-38).
-static inline uint16_t bf16_round_portable(float value) {
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40u);  // NaN: keep it quiet
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
-static inline float bf16_widen_portable(uint16_t value) {
-    uint32_t bits = (uint32_t)value << 16;
-    float result;
-    memcpy(&result, &bits, 4);
-    return result;
-}
-
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #include <pthread.h>
@@ -216,7 +199,7 @@ void memplan_bf16_round(const float *source, uint16_t *target, long count) {
         bf16_round_avx512(source, target, count);
         return;
     }
-    for (long i = 0; i < count; i++) target[i] = bf16_round_portable(source[i]);
+    for (long i = 0; i < count; i++) target[i] = memplan_bf16_narrow(source[i]);
 }
 
 void memplan_bf16_widen(const uint16_t *source, float *target, long count) {
@@ -224,7 +207,7 @@ void memplan_bf16_widen(const uint16_t *source, float *target, long count) {
         bf16_widen_avx512(source, target, count);
         return;
     }
-    for (long i = 0; i < count; i++) target[i] = bf16_widen_portable(source[i]);
+    for (long i = 0; i < count; i++) target[i] = memplan_bf16_value(source[i]);
 }
 
 #else
@@ -234,9 +217,9 @@ int memplan_gemm_bf16(int transA, int transB, int m, int n, int k, float alpha, 
     return 0;
 }
 void memplan_bf16_round(const float *source, uint16_t *target, long count) {
-    for (long i = 0; i < count; i++) target[i] = bf16_round_portable(source[i]);
+    for (long i = 0; i < count; i++) target[i] = memplan_bf16_narrow(source[i]);
 }
 void memplan_bf16_widen(const uint16_t *source, float *target, long count) {
-    for (long i = 0; i < count; i++) target[i] = bf16_widen_portable(source[i]);
+    for (long i = 0; i < count; i++) target[i] = memplan_bf16_value(source[i]);
 }
 #endif

@@ -17,22 +17,6 @@
 
 enum { BLOCK = 32 };
 
-static inline float widen(uint16_t value) {
-    uint32_t bits = (uint32_t)value << 16;
-    float result;
-    memcpy(&result, &bits, 4);
-    return result;
-}
-
-/// fp32 → bf16, round to nearest even; NaN stays NaN.
-static inline uint16_t narrow(float value) {
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40u);
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
 static inline uint16_t element(const uint16_t *x, int transposed, long ld, long row, long column) {
     return transposed ? x[column * ld + row] : x[row * ld + column];
 }
@@ -66,8 +50,8 @@ static void finish_block(const memplan_bf16_epilogue *e, const float *acc, long 
         case MEMPLAN_EPILOGUE_BIAS_ACTIVATION: {
             uint16_t *out = e->output + r * e->outputStride + j0;
             for (int j = 0; j < columns; j++) {
-                float z = row[j] + (e->bias != NULL ? widen(e->bias[j0 + j]) : 0.0f);
-                out[j] = narrow(activate(z, e->activation));
+                float z = row[j] + (e->bias != NULL ? memplan_bf16_value(e->bias[j0 + j]) : 0.0f);
+                out[j] = memplan_bf16_narrow(activate(z, e->activation));
             }
             break;
         }
@@ -76,8 +60,8 @@ static void finish_block(const memplan_bf16_epilogue *e, const float *acc, long 
             const uint16_t *mask = e->derivativeOf != NULL ? e->derivativeOf + r * e->outputStride + j0 : NULL;
             for (int j = 0; j < columns; j++) {
                 float value = row[j] * e->scale;
-                if (mask != NULL) value *= derivative(widen(mask[j]), e->activation);
-                out[j] = narrow(value);
+                if (mask != NULL) value *= derivative(memplan_bf16_value(mask[j]), e->activation);
+                out[j] = memplan_bf16_narrow(value);
             }
             break;
         }
@@ -86,7 +70,7 @@ static void finish_block(const memplan_bf16_epilogue *e, const float *acc, long 
             uint16_t *out = e->output + r * e->outputStride + j0;
             for (int j = 0; j < columns; j++) {
                 master[j] += e->scale * row[j];
-                out[j] = narrow(master[j]);
+                out[j] = memplan_bf16_narrow(master[j]);
             }
             break;
         }
@@ -109,7 +93,8 @@ static void gemm_portable(
                 for (int j = 0; j < columns; j++) {
                     float sum = 0;
                     for (long p = 0; p < k; p++) {
-                        sum += widen(element(a, transA, lda, i0 + i, p)) * widen(element(b, transB, ldb, p, j0 + j));
+                        sum += memplan_bf16_value(element(a, transA, lda, i0 + i, p)) *
+                               memplan_bf16_value(element(b, transB, ldb, p, j0 + j));
                     }
                     acc[i * BLOCK + j] = sum;
                 }
@@ -422,5 +407,5 @@ void memplan_bf16_from_bytes(const uint8_t *source, float scale, uint16_t *targe
         return;
     }
 #endif
-    for (long i = 0; i < count; i++) target[i] = narrow((float)source[i] * scale);
+    for (long i = 0; i < count; i++) target[i] = memplan_bf16_narrow((float)source[i] * scale);
 }

@@ -57,13 +57,9 @@ public enum BF16 {
 
     /// The fp32 value of a bf16 pattern (exact).
     @inline(__always)
-    public static func value(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+    public static func value(_ bits: UInt16) -> Float { memplan_bf16_value(bits) }
 
     /// bf16(value), rounded to nearest even; NaN stays a (quiet) NaN.
     @inline(__always)
-    public static func rounded(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        if bits & 0x7fff_ffff > 0x7f80_0000 { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
-        return UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
-    }
+    public static func rounded(_ value: Float) -> UInt16 { memplan_bf16_narrow(value) }
 }

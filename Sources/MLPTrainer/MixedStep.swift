@@ -63,20 +63,9 @@ final class MixedTrainer {
     func initializeParameters(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         for layer in tensors.layers {
-            let rule: WeightInit =
-                model.weightInit == .auto ? (layer.spec.activation == .relu ? .he : .xavier) : model.weightInit
             let count = layer.inputWidth * layer.outputWidth
-            let fanIn = Double(max(layer.inputWidth, 1))
-            let fanOut = Double(layer.outputWidth)
-            switch rule {
-            case .zeros, .auto: layer.masterWeights.update(repeating: 0, count: count)
-            case .he:
-                let deviation = (2 / fanIn).squareRoot()
-                for index in 0..<count { layer.masterWeights[index] = Float(generator.nextNormal() * deviation) }
-            case .xavier:
-                let limit = (6 / (fanIn + fanOut)).squareRoot()
-                for index in 0..<count { layer.masterWeights[index] = Float((2 * generator.nextUnit() - 1) * limit) }
-            }
+            model.weightInit(for: layer.spec.activation).draw(
+                into: layer.masterWeights, inputWidth: layer.inputWidth, outputWidth: layer.outputWidth, generator: &generator)
             BF16.round(layer.masterWeights, into: layer.weights, count: count)
             layer.masterBias?.update(repeating: 0, count: layer.outputWidth)
             layer.bias?.update(repeating: 0, count: layer.outputWidth)

@@ -53,8 +53,7 @@ final class Trainer<T: TrainingScalar> {
     func initializeParameters(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         for layer in tensors.layers {
-            let rule: WeightInit = model.weightInit == .auto ? (layer.activation == .relu ? .he : .xavier) : model.weightInit
-            layer.initialize(rule, generator: &generator)
+            layer.initialize(model.weightInit(for: layer.activation), generator: &generator)
             keepOwnedChunks(of: layer)
         }
         gatheredLayer = -1

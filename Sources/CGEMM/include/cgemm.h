@@ -5,6 +5,7 @@
 #define MEMPLAN_CGEMM_H
 
 #include <stdint.h>
+#include <string.h>
 
 /// 1 when the AVX-512 kernels run on this CPU and MEMPLAN_GEMM is not "blas" (checked once per process).
 int memplan_gemm_enabled(void);
@@ -38,6 +39,24 @@ void memplan_gelu_forward_f32(float *out, const float *inp, long count);
 void memplan_gelu_backward_f32(float *dinp, const float *inp, const float *dout, long count, int accumulate);
 /// The rational tanh itself (for tests).
 float memplan_tanh_f32(float x);
+
+/// fp32 → bf16 without special instructions: round to nearest even; NaN stays a (quiet) NaN. (The CPU's conversion
+/// also flushes subnormal inputs to zero; this does not: their bf16 values are subnormal too, below 1.2e-38.)
+static inline uint16_t memplan_bf16_narrow(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40u);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return (uint16_t)(bits >> 16);
+}
+
+/// bf16 → fp32, exactly.
+static inline float memplan_bf16_value(uint16_t value) {
+    uint32_t bits = (uint32_t)value << 16;
+    float result;
+    memcpy(&result, &bits, 4);
+    return result;
+}
 
 /// 1 when this CPU runs the bf16 kernels (AVX-512 F, BW, VL and BF16; checked once per process).
 int memplan_bf16_enabled(void);

@@ -123,19 +123,7 @@ struct DenseLayer<T: TrainingScalar> {
     /// The first parameters: W drawn by `rule` (He normal: N(0, 2/I); Glorot uniform: U(±√(6/(I+O))); or zeros),
     /// b = 0, every optimizer state 0.
     func initialize(_ rule: WeightInit, generator: inout SplitMix64) {
-        let count = weightCount
-        let fanIn = Double(max(inputWidth, 1))
-        let fanOut = Double(outputWidth)
-        switch rule {
-        case .zeros, .auto:
-            weights.update(repeating: 0, count: count)
-        case .he:
-            let deviation = (2 / fanIn).squareRoot()
-            for index in 0..<count { weights[index] = T(generator.nextNormal() * deviation) }
-        case .xavier:
-            let limit = (6 / (fanIn + fanOut)).squareRoot()
-            for index in 0..<count { weights[index] = T((2 * generator.nextUnit() - 1) * limit) }
-        }
+        rule.draw(into: weights, inputWidth: inputWidth, outputWidth: outputWidth, generator: &generator)
         bias?.update(repeating: 0, count: outputWidth)
         gain?.update(repeating: 1, count: outputWidth)
         shift?.update(repeating: 0, count: outputWidth)
@@ -466,5 +454,36 @@ struct DenseLayer<T: TrainingScalar> {
                 da[column] = dh * slope
             }
         }
+    }
+}
+
+extension WeightInit {
+    /// Draws W (O, I): He normal N(0, 2/I), Glorot uniform U(±√(6/(I+O))), or zeros (`.auto` is resolved by
+    /// `Model.weightInit(for:)` before this). The same draws in the same order for every element type, so the fp32,
+    /// fp64 and bf16-mixed trainers start from the same weights for a seed.
+    func draw<T: BinaryFloatingPoint>(
+        into weights: UnsafeMutablePointer<T>, inputWidth: Int, outputWidth: Int, generator: inout SplitMix64
+    ) {
+        let count = inputWidth * outputWidth
+        let fanIn = Double(max(inputWidth, 1))
+        let fanOut = Double(outputWidth)
+        switch self {
+        case .zeros, .auto:
+            weights.update(repeating: 0, count: count)
+        case .he:
+            let deviation = (2 / fanIn).squareRoot()
+            for index in 0..<count { weights[index] = T(generator.nextNormal() * deviation) }
+        case .xavier:
+            let limit = (6 / (fanIn + fanOut)).squareRoot()
+            for index in 0..<count { weights[index] = T((2 * generator.nextUnit() - 1) * limit) }
+        }
+    }
+}
+
+extension Model {
+    /// The rule that draws a layer's first weights: the profile's `init`, or with `auto` He for relu layers and
+    /// Glorot otherwise.
+    func weightInit(for activation: Activation) -> WeightInit {
+        weightInit == .auto ? (activation == .relu ? .he : .xavier) : weightInit
     }
 }
