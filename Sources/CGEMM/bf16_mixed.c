@@ -65,6 +65,14 @@ static void finish_block(const memplan_bf16_epilogue *e, const float *acc, long 
             }
             break;
         }
+        case MEMPLAN_EPILOGUE_ADD: {
+            uint16_t *out = e->output + r * e->outputStride + j0;
+            for (int j = 0; j < columns; j++) {
+                float bias = e->bias != NULL ? memplan_bf16_value(e->bias[j0 + j]) : 0.0f;
+                out[j] = memplan_bf16_narrow(memplan_bf16_value(out[j]) + e->scale * row[j] + bias);
+            }
+            break;
+        }
         case MEMPLAN_EPILOGUE_SGD: {
             float *master = e->master + r * e->masterStride + j0;
             uint16_t *out = e->output + r * e->outputStride + j0;
@@ -249,12 +257,18 @@ TARGET_AVX512 static void pack_b(
     }
 }
 
+/// 16 bf16 values (mask's lanes; 0 elsewhere) widened to fp32.
+TARGET_AVX512 static inline __m512 bf16_load(__mmask16 mask, const uint16_t *source) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, source)), 16));
+}
+
 /// The epilogue of one block with AVX-512 for the kinds and activations it covers (relu, identity); the others go to
 /// `finish_block`.
 TARGET_AVX512 static void finish_block_avx512(
     const memplan_bf16_epilogue *e, const float *acc, long i0, long j0, int rows, int columns) {
     int vectorised = e->activation == MEMPLAN_ACTIVATION_RELU || e->activation == MEMPLAN_ACTIVATION_IDENTITY ||
-                     (e->kind == MEMPLAN_EPILOGUE_STORE && e->derivativeOf == NULL) || e->kind == MEMPLAN_EPILOGUE_SGD;
+                     (e->kind == MEMPLAN_EPILOGUE_STORE && e->derivativeOf == NULL) || e->kind == MEMPLAN_EPILOGUE_SGD ||
+                     e->kind == MEMPLAN_EPILOGUE_ADD;
     if (!vectorised) {
         finish_block(e, acc, i0, j0, rows, columns);
         return;
@@ -287,6 +301,11 @@ TARGET_AVX512 static void finish_block_avx512(
                     value = _mm512_maskz_mov_ps(positive, value);
                 }
                 break;
+            case MEMPLAN_EPILOGUE_ADD: {
+                value = _mm512_fmadd_ps(scale, value, bf16_load(mask, out));
+                if (e->bias != NULL) value = _mm512_add_ps(value, bf16_load(mask, e->bias + column));
+                break;
+            }
             default: {  // SGD
                 float *master = e->master + r * e->masterStride + column;
                 value = _mm512_fmadd_ps(scale, value, _mm512_maskz_loadu_ps(mask, master));

@@ -278,27 +278,13 @@ final class MixedTrainer {
     /// the bf16 copy from the master.
     private func updatePart(_ part: Int) {
         let rule = OptimizerRule<Float>(model.optimizer, step: optimizerStep)
-        /// One tensor's share: the master from the widened gradient in 256-element chunks, then the copy.
         func update(
             _ copy: UnsafeMutablePointer<UInt16>, master: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<UInt16>?,
             states: [UnsafeMutablePointer<Float>], count: Int
         ) {
             guard let gradient else { preconditionFailure("MixedTrainer: update without planned gradients") }
-            let range = share(part, of: count, granule: 16)
-            // 256 floats on the stack (withUnsafeTemporaryAllocation allocated on the heap in debug builds).
-            var storage = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
-            withUnsafeMutableBytes(of: &storage) { bytes in
-                let widened = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let chunk = min(256, range.upperBound - start)
-                    BF16.widen(gradient + start, into: widened, count: chunk)
-                    // apply reads gradient[i] for i in start ..< start + chunk
-                    rule.apply(master, gradient: widened - start, states: states, range: start..<(start + chunk))
-                    BF16.round(master + start, into: copy + start, count: chunk)
-                    start += chunk
-                }
-            }
+            rule.applyMixed(
+                copy: copy, master: master, gradient: gradient, states: states, range: share(part, of: count, granule: 16))
         }
         for layer in tensors.layers {
             update(
@@ -306,6 +292,30 @@ final class MixedTrainer {
                 count: layer.inputWidth * layer.outputWidth)
             if let bias = layer.bias, let master = layer.masterBias {
                 update(bias, master: master, gradient: layer.biasGradient, states: layer.biasStates, count: layer.outputWidth)
+            }
+        }
+    }
+}
+
+extension OptimizerRule<Float> {
+    /// The rule on `range` of one bf16-mixed parameter: the fp32 master from the widened bf16 gradient, in 256-element
+    /// chunks on the stack, then the bf16 copy rounded from the master.
+    func applyMixed(
+        copy: UnsafeMutablePointer<UInt16>, master: UnsafeMutablePointer<Float>, gradient: UnsafePointer<UInt16>,
+        states: [UnsafeMutablePointer<Float>], range: Range<Int>
+    ) {
+        // 256 floats on the stack (withUnsafeTemporaryAllocation allocated on the heap in debug builds).
+        var storage = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
+        withUnsafeMutableBytes(of: &storage) { bytes in
+            let widened = bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let chunk = min(256, range.upperBound - start)
+                BF16.widen(gradient + start, into: widened, count: chunk)
+                // apply reads gradient[i] for i in start ..< start + chunk
+                apply(master, gradient: widened - start, states: states, range: start..<(start + chunk))
+                BF16.round(master + start, into: copy + start, count: chunk)
+                start += chunk
             }
         }
     }

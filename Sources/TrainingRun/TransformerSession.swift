@@ -32,9 +32,6 @@ public enum TransformerSession {
     public static func run(_ model: TransformerModel, options: TrainingOptions = TrainingOptions()) throws -> TrainingResult {
         guard model.precision.isTrainable else { throw TrainerError.unsupportedPrecision(model.precision.rawValue) }
         guard model.lora == nil else { throw TrainerError.unsupportedAdapters }
-        guard model.precision != .bf16Mixed else {
-            throw TrainerError.unsupportedMixed("transformers have no bf16-mixed kernels yet (dense networks do)")
-        }
         let threads = max(1, options.threadCount ?? ProcessMemory.allowedCPUCount())
         let ranks = options.ranks
         let rankCount = ranks?.link.size ?? 1
@@ -147,7 +144,8 @@ public enum TransformerSession {
             isNUMABacked: arena.isNUMABacked, plannedNode: plannedNode, measurement: measurement,
             lifetimeViolations: engine.lifetimeViolations, epochs: epochs, testLoss: nil, testAccuracy: nil,
             samplesPerSecond: sequencesPerSecond, tokensPerSecond: sequencesPerSecond * Double(model.sequenceLength),
-            trainingSeconds: trainingSeconds, blasCore: BLASInfo.coreName, gemmKernels: BLASInfo.gemmKernels,
+            trainingSeconds: trainingSeconds, blasCore: BLASInfo.coreName,
+            gemmKernels: engine.mixedProductKernel ?? BLASInfo.gemmKernels,
             blasThreads: threads,
             isPartial: stopped,
             rank: ranks.map {

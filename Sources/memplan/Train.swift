@@ -25,7 +25,7 @@ extension Memplan {
 
                 Over several processes: start it with mpirun -np N (as root add --allow-run-as-root). Each rank trains its share of every global batch (N × the batch) in its own planned arena, on node (rank mod nodes); the gradients are summed by memplan's own ring over MPI, and rank 0 writes the record with every rank's measurements. --strategy dp, zero1, zero2 or zero3 says what each rank stores whole and what it shards; see memplan plan --devices N --strategy S for one rank's arena. A stop signal or a dead rank ends every rank at once, without a record.
 
-                Precision: single or double trains every tensor in that type. bf16-mixed trains a dense network (not yet a transformer, nor over ranks) as mixed-precision training does: bf16 weights, activations, deltas and gradients for the products (AMX tiles where the CPU has them, fp32 sums), fp32 master weights and optimizer state, the loss in fp32; the record's gemm_kernels says which kernels ran.
+                Precision: single or double trains every tensor in that type. bf16-mixed trains a dense network or a transformer (one process, not yet over ranks) as mixed-precision training does: bf16 weights, activations, deltas and gradients, products on bf16 operands with fp32 sums (AMX tiles where the CPU has them), fp32 master weights and optimizer state, the loss, softmax and norm statistics computed in fp32; the record's gemm_kernels says which kernels ran.
 
                 Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) stops after the current step; the record written then is marked partial, and memplan exits with 128 + the signal's number.
 

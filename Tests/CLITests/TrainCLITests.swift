@@ -144,7 +144,6 @@ struct TrainCLITests {
         let kernels = (document["throughput"] as? [String: Any])?["gemm_kernels"] as? String
         #expect(kernels == "memplan-amx-bf16" || kernels == "memplan-bf16-fp32", "\(String(describing: kernels))")
         for (arguments, message) in [
-            (["profiles/bytes-gpt.yaml", "--steps", "1"], "transformers have no bf16-mixed kernels"),
             (["--mlp", "8,8,2", "--loss", "hinge"], "no bf16-mixed kernel"),
             (["--mlp", "8,8,2", "--activation", "step"], "no bf16-mixed kernel"),
         ] {
@@ -152,6 +151,30 @@ struct TrainCLITests {
             #expect(refused.status == 2 && refused.standardError.contains(message), "\(arguments): \(refused.standardError)")
             #expect(refused.standardError.split(separator: "\n").count == 1, "\(refused.standardError)")
         }
+    }
+
+    @Test("bf16-mixed: a transformer trains in its planned arena with fp32 masters; the record names the kernels")
+    func mixedTransformer() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let profile = directory.appendingPathComponent("t.yaml")
+        try "kind: transformer\nname: tiny\nvocabulary: 64\ncontext: 16\nlayers: 1\nheads: 2\nhidden: 32\nbatch: 2\n"
+            .appending("sequence: 16\noptimizer: {kind: adamw, learning_rate: 1e-3}\n")
+            .write(to: profile, atomically: true, encoding: .utf8)
+        let result = try runMemplan([
+            "train", profile.path, "--precision", "bf16-mixed", "--data", "synthetic", "--steps", "3", "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let document = try json(result)
+        let predicted = try #require(document["predicted"] as? [String: Any])
+        let actual = try #require(document["actual"] as? [String: Any])
+        let bytes = try #require(predicted["bytes"] as? [String: Any])
+        let parameters = try #require(bytes["parameters"] as? Int)
+        #expect(bytes["master_parameters"] as? Int == 2 * parameters && bytes["gradients"] as? Int == parameters)
+        #expect(bytes["optimizer"] as? Int == 4 * parameters)
+        #expect(predicted["arena_mapped_bytes"] as? Int == actual["arena_bytes"] as? Int)
+        let kernels = (document["throughput"] as? [String: Any])?["gemm_kernels"] as? String
+        #expect(kernels == "memplan-amx-bf16" || kernels == "memplan-bf16-fp32", "\(String(describing: kernels))")
     }
 
     @Test("topology prints the nodes as JSON")

@@ -84,6 +84,9 @@ enum {
     /// master(i, j) += scale·acc; output(i, j) = bf16(master(i, j)): SGD's update (scale = −η) of the fp32 master
     /// weights and their bf16 compute copy.
     MEMPLAN_EPILOGUE_SGD = 3,
+    /// output(i, j) = bf16(output(i, j) + scale·acc + bias(j)): a product added onto what the output holds (a residual
+    /// stream, a gradient several heads share); bias may be NULL.
+    MEMPLAN_EPILOGUE_ADD = 4,
 };
 /// The activations f of the epilogues (f′ from the output: relu a > 0, sigmoid a(1 − a), tanh 1 − a²).
 enum { MEMPLAN_ACTIVATION_IDENTITY = 0, MEMPLAN_ACTIVATION_RELU = 1, MEMPLAN_ACTIVATION_SIGMOID = 2, MEMPLAN_ACTIVATION_TANH = 3 };

@@ -5,6 +5,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import MemoryBudget
 import ModelProfile
 
 /// Why a transformer cannot be saved as, or generate from, an llm.c GPT-2 checkpoint.
@@ -123,19 +124,35 @@ extension GPT2Checkpoint {
     }
 }
 
+/// The parameters in llm.c's order as fp32: `value(index, i)` is element i of the table's parameter `index`, `counts`
+/// each parameter's element count.
+func llmcOrdered(table: StepTable, layers: Int, counts: [Int], value: (Int, Int) -> Float) -> [Float] {
+    var byName: [String: Int] = [:]
+    for (index, id) in table.parameterIDs.enumerated() { byName[table.spec(id)!.name] = index }
+    var values: [Float] = []
+    values.reserveCapacity(counts.reduce(0, +))
+    for name in GPT2Config.tensorNames(layers: layers) {
+        guard let index = byName[name] else { preconditionFailure("gpt2Parameters: the model has no tensor \(name)") }
+        for i in 0..<counts[index] { values.append(value(index, i)) }
+    }
+    return values
+}
+
 extension TransformerTrainer {
-    /// The parameters in llm.c's order as fp32, gathered from the trainer's tensors by name.
+    /// The parameters in llm.c's order as fp32.
     func gpt2Parameters() -> [Float] {
-        let table = program.table
-        var byName: [String: TransformerParameter<T>] = [:]
-        for (index, id) in table.parameterIDs.enumerated() { byName[table.spec(id)!.name] = tensors.parameters[index] }
-        var values: [Float] = []
-        values.reserveCapacity(byName.values.reduce(0) { $0 + $1.count })
-        for name in GPT2Config.tensorNames(layers: spec.layerCount) {
-            guard let parameter = byName[name] else { preconditionFailure("gpt2Parameters: the model has no tensor \(name)") }
-            for index in 0..<parameter.count { values.append(Float(parameter.values[index])) }
-        }
-        return values
+        llmcOrdered(
+            table: program.table, layers: spec.layerCount, counts: tensors.parameters.map(\.count),
+            value: { Float(tensors.parameters[$0].values[$1]) })
+    }
+}
+
+extension MixedTransformerTrainer {
+    /// The fp32 master weights in llm.c's order.
+    func gpt2Parameters() -> [Float] {
+        llmcOrdered(
+            table: program.table, layers: spec.layerCount, counts: tensors.parameters.map(\.count),
+            value: { masters[$0][$1] })
     }
 }
 
@@ -151,6 +168,7 @@ extension TransformerEngine {
         switch storage {
         case .single(let trainer): parameters = trainer.gpt2Parameters()
         case .double(let trainer): parameters = trainer.gpt2Parameters()
+        case .mixed(let trainer): parameters = trainer.gpt2Parameters()
         }
         try GPT2Checkpoint.writeAtomically(parameters, config: config, to: path)
     }

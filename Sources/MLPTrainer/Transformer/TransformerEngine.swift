@@ -16,6 +16,7 @@ public final class TransformerEngine {
     enum Storage {
         case single(TransformerTrainer<Float>)
         case double(TransformerTrainer<Double>)
+        case mixed(MixedTransformerTrainer)
     }
     let storage: Storage
     let pool: WorkerPool
@@ -50,6 +51,11 @@ public final class TransformerEngine {
             trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
             trainer.attach(pool)
             storage = .double(trainer)
+        case .bf16Mixed:
+            guard ranks == nil else { throw TrainerError.unsupportedMixed("one process only (no --strategy over ranks yet)") }
+            let trainer = MixedTransformerTrainer(program: program, plan: plan, arena: arena, lifetimeGuard: lifetimeGuard)
+            trainer.attach(pool)
+            storage = .mixed(trainer)
         default:
             throw TrainerError.unsupportedPrecision(model.precision.rawValue)
         }
@@ -60,6 +66,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
         case .double(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
+        case .mixed(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
         }
     }
 
@@ -68,6 +75,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.tensors.order
         case .double(let trainer): trainer.tensors.order
+        case .mixed(let trainer): trainer.tensors.order
         }
     }
 
@@ -76,6 +84,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.tensors.windowCount
         case .double(let trainer): trainer.tensors.windowCount
+        case .mixed(let trainer): trainer.tensors.windowCount
         }
     }
 
@@ -85,6 +94,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): count = trainer.tensors.validationCount
         case .double(let trainer): count = trainer.tensors.validationCount
+        case .mixed(let trainer): count = trainer.tensors.validationCount
         }
         return StepTable.windowCount(count, sequence: t)
     }
@@ -93,6 +103,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.initializeParameters(seed: seed)
         case .double(let trainer): trainer.initializeParameters(seed: seed)
+        case .mixed(let trainer): trainer.initializeParameters(seed: seed)
         }
     }
 
@@ -101,6 +112,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.trainStep(.training(start: start))
         case .double(let trainer): trainer.trainStep(.training(start: start))
+        case .mixed(let trainer): trainer.trainStep(.training(start: start))
         }
     }
 
@@ -109,6 +121,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
         case .double(let trainer): Double(trainer.exchangeNanoseconds) / 1e9
+        case .mixed: 0
         }
     }
 
@@ -117,7 +130,15 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.evaluate(.validation(start: start))
         case .double(let trainer): trainer.evaluate(.validation(start: start))
+        case .mixed(let trainer): trainer.evaluate(.validation(start: start))
         }
+    }
+
+    /// Which kernels ran the products: `memplan-amx-bf16` or `memplan-bf16-fp32` for bf16-mixed (AMX tiles whenever
+    /// CGEMM enables them: every product's workspace is reserved before the first step), nil otherwise.
+    public var mixedProductKernel: String? {
+        guard case .mixed = storage else { return nil }
+        return BF16.amxEnabled ? "memplan-amx-bf16" : "memplan-bf16-fp32"
     }
 
     /// What the lifetime guard found (empty without it).
@@ -125,6 +146,7 @@ public final class TransformerEngine {
         switch storage {
         case .single(let trainer): trainer.lifetimeGuard?.violations ?? []
         case .double(let trainer): trainer.lifetimeGuard?.violations ?? []
+        case .mixed(let trainer): trainer.lifetimeGuard?.violations ?? []
         }
     }
 }

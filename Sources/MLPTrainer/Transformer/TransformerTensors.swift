@@ -11,7 +11,7 @@ import NUMAArena
 /// rank's chunk (⌈count/N⌉ elements) while the ops form the whole gradient in the "gradient bucket"; under zero3 the
 /// stored values are the rank's chunk while the ops read the whole tensor from the "gather buffer". Each place is the
 /// tensor's offset among its layer's parameters (`TensorID.layer`), so one layer's fit in the buffers at once.
-struct TransformerParameter<T: TrainingScalar> {
+struct TransformerParameter<T> {
     /// θ as stored: whole, or the rank's chunk (zero3).
     let values: UnsafeMutablePointer<T>
     /// ∂L/∂θ as stored: whole, or the rank's chunk (zero2, zero3).
@@ -30,7 +30,7 @@ struct TransformerParameter<T: TrainingScalar> {
 }
 
 /// One block's tensors (`BlockTensor`). Optional pointers are absent for the model's shape (no biases, RMSNorm).
-struct BlockTensors<T: TrainingScalar> {
+struct BlockTensors<T> {
     let ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb: UnsafeMutablePointer<T>?
     let dln1w, dln1b, dqkvw, dqkvb, dattprojw, dattprojb, dln2w, dln2b, dfcw, dfcb, dfcprojw, dfcprojb: UnsafeMutablePointer<T>?
     /// (B, T, C) the block's input (the previous block's output, or the embedding's)
@@ -39,8 +39,9 @@ struct BlockTensors<T: TrainingScalar> {
     let dfchAct, dfch, dln2, datty, dqkv, dln1, attScratch: UnsafeMutablePointer<T>?
 }
 
-/// Every tensor of a transformer's step at its planned offset.
-struct TransformerTensors<T: TrainingScalar> {
+/// Every tensor of a transformer's step at its planned offset, as elements of T (Float, Double, or bf16 patterns
+/// `UInt16` for bf16-mixed, whose masters and fp32 state `MixedTransformerTrainer` resolves itself).
+struct TransformerTensors<T> {
     let model: TransformerModel
     /// (B, T) Int32 tokens and targets
     let tokens: UnsafeMutablePointer<Int32>
@@ -186,5 +187,61 @@ struct TransformerTensors<T: TrainingScalar> {
                 workingGradient: required(id.gradient), states: (0..<states).map { storedRequired(id.state($0)) },
                 count: count, stateCount: count / shards + (count % shards == 0 ? 0 : 1), id: id)
         }
+    }
+}
+
+/// Where `load` takes the batch's windows from.
+enum TransformerWindows {
+    /// Training windows `order[start ..< start + B]` (window w is tokens w·T … w·T + T).
+    case training(start: Int)
+    /// Validation windows `start ..< start + B` of the held-out text.
+    case validation(start: Int)
+}
+
+extension TransformerTensors {
+    /// The load op: each window's T tokens into `tokens` and the next T into `targets`.
+    func load(_ windows: TransformerWindows) {
+        let (batch, t) = (model.batchSize, model.sequenceLength)
+        for b in 0..<batch {
+            let (text, offset): (UnsafeMutablePointer<UInt8>, Int)
+            switch windows {
+            case .training(let start): (text, offset) = (trainText, Int(order[start + b]) * t)
+            case .validation(let start):
+                // Windows past the end wrap around, so a batch is always B windows.
+                let windows = max(1, (validationCount - 1) / t)
+                (text, offset) = (validationText, ((start + b) % windows) * t)
+            }
+            for i in 0..<t {
+                tokens[b * t + i] = Int32(text[offset + i])
+                targets[b * t + i] = Int32(text[offset + i + 1])
+            }
+        }
+    }
+}
+
+extension TransformerSpec {
+    /// Phases of a sub-op: a backward sub-op that forms a parameter's gradient joins once between the input gradient
+    /// (split by rows) and the parameter gradient (split by the parameter's columns).
+    func phases(_ op: StepOp) -> Int {
+        guard case .backwardPart(let layer, let sub) = op else { return 1 }
+        if layer == 1 { return 1 }  // embedding: columns only
+        if layer == layerCount + 2 { return 2 }
+        switch BlockPart(rawValue: sub)! {
+        case .attention, .activation: return 1
+        default: return 2
+        }
+    }
+
+    /// GPT-2's initialisation of parameter `spec`: every matrix and the embeddings N(0, 0.02²), the residual
+    /// projections (attention's and the feed-forward network's output) N(0, (0.02/√(2L))²) — `deviation` — else the
+    /// constant `value`: norm gains 1, biases and shifts 0.
+    func initialValues(of spec: TensorSpec) -> (deviation: Double?, value: Double) {
+        let name = spec.name
+        if spec.shape.count >= 2 {
+            let residualScale = 0.02 / (2 * Double(layerCount)).squareRoot()
+            return (name.hasSuffix("attprojw") || name.hasSuffix("fcprojw") ? residualScale : 0.02, 0)
+        }
+        let isGain = name.hasSuffix("ln1w") || name.hasSuffix("ln2w") || name == "lnfw"
+        return (nil, isGain ? 1 : 0)
     }
 }

@@ -46,17 +46,13 @@ final class TransformerTrainer<T: TrainingScalar> {
     func initializeParameters(seed: UInt64) {
         var generator = SplitMix64(seed: seed)
         gatheredLayer = -1  // zero3: the gather buffer is overwritten below
-        let residualScale = 0.02 / (2 * Double(spec.layerCount)).squareRoot()
         for (index, id) in program.table.parameterIDs.enumerated() {
             let parameter = tensors.parameters[index]
-            let spec = program.table.spec(id)!
-            let name = spec.name
-            if spec.shape.count >= 2 {
-                let deviation = name.hasSuffix("attprojw") || name.hasSuffix("fcprojw") ? residualScale : 0.02
+            let (deviation, value) = spec.initialValues(of: program.table.spec(id)!)
+            if let deviation {
                 for i in 0..<parameter.count { parameter.workingValues[i] = T(generator.nextNormal() * deviation) }
             } else {
-                let isGain = name.hasSuffix("ln1w") || name.hasSuffix("ln2w") || name == "lnfw"
-                parameter.workingValues.update(repeating: isGain ? 1 : 0, count: parameter.count)
+                parameter.workingValues.update(repeating: T(value), count: parameter.count)
             }
             keepOwnedChunk(of: parameter)
             for state in parameter.states { state.update(repeating: 0, count: parameter.stateCount) }
@@ -69,13 +65,7 @@ final class TransformerTrainer<T: TrainingScalar> {
 
     // MARK: - Running the program
 
-    /// Where `load` takes the batch's windows from.
-    enum Windows {
-        /// Training windows `order[start ..< start + B]` (window w is tokens w·T … w·T + T).
-        case training(start: Int)
-        /// Validation windows `start ..< start + B` of the held-out text.
-        case validation(start: Int)
-    }
+    typealias Windows = TransformerWindows
 
     /// One training step: every op of the program. Returns the batch's mean loss per token (nats).
     func trainStep(_ windows: Windows) -> Double {
@@ -100,7 +90,7 @@ final class TransformerTrainer<T: TrainingScalar> {
             lifetimeGuard?.beforeOp(index)
             let op = program.ops[index]
             switch op {
-            case .load: load(windows)
+            case .load: tensors.load(windows)
             case .loss:
                 dispatch(.op(index: index, phase: 0))
                 var sum = 0.0
@@ -113,7 +103,7 @@ final class TransformerTrainer<T: TrainingScalar> {
                 gatherUpdatedChunks()
             case .forwardPart, .backwardPart, .recomputePart:
                 gatherParameters(for: op)
-                for phase in 0..<phases(op) { dispatch(.op(index: index, phase: phase)) }
+                for phase in 0..<spec.phases(op) { dispatch(.op(index: index, phase: phase)) }
                 reduceGradients(after: op)
             case .forward, .backward, .backwardUpdate:
                 preconditionFailure("TransformerTrainer: \(op) is not a transformer's op")
@@ -121,25 +111,6 @@ final class TransformerTrainer<T: TrainingScalar> {
             lifetimeGuard?.afterOp(index)
         }
         return loss
-    }
-
-    /// Copies each window's T tokens into `tokens` and the next T into `targets`.
-    private func load(_ windows: Windows) {
-        let t = sequence
-        for b in 0..<batch {
-            let (text, offset): (UnsafeMutablePointer<UInt8>, Int)
-            switch windows {
-            case .training(let start): (text, offset) = (tensors.trainText, Int(tensors.order[start + b]) * t)
-            case .validation(let start):
-                // Windows past the end wrap around, so a batch is always B windows.
-                let windows = max(1, (tensors.validationCount - 1) / t)
-                (text, offset) = (tensors.validationText, ((start + b) % windows) * t)
-            }
-            for i in 0..<t {
-                tensors.tokens[b * t + i] = Int32(text[offset + i])
-                tensors.targets[b * t + i] = Int32(text[offset + i + 1])
-            }
-        }
     }
 
     // MARK: - Splitting over the pool
@@ -212,17 +183,5 @@ final class TransformerTrainer<T: TrainingScalar> {
     func productRows(_ part: Int) -> Range<Int> {
         let narrowest = min(channels, spec.feedForwardSize, padded)
         return productShare(part, rows, granule: 8, edges: (narrowest, narrowest))
-    }
-
-    /// Phases of a sub-op: a backward sub-op that forms a parameter's gradient joins once between the input gradient
-    /// (split by rows) and the parameter gradient (split by the parameter's columns).
-    private func phases(_ op: StepOp) -> Int {
-        guard case .backwardPart(let layer, let sub) = op else { return 1 }
-        if layer == 1 { return 1 }  // embedding: columns only
-        if layer == spec.layerCount + 2 { return 2 }
-        switch BlockPart(rawValue: sub)! {
-        case .attention, .activation: return 1
-        default: return 2
-        }
     }
 }

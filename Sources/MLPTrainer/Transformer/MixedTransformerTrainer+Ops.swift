@@ -1,0 +1,198 @@
+// The bf16-mixed transformer's sub-ops for one part: the same ops, tensors and splits as `TransformerTrainer+Ops`, on
+// `MixedKernels`. A projection that closes a residual branch adds the branch's input in its product's epilogue.
+
+import MemoryBudget
+
+extension MixedTransformerTrainer {
+    typealias M = MixedKernels
+
+    /// The residual stream leaving the last block (lnf's input).
+    var lastOutput: UnsafeMutablePointer<UInt16> { tensors.blocks.last?.output ?? tensors.encoded }
+
+    /// Elements of rows `range` in a (rows, width) matrix.
+    @inline(__always)
+    func elements(_ range: Range<Int>, width: Int) -> Range<Int> { (range.lowerBound * width)..<(range.upperBound * width) }
+
+    /// Rows of part `part` for row-split sub-ops (in multiples of 8).
+    @inline(__always)
+    func productRows(_ part: Int) -> Range<Int> { share(part, rows, granule: 8) }
+
+    // MARK: - Forward
+
+    func forwardPart(layer: Int, sub: Int, part: Int, recomputing: Bool = false) {
+        let c = channels
+        let r = productRows(part)
+        let work = workArea(part)
+        if layer == 1 {
+            M.embeddingForward(
+                out: tensors.encoded, tokens: tensors.tokens, wte: tensors.wte, wpe: tensors.wpe, vocabulary: vocabulary,
+                sequenceLength: sequence, channels: c, rows: r)
+            return
+        }
+        if layer == spec.layerCount + 2 {
+            if sub == 0 {
+                M.normForward(
+                    out: tensors.lnf, mean: tensors.lnfMean, rstd: tensors.lnfRstd, inp: lastOutput, weight: tensors.lnfw,
+                    shift: tensors.lnfb, channels: c, rows: r)
+            } else {
+                M.linearForward(
+                    out: tensors.logits, inp: tensors.lnf, weight: tensors.headWeight, bias: nil, residual: nil,
+                    inputChannels: c, outputChannels: padded, rows: r)
+            }
+            return
+        }
+        let block = recomputing ? tensors.recomputedBlocks[layer - 2] : tensors.blocks[layer - 2]
+        let inner = spec.feedForwardSize
+        let fcWidth = spec.feedForward == .swiglu ? 2 * inner : inner
+        switch BlockPart(rawValue: sub)! {
+        case .norm1:
+            M.normForward(
+                out: block.ln1!, mean: block.ln1Mean, rstd: block.ln1Rstd!, inp: block.input, weight: block.ln1w!,
+                shift: block.ln1b, channels: c, rows: r)
+        case .qkv:
+            M.linearForward(
+                out: block.qkv!, inp: block.ln1!, weight: block.qkvw!, bias: block.qkvb, residual: nil, inputChannels: c,
+                outputChannels: spec.qkvWidth, rows: r)
+            if let rope = tensors.rope {
+                M.rotate(
+                    block.qkv!, table: rope, sign: 1, sequenceLength: sequence, heads: spec.headCount,
+                    kvHeads: spec.keyValueHeadCount, headSize: spec.headSize, rows: r)
+            }
+        case .attention:
+            M.attentionForward(
+                out: block.atty!, att: block.att!, qkv: block.qkv!, sequenceLength: sequence, heads: spec.headCount,
+                kvHeads: spec.keyValueHeadCount, headSize: spec.headSize, pairs: share(part, batch * spec.headCount),
+                work: work)
+        case .projection:
+            M.linearForward(
+                out: block.residual2!, inp: block.atty!, weight: block.attprojw!, bias: block.attprojb, residual: block.input,
+                inputChannels: c, outputChannels: c, rows: r)
+        case .norm2:
+            M.normForward(
+                out: block.ln2!, mean: block.ln2Mean, rstd: block.ln2Rstd!, inp: block.residual2!, weight: block.ln2w!,
+                shift: block.ln2b, channels: c, rows: r)
+        case .fc:
+            M.linearForward(
+                out: block.fch!, inp: block.ln2!, weight: block.fcw!, bias: block.fcb, residual: nil, inputChannels: c,
+                outputChannels: fcWidth, rows: r)
+        case .activation:
+            if spec.feedForward == .swiglu {
+                M.swiGLUForward(out: block.fchAct!, inp: block.fch!, hidden: inner, rows: r)
+            } else {
+                M.geluForward(
+                    out: block.fchAct!, inp: block.fch!, elements: elements(r, width: inner), work: work, chunk: workCount / 3)
+            }
+        case .fcProjection:
+            M.linearForward(
+                out: block.output!, inp: block.fchAct!, weight: block.fcprojw!, bias: block.fcprojb, residual: block.residual2!,
+                inputChannels: inner, outputChannels: c, rows: r)
+        }
+    }
+
+    // MARK: - Backward
+
+    func backwardPart(layer: Int, sub: Int, phase: Int, part: Int) {
+        let c = channels
+        let work = workArea(part)
+        if layer == 1 {
+            M.embeddingBackward(
+                dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens,
+                paddedVocabulary: padded, sequenceLength: sequence, channels: c, rowCount: rows, columns: share(part, c),
+                addsToTable: spec.tiedEmbeddings, work: work)
+            return
+        }
+        if layer == spec.layerCount + 2 {
+            if sub == 1 {
+                linearBackward(
+                    phase: phase, part: part, dinp: tensors.dlnf, dout: tensors.logits, inp: tensors.lnf,
+                    weight: tensors.headWeight, dweight: tensors.dHeadWeight, dbias: nil, inputs: c, outputs: padded)
+            } else {
+                normBackward(
+                    phase: phase, part: part, dout: tensors.dlnf, inp: lastOutput, gain: tensors.lnfw, mean: tensors.lnfMean,
+                    rstd: tensors.lnfRstd, dgain: tensors.dlnfw, dshift: tensors.dlnfb, accumulate: false)
+            }
+            return
+        }
+        let block = tensors.recomputedBlocks[layer - 2]
+        let inner = spec.feedForwardSize
+        let fcWidth = spec.feedForward == .swiglu ? 2 * inner : inner
+        let r = productRows(part)
+        switch BlockPart(rawValue: sub)! {
+        case .fcProjection:
+            linearBackward(
+                phase: phase, part: part, dinp: block.dfchAct!, dout: tensors.dresidual, inp: block.fchAct!,
+                weight: block.fcprojw!, dweight: block.dfcprojw!, dbias: block.dfcprojb, inputs: inner, outputs: c)
+        case .activation:
+            if spec.feedForward == .swiglu {
+                M.swiGLUBackward(dinp: block.dfch!, inp: block.fch!, dout: block.dfchAct!, hidden: inner, rows: r)
+            } else {
+                M.geluBackward(
+                    dinp: block.dfch!, inp: block.fch!, dout: block.dfchAct!, elements: elements(r, width: inner), work: work,
+                    chunk: workCount / 3)
+            }
+        case .fc:
+            linearBackward(
+                phase: phase, part: part, dinp: block.dln2!, dout: block.dfch!, inp: block.ln2!, weight: block.fcw!,
+                dweight: block.dfcw!, dbias: block.dfcb, inputs: c, outputs: fcWidth)
+        case .norm2:
+            normBackward(
+                phase: phase, part: part, dout: block.dln2!, inp: block.residual2!, gain: block.ln2w!, mean: block.ln2Mean,
+                rstd: block.ln2Rstd!, dgain: block.dln2w!, dshift: block.dln2b)
+        case .projection:
+            linearBackward(
+                phase: phase, part: part, dinp: block.datty!, dout: tensors.dresidual, inp: block.atty!,
+                weight: block.attprojw!, dweight: block.dattprojw!, dbias: block.dattprojb, inputs: c, outputs: c)
+        case .attention:
+            M.attentionBackward(
+                dqkv: block.dqkv!, scratch: block.attScratch! + part * sequence * sequence, dout: block.datty!, qkv: block.qkv!,
+                att: block.att!, sequenceLength: sequence, heads: spec.headCount, kvHeads: spec.keyValueHeadCount,
+                headSize: spec.headSize, groups: share(part, batch * spec.keyValueHeadCount))
+        case .qkv:
+            if phase == 0, let rope = tensors.rope {
+                M.rotate(
+                    block.dqkv!, table: rope, sign: -1, sequenceLength: sequence, heads: spec.headCount,
+                    kvHeads: spec.keyValueHeadCount, headSize: spec.headSize, rows: r)
+            }
+            linearBackward(
+                phase: phase, part: part, dinp: block.dln1!, dout: block.dqkv!, inp: block.ln1!, weight: block.qkvw!,
+                dweight: block.dqkvw!, dbias: block.dqkvb, inputs: c, outputs: spec.qkvWidth)
+        case .norm1:
+            normBackward(
+                phase: phase, part: part, dout: block.dln1!, inp: block.input, gain: block.ln1w!, mean: block.ln1Mean,
+                rstd: block.ln1Rstd!, dgain: block.dln1w!, dshift: block.dln1b)
+        }
+    }
+
+    /// Phase 0 the input gradient by rows (overwriting), phase 1 the weight and bias gradients by output channels.
+    func linearBackward(
+        phase: Int, part: Int, dinp: UnsafeMutablePointer<UInt16>, dout: UnsafePointer<UInt16>, inp: UnsafePointer<UInt16>,
+        weight: UnsafePointer<UInt16>, dweight: UnsafeMutablePointer<UInt16>, dbias: UnsafeMutablePointer<UInt16>?,
+        inputs: Int, outputs: Int
+    ) {
+        if phase == 0 {
+            M.linearBackwardInput(
+                dinp: dinp, dout: dout, weight: weight, inputChannels: inputs, outputChannels: outputs, rows: productRows(part))
+        } else {
+            M.linearBackwardWeight(
+                dweight: dweight, dbias: dbias, dout: dout, inp: inp, inputChannels: inputs, outputChannels: outputs,
+                rowCount: rows, outputs: share(part, outputs, granule: 16), work: workArea(part))
+        }
+    }
+
+    /// Phase 0 the norm's input gradient added into the residual stream's, by rows; phase 1 ∂γ (and ∂β) by columns.
+    func normBackward(
+        phase: Int, part: Int, dout: UnsafePointer<UInt16>, inp: UnsafePointer<UInt16>, gain: UnsafePointer<UInt16>,
+        mean: UnsafePointer<UInt16>?, rstd: UnsafePointer<UInt16>, dgain: UnsafeMutablePointer<UInt16>,
+        dshift: UnsafeMutablePointer<UInt16>?, accumulate: Bool = true
+    ) {
+        if phase == 0 {
+            M.normBackwardInput(
+                dinp: tensors.dresidual, dout: dout, inp: inp, weight: gain, mean: mean, rstd: rstd, channels: channels,
+                rows: share(part, rows, granule: 8), accumulate: accumulate)
+        } else {
+            M.normBackwardParameters(
+                dweight: dgain, dshift: dshift, dout: dout, inp: inp, mean: mean, rstd: rstd, channels: channels,
+                rowCount: rows, columns: share(part, channels), work: workArea(part))
+        }
+    }
+}

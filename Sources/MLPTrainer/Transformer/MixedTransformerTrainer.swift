@@ -1,0 +1,203 @@
+// A transformer's bf16-mixed step: the same step program as `TransformerTrainer` on the recipe's plan — bf16 weights,
+// activations, deltas and gradients, fp32 master weights and optimizer state — with `MixedKernels`. One process.
+// Outside the arena: each part's fp32 work area (`MixedKernels.workCount` floats) and CGEMM's AMX packing workspace,
+// both sized before the first step; nothing allocates in the step loop.
+
+import ArenaPlanner
+import CGEMM
+import Foundation
+import MemoryBudget
+import ModelProfile
+import NUMAArena
+
+/// Runs a transformer's `StepProgram` at bf16-mixed (`TransformerTrainer` describes the ops).
+final class MixedTransformerTrainer {
+    let program: StepProgram
+    let model: TransformerModel
+    /// Every bf16 tensor at its planned offset (the parameters' `states` there are not used: see `masters`, `states`).
+    let tensors: TransformerTensors<UInt16>
+    /// Each parameter's fp32 master copy and fp32 optimizer state, in the table's parameter order.
+    let masters: [UnsafeMutablePointer<Float>]
+    let states: [[UnsafeMutablePointer<Float>]]
+    let lifetimeGuard: LifetimeGuard?
+    private var optimizerStep = 0
+    private var pool: WorkerPool?
+    private var job = Job.update
+    /// Each part's fp32 work area (`workCount` floats), allocated by `attach`.
+    private var work: [UnsafeMutablePointer<Float>] = []
+    let workCount: Int
+    /// The loss gradient's scale, 1/(B·T), while a training step runs; nil otherwise.
+    private(set) var gradientScale: Float?
+
+    let (batch, sequence, channels, vocabulary, padded): (Int, Int, Int, Int, Int)
+    var rows: Int { batch * sequence }
+    var spec: TransformerSpec { model.spec }
+
+    init(program: StepProgram, plan: ArenaPlan, arena: Arena, lifetimeGuard: LifetimeGuard? = nil) {
+        self.program = program
+        tensors = TransformerTensors(program: program, plan: plan, arena: arena)
+        model = tensors.model
+        self.lifetimeGuard = lifetimeGuard
+        func float(_ id: TensorID) -> UnsafeMutablePointer<Float> {
+            guard let index = program.index(of: id) else { preconditionFailure("MixedTransformerTrainer: the plan has no \(id)") }
+            return arena.pointer(at: plan.offsets[index], count: plan.requests[index].byteCount / 4, as: Float.self)
+        }
+        let stateCount = model.optimizer.kind.stateTensorsPerParameter
+        masters = program.table.parameterIDs.map { float($0.master) }
+        states = program.table.parameterIDs.map { id in (0..<stateCount).map { float(id.state($0)) } }
+        (batch, sequence, channels) = (model.batchSize, model.sequenceLength, model.spec.hiddenSize)
+        (vocabulary, padded) = (model.spec.vocabularySize, model.spec.paddedVocabularySize)
+        let shape = model.spec
+        let fcWidth = shape.feedForward == .swiglu ? 2 * shape.feedForwardSize : shape.feedForwardSize
+        workCount = MixedKernels.workCount(widest: max(channels, fcWidth, padded, shape.qkvWidth, sequence, 256))
+        allocateWork(parts: 1)
+    }
+
+    private func allocateWork(parts: Int) {
+        for area in work { area.deallocate() }
+        work = (0..<parts).map { _ in .allocate(capacity: workCount) }
+        for area in work { area.initialize(repeating: 0, count: workCount) }
+    }
+
+    deinit { for area in work { area.deallocate() } }
+
+    /// Attaches the pool; each part allocates its work area and reserves the AMX workspace for the step's largest
+    /// product before any step.
+    func attach(_ pool: WorkerPool) {
+        self.pool = pool
+        allocateWork(parts: pool.partCount)
+        job = .reserve
+        pool.run(measured: false) { part in self.runPart(part) }
+        pool.setBody { [unowned self] part in self.runPart(part) }
+    }
+
+    /// Every product's (m, n, k) at its largest (whole edges, as one part would take them).
+    private var productShapes: [(Int, Int, Int)] {
+        let fcWidth = spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
+        let (c, n, t, hs) = (channels, rows, sequence, spec.headSize)
+        var shapes: [(Int, Int, Int)] = [(t, t, hs), (t, hs, t)]
+        for (inputs, outputs) in [(c, spec.qkvWidth), (c, c), (c, fcWidth), (spec.feedForwardSize, c), (c, padded)] {
+            shapes += [(n, outputs, inputs), (n, inputs, outputs), (outputs, inputs, n)]
+        }
+        return shapes
+    }
+
+    // MARK: - Parameters
+
+    /// The fp32 trainer's first weights for the same seed (`TransformerSpec.initialValues`, the same draws in the same
+    /// order) into the masters, rounded into the bf16 copies; optimizer state 0; the rotary table in bf16.
+    func initializeParameters(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        for (index, id) in program.table.parameterIDs.enumerated() {
+            let (master, count) = (masters[index], tensors.parameters[index].count)
+            let (deviation, value) = spec.initialValues(of: program.table.spec(id)!)
+            if let deviation {
+                for i in 0..<count { master[i] = Float(generator.nextNormal() * deviation) }
+            } else {
+                master.update(repeating: Float(value), count: count)
+            }
+            BF16.round(master, into: tensors.parameters[index].values, count: count)
+            for state in states[index] { state.update(repeating: 0, count: count) }
+        }
+        if let rope = tensors.rope {
+            let (headSize, half) = (spec.headSize, spec.headSize / 2)
+            for t in 0..<spec.contextLength {
+                for i in 0..<half {
+                    let angle = Double(t) * Foundation.pow(10_000, -2 * Double(i) / Double(headSize))
+                    rope[t * headSize + i] = BF16.rounded(Float(Foundation.cos(angle)))
+                    rope[t * headSize + half + i] = BF16.rounded(Float(Foundation.sin(angle)))
+                }
+            }
+        }
+        optimizerStep = 0
+    }
+
+    // MARK: - Running the program
+
+    func trainStep(_ windows: TransformerWindows) -> Double { run(ops: program.ops.indices, windows: windows, training: true) }
+
+    func computeGradients(_ windows: TransformerWindows) -> Double {
+        run(ops: 0..<(program.index(of: .update) ?? program.ops.count), windows: windows, training: true)
+    }
+
+    func evaluate(_ windows: TransformerWindows) -> Double {
+        run(ops: 0..<(program.index(of: .loss)! + 1), windows: windows, training: false)
+    }
+
+    private func run(ops: Range<Int>, windows: TransformerWindows, training: Bool) -> Double {
+        var loss = 0.0
+        gradientScale = training ? 1 / Float(rows) : nil
+        for index in ops {
+            lifetimeGuard?.beforeOp(index)
+            let op = program.ops[index]
+            switch op {
+            case .load: tensors.load(windows)
+            case .loss:
+                dispatch(.op(index: index, phase: 0))
+                var sum = 0.0
+                for r in 0..<rows { sum += Double(BF16.value(tensors.losses[r])) }
+                loss = sum / Double(rows)
+            case .update:
+                optimizerStep += 1
+                dispatch(.update)
+            case .forwardPart, .backwardPart, .recomputePart:
+                for phase in 0..<spec.phases(op) { dispatch(.op(index: index, phase: phase)) }
+            case .forward, .backward, .backwardUpdate:
+                preconditionFailure("MixedTransformerTrainer: \(op) is not a transformer's op")
+            }
+            lifetimeGuard?.afterOp(index)
+        }
+        return loss
+    }
+
+    // MARK: - Splitting over the pool
+
+    enum Job {
+        case op(index: Int, phase: Int)
+        case update
+        case reserve
+    }
+
+    var partCount: Int { pool?.partCount ?? 1 }
+    private var splitter: Splitter { Splitter(pool: pool, partCount: partCount) }
+
+    private func dispatch(_ job: Job) {
+        self.job = job
+        if let pool { pool.run(measured: true) { part in self.runPart(part) } } else { runPart(0) }
+    }
+
+    /// Part `part`'s share of `count` items; every product's result is independent of where a share starts.
+    @inline(__always)
+    func share(_ part: Int, _ count: Int, granule: Int = 1) -> Range<Int> {
+        splitter.share(part, of: count, granule: granule, records: false)
+    }
+
+    /// Part `part`'s work area.
+    @inline(__always)
+    func workArea(_ part: Int) -> UnsafeMutablePointer<Float> { work[part] }
+
+    private func runPart(_ part: Int) {
+        switch job {
+        case .reserve:
+            for (m, n, k) in productShapes { _ = memplan_bf16_reserve(Int32(m), Int32(n), Int32(k)) }
+        case .update:
+            let rule = OptimizerRule<Float>(model.optimizer, step: optimizerStep)
+            for (index, parameter) in tensors.parameters.enumerated() {
+                rule.applyMixed(
+                    copy: parameter.values, master: masters[index], gradient: parameter.gradient, states: states[index],
+                    range: share(part, parameter.count, granule: 16))
+            }
+        case .op(let index, let phase):
+            switch program.ops[index] {
+            case .forwardPart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part)
+            case .recomputePart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part, recomputing: true)
+            case .backwardPart(let layer, let sub): backwardPart(layer: layer, sub: sub, phase: phase, part: part)
+            case .loss:
+                MixedKernels.softmaxCrossEntropy(
+                    logits: tensors.logits, losses: tensors.losses, targets: tensors.targets, vocabulary: vocabulary,
+                    paddedVocabulary: padded, rows: share(part, rows), gradientScale: gradientScale)
+            default: break
+            }
+        }
+    }
+}
