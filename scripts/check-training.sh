@@ -18,6 +18,10 @@ for run in 1 2 3; do
     OPENBLAS_CORETYPE=Haswell "$MEMPLAN" train profiles/fashion-mnist-mlp.yaml --epochs 2 --format json > "$out/haswell-$run.json"
     env -u OPENBLAS_CORETYPE "$MEMPLAN" train profiles/fashion-mnist-mlp.yaml --epochs 2 --format json > "$out/own-$run.json"
 done
+# The small transformer (bytes-gpt on the fortunes) for 60 steps at fp32 and bf16-mixed, 2 threads.
+for precision in single bf16-mixed; do
+    "$MEMPLAN" train profiles/bytes-gpt.yaml --precision "$precision" --steps 60 --threads 2 --format json > "$out/gpt-$precision.json"
+done
 for profile in perceptron-3-4-2 smallest-perceptron second-smallest-perceptron polynomial-9 logistic softmax-fashion multilabel; do
     "$MEMPLAN" train "profiles/$profile.yaml" --format json > "$out/$profile.json"
 done
@@ -58,6 +62,24 @@ check(gap <= 0.5, f"fashion-mnist-mlp bf16-mixed: test accuracy {mixed['metrics'
 master = mixed["predicted"]["bytes"].get("master_parameters")
 check(master == 2 * mixed["predicted"]["bytes"]["parameters"], f"fashion-mnist-mlp bf16-mixed: fp32 master weights {master:,} B = 2 x the bf16 copies {mixed['predicted']['bytes']['parameters']:,} B")
 print(f"      bf16-mixed products: {mixed['throughput']['gemm_kernels']}")
+
+# bf16-mixed transformer: the validation loss after the same 60 steps within 3% of fp32's, inside its plan.
+single, mixed = (json.load(open(os.path.join(out, f"gpt-{name}.json"))) for name in ("single", "bf16-mixed"))
+loss = lambda d: d["metrics"]["epochs"][-1]["validation_loss"]
+gap = abs(loss(mixed) - loss(single)) / loss(single) * 100
+check(gap <= 3, f"bytes-gpt bf16-mixed, 60 steps: validation loss {loss(mixed):.4f} within 3% of fp32's {loss(single):.4f} ({gap:.2f}%)")
+p, a = mixed["predicted"], mixed["actual"]
+whole_pages = -(-p["arena_bytes"] // a["page_bytes"]) * a["page_bytes"]
+check(a["arena_bytes"] == whole_pages, f"bytes-gpt bf16-mixed: arena as the kernel maps it {a['arena_bytes']:,} == predicted {p['arena_bytes']:,} in whole pages")
+on_node, total = a["pages_by_node"].get(str(a["planned_node"]), 0), sum(a["pages_by_node"].values()) + a["pages_not_resident"]
+check(a["pages_not_resident"] == 0 and on_node == total, f"bytes-gpt bf16-mixed: {on_node:,} of {total:,} arena pages resident on planned node {a['planned_node']}")
+check(a["heap_allocations_per_step"] == 0, f"bytes-gpt bf16-mixed: heap allocations per step {a['heap_allocations_per_step']} over {a['measured_steps']:,} steady-state steps")
+limit = p["arena_bytes"] + (8 << 20)
+check(a["peak_rss_growth_bytes"] <= limit, f"bytes-gpt bf16-mixed: peak RSS growth {a['peak_rss_growth_bytes']:,} <= arena + 8 MiB {limit:,} (the products' packing workspace is planned)")
+master = p["bytes"].get("master_parameters")
+check(master == 2 * p["bytes"]["parameters"], f"bytes-gpt bf16-mixed: fp32 master weights {master:,} B = 2 x the bf16 copies")
+for name, d in (("fp32", single), ("bf16-mixed", mixed)):
+    print(f"      bytes-gpt {name}: {d['throughput']['tokens_per_second']:,.0f} tokens/s, {d['throughput']['gemm_kernels']}")
 
 def without_timings(record):
     """The record less what differs between identical runs: times, the date, and this process's own memory

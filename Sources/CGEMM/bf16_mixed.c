@@ -146,25 +146,25 @@ static void amxInitialize(void) {
     amxEnabled = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 }
 
-struct workspace {
-    size_t capacity;
-    _Alignas(64) uint16_t data[];
-};
+/// This thread's packing buffers: one the caller lent it (`memplan_bf16_use_workspace`, never freed here) and one it
+/// allocated itself (registered under amxWorkspaceKey: freed when the thread exits or grows it).
+static __thread uint16_t *lentWorkspace, *ownWorkspace;
+static __thread size_t lentCapacity, ownCapacity;
 
-/// This thread's packing buffer of at least `bytes`: grown (reallocated) only when a larger product comes, freed when
-/// the thread exits. NULL when memory runs out.
+/// A packing buffer of at least `bytes` for this thread: the lent one when it is large enough, else its own, allocated
+/// (or grown) only when it has none that large. NULL when memory runs out.
 static uint16_t *amxWorkspace(size_t bytes) {
-    struct workspace *space = pthread_getspecific(amxWorkspaceKey);
-    if (space == NULL || space->capacity < bytes) {
+    if (lentWorkspace != NULL && lentCapacity >= bytes) return lentWorkspace;
+    if (ownWorkspace == NULL || ownCapacity < bytes) {
         size_t capacity = bytes < ((size_t)1 << 20) ? ((size_t)1 << 20) : bytes;
-        struct workspace *grown = aligned_alloc(64, (sizeof(struct workspace) + capacity + 63) / 64 * 64);
+        uint16_t *grown = aligned_alloc(64, (capacity + 63) / 64 * 64);
         if (grown == NULL) return NULL;
-        grown->capacity = capacity;
-        free(space);
+        free(pthread_getspecific(amxWorkspaceKey));
         pthread_setspecific(amxWorkspaceKey, grown);
-        space = grown;
+        ownWorkspace = grown;
+        ownCapacity = capacity;
     }
-    return space->data;
+    return ownWorkspace;
 }
 
 struct tile_config {
@@ -173,21 +173,13 @@ struct tile_config {
     uint8_t rows[16];
 };
 
-/// op(A) (m, k) as rows of kPadded values (zeros past k), mPadded rows (zeros past m).
-static void pack_a(uint16_t *packed, const uint16_t *a, int transA, long lda, long m, long k, long mPadded, long kPadded) {
-    memset(packed + m * kPadded, 0, (size_t)((mPadded - m) * kPadded) * 2);
-    if (!transA) {
-        for (long i = 0; i < m; i++) {
-            memcpy(packed + i * kPadded, a + i * lda, (size_t)k * 2);
-            memset(packed + i * kPadded + k, 0, (size_t)(kPadded - k) * 2);
-        }
-        return;
-    }
-    // op(A)(i, p) = a[p·lda + i]: read a's rows in order, write packed's columns.
-    for (long i = 0; i < m; i++) memset(packed + i * kPadded + k, 0, (size_t)(kPadded - k) * 2);
-    for (long p = 0; p < k; p++) {
-        const uint16_t *row = a + p * lda;
-        for (long i = 0; i < m; i++) packed[i * kPadded + p] = row[i];
+/// op(A) = a (m, k) as rows of `stride` values, the first kPadded of them read (zeros past k), mPadded rows (zeros past
+/// m). The stride is kPadded + 32: rows 64 bytes off a multiple of 4 KiB, so a tile's 16 rows do not share a cache set.
+static void pack_a(uint16_t *packed, const uint16_t *a, long lda, long m, long k, long mPadded, long kPadded, long stride) {
+    memset(packed + m * stride, 0, (size_t)((mPadded - m) * stride) * 2);
+    for (long i = 0; i < m; i++) {
+        memcpy(packed + i * stride, a + i * lda, (size_t)k * 2);
+        memset(packed + i * stride + k, 0, (size_t)(kPadded - k) * 2);
     }
 }
 
@@ -257,6 +249,33 @@ TARGET_AVX512 static void pack_b(
     }
 }
 
+/// op(A) = aᵀ (m, k) packed as `pack_a` does, 16 columns of a by 16 pairs of its rows at a time: two rows interleaved
+/// into 32-bit pairs (row 2p low, 2p + 1 high) are packed A's words, so a 16 × 16 word transpose puts 16 pairs of 16
+/// rows of op(A) in place (zeros past k; rows past m zero).
+TARGET_AVX512 static void pack_a_transposed(uint16_t *packed, const uint16_t *a, long lda, long m, long k, long mPadded,
+                                            long kPadded, long stride) {
+    memset(packed + m * stride, 0, (size_t)((mPadded - m) * stride) * 2);
+    long pairs = kPadded / 2;
+    uint32_t *words = (uint32_t *)packed;
+    __m512i zero = _mm512_setzero_si512();
+    for (long i0 = 0; i0 < m; i0 += 16) {
+        int columns = m - i0 >= 16 ? 16 : (int)(m - i0);
+        __mmask16 mask = columns == 16 ? (__mmask16)0xffff : (__mmask16)((1u << columns) - 1u);
+        for (long p0 = 0; p0 < pairs; p0 += 16) {
+            __m512i r[16];
+            for (int q = 0; q < 16; q++) {
+                long first = 2 * (p0 + q);
+                __m512i low = first < k ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, a + first * lda + i0)) : zero;
+                __m512i high =
+                    first + 1 < k ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, a + (first + 1) * lda + i0)) : zero;
+                r[q] = _mm512_or_si512(low, _mm512_slli_epi32(high, 16));
+            }
+            transpose16(r);
+            for (int c = 0; c < columns; c++) _mm512_storeu_si512(words + (i0 + c) * (stride / 2) + p0, r[c]);
+        }
+    }
+}
+
 /// 16 bf16 values (mask's lanes; 0 elsewhere) widened to fp32.
 TARGET_AVX512 static inline __m512 bf16_load(__mmask16 mask, const uint16_t *source) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, source)), 16));
@@ -321,9 +340,13 @@ TARGET_AMX static void gemm_amx(
     int transA, int transB, long m, long n, long k, const uint16_t *a, long lda, const uint16_t *b, long ldb,
     const memplan_bf16_epilogue *e, uint16_t *workspace) {
     long mPadded = (m + BLOCK - 1) / BLOCK * BLOCK, nPadded = (n + BLOCK - 1) / BLOCK * BLOCK;
-    long kPadded = (k + 31) / 32 * 32;
-    uint16_t *packedA = workspace, *packedB = workspace + mPadded * kPadded;
-    pack_a(packedA, a, transA, lda, m, k, mPadded, kPadded);
+    long kPadded = (k + 31) / 32 * 32, stride = kPadded + 32;
+    uint16_t *packedA = workspace, *packedB = workspace + mPadded * stride;
+    if (transA) {
+        pack_a_transposed(packedA, a, lda, m, k, mPadded, kPadded, stride);
+    } else {
+        pack_a(packedA, a, lda, m, k, mPadded, kPadded, stride);
+    }
     pack_b(packedB, b, transB, ldb, k, n, nPadded, kPadded);
 
     struct tile_config config;
@@ -335,32 +358,42 @@ TARGET_AMX static void gemm_amx(
     }
     _tile_loadconfig(&config);
     float acc[BLOCK * BLOCK] __attribute__((aligned(64)));
-    long pairs = kPadded / 2, aStride = kPadded * 2;
-    for (long j0 = 0; j0 < n; j0 += BLOCK) {
-        const uint16_t *panel0 = packedB + (j0 / 16) * pairs * 32, *panel1 = panel0 + pairs * 32;
-        for (long i0 = 0; i0 < m; i0 += BLOCK) {
-            const uint16_t *rows0 = packedA + i0 * kPadded, *rows1 = rows0 + 16 * kPadded;
-            _tile_zero(0);
-            _tile_zero(1);
-            _tile_zero(2);
-            _tile_zero(3);
-            for (long p = 0; p < kPadded; p += 32) {
-                // tmm4, tmm5: 16 rows of A over k p … p + 31; tmm6, tmm7: 16 pairs of two panels.
-                _tile_loadd(4, rows0 + p, aStride);
-                _tile_loadd(5, rows1 + p, aStride);
-                _tile_loadd(6, panel0 + p * 16, 64);
-                _tile_loadd(7, panel1 + p * 16, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                _tile_dpbf16ps(1, 4, 7);
-                _tile_dpbf16ps(2, 5, 6);
-                _tile_dpbf16ps(3, 5, 7);
+    long pairs = kPadded / 2, aStride = stride * 2;
+    // Super-blocks of mc rows of A and nc columns of B, each ≤ 512 KiB packed, so both stay in L2 while every 32 × 32
+    // block between them is formed: A's is re-read once per nc columns and B's once per mc rows, not once per block.
+    long blocksInL2 = (512L << 10) / (kPadded * 2 * BLOCK);
+    long mc = (blocksInL2 > 1 ? blocksInL2 : 1) * BLOCK, nc = mc;
+    for (long i1 = 0; i1 < m; i1 += mc) {
+        long iEnd = i1 + mc < m ? i1 + mc : m;
+        for (long j1 = 0; j1 < n; j1 += nc) {
+            long jEnd = j1 + nc < n ? j1 + nc : n;
+            for (long j0 = j1; j0 < jEnd; j0 += BLOCK) {
+                const uint16_t *panel0 = packedB + (j0 / 16) * pairs * 32, *panel1 = panel0 + pairs * 32;
+                for (long i0 = i1; i0 < iEnd; i0 += BLOCK) {
+                    const uint16_t *rows0 = packedA + i0 * stride, *rows1 = rows0 + 16 * stride;
+                    _tile_zero(0);
+                    _tile_zero(1);
+                    _tile_zero(2);
+                    _tile_zero(3);
+                    for (long p = 0; p < kPadded; p += 32) {
+                        // tmm4, tmm5: 16 rows of A over k p … p + 31; tmm6, tmm7: 16 pairs of two panels.
+                        _tile_loadd(4, rows0 + p, aStride);
+                        _tile_loadd(5, rows1 + p, aStride);
+                        _tile_loadd(6, panel0 + p * 16, 64);
+                        _tile_loadd(7, panel1 + p * 16, 64);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
+                    _tile_stored(0, acc, BLOCK * 4);
+                    _tile_stored(1, acc + 16, BLOCK * 4);
+                    _tile_stored(2, acc + 16 * BLOCK, BLOCK * 4);
+                    _tile_stored(3, acc + 16 * BLOCK + 16, BLOCK * 4);
+                    int rows = m - i0 < BLOCK ? (int)(m - i0) : BLOCK, columns = n - j0 < BLOCK ? (int)(n - j0) : BLOCK;
+                    finish_block_avx512(e, acc, i0, j0, rows, columns);
+                }
             }
-            _tile_stored(0, acc, BLOCK * 4);
-            _tile_stored(1, acc + 16, BLOCK * 4);
-            _tile_stored(2, acc + 16 * BLOCK, BLOCK * 4);
-            _tile_stored(3, acc + 16 * BLOCK + 16, BLOCK * 4);
-            int rows = m - i0 < BLOCK ? (int)(m - i0) : BLOCK, columns = n - j0 < BLOCK ? (int)(n - j0) : BLOCK;
-            finish_block_avx512(e, acc, i0, j0, rows, columns);
         }
     }
     _tile_release();
@@ -383,12 +416,18 @@ int memplan_bf16_amx_enabled(void) {
 /// The workspace an (m, n, k) product packs into.
 static size_t workspaceBytes(int m, int n, int k) {
     size_t mPadded = ((size_t)m + BLOCK - 1) / BLOCK * BLOCK, nPadded = ((size_t)n + BLOCK - 1) / BLOCK * BLOCK;
-    return (mPadded + nPadded) * (((size_t)k + 31) / 32 * 32) * 2;
+    size_t kPadded = ((size_t)k + 31) / 32 * 32;
+    return (mPadded * (kPadded + 32) + nPadded * kPadded) * 2;
 }
 
 int memplan_bf16_reserve(int m, int n, int k) {
     if (!memplan_bf16_amx_enabled() || m <= 0 || n <= 0 || k <= 0) return 1;
     return amxWorkspace(workspaceBytes(m, n, k)) != NULL;
+}
+
+void memplan_bf16_use_workspace(void *base, size_t bytes) {
+    lentWorkspace = base;
+    lentCapacity = base != NULL ? bytes : 0;
 }
 
 int memplan_gemm_bf16_epilogue(
@@ -410,6 +449,8 @@ int memplan_gemm_bf16_epilogue(
 int memplan_bf16_amx_enabled(void) { return 0; }
 
 int memplan_bf16_reserve(int m, int n, int k) { return 1; }
+
+void memplan_bf16_use_workspace(void *base, size_t bytes) {}
 
 int memplan_gemm_bf16_epilogue(
     int transA, int transB, int m, int n, int k, const uint16_t *a, int lda, const uint16_t *b, int ldb,

@@ -51,8 +51,9 @@ final class MixedTrainer {
         counts = UnsafeMutableRawPointer.allocate(byteCount: pool.partCount * Self.countStride * 8, alignment: 64)
             .bindMemory(to: Int.self, capacity: pool.partCount * Self.countStride)
         counts?.initialize(repeating: 0, count: pool.partCount * Self.countStride)
-        dispatch(.reserve, measured: false)
+        // The body first: the workers run it, so each reserves its own thread's workspace.
         pool.setBody { [unowned self] part in self.runPart(part) }
+        dispatch(.reserve, measured: false)
     }
 
     var partCount: Int { pool?.partCount ?? 1 }

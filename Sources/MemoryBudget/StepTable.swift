@@ -135,6 +135,8 @@ public enum StepTensor: UInt16, CaseIterable, Sendable {
     case trainText
     /// (M) bytes: the held-out text
     case validationText
+    /// (P, bytes/2) bf16: each part's packing workspace for the bf16-mixed products (`TransformerModel.bf16PackingBytes`)
+    case packing
 
     /// The name reports print.
     public var name: String {
@@ -148,6 +150,7 @@ public enum StepTensor: UInt16, CaseIterable, Sendable {
         case .order: "order"
         case .trainText: "train.text"
         case .validationText: "validation.text"
+        case .packing: "bf16.packing"
         }
     }
 }

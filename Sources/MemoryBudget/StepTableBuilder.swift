@@ -215,6 +215,13 @@ public struct StepTable: Sendable {
         var builder = TableBuilder(checked: Checked(context: model.name), optimizer: model.optimizer.kind, fusesUpdate: false)
         let kinds = TransformerKinds(model: model, options: options)
         try kinds.tensors(&builder)
+        if model.precision == .bf16Mixed {
+            // Each part's packing slice, live for the whole step (no op lists it: CGEMM uses it inside the products).
+            let perPart = try model.bf16PackingBytes(builder.checked) / 2
+            try builder.add(
+                TensorID(.packing), name: StepTensor.packing.name, shape: [options.parts, perPart],
+                elementType: .float(.bf16Mixed), category: .scratch, isPersistent: true)
+        }
         let tokens = [model.batchSize, model.sequenceLength]
         try builder.add(TensorID(.features), name: "tokens", shape: tokens, elementType: .int32, category: .inputs)
         try builder.add(TensorID(.targets), name: "targets", shape: tokens, elementType: .int32, category: .inputs)

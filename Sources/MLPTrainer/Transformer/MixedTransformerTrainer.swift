@@ -1,7 +1,7 @@
 // A transformer's bf16-mixed step: the same step program as `TransformerTrainer` on the recipe's plan — bf16 weights,
 // activations, deltas and gradients, fp32 master weights and optimizer state — with `MixedKernels`. One process.
-// Outside the arena: each part's fp32 work area (`MixedKernels.workCount` floats) and CGEMM's AMX packing workspace,
-// both sized before the first step; nothing allocates in the step loop.
+// The products pack their operands in the plan's packing workspace, a slice per part; outside the arena only each part's
+// fp32 work area (`MixedKernels.workCount` floats, allocated before the first step). Nothing allocates in the step loop.
 
 import ArenaPlanner
 import CGEMM
@@ -20,6 +20,8 @@ final class MixedTransformerTrainer {
     let masters: [UnsafeMutablePointer<Float>]
     let states: [[UnsafeMutablePointer<Float>]]
     let lifetimeGuard: LifetimeGuard?
+    /// The plan's packing workspace (`StepTensor.packing`): part p's slice of `bytes` starts at base + p·bytes.
+    let packing: (base: UnsafeMutableRawPointer, bytes: Int)
     private var optimizerStep = 0
     private var pool: WorkerPool?
     private var job = Job.update
@@ -42,6 +44,14 @@ final class MixedTransformerTrainer {
             guard let index = program.index(of: id) else { preconditionFailure("MixedTransformerTrainer: the plan has no \(id)") }
             return arena.pointer(at: plan.offsets[index], count: plan.requests[index].byteCount / 4, as: Float.self)
         }
+        guard let slot = program.index(of: TensorID(.packing)) else {
+            preconditionFailure("MixedTransformerTrainer: the plan has no packing workspace")
+        }
+        let spec = program.table.spec(TensorID(.packing))!
+        packing = (
+            UnsafeMutableRawPointer(arena.pointer(at: plan.offsets[slot], count: spec.byteCount, as: UInt8.self)),
+            spec.byteCount / max(1, spec.shape[0])
+        )
         let stateCount = model.optimizer.kind.stateTensorsPerParameter
         masters = program.table.parameterIDs.map { float($0.master) }
         states = program.table.parameterIDs.map { id in (0..<stateCount).map { float(id.state($0)) } }
@@ -61,25 +71,14 @@ final class MixedTransformerTrainer {
 
     deinit { for area in work { area.deallocate() } }
 
-    /// Attaches the pool; each part allocates its work area and reserves the AMX workspace for the step's largest
-    /// product before any step.
+    /// Attaches the pool and allocates each part's work area.
     func attach(_ pool: WorkerPool) {
+        precondition(
+            pool.partCount * packing.bytes <= program.table.spec(TensorID(.packing))!.byteCount,
+            "MixedTransformerTrainer: \(pool.partCount) parts, a packing workspace planned for fewer")
         self.pool = pool
         allocateWork(parts: pool.partCount)
-        job = .reserve
-        pool.run(measured: false) { part in self.runPart(part) }
         pool.setBody { [unowned self] part in self.runPart(part) }
-    }
-
-    /// Every product's (m, n, k) at its largest (whole edges, as one part would take them).
-    private var productShapes: [(Int, Int, Int)] {
-        let fcWidth = spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
-        let (c, n, t, hs) = (channels, rows, sequence, spec.headSize)
-        var shapes: [(Int, Int, Int)] = [(t, t, hs), (t, hs, t)]
-        for (inputs, outputs) in [(c, spec.qkvWidth), (c, c), (c, fcWidth), (spec.feedForwardSize, c), (c, padded)] {
-            shapes += [(n, outputs, inputs), (n, inputs, outputs), (outputs, inputs, n)]
-        }
-        return shapes
     }
 
     // MARK: - Parameters
@@ -155,7 +154,6 @@ final class MixedTransformerTrainer {
     enum Job {
         case op(index: Int, phase: Int)
         case update
-        case reserve
     }
 
     var partCount: Int { pool?.partCount ?? 1 }
@@ -176,10 +174,12 @@ final class MixedTransformerTrainer {
     @inline(__always)
     func workArea(_ part: Int) -> UnsafeMutablePointer<Float> { work[part] }
 
+    /// Part `part` of the current job, its products packing in the part's slice of the planned workspace (lent to the
+    /// thread for the job only: another trainer may lend it its own next).
     private func runPart(_ part: Int) {
+        memplan_bf16_use_workspace(packing.base + part * packing.bytes, packing.bytes)
+        defer { memplan_bf16_use_workspace(nil, 0) }
         switch job {
-        case .reserve:
-            for (m, n, k) in productShapes { _ = memplan_bf16_reserve(Int32(m), Int32(n), Int32(k)) }
         case .update:
             let rule = OptimizerRule<Float>(model.optimizer, step: optimizerStep)
             for (index, parameter) in tensors.parameters.enumerated() {
