@@ -5,6 +5,8 @@ causal attention through F.scaled_dot_product_attention, as nanoGPT writes GPT-2
 checkpoint llm.c's trainer reads (bench/peers/gpt_data.py writes it; the padded rows V..Vp of wte are dropped), fp32,
 trained with torch.optim.AdamW on llm.c-format tokens read as llm.c's loader reads them (B·T + 1 consecutive tokens,
 advancing B·T). Eager by default; --compile wraps the model in torch.compile (its first steps compile).
+--autocast trains as PyTorch's CPU mixed precision does (bench/mixed): fp32 weights and AdamW state, forward and loss
+under torch.autocast("cpu", dtype=torch.bfloat16), so the products run in bf16 and the backward follows them.
 
 Each step — zero_grad, forward, loss, backward, optimizer step — is timed alone (time.perf_counter). Prints one JSON
 line: tokens/s over every step (memplan's count) and over the steps after --warmup (for --compile: after the
@@ -12,7 +14,7 @@ compiling steps), and RSS growth as memplan measures its own: VmHWM at the end �
 are loaded, VmHWM reset there (/proc/self/clear_refs), so loading's own peak is not counted.
 
 usage: torch_gpt.py --checkpoint model.bin --tokens train.bin --batch B --seq T --steps N [--lr …] [--weight-decay …]
-                    [--beta1 …] [--beta2 …] [--eps …] [--warmup 2] [--compile] [--fused]
+                    [--beta1 …] [--beta2 …] [--eps …] [--warmup 2] [--compile] [--fused] [--autocast]
 """
 import argparse, json, math, os, time
 
@@ -114,6 +116,8 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (default backend, inductor)")
     parser.add_argument("--fused", action="store_true", help="AdamW(fused=True) instead of PyTorch's default for CPU")
+    parser.add_argument("--autocast", action="store_true",
+                        help="CPU bf16 autocast around forward and loss (fp32 weights and AdamW state), as torch_mlp.py's --autocast")
     args = parser.parse_args()
     assert args.steps > args.warmup
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
@@ -143,7 +147,8 @@ def main():
         position += B * T
         inputs, targets = window[:-1].view(B, T), window[1:].view(B, T)
         optimizer.zero_grad(set_to_none=True)
-        loss = step_model(inputs, targets)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+            loss = step_model(inputs, targets)
         loss.backward()
         optimizer.step()
         value = loss.item()  # the step is done when its loss is known (eager CPU work is synchronous anyway)
@@ -155,15 +160,17 @@ def main():
             first = elapsed
         losses.append(value)
     assert all(math.isfinite(v) for v in losses), f"diverged: {losses}"
+    loss_dtype = str(loss.dtype).removeprefix("torch.")  # under --autocast: the dtype cross_entropy returned
     peak = status_bytes("VmHWM")
     print(json.dumps({
-        "peer": "pytorch-compile" if args.compile else "pytorch", "torch": torch.__version__, "batch": B, "seq": T,
+        "peer": ("pytorch-compile" if args.compile else "pytorch") + ("-autocast-bf16" if args.autocast else ""),
+        "torch": torch.__version__, "batch": B, "seq": T,
         "steps": args.steps, "warmup_steps": args.warmup, "threads": torch.get_num_threads(),
         "vocabulary": cfg["V"], "parameters": sum(p.numel() for p in model.parameters()),
         "tokens_per_second": args.steps * B * T / total, "steady_tokens_per_second": (args.steps - args.warmup) * B * T / steady,
         "first_step_seconds": first, "training_seconds": total, "first_loss": losses[0], "last_loss": losses[-1],
         "rss_after_load_bytes": rss_after_load, "peak_rss_bytes": peak, "rss_growth_bytes": max(0, peak - rss_after_load),
-        "fused_adamw": args.fused,
+        "fused_adamw": args.fused, "autocast": args.autocast, "loss_dtype": loss_dtype, "mean_loss": sum(losses) / len(losses),
     }))
 
 
