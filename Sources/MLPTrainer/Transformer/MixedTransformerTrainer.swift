@@ -11,7 +11,7 @@ import ModelProfile
 import NUMAArena
 
 /// Runs a transformer's `StepProgram` at bf16-mixed (`TransformerTrainer` describes the ops).
-final class MixedTransformerTrainer {
+final class MixedTransformerTrainer: TransformerStepRunner {
     let program: StepProgram
     let model: TransformerModel
     /// Every bf16 tensor at its planned offset (the parameters' `states` there are not used: see `masters`, `states`).
@@ -24,7 +24,7 @@ final class MixedTransformerTrainer {
     let packing: (base: UnsafeMutableRawPointer, bytes: Int)
     private var optimizerStep = 0
     private var pool: WorkerPool?
-    private var job = Job.update
+    private var job = TransformerJob.update
     /// Each part's fp32 work area (`workCount` floats), allocated by `attach`.
     private var work: [UnsafeMutablePointer<Float>] = []
     let workCount: Int
@@ -113,53 +113,27 @@ final class MixedTransformerTrainer {
 
     // MARK: - Running the program
 
-    func trainStep(_ windows: TransformerWindows) -> Double { run(ops: program.ops.indices, windows: windows, training: true) }
+    func beginRun(training: Bool) { gradientScale = training ? 1 / Float(rows) : nil }
 
-    func computeGradients(_ windows: TransformerWindows) -> Double {
-        run(ops: 0..<(program.index(of: .update) ?? program.ops.count), windows: windows, training: true)
+    func loadWindows(_ windows: TransformerWindows) { tensors.load(windows) }
+
+    func rowLoss(_ r: Int) -> Double { Double(BF16.value(tensors.losses[r])) }
+
+    func runUpdate() {
+        optimizerStep += 1
+        dispatch(.update)
     }
 
-    func evaluate(_ windows: TransformerWindows) -> Double {
-        run(ops: 0..<(program.index(of: .loss)! + 1), windows: windows, training: false)
-    }
-
-    private func run(ops: Range<Int>, windows: TransformerWindows, training: Bool) -> Double {
-        var loss = 0.0
-        gradientScale = training ? 1 / Float(rows) : nil
-        for index in ops {
-            lifetimeGuard?.beforeOp(index)
-            let op = program.ops[index]
-            switch op {
-            case .load: tensors.load(windows)
-            case .loss:
-                dispatch(.op(index: index, phase: 0))
-                var sum = 0.0
-                for r in 0..<rows { sum += Double(BF16.value(tensors.losses[r])) }
-                loss = sum / Double(rows)
-            case .update:
-                optimizerStep += 1
-                dispatch(.update)
-            case .forwardPart, .backwardPart, .recomputePart:
-                for phase in 0..<spec.phases(op) { dispatch(.op(index: index, phase: phase)) }
-            case .forward, .backward, .backwardUpdate:
-                preconditionFailure("MixedTransformerTrainer: \(op) is not a transformer's op")
-            }
-            lifetimeGuard?.afterOp(index)
-        }
-        return loss
-    }
+    /// One process: no exchange around a sub-op.
+    func beforeSubOp(_ op: StepOp) {}
+    func afterSubOp(_ op: StepOp) {}
 
     // MARK: - Splitting over the pool
-
-    enum Job {
-        case op(index: Int, phase: Int)
-        case update
-    }
 
     var partCount: Int { pool?.partCount ?? 1 }
     private var splitter: Splitter { Splitter(pool: pool, partCount: partCount) }
 
-    private func dispatch(_ job: Job) {
+    func dispatch(_ job: TransformerJob) {
         self.job = job
         if let pool { pool.run(measured: true) { part in self.runPart(part) } } else { runPart(0) }
     }

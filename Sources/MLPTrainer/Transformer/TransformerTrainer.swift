@@ -8,14 +8,14 @@ import ModelProfile
 /// Runs a transformer's `StepProgram`: `load` gathers B windows of T + 1 tokens, the forward sub-ops (`embed`, and
 /// per block `ln1`, `qkv`, `attn`, `proj`, `ln2`, `fc`, `act`, `fcproj`; `lnf`, `logits`), `loss`, their backward in
 /// reverse, and `update` (the optimizer's rule on every parameter). Kernels: `TransformerKernels`.
-final class TransformerTrainer<T: TrainingScalar> {
+final class TransformerTrainer<T: TrainingScalar>: TransformerStepRunner {
     let program: StepProgram
     let model: TransformerModel
     let tensors: TransformerTensors<T>
     let lifetimeGuard: LifetimeGuard?
     private var optimizerStep = 0
     private var pool: WorkerPool?
-    private var job = Job.update
+    private var job = TransformerJob.update
     /// The loss gradient's scale, 1/(tokens of the global batch), while a training step runs; nil otherwise.
     private(set) var gradientScale: T?
     /// This rank's place among the others (`TransformerTrainer+Ranks`: dp and zero1–3); nil in one process.
@@ -67,58 +67,27 @@ final class TransformerTrainer<T: TrainingScalar> {
 
     typealias Windows = TransformerWindows
 
-    /// One training step: every op of the program. Returns the batch's mean loss per token (nats).
-    func trainStep(_ windows: Windows) -> Double {
-        run(ops: program.ops.indices, windows: windows, training: true)
-    }
-
-    /// Forward, loss and backward: leaves ∂(mean loss)/∂θ in the gradients, parameters unchanged (gradient checks).
-    func computeGradients(_ windows: Windows) -> Double {
-        run(ops: 0..<(program.index(of: .update) ?? program.ops.count), windows: windows, training: true)
-    }
-
-    /// The loss of a batch without touching parameters: `load`, the forward sub-ops and `loss`.
-    func evaluate(_ windows: Windows) -> Double {
-        run(ops: 0..<(program.index(of: .loss)! + 1), windows: windows, training: false)
-    }
-
-    private func run(ops: Range<Int>, windows: Windows, training: Bool) -> Double {
-        var loss = 0.0
+    func beginRun(training: Bool) {
         // Over ranks the mean is over the global batch's tokens: the sum over ranks is then one process's gradient.
         gradientScale = training ? 1 / T(rows * (ranks?.ring.size ?? 1)) : nil
-        for index in ops {
-            lifetimeGuard?.beforeOp(index)
-            let op = program.ops[index]
-            switch op {
-            case .load: tensors.load(windows)
-            case .loss:
-                dispatch(.op(index: index, phase: 0))
-                var sum = 0.0
-                for r in 0..<rows { sum += Double(tensors.losses[r]) }
-                loss = sum / Double(rows)
-            case .update:
-                exchangeGradients()
-                optimizerStep += 1
-                dispatch(.update)
-                gatherUpdatedChunks()
-            case .forwardPart, .backwardPart, .recomputePart:
-                gatherParameters(for: op)
-                for phase in 0..<spec.phases(op) { dispatch(.op(index: index, phase: phase)) }
-                reduceGradients(after: op)
-            case .forward, .backward, .backwardUpdate:
-                preconditionFailure("TransformerTrainer: \(op) is not a transformer's op")
-            }
-            lifetimeGuard?.afterOp(index)
-        }
-        return loss
     }
+
+    func loadWindows(_ windows: TransformerWindows) { tensors.load(windows) }
+
+    func rowLoss(_ r: Int) -> Double { Double(tensors.losses[r]) }
+
+    func runUpdate() {
+        exchangeGradients()
+        optimizerStep += 1
+        dispatch(.update)
+        gatherUpdatedChunks()
+    }
+
+    func beforeSubOp(_ op: StepOp) { gatherParameters(for: op) }
+
+    func afterSubOp(_ op: StepOp) { reduceGradients(after: op) }
 
     // MARK: - Splitting over the pool
-
-    enum Job {
-        case op(index: Int, phase: Int)
-        case update
-    }
 
     func attach(_ pool: WorkerPool) {
         self.pool = pool
@@ -128,7 +97,7 @@ final class TransformerTrainer<T: TrainingScalar> {
     var partCount: Int { pool?.partCount ?? 1 }
     private var splitter: Splitter { Splitter(pool: pool, partCount: partCount) }
 
-    private func dispatch(_ job: Job) {
+    func dispatch(_ job: TransformerJob) {
         self.job = job
         if let pool { pool.run(measured: true) { part in self.runPart(part) } } else { runPart(0) }
     }

@@ -1,0 +1,79 @@
+// The op loop both transformer trainers share (`TransformerTrainer` at fp32 and fp64, `MixedTransformerTrainer` at
+// bf16-mixed): each op of the step program in order, a sub-op's phases dispatched over the worker pool, the lifetime
+// guard around every op. What differs — the loss's element type, the exchange over ranks — is each trainer's.
+
+import ArenaPlanner
+import MemoryBudget
+import ModelProfile
+
+/// A job of the worker pool: one phase of op `index`, or the optimizer's update.
+enum TransformerJob {
+    case op(index: Int, phase: Int)
+    case update
+}
+
+/// A transformer trainer as the op loop sees it.
+protocol TransformerStepRunner: AnyObject {
+    var program: StepProgram { get }
+    var spec: TransformerSpec { get }
+    var lifetimeGuard: LifetimeGuard? { get }
+    /// B·T
+    var rows: Int { get }
+    /// Sets the loss gradient's scale for a training run, clears it for an evaluation.
+    func beginRun(training: Bool)
+    /// The load op: the batch's tokens and targets.
+    func loadWindows(_ windows: TransformerWindows)
+    /// Row r's loss, after the loss op.
+    func rowLoss(_ r: Int) -> Double
+    /// Runs `job` on every part and returns when all are done.
+    func dispatch(_ job: TransformerJob)
+    /// The update op: the optimizer's job with whatever exchange surrounds it.
+    func runUpdate()
+    /// Before and after a sub-op's phases: the exchange over ranks (zero3's gathers, zero2's reductions).
+    func beforeSubOp(_ op: StepOp)
+    func afterSubOp(_ op: StepOp)
+}
+
+extension TransformerStepRunner {
+    /// One training step: every op of the program. Returns the batch's mean loss per token (nats).
+    func trainStep(_ windows: TransformerWindows) -> Double {
+        run(ops: program.ops.indices, windows: windows, training: true)
+    }
+
+    /// Forward, loss and backward: leaves ∂(mean loss)/∂θ in the gradients, parameters unchanged (gradient checks).
+    func computeGradients(_ windows: TransformerWindows) -> Double {
+        run(ops: 0..<(program.index(of: .update) ?? program.ops.count), windows: windows, training: true)
+    }
+
+    /// The loss of a batch without touching parameters: `load`, the forward sub-ops and `loss`.
+    func evaluate(_ windows: TransformerWindows) -> Double {
+        run(ops: 0..<(program.index(of: .loss)! + 1), windows: windows, training: false)
+    }
+
+    /// Ops `ops` of the program in order; the batch's mean loss per token when the loss op is among them, else 0.
+    func run(ops: Range<Int>, windows: TransformerWindows, training: Bool) -> Double {
+        var loss = 0.0
+        beginRun(training: training)
+        for index in ops {
+            lifetimeGuard?.beforeOp(index)
+            let op = program.ops[index]
+            switch op {
+            case .load: loadWindows(windows)
+            case .loss:
+                dispatch(.op(index: index, phase: 0))
+                var sum = 0.0
+                for r in 0..<rows { sum += rowLoss(r) }
+                loss = sum / Double(rows)
+            case .update: runUpdate()
+            case .forwardPart, .backwardPart, .recomputePart:
+                beforeSubOp(op)
+                for phase in 0..<spec.phases(op) { dispatch(.op(index: index, phase: phase)) }
+                afterSubOp(op)
+            case .forward, .backward, .backwardUpdate:
+                preconditionFailure("\(Self.self): \(op) is not a transformer's op")
+            }
+            lifetimeGuard?.afterOp(index)
+        }
+        return loss
+    }
+}
