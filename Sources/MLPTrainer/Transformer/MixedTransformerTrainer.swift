@@ -161,17 +161,13 @@ final class MixedTransformerTrainer: TransformerStepRunner {
                     copy: parameter.values, master: masters[index], gradient: parameter.gradient, states: states[index],
                     range: share(part, parameter.count, granule: 16))
             }
-        case .op(let index, let phase):
-            switch program.ops[index] {
-            case .forwardPart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part)
-            case .recomputePart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part, recomputing: true)
-            case .backwardPart(let layer, let sub): backwardPart(layer: layer, sub: sub, phase: phase, part: part)
-            case .loss:
-                MixedKernels.softmaxCrossEntropy(
-                    logits: tensors.logits, losses: tensors.losses, targets: tensors.targets, vocabulary: vocabulary,
-                    paddedVocabulary: padded, rows: share(part, rows), gradientScale: gradientScale)
-            default: break
-            }
+        case .op(let index, let phase): runOp(index: index, phase: phase, part: part)
         }
+    }
+
+    func lossPart(_ part: Int) {
+        MixedKernels.softmaxCrossEntropy(
+            logits: tensors.logits, losses: tensors.losses, targets: tensors.targets, vocabulary: vocabulary,
+            paddedVocabulary: padded, rows: share(part, rows), gradientScale: gradientScale)
     }
 }

@@ -32,6 +32,10 @@ protocol TransformerStepRunner: AnyObject {
     /// Before and after a sub-op's phases: the exchange over ranks (zero3's gathers, zero2's reductions).
     func beforeSubOp(_ op: StepOp)
     func afterSubOp(_ op: StepOp)
+    /// Part `part`'s share of a sub-op (`TransformerTrainer+Ops`, `MixedTransformerTrainer+Ops`) and of the loss.
+    func forwardPart(layer: Int, sub: Int, part: Int, recomputing: Bool)
+    func backwardPart(layer: Int, sub: Int, phase: Int, part: Int)
+    func lossPart(_ part: Int)
 }
 
 extension TransformerStepRunner {
@@ -48,6 +52,18 @@ extension TransformerStepRunner {
     /// The loss of a batch without touching parameters: `load`, the forward sub-ops and `loss`.
     func evaluate(_ windows: TransformerWindows) -> Double {
         run(ops: 0..<(program.index(of: .loss)! + 1), windows: windows, training: false)
+    }
+
+    /// Part `part`'s share of phase `phase` of op `index`.
+    @inline(__always)
+    func runOp(index: Int, phase: Int, part: Int) {
+        switch program.ops[index] {
+        case .forwardPart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part, recomputing: false)
+        case .recomputePart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part, recomputing: true)
+        case .backwardPart(let layer, let sub): backwardPart(layer: layer, sub: sub, phase: phase, part: part)
+        case .loss: lossPart(part)
+        default: break
+        }
     }
 
     /// Ops `ops` of the program in order; the batch's mean loss per token when the loss op is among them, else 0.

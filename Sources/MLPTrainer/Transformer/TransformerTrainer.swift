@@ -117,18 +117,14 @@ final class TransformerTrainer<T: TrainingScalar>: TransformerStepRunner {
                     parameter.values + valuesStart, gradient: parameter.gradient + gradientStart, states: parameter.states,
                     range: range)
             }
-        case .op(let index, let phase):
-            switch program.ops[index] {
-            case .forwardPart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part)
-            case .recomputePart(let layer, let sub): forwardPart(layer: layer, sub: sub, part: part, recomputing: true)
-            case .backwardPart(let layer, let sub): backwardPart(layer: layer, sub: sub, phase: phase, part: part)
-            case .loss:
-                TransformerKernels.softmaxCrossEntropy(
-                    logits: tensors.logits, losses: tensors.losses, targets: tensors.targets, vocabulary: vocabulary,
-                    paddedVocabulary: padded, rows: share(part, rows), gradientScale: gradientScale)
-            default: break
-            }
+        case .op(let index, let phase): runOp(index: index, phase: phase, part: part)
         }
+    }
+
+    func lossPart(_ part: Int) {
+        TransformerKernels.softmaxCrossEntropy(
+            logits: tensors.logits, losses: tensors.losses, targets: tensors.targets, vocabulary: vocabulary,
+            paddedVocabulary: padded, rows: share(part, rows), gradientScale: gradientScale)
     }
 
     /// Part `part`'s share of `count` (rows in multiples of 8, like the GEMM kernels' tile).
