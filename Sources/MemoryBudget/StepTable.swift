@@ -245,9 +245,13 @@ public struct StepOptions: Sendable, Hashable {
     /// Fuse the update into the backward pass when the optimizer can (`OptimizerKind.canFuseIntoBackward`):
     /// no gradient is stored and there is no update op. Off: gradients are stored and `update` runs.
     public var fusesUpdate: Bool
+    /// Plan the packing workspace of this CPU's AMX bf16 products (`StepTensor.packing`) for a bf16-mixed transformer:
+    /// a run on a CPU with AMX does (`TransformerSession`); an estimate for other hardware does not need it.
+    public var plansPacking: Bool
 
-    public init(parts: Int = 1, fusesUpdate: Bool = true) {
+    public init(parts: Int = 1, fusesUpdate: Bool = true, plansPacking: Bool = false) {
         self.parts = max(1, parts)
         self.fusesUpdate = fusesUpdate
+        self.plansPacking = plansPacking
     }
 }

@@ -215,7 +215,7 @@ public struct StepTable: Sendable {
         var builder = TableBuilder(checked: Checked(context: model.name), optimizer: model.optimizer.kind, fusesUpdate: false)
         let kinds = TransformerKinds(model: model, options: options)
         try kinds.tensors(&builder)
-        if model.precision == .bf16Mixed {
+        if model.precision == .bf16Mixed && options.plansPacking {
             // Each part's packing slice, live for the whole step (no op lists it: CGEMM uses it inside the products).
             let perPart = try model.bf16PackingBytes(builder.checked) / 2
             try builder.add(

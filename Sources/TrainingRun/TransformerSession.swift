@@ -19,7 +19,8 @@ public enum TransformerSession {
     ) throws -> (TextLoader, StepProgram, ArenaPlan) {
         let loader = try TextLoader(model: model, dataPath: dataPath)
         let table = try StepTable(
-            transformer: model, options: StepOptions(parts: threads), textBytes: (loader.trainCount, loader.validationCount))
+            transformer: model, options: StepOptions(parts: threads, plansPacking: BF16.amxEnabled),
+            textBytes: (loader.trainCount, loader.validationCount))
         let program = StepProgram(table: table)
         let buffers = try ranks.map { try program.rankBuffers(strategy: $0.strategy, devices: $0.devices) } ?? program.buffers
         return (loader, program, try TrainingSession.validatedPlan(buffers, alignment: alignment))

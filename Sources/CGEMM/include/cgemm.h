@@ -124,7 +124,8 @@ void memplan_bf16_use_workspace(void *base, size_t bytes);
 
 /// op(A) (m, k) · op(B) (k, n), bf16 operands accumulated in fp32 over the whole k, each result passed through the
 /// epilogue (no fp32 C exists). Returns 1 when the AMX kernel ran, 0 when the portable fp32 loop did (same results up
-/// to the order of the fp32 sums). Each thread packs into a workspace of its own, (⌈m⌉₃₂·(⌈k⌉₃₂ + 32) + ⌈n⌉₃₂·⌈k⌉₃₂)·2 bytes, at
+/// to the order of the fp32 sums). Each thread packs into the workspace lent to it (`memplan_bf16_use_workspace`) when
+/// it is large enough, else into one of its own, (⌈m⌉₃₂·(⌈k⌉₃₂ + 32) + ⌈n⌉₃₂·⌈k⌉₃₂)·2 bytes, at
 /// least 1 MiB, allocated on its first call and grown only for a larger product.
 int memplan_gemm_bf16_epilogue(
     int transA, int transB, int m, int n, int k, const uint16_t *a, int lda, const uint16_t *b, int ldb,

@@ -15,6 +15,7 @@ extension MixedKernels {
     ) {
         let width = (heads + 2 * kvHeads) * headSize
         let channels = heads * headSize
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
         let group = heads / kvHeads
         let scale = 1 / Float(headSize).squareRoot()
         for pair in pairs {
@@ -59,6 +60,7 @@ extension MixedKernels {
     ) {
         let width = (heads + 2 * kvHeads) * headSize
         let channels = heads * headSize
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
         let group = heads / kvHeads
         let scale = 1 / Float(headSize).squareRoot()
         for unit in groups {

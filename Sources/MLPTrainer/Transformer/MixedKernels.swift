@@ -158,6 +158,7 @@ enum MixedKernels {
         _ data: Pointer, table: Source, sign: Float, sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int,
         rows: Range<Int>
     ) {
+        precondition(headSize % 2 == 0, "rotary: head size \(headSize) is odd")
         let half = headSize / 2
         let width = (heads + 2 * kvHeads) * headSize
         for r in rows {
@@ -193,12 +194,13 @@ enum MixedKernels {
         }
     }
 
-    /// dwte[v, c] (+)= Σ_{r: tok[r] = v} dout[r, c] and dwpe[t, c] = Σ_{r mod T = t} dout[r, c], for c in `columns`:
+    /// dwte[v, c] (+)= Σ_{r: tok[r] = v} dout[r, c] and dwpe[t, c] = Σ_{r mod T = t} dout[r, c] (0 for T ≤ t < maxT),
+    /// for c in `columns`:
     /// each sum in fp32 (blocks of 64 tokens × 64 columns in `work`), added to dwte once (`addsToTable`: the tied head's
     /// share is there; else dwte's columns are overwritten, 0 for tokens absent). Split: by columns.
     static func embeddingBackward(
         dwte: Pointer, dwpe: Pointer?, dout: Source, tokens: UnsafePointer<Int32>, paddedVocabulary: Int,
-        sequenceLength: Int, channels: Int, rowCount: Int, columns: Range<Int>, addsToTable: Bool,
+        sequenceLength: Int, contextLength: Int, channels: Int, rowCount: Int, columns: Range<Int>, addsToTable: Bool,
         work: UnsafeMutablePointer<Float>
     ) {
         var c0 = columns.lowerBound
@@ -233,6 +235,9 @@ enum MixedKernels {
                 r += sequenceLength
             }
             for j in 0..<columns.count { dwpe[t * channels + columns.lowerBound + j] = bf16(sums[j]) }
+        }
+        for t in sequenceLength..<max(sequenceLength, contextLength) {
+            (dwpe + t * channels + columns.lowerBound).update(repeating: 0, count: columns.count)
         }
     }
 

@@ -97,7 +97,8 @@ extension MixedTransformerTrainer {
         if layer == 1 {
             M.embeddingBackward(
                 dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens,
-                paddedVocabulary: padded, sequenceLength: sequence, channels: c, rowCount: rows, columns: share(part, c),
+                paddedVocabulary: padded, sequenceLength: sequence, contextLength: spec.contextLength, channels: c,
+                rowCount: rows, columns: share(part, c),
                 addsToTable: spec.tiedEmbeddings, work: work)
             return
         }

@@ -20,8 +20,9 @@ final class MixedTransformerTrainer: TransformerStepRunner {
     let masters: [UnsafeMutablePointer<Float>]
     let states: [[UnsafeMutablePointer<Float>]]
     let lifetimeGuard: LifetimeGuard?
-    /// The plan's packing workspace (`StepTensor.packing`): part p's slice of `bytes` starts at base + p·bytes.
-    let packing: (base: UnsafeMutableRawPointer, bytes: Int)
+    /// The plan's packing workspace (`StepTensor.packing`, planned where AMX runs): part p's slice of `bytes` starts at
+    /// base + p·bytes. Without it (the portable path) the products pack nothing.
+    let packing: (base: UnsafeMutableRawPointer, bytes: Int)?
     private var optimizerStep = 0
     private var pool: WorkerPool?
     private var job = TransformerJob.update
@@ -44,14 +45,13 @@ final class MixedTransformerTrainer: TransformerStepRunner {
             guard let index = program.index(of: id) else { preconditionFailure("MixedTransformerTrainer: the plan has no \(id)") }
             return arena.pointer(at: plan.offsets[index], count: plan.requests[index].byteCount / 4, as: Float.self)
         }
-        guard let slot = program.index(of: TensorID(.packing)) else {
-            preconditionFailure("MixedTransformerTrainer: the plan has no packing workspace")
+        packing = program.index(of: TensorID(.packing)).map { slot in
+            let spec = program.table.spec(TensorID(.packing))!
+            return (
+                UnsafeMutableRawPointer(arena.pointer(at: plan.offsets[slot], count: spec.byteCount, as: UInt8.self)),
+                spec.byteCount / max(1, spec.shape[0])
+            )
         }
-        let spec = program.table.spec(TensorID(.packing))!
-        packing = (
-            UnsafeMutableRawPointer(arena.pointer(at: plan.offsets[slot], count: spec.byteCount, as: UInt8.self)),
-            spec.byteCount / max(1, spec.shape[0])
-        )
         let stateCount = model.optimizer.kind.stateTensorsPerParameter
         masters = program.table.parameterIDs.map { float($0.master) }
         states = program.table.parameterIDs.map { id in (0..<stateCount).map { float(id.state($0)) } }
@@ -73,9 +73,11 @@ final class MixedTransformerTrainer: TransformerStepRunner {
 
     /// Attaches the pool and allocates each part's work area.
     func attach(_ pool: WorkerPool) {
-        precondition(
-            pool.partCount * packing.bytes <= program.table.spec(TensorID(.packing))!.byteCount,
-            "MixedTransformerTrainer: \(pool.partCount) parts, a packing workspace planned for fewer")
+        if let packing {
+            precondition(
+                pool.partCount * packing.bytes <= program.table.spec(TensorID(.packing))!.byteCount,
+                "MixedTransformerTrainer: \(pool.partCount) parts, a packing workspace planned for fewer")
+        }
         self.pool = pool
         allocateWork(parts: pool.partCount)
         pool.setBody { [unowned self] part in self.runPart(part) }
@@ -151,7 +153,7 @@ final class MixedTransformerTrainer: TransformerStepRunner {
     /// Part `part` of the current job, its products packing in the part's slice of the planned workspace (lent to the
     /// thread for the job only: another trainer may lend it its own next).
     private func runPart(_ part: Int) {
-        memplan_bf16_use_workspace(packing.base + part * packing.bytes, packing.bytes)
+        if let packing { memplan_bf16_use_workspace(packing.base + part * packing.bytes, packing.bytes) }
         defer { memplan_bf16_use_workspace(nil, 0) }
         switch job {
         case .update:
