@@ -55,6 +55,10 @@ public enum BF16 {
             != 0
     }
 
+    /// The record's name for the kernels that ran a bf16-mixed step's products (`throughput.gemm_kernels`):
+    /// `memplan-amx-bf16` (AMX tiles) or `memplan-bf16-fp32` (the same bf16 values multiplied in fp32).
+    public static func productKernels(amx: Bool) -> String { amx ? "memplan-amx-bf16" : "memplan-bf16-fp32" }
+
     /// The fp32 value of a bf16 pattern (exact).
     @inline(__always)
     public static func value(_ bits: UInt16) -> Float { memplan_bf16_value(bits) }

@@ -193,6 +193,6 @@ public final class StepEngine {
     public var mixedProductKernel: String? {
         guard case .mixed(let trainer) = storage else { return nil }
         let counts = trainer.productCounts
-        return counts.all > 0 && counts.portable == 0 ? "memplan-amx-bf16" : "memplan-bf16-fp32"
+        return BF16.productKernels(amx: counts.all > 0 && counts.portable == 0)
     }
 }

@@ -9,7 +9,7 @@ extension TransformerModel {
     /// N = B·T; attention's per-head scores and ∂P (T, T, HS) and the products with P or ∂S (T, HS, T).
     public var bf16ProductShapes: [(m: Int, n: Int, k: Int)] {
         let (c, n, t) = (spec.hiddenSize, batchSize * sequenceLength, sequenceLength)
-        let fcWidth = spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
+        let fcWidth = spec.fcWidth
         var shapes: [(m: Int, n: Int, k: Int)] = [(t, t, spec.headSize), (t, spec.headSize, t)]
         for (inputs, outputs) in [
             (c, spec.qkvWidth), (c, c), (c, fcWidth), (spec.feedForwardSize, c), (c, spec.paddedVocabularySize),

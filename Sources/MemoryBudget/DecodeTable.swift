@@ -92,7 +92,7 @@ public struct DecodeTable: Sendable {
         kvBytesPerToken = try checked.multiply(
             2 * float.byteCount, spec.layerCount, keyValueWidth, what: "the KV cache's bytes per token")
         var builder = TableBuilder(checked: checked, optimizer: .sgd, fusesUpdate: true)
-        let fcWidth = spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
+        let fcWidth = spec.fcWidth
         let declared: [(DecodeTensor, [Int], ElementType, BufferCategory, Bool)] = [
             (.kvCache, [spec.contextLength, spec.layerCount, 2, keyValueWidth], float, .kvCache, true),
             (.tokens, [spec.contextLength], .int32, .inputs, true),

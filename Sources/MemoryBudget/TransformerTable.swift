@@ -88,7 +88,7 @@ struct TransformerKinds {
     /// The residual stream entering block k: the embedding's output, or the previous block's.
     func input(of k: Int) -> TensorID { k == 2 ? embedding(.output) : block(k - 1, .output) }
     var hasShift: Bool { spec.norm == .layer }
-    var fcWidth: Int { spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize }
+    var fcWidth: Int { spec.fcWidth }
 
     // MARK: - Tensors
 

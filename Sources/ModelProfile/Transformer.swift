@@ -96,6 +96,9 @@ public struct TransformerSpec: Sendable, Codable, Hashable {
     /// Columns of the fused q, k, v projection: (NH + 2·NKV)·HS.
     public var qkvWidth: Int { (headCount + 2 * keyValueHeadCount) * headSize }
 
+    /// Columns of the feed-forward network's first projection: I, or 2I for SwiGLU's gate | up.
+    public var fcWidth: Int { feedForward == .swiglu ? 2 * feedForwardSize : feedForwardSize }
+
     /// Checks the shape: every size positive, NH divides C, NKV divides NH, V ≤ Vp; throws the first problem.
     public func validate() throws(ModelError) {
         for (what, value) in [

@@ -75,7 +75,7 @@ extension Memplan {
                 "samples_per_second": results, "ceiling_samples_per_second": best, "flops_per_sample": flops,
                 "gflops": best * flops / 1e9, "blas_core": BLASInfo.coreName,
                 "gemm_kernels": precision == .bf16Mixed
-                    ? (BF16.amxEnabled ? "memplan-amx-bf16" : "memplan-bf16-fp32") : BLASInfo.gemmKernels,
+                    ? BF16.productKernels(amx: BF16.amxEnabled) : BLASInfo.gemmKernels,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))

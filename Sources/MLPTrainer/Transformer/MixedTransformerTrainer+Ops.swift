@@ -43,7 +43,7 @@ extension MixedTransformerTrainer {
         }
         let block = recomputing ? tensors.recomputedBlocks[layer - 2] : tensors.blocks[layer - 2]
         let inner = spec.feedForwardSize
-        let fcWidth = spec.feedForward == .swiglu ? 2 * inner : inner
+        let fcWidth = spec.fcWidth
         switch BlockPart(rawValue: sub)! {
         case .norm1:
             M.normForward(
@@ -116,7 +116,7 @@ extension MixedTransformerTrainer {
         }
         let block = tensors.recomputedBlocks[layer - 2]
         let inner = spec.feedForwardSize
-        let fcWidth = spec.feedForward == .swiglu ? 2 * inner : inner
+        let fcWidth = spec.fcWidth
         let r = productRows(part)
         switch BlockPart(rawValue: sub)! {
         case .fcProjection:

@@ -5,7 +5,6 @@
 
 import ArenaPlanner
 import CGEMM
-import Foundation
 import MemoryBudget
 import ModelProfile
 import NUMAArena
@@ -57,9 +56,8 @@ final class MixedTransformerTrainer: TransformerStepRunner {
         states = program.table.parameterIDs.map { id in (0..<stateCount).map { float(id.state($0)) } }
         (batch, sequence, channels) = (model.batchSize, model.sequenceLength, model.spec.hiddenSize)
         (vocabulary, padded) = (model.spec.vocabularySize, model.spec.paddedVocabularySize)
-        let shape = model.spec
-        let fcWidth = shape.feedForward == .swiglu ? 2 * shape.feedForwardSize : shape.feedForwardSize
-        workCount = MixedKernels.workCount(widest: max(channels, fcWidth, padded, shape.qkvWidth, sequence, 256))
+        workCount = MixedKernels.workCount(
+            widest: max(channels, model.spec.fcWidth, padded, model.spec.qkvWidth, sequence, 256))
         allocateWork(parts: 1)
     }
 
@@ -101,13 +99,8 @@ final class MixedTransformerTrainer: TransformerStepRunner {
             for state in states[index] { state.update(repeating: 0, count: count) }
         }
         if let rope = tensors.rope {
-            let (headSize, half) = (spec.headSize, spec.headSize / 2)
-            for t in 0..<spec.contextLength {
-                for i in 0..<half {
-                    let angle = Double(t) * Foundation.pow(10_000, -2 * Double(i) / Double(headSize))
-                    rope[t * headSize + i] = BF16.rounded(Float(Foundation.cos(angle)))
-                    rope[t * headSize + half + i] = BF16.rounded(Float(Foundation.sin(angle)))
-                }
+            TransformerKernels.rotaryTable(rope, maxSequenceLength: spec.contextLength, headSize: spec.headSize) {
+                BF16.rounded(Float($0))
             }
         }
         optimizerStep = 0

@@ -136,7 +136,7 @@ final class TransformerDecoder<T: TrainingScalar> {
     private func forward(at t: Int) {
         let (c, one) = (spec.hiddenSize, 0..<1)
         let (heads, kvHeads, headSize) = (spec.headCount, spec.keyValueHeadCount, spec.headSize)
-        let fcWidth = spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
+        let fcWidth = spec.fcWidth
         let keyValueWidth = kvHeads * headSize
         // One-row views at position t: the kernels take row r's position as r mod T, so T = 1 and the tables start at t.
         K.embeddingForward(

@@ -138,7 +138,7 @@ public final class TransformerEngine {
     /// CGEMM enables them: every product's workspace is reserved before the first step), nil otherwise.
     public var mixedProductKernel: String? {
         guard case .mixed = storage else { return nil }
-        return BF16.amxEnabled ? "memplan-amx-bf16" : "memplan-bf16-fp32"
+        return BF16.productKernels(amx: BF16.amxEnabled)
     }
 
     /// What the lifetime guard found (empty without it).

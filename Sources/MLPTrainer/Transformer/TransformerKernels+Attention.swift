@@ -206,14 +206,22 @@ extension TransformerKernels {
         _ table: UnsafeMutablePointer<T>,  // (maxT, HS)
         maxSequenceLength: Int, headSize: Int, base: Double = 10_000
     ) {
+        rotaryTable(table, maxSequenceLength: maxSequenceLength, headSize: headSize, base: base) { T($0) }
+    }
+
+    /// The rotary table with each value stored as `element(value)` (bf16-mixed stores bf16 patterns).
+    static func rotaryTable<E>(
+        _ table: UnsafeMutablePointer<E>,  // (maxT, HS)
+        maxSequenceLength: Int, headSize: Int, base: Double = 10_000, element: (Double) -> E
+    ) {
         precondition(headSize % 2 == 0, "rotaryTable: head size \(headSize) is odd")
         let half = headSize / 2
         for t in 0..<maxSequenceLength {
             let row = table + t * headSize
             for i in 0..<half {
                 let angle = Double(t) * Foundation.pow(base, -2 * Double(i) / Double(headSize))
-                row[i] = T(Foundation.cos(angle))
-                row[half + i] = T(Foundation.sin(angle))
+                row[i] = element(Foundation.cos(angle))
+                row[half + i] = element(Foundation.sin(angle))
             }
         }
     }

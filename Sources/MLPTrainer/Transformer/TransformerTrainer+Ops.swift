@@ -40,9 +40,7 @@ extension TransformerTrainer {
             return
         }
         let block = recomputing ? tensors.recomputedBlocks[layer - 2] : tensors.blocks[layer - 2]
-        let (qkvWidth, inner, fcWidth) = (
-            spec.qkvWidth, spec.feedForwardSize, spec.feedForward == .swiglu ? 2 * spec.feedForwardSize : spec.feedForwardSize
-        )
+        let (qkvWidth, inner, fcWidth) = (spec.qkvWidth, spec.feedForwardSize, spec.fcWidth)
         switch BlockPart(rawValue: sub)! {
         case .norm1:
             norm(
@@ -142,7 +140,7 @@ extension TransformerTrainer {
         }
         let block = tensors.recomputedBlocks[layer - 2]
         let (qkvWidth, inner) = (spec.qkvWidth, spec.feedForwardSize)
-        let fcWidth = spec.feedForward == .swiglu ? 2 * inner : inner
+        let fcWidth = spec.fcWidth
         switch BlockPart(rawValue: sub)! {
         case .fcProjection:
             linearBackward(
