@@ -52,35 +52,3 @@ public struct DecodeProgram: Sendable {
         return plan
     }
 }
-
-extension BufferRequest {
-    /// One buffer per tensor, in order: persistent tensors live at every op, the others from the first op that reads
-    /// or writes them to the last (inclusive), as `StepProgram` derives them.
-    ///
-    /// - Precondition: every op touches only declared tensors, and every non-persistent tensor is touched.
-    public static func lifetimes(of tensors: [TensorSpec], ops: [OpAccess]) -> [BufferRequest] {
-        let last = max(0, ops.count - 1)
-        let declared = Set(tensors.map(\.id))
-        var first: [TensorID: Int] = [:]
-        var final: [TensorID: Int] = [:]
-        for (index, access) in ops.enumerated() {
-            for id in access.touched {
-                precondition(declared.contains(id), "lifetimes: \(access.name) touches \(id), which no tensor declares")
-                if first[id] == nil { first[id] = index }
-                final[id] = index
-            }
-        }
-        return tensors.map { spec in
-            let lifetime: ClosedRange<Int>
-            if spec.isPersistent {
-                lifetime = 0...last
-            } else {
-                guard let start = first[spec.id], let end = final[spec.id] else {
-                    preconditionFailure("lifetimes: no op touches \(spec.name); a table declared a tensor it never uses")
-                }
-                lifetime = start...end
-            }
-            return BufferRequest(name: spec.name, byteCount: spec.byteCount, lifetime: lifetime, category: spec.category)
-        }
-    }
-}

@@ -50,34 +50,9 @@ public struct StepProgram: Sendable {
         self.table = table
         ops = table.ops.map(\.op)
         opNames = table.ops.map(\.name)
-        let last = max(0, table.ops.count - 1)
-        var first: [TensorID: Int] = [:]
-        var final: [TensorID: Int] = [:]
-        for (index, access) in table.ops.enumerated() {
-            for id in access.touched {
-                if first[id] == nil { first[id] = index }
-                final[id] = index
-            }
-        }
-        buffers = table.tensors.map { spec in
-            let lifetime: ClosedRange<Int>
-            if spec.isPersistent {
-                lifetime = 0...last
-            } else {
-                guard let start = first[spec.id], let end = final[spec.id] else {
-                    preconditionFailure("StepProgram: no op touches \(spec.name); a kind declared a tensor it never uses")
-                }
-                lifetime = start...end
-            }
-            return BufferRequest(name: spec.name, byteCount: spec.byteCount, lifetime: lifetime, category: spec.category)
-        }
+        buffers = BufferRequest.lifetimes(of: table.tensors, ops: table.ops)
         ids = table.tensors.map(\.id)
         indexByID = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
-        for access in table.ops {
-            for id in access.touched {
-                precondition(indexByID[id] != nil, "StepProgram: \(access.op) touches \(id), which no kind declared")
-            }
-        }
     }
 
     /// The buffer index of a tensor, if the program has it.

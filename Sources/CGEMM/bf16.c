@@ -18,6 +18,8 @@
 #include <immintrin.h>
 #include <pthread.h>
 
+#include "thread_buffer.h"
+
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 enum { BF16_MR = 8, BF16_NR = 32, BF16_KC = 256, BF16_NC = 512 };
 enum { BF16_PACK_B_BYTES = BF16_NC * BF16_KC * 2, BF16_PACK_A_BYTES = BF16_MR * BF16_KC * 2 };
@@ -39,14 +41,7 @@ int memplan_bf16_enabled(void) {
 }
 
 /// This thread's packing buffers (B's panels, then A's): allocated on its first call, freed when the thread exits.
-static uint16_t *bf16Workspace(void) {
-    void *buffer = pthread_getspecific(bf16WorkspaceKey);
-    if (buffer == NULL) {
-        buffer = aligned_alloc(64, BF16_PACK_B_BYTES + BF16_PACK_A_BYTES);
-        if (buffer != NULL) pthread_setspecific(bf16WorkspaceKey, buffer);
-    }
-    return buffer;
-}
+static uint16_t *bf16Workspace(void) { return memplan_thread_buffer(bf16WorkspaceKey, BF16_PACK_B_BYTES + BF16_PACK_A_BYTES); }
 
 TARGET_BF16 static void bf16_round_avx512(const float *source, uint16_t *target, long count) {
     long i = 0;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "thread_buffer.h"
+
 #define TARGET __attribute__((target("avx512f,fma")))
 enum { KC = 128, WORKSPACE_B_BYTES = 512 * 1024, WORKSPACE_A_BYTES = 16 * 1024 };
 
@@ -58,6 +60,27 @@ TARGET static inline void transpose_f64(__m512d r[8]) {
         r[i + 4] = _mm512_shuffle_f64x2(u[i], u[i + 4], 0xdd);
     }
 }
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t workspaceKey;
+static int enabled;
+
+static void initialize(void) {
+    const char *choice = getenv("MEMPLAN_GEMM");
+    __builtin_cpu_init();
+    enabled = __builtin_cpu_supports("avx512f") && !(choice != NULL && strcmp(choice, "blas") == 0);
+    pthread_key_create(&workspaceKey, free);
+}
+
+int memplan_gemm_enabled(void) {
+    pthread_once(&once, initialize);
+    return enabled;
+}
+
+int memplan_gemm_takes(int m, int n, int k) { return m >= 16 && n >= 16 && k >= 16; }
+
+/// This thread's packing buffer (`memplan_thread_buffer`).
+static void *workspace(void) { return memplan_thread_buffer(workspaceKey, WORKSPACE_B_BYTES + WORKSPACE_A_BYTES); }
 
 #define T float
 #define V __m512
@@ -116,64 +139,6 @@ TARGET static inline void transpose_f64(__m512d r[8]) {
 #define V_ZERO _mm512_setzero_pd
 #define V_TRANSPOSE transpose_f64
 #include "gemm_impl.inc"
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static pthread_key_t workspaceKey;
-static int enabled;
-
-static void initialize(void) {
-    const char *choice = getenv("MEMPLAN_GEMM");
-    __builtin_cpu_init();
-    enabled = __builtin_cpu_supports("avx512f") && !(choice != NULL && strcmp(choice, "blas") == 0);
-    pthread_key_create(&workspaceKey, free);
-}
-
-int memplan_gemm_enabled(void) {
-    pthread_once(&once, initialize);
-    return enabled;
-}
-
-int memplan_gemm_takes(int m, int n, int k) { return m >= 16 && n >= 16 && k >= 16; }
-
-/// This thread's packing buffer: allocated on its first call, freed by the key's destructor when the thread exits.
-static void *workspace(void) {
-    void *buffer = pthread_getspecific(workspaceKey);
-    if (buffer == NULL) {
-        buffer = aligned_alloc(64, WORKSPACE_B_BYTES + WORKSPACE_A_BYTES);
-        if (buffer != NULL) pthread_setspecific(workspaceKey, buffer);
-    }
-    return buffer;
-}
-
-int memplan_gemm_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
-                     float beta, float *c, int ldc) {
-    return memplan_gemm_fused_f32(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, 0, NULL, 0);
-}
-
-int memplan_gemm_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
-                     double beta, double *c, int ldc) {
-    return memplan_gemm_fused_f64(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, 0, NULL, 0);
-}
-
-int memplan_gemm_fused_f32(int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
-                           float beta, float *c, int ldc, const float *bias, int relu, const float *gate, int ldg) {
-    if (!memplan_gemm_enabled() || !memplan_gemm_takes(m, n, k)) return 0;
-    float *buffer = workspace();
-    if (buffer == NULL) return 0;
-    epilogue_f32 post = {bias, relu, gate, ldg};
-    gemm_f32(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffer, bias != NULL || relu || gate != NULL ? &post : NULL);
-    return 1;
-}
-
-int memplan_gemm_fused_f64(int transA, int transB, int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb,
-                           double beta, double *c, int ldc, const double *bias, int relu, const double *gate, int ldg) {
-    if (!memplan_gemm_enabled() || !memplan_gemm_takes(m, n, k)) return 0;
-    double *buffer = workspace();
-    if (buffer == NULL) return 0;
-    epilogue_f64 post = {bias, relu, gate, ldg};
-    gemm_f64(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffer, bias != NULL || relu || gate != NULL ? &post : NULL);
-    return 1;
-}
 
 #else  // not x86-64: BLAS does every product
 

@@ -5,8 +5,16 @@ import ArenaPlanner
 import MemoryBudget
 import ModelProfile
 
+/// Sizes a model's planned arena by batch: what capacity searches over.
+public protocol BatchSizing {
+    /// The planned arena at batch `batch`, data included.
+    func arenaBytes(batch: Int) throws -> Int
+    /// The largest batch whose planned arena is at most `limit` bytes (0 when batch 1 does not fit), and that arena.
+    func maximumBatch(limit: Int) -> (batch: Int, arenaBytes: Int?)
+}
+
 /// The arena a model needs at a batch size, from the plan (the dataset included when `data` is given).
-public struct ArenaSizer: Sendable {
+public struct ArenaSizer: Sendable, BatchSizing {
     public let model: Model
     public let data: DataShape?
     public let alignment: Int
@@ -66,7 +74,7 @@ public struct ArenaSizer: Sendable {
 
 /// The arena a transformer needs, from the plan of its step (`StepTable(transformer:)`), at a batch, a sequence length
 /// or a depth.
-public struct TransformerSizer: Sendable {
+public struct TransformerSizer: Sendable, BatchSizing {
     public let model: TransformerModel
     public let alignment: Int
 

@@ -145,12 +145,8 @@ public enum CapacityAnalysis {
                     }
             case .exact(let model):
                 let sizer = ArenaSizer(model: model, data: data)
-                let best = sizer.maximumBatch(limit: machineLimit)
-                capacity.maxBatchMachine = best.batch
-                capacity.arenaBytesAtMaxBatch = best.arenaBytes
-                capacity.maxBatchPerNode = perDistinctLimit(nodeLimits) { sizer.maximumBatch(limit: $0).batch }
-                capacity.bytesAtProfileBatch = try? sizer.arenaBytes(batch: model.batchSize)
-                capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
+                sizeBatches(
+                    &capacity, sizer: sizer, profileBatch: model.batchSize, machineLimit: machineLimit, nodeLimits: nodeLimits)
                 if let scale = sizer.maximumScale(limit: machineLimit) {
                     capacity.maxScale = scale
                     if let scaled = try? sizer.scaled(by: scale) {
@@ -159,24 +155,14 @@ public enum CapacityAnalysis {
                     }
                     scalingRule = "every hidden layer's width × k (rounded), input and output fixed, at the profile's batch"
                 }
-                capacity.curve = curvePoints(upTo: max(model.batchSize, capacity.maxBatchMachine)).compactMap { batch in
-                    (try? sizer.arenaBytes(batch: batch)).map { (batch, $0) }
-                }
                 if let data, dataBytes == 0 {
                     // Reported for the first precision listed.
                     dataBytes = try StepTable(model: model, data: data).bytes(of: .data)
                 }
             case .transformer(let model):
                 let sizer = TransformerSizer(model: model)
-                let best = sizer.maximumBatch(limit: machineLimit)
-                capacity.maxBatchMachine = best.batch
-                capacity.arenaBytesAtMaxBatch = best.arenaBytes
-                capacity.maxBatchPerNode = perDistinctLimit(nodeLimits) { sizer.maximumBatch(limit: $0).batch }
-                capacity.bytesAtProfileBatch = try? sizer.arenaBytes(batch: model.batchSize)
-                capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
-                capacity.curve = curvePoints(upTo: max(model.batchSize, capacity.maxBatchMachine)).compactMap { batch in
-                    (try? sizer.arenaBytes(batch: batch)).map { (batch, $0) }
-                }
+                sizeBatches(
+                    &capacity, sizer: sizer, profileBatch: model.batchSize, machineLimit: machineLimit, nodeLimits: nodeLimits)
                 if capacity.maxBatchMachine > 0 {
                     capacity.transformerLimits = TransformerLimits.search(
                         model, machineLimit: machineLimit, nodeLimits: nodeLimits)
@@ -211,6 +197,23 @@ public enum CapacityAnalysis {
     }
 
     /// `search` of each node's limit, run once per distinct limit: a machine of 4,096 identical nodes is one search.
+    /// An exactly sized model's batch answers: the largest batch whose planned arena fits the machine and each node,
+    /// the arena at that batch and at the profile's, the machines the profile's batch needs, and the batch curve.
+    static func sizeBatches(
+        _ capacity: inout PrecisionCapacity, sizer: some BatchSizing, profileBatch: Int, machineLimit: Int,
+        nodeLimits: [Int: Int]
+    ) {
+        let best = sizer.maximumBatch(limit: machineLimit)
+        capacity.maxBatchMachine = best.batch
+        capacity.arenaBytesAtMaxBatch = best.arenaBytes
+        capacity.maxBatchPerNode = perDistinctLimit(nodeLimits) { sizer.maximumBatch(limit: $0).batch }
+        capacity.bytesAtProfileBatch = try? sizer.arenaBytes(batch: profileBatch)
+        capacity.machinesNeeded = capacity.bytesAtProfileBatch.map { machinesNeeded($0, usable: machineLimit) }
+        capacity.curve = curvePoints(upTo: max(profileBatch, capacity.maxBatchMachine)).compactMap { batch in
+            (try? sizer.arenaBytes(batch: batch)).map { (batch, $0) }
+        }
+    }
+
     static func perDistinctLimit(_ limits: [Int: Int], _ search: (Int) -> Int) -> [Int: Int] {
         var answers: [Int: Int] = [:]
         return limits.mapValues { limit in

@@ -273,55 +273,22 @@ public enum Network: Sendable, Hashable {
     case mlp(Model)
     case transformer(TransformerModel)
 
-    public var name: String {
+    /// The network's model, whatever its kind.
+    public var trained: any TrainableNetwork {
         switch self {
-        case .mlp(let model): model.name
-        case .transformer(let model): model.name
+        case .mlp(let model): model
+        case .transformer(let model): model
         }
     }
 
-    public var precision: Precision {
-        switch self {
-        case .mlp(let model): model.precision
-        case .transformer(let model): model.precision
-        }
-    }
-
-    public var batchSize: Int {
-        switch self {
-        case .mlp(let model): model.batchSize
-        case .transformer(let model): model.batchSize
-        }
-    }
-
-    public var optimizer: Optimizer {
-        switch self {
-        case .mlp(let model): model.optimizer
-        case .transformer(let model): model.optimizer
-        }
-    }
-
-    public var epochs: Int {
-        switch self {
-        case .mlp(let model): model.epochs
-        case .transformer(let model): model.epochs
-        }
-    }
-
-    public var seed: UInt64 {
-        switch self {
-        case .mlp(let model): model.seed
-        case .transformer(let model): model.seed
-        }
-    }
-
+    public var name: String { trained.name }
+    public var precision: Precision { trained.precision }
+    public var batchSize: Int { trained.batchSize }
+    public var optimizer: Optimizer { trained.optimizer }
+    public var epochs: Int { trained.epochs }
+    public var seed: UInt64 { trained.seed }
     /// The loss scaling the step uses: the profile's `loss_scaling`, or the precision's default.
-    public var lossScaling: LossScaling {
-        switch self {
-        case .mlp(let model): model.effectiveLossScaling
-        case .transformer(let model): model.effectiveLossScaling
-        }
-    }
+    public var lossScaling: LossScaling { trained.effectiveLossScaling }
 
     public var isTransformer: Bool {
         if case .transformer = self { true } else { false }

@@ -129,16 +129,7 @@ struct JSONParser {
             }
             position += 1
             members.append(JSONMember(key: key, value: try value(depth: depth)))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("the text ends inside an object") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return .object(members)
-            } else {
-                throw error("expected ',' or '}' in an object, found \(describeNext())")
-            }
+            if try endsAfterEntry(closedBy: "}", inside: "an object") { return .object(members) }
         }
     }
 
@@ -153,17 +144,21 @@ struct JSONParser {
         }
         while true {
             elements.append(try value(depth: depth))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("the text ends inside an array") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return .array(elements)
-            } else {
-                throw error("expected ',' or ']' in an array, found \(describeNext())")
-            }
+            if try endsAfterEntry(closedBy: "]", inside: "an array") { return .array(elements) }
         }
+    }
+
+    /// After an object's member or an array's element: consumes the ',' before the next one (false) or the closing
+    /// `close` (true).
+    private mutating func endsAfterEntry(closedBy close: Unicode.Scalar, inside what: String) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("the text ends inside \(what)") }
+        let byte = bytes[position]
+        guard byte == UInt8(ascii: ",") || byte == UInt8(ascii: close) else {
+            throw error("expected ',' or '\(close)' in \(what), found \(describeNext())")
+        }
+        position += 1
+        return byte == UInt8(ascii: close)
     }
 
     /// The literal text of a number.

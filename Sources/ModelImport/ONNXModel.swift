@@ -110,11 +110,8 @@ public struct ONNXGraph: Sendable {
     public var valueInfo: [ONNXValueInfo] = []
 
     mutating func decode(_ reader: inout ProtobufReader) throws(ImportError) {
-        let path = reader.path
         func check(_ count: Int, _ what: String) throws(ImportError) {
-            guard count < ONNXModel.maximumListCount else {
-                throw .countLimit(path: path, what: what, limit: ONNXModel.maximumListCount)
-            }
+            try reader.expectRoom(count, limit: ONNXModel.maximumListCount, for: what)
         }
         while !reader.isAtEnd {
             let (number, wire) = try reader.field()
@@ -172,11 +169,8 @@ public struct ONNXNode: Sendable {
     public var displayName: String { name.isEmpty ? (outputs.first ?? "") : name }
 
     init(_ reader: inout ProtobufReader) throws(ImportError) {
-        let path = reader.path
         func check(_ count: Int, _ what: String) throws(ImportError) {
-            guard count < ONNXModel.maximumPerNode else {
-                throw .countLimit(path: path, what: what, limit: ONNXModel.maximumPerNode)
-            }
+            try reader.expectRoom(count, limit: ONNXModel.maximumPerNode, for: what)
         }
         while !reader.isAtEnd {
             let (number, wire) = try reader.field()

@@ -140,6 +140,11 @@ struct ProtobufReader {
         }
     }
 
+    /// Checks that a list of `count` entries may take one more: `count < limit` (a list past it marks a corrupt file).
+    func expectRoom(_ count: Int, limit: Int, for what: String) throws(ImportError) {
+        guard count < limit else { throw .countLimit(path: path, what: what, limit: limit) }
+    }
+
     /// Checks that a field has the wire type its declaration says.
     func expect(_ wire: WireType, _ expected: WireType, field: String) throws(ImportError) {
         guard wire == expected else {

@@ -103,9 +103,6 @@ public struct Model: Sendable, Codable, Hashable {
     /// The profile's `loss_scaling`; nil: the precision's default (`LossScaling.defaultScaling(for:)`).
     public var lossScaling: LossScaling?
 
-    /// The loss scaling the run uses: the profile's, or the precision's default.
-    public var effectiveLossScaling: LossScaling { lossScaling ?? .defaultScaling(for: precision) }
-
     /// Builds and validates a model; see the type's invariants.
     public init(
         name: String, inputShape: [Int], layers: [LayerSpec], loss: Loss, metrics: [Metric] = [],

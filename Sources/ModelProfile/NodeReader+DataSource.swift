@@ -130,14 +130,7 @@ extension NodeReader {
                     location(node), "the CSV has \(targets) target column(s), but the output layer has \(outputWidth) unit(s)")
             }
             let header = try data["header"].map { try bool($0, field: "header") } ?? false
-            var testFraction = 0.2
-            if let fractionNode = data["test_fraction"] {
-                testFraction = try real(fractionNode, field: "test_fraction")
-                guard testFraction > 0, testFraction < 1 else {
-                    throw ProfileError.invalidValue(
-                        location(fractionNode), field: "test_fraction", value: "\(testFraction)", reason: "must be in (0, 1)")
-                }
-            }
+            let testFraction = try fraction(data["test_fraction"], field: "test_fraction", fallback: 0.2)
             return .csv(path: path, targetColumns: targets, hasHeader: header, testFraction: testFraction)
         }
     }

@@ -213,6 +213,16 @@ struct NodeReader {
         }
     }
 
+    /// A share strictly between 0 and 1 (a held-out fraction), `fallback` when the node is absent.
+    func fraction(_ node: Node?, field: String, fallback: Double) throws -> Double {
+        guard let node else { return fallback }
+        let value = try real(node, field: field)
+        guard value > 0, value < 1 else {
+            throw ProfileError.invalidValue(location(node), field: field, value: "\(value)", reason: "must be in (0, 1)")
+        }
+        return value
+    }
+
     func bool(_ node: Node, field: String) throws -> Bool {
         let text = try scalarText(node, field: field, expected: "true or false")
         switch text.lowercased() {

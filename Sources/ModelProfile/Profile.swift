@@ -47,35 +47,49 @@ public struct BoundModel: Sendable, Codable, Hashable {
     }
 }
 
+/// What every kind of profile states about its step: a name, the element precision and the batch.
+public protocol ProfiledStep: Sendable {
+    var name: String { get }
+    var precision: Precision { get }
+    var batchSize: Int { get }
+}
+
+/// A network memplan trains for real (an MLP or a transformer): also how, for how long, and from which seed.
+public protocol TrainableNetwork: ProfiledStep {
+    var optimizer: Optimizer { get }
+    var epochs: Int { get }
+    var seed: UInt64 { get }
+    /// The profile's `loss_scaling`, nil for the precision's default.
+    var lossScaling: LossScaling? { get }
+}
+
+extension TrainableNetwork {
+    /// The loss scaling the step uses: the profile's, or the precision's default.
+    public var effectiveLossScaling: LossScaling { lossScaling ?? .defaultScaling(for: precision) }
+}
+
+extension Model: TrainableNetwork {}
+extension TransformerModel: TrainableNetwork {}
+extension BoundModel: ProfiledStep {}
+
 /// A parsed profile: an exact network, a transformer, or a bound.
 public enum Profile: Sendable, Hashable {
     case exact(Model)
     case bound(BoundModel)
     case transformer(TransformerModel)
 
-    public var name: String {
+    /// The profile's model, whatever its kind.
+    public var step: any ProfiledStep {
         switch self {
-        case .exact(let model): model.name
-        case .bound(let bound): bound.name
-        case .transformer(let model): model.name
+        case .exact(let model): model
+        case .bound(let bound): bound
+        case .transformer(let model): model
         }
     }
 
-    public var precision: Precision {
-        switch self {
-        case .exact(let model): model.precision
-        case .bound(let bound): bound.precision
-        case .transformer(let model): model.precision
-        }
-    }
-
-    public var batchSize: Int {
-        switch self {
-        case .exact(let model): model.batchSize
-        case .bound(let bound): bound.batchSize
-        case .transformer(let model): model.batchSize
-        }
-    }
+    public var name: String { step.name }
+    public var precision: Precision { step.precision }
+    public var batchSize: Int { step.batchSize }
 
     /// The same profile with CLI overrides applied.
     public func with(precision: Precision? = nil, batchSize: Int? = nil, optimizer: OptimizerKind? = nil) throws(ModelError)

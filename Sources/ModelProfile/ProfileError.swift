@@ -44,19 +44,15 @@ public enum ProfileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformed(let location, let problem):
             return "\(location): malformed YAML/JSON: \(problem)"
         case .unknownKey(let location, let key, let section, let suggestion, let valid):
-            var text = "\(location): unknown key '\(Self.quoted(key))' in \(section)"
-            if let suggestion { text += "; did you mean '\(suggestion)'?" }
-            text += " (valid keys: \(valid.joined(separator: ", ")))"
-            return text
+            return Self.unknown(
+                "\(location): unknown key '\(Self.quoted(key))' in \(section)", suggestion: suggestion, "valid keys", valid)
         case .missingField(let location, let field, let section, let hint):
             return "\(location): \(section) is missing '\(field)'; \(hint)"
         case .wrongType(let location, let field, let expected, let got):
             return "\(location): '\(field)' must be \(expected), got \(got)"
         case .unknownName(let location, let field, let value, let valid, let suggestion):
-            var text = "\(location): unknown \(field) '\(Self.quoted(value))'"
-            if let suggestion { text += "; did you mean '\(suggestion)'?" }
-            text += " (expected one of: \(valid.joined(separator: ", ")))"
-            return text
+            return Self.unknown(
+                "\(location): unknown \(field) '\(Self.quoted(value))'", suggestion: suggestion, "expected one of", valid)
         case .invalidValue(let location, let field, let value, let reason):
             return "\(location): invalid \(field) '\(Self.quoted(value))': \(reason)"
         case .invalidModel(let location, let error):
@@ -64,6 +60,11 @@ public enum ProfileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .inconsistent(let location, let message):
             return "\(location): \(message)"
         }
+    }
+
+    /// "`problem`; did you mean 'x'? (`label`: a, b, c)": an unknown name with the nearest known one and all of them.
+    static func unknown(_ problem: String, suggestion: String?, _ label: String, _ valid: [String]) -> String {
+        problem + (suggestion.map { "; did you mean '\($0)'?" } ?? "") + " (\(label): \(valid.joined(separator: ", ")))"
     }
 
     /// A value from the profile as an error quotes it: at most 60 characters, so a megabyte-long key stays a line.

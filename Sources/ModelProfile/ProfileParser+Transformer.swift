@@ -103,15 +103,7 @@ extension NodeReader {
         switch source {
         case "text", "fortunes":
             let path = try data["path"].map { resolvePath(try string($0, field: "path")) } ?? TextSource.defaultFortunesPath
-            var fraction = 0.1
-            if let node = data["validation"] {
-                fraction = try real(node, field: "validation")
-                guard fraction > 0, fraction < 1 else {
-                    throw ProfileError.invalidValue(
-                        location(node), field: "validation", value: "\(fraction)", reason: "must be in (0, 1)")
-                }
-            }
-            return .text(path: path, validationFraction: fraction)
+            return .text(path: path, validationFraction: try fraction(data["validation"], field: "validation", fallback: 0.1))
         case "synthetic":
             return .synthetic(
                 count: try data["count"].map { try count($0, field: "count", minimum: 2) } ?? 100_000,

@@ -157,9 +157,6 @@ public struct TransformerModel: Sendable, Codable, Hashable {
     /// The profile's `loss_scaling`; nil: the precision's default (`LossScaling.defaultScaling(for:)`).
     public var lossScaling: LossScaling?
 
-    /// The loss scaling the run uses: the profile's, or the precision's default.
-    public var effectiveLossScaling: LossScaling { lossScaling ?? .defaultScaling(for: precision) }
-
     public init(
         name: String, spec: TransformerSpec, batchSize: Int = 4, sequenceLength: Int? = nil, precision: Precision = .single,
         optimizer: Optimizer = Optimizer(kind: .adamw, learningRate: 3e-4), recompute: Recompute = .none, data: TextSource? = nil,

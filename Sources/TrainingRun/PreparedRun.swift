@@ -72,12 +72,7 @@ public final class PreparedRun {
         let order = engine.order
         let stepsPerEpoch = trainCount / globalBatch + (trainCount % globalBatch == 0 ? 0 : 1)
         let (allSteps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: model.epochs)
-        let warmupSteps = overflow ? 2 : min(2, max(0, allSteps - 1))
-        var epochs: [EpochMetrics] = []
-        var trainingSeconds = 0.0
-        var samplesTrained = 0
-        var stopped = false
-        var globalStep = 0
+        var tally = RunTally(plannedSteps: overflow ? .max : allSteps)
 
         epochLoop: for epoch in 1...model.epochs {
             TrainingSession.shuffle(order, count: trainCount, using: &generator)
@@ -92,20 +87,16 @@ public final class PreparedRun {
                 let share =
                     ranks.map { WorkerPool.range(of: $0.link.rank, parts: rankCount, count: globalRows) } ?? 0..<globalRows
                 let rows = share.count
-                if let death = options.rankDeath, death.rank == ranks?.link.rank, death.step == globalStep + 1 {
+                if let death = options.rankDeath, death.rank == ranks?.link.rank, death.step == tally.globalStep + 1 {
                     kill(getpid(), SIGKILL)
                 }
-                let started = DispatchTime.now().uptimeNanoseconds
-                meter.stepStarts(steady: globalStep >= warmupSteps)
-                let result =
+                let (result, elapsed) = tally.step(meter) {
                     ranks == nil
-                    ? engine.trainStep(orderStart: first, rows: rows)
-                    : engine.rankTrainStep(
-                        orderStart: rows > 0 ? first + share.lowerBound : first, rows: rows, globalRows: globalRows)
-                meter.stepEnds()
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                        ? engine.trainStep(orderStart: first, rows: rows)
+                        : engine.rankTrainStep(
+                            orderStart: rows > 0 ? first + share.lowerBound : first, rows: rows, globalRows: globalRows)
+                }
                 epochSeconds += elapsed
-                globalStep += 1
                 guard result.loss.isFinite else {
                     throw RunError.diverged(
                         epoch: epoch, step: step + 1, loss: result.loss, learningRate: model.optimizer.learningRate)
@@ -115,20 +106,15 @@ public final class PreparedRun {
                 judged += result.judged
                 epochSamples += rows
                 meter.afterFirstStep(arena)
-                if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
-                    progress(
-                        TrainingProgress(
-                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
-                            trainLoss: lossSum / Double(epochSamples),
-                            samplesPerSecond: Double(epochSamples) / max(epochSeconds, 1e-9), isEpochEnd: false, epochMetrics: nil
-                        ))
-                }
+                options.reportStep(
+                    epoch: epoch, of: model.epochs, step: step + 1, of: stepsPerEpoch, trainLoss: lossSum / Double(epochSamples),
+                    samples: epochSamples, seconds: epochSeconds)
                 // Over ranks a stop must be the same step on every rank; mpirun forwards the signal and ends the job.
                 if ranks == nil, let shouldStop = options.shouldStop, shouldStop() {
-                    stopped = true
-                    trainingSeconds += epochSeconds
-                    samplesTrained += epochSamples
-                    epochs.append(
+                    tally.stopped = true
+                    tally.trainingSeconds += epochSeconds
+                    tally.samplesTrained += epochSamples
+                    tally.epochs.append(
                         EpochMetrics(
                             epoch: epoch, trainLoss: lossSum / Double(max(epochSamples, 1)),
                             trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil, validationLoss: nil,
@@ -140,8 +126,8 @@ public final class PreparedRun {
                 let sums = ranks.link.sum([lossSum, Double(correct), Double(judged), Double(epochSamples)])
                 (lossSum, correct, judged, epochSamples) = (sums[0], Int(sums[1]), Int(sums[2]), Int(sums[3]))
             }
-            trainingSeconds += epochSeconds
-            samplesTrained += epochSamples
+            tally.trainingSeconds += epochSeconds
+            tally.samplesTrained += epochSamples
             var metrics = EpochMetrics(
                 epoch: epoch, trainLoss: lossSum / Double(epochSamples),
                 trainAccuracy: judged > 0 ? Double(correct) / Double(judged) : nil,
@@ -157,7 +143,7 @@ public final class PreparedRun {
                 metrics.validationLoss = evaluation.loss
                 metrics.validationAccuracy = evaluation.accuracy
             }
-            epochs.append(metrics)
+            tally.epochs.append(metrics)
             options.progress?(
                 TrainingProgress(
                     epoch: epoch, epochs: model.epochs, step: stepsPerEpoch, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
@@ -172,7 +158,8 @@ public final class PreparedRun {
             }
             guard evaluation.loss.isFinite else {
                 throw RunError.nonFiniteEvaluation(
-                    set: "test", loss: evaluation.loss, epoch: epochs.last?.epoch ?? 0, learningRate: model.optimizer.learningRate
+                    set: "test", loss: evaluation.loss, epoch: tally.epochs.last?.epoch ?? 0,
+                    learningRate: model.optimizer.learningRate
                 )
             }
             testLoss = evaluation.loss
@@ -185,16 +172,11 @@ public final class PreparedRun {
             validationCount: validationCount, testCount: shape.testCount, placement: options.placement,
             isNUMABacked: arena.isNUMABacked,
             plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
-            epochs: epochs, testLoss: testLoss, testAccuracy: testAccuracy,
+            epochs: tally.epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             majorityBaselineAccuracy: testAccuracy == nil ? nil : majorityBaselineAccuracy,
-            samplesPerSecond: Double(samplesTrained) / max(trainingSeconds, 1e-9), trainingSeconds: trainingSeconds,
+            samplesPerSecond: tally.samplesPerSecond, trainingSeconds: tally.trainingSeconds,
             blasCore: BLASInfo.coreName, gemmKernels: engine.mixedProductKernel ?? BLASInfo.gemmKernels, blasThreads: threads,
-            isPartial: stopped,
-            rank: ranks.map {
-                RankRun(
-                    rank: $0.link.rank, ranks: rankCount, strategy: $0.strategy, globalBatch: globalBatch,
-                    exchangeSeconds: engine.exchangeSeconds,
-                    exchangeSecondsPerStep: engine.exchangeSeconds / Double(max(globalStep, 1)))
-            })
+            isPartial: tally.stopped,
+            rank: RankRun(ranks, globalBatch: globalBatch, exchangeSeconds: engine.exchangeSeconds, steps: tally.globalStep))
     }
 }

@@ -66,6 +66,16 @@ public struct RankRun: Sendable {
     public var exchangeSecondsPerStep: Double
 }
 
+extension RankRun {
+    /// This process's line of a run split over `ranks` that took `steps` global steps; nil for one process.
+    init?(_ ranks: (link: RankLink, strategy: ShardingStrategy)?, globalBatch: Int, exchangeSeconds: Double, steps: Int) {
+        guard let ranks else { return nil }
+        self.init(
+            rank: ranks.link.rank, ranks: ranks.link.size, strategy: ranks.strategy, globalBatch: globalBatch,
+            exchangeSeconds: exchangeSeconds, exchangeSecondsPerStep: exchangeSeconds / Double(max(steps, 1)))
+    }
+}
+
 /// Where a run is.
 public struct TrainingProgress: Sendable {
     public var epoch: Int
@@ -227,13 +237,8 @@ public enum TrainingSession {
             model, loader: loader, alignment: options.alignment, threads: threads, ranks: options.ranks)
         let budget = try MemoryBudget.estimate(program.table)
 
-        let meter = RunMeter(counter: options.allocationCounter)
-        meter.beforeArena()
-        let placed = try RunArena(
-            plan, placement: options.placement, force: options.force, shortfallPages: options.arenaShortfallPages)
-        let (arena, threadsBound, plannedNode) = (placed.arena, placed.threadsBound, placed.plannedNode)
-        // OpenBLAS's threaded level-3 path mallocs per call; memplan splits the work itself.
-        BLASInfo.setThreadCount(1)
+        let placed = try RunArena(plan, options: options)
+        let (arena, meter, threadsBound, plannedNode) = (placed.arena, placed.meter, placed.threadsBound, placed.plannedNode)
         let engine = try StepEngine(
             program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes,
             ranks: options.ranks)

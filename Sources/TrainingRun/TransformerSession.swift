@@ -43,12 +43,8 @@ public enum TransformerSession {
             model, dataPath: options.dataPath, alignment: options.alignment, threads: threads,
             ranks: ranks.map { ($0.strategy, $0.link.size) })
         let budget = try MemoryBudget.estimate(program.table)
-        let meter = RunMeter(counter: options.allocationCounter)
-        meter.beforeArena()
-        let placed = try RunArena(
-            plan, placement: options.placement, force: options.force, shortfallPages: options.arenaShortfallPages)
-        let (arena, threadsBound, plannedNode) = (placed.arena, placed.threadsBound, placed.plannedNode)
-        BLASInfo.setThreadCount(1)
+        let placed = try RunArena(plan, options: options)
+        let (arena, meter, threadsBound, plannedNode) = (placed.arena, placed.meter, placed.threadsBound, placed.plannedNode)
         let engine = try TransformerEngine(
             program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes,
             ranks: ranks)
@@ -72,51 +68,39 @@ public enum TransformerSession {
         }
         try options.afterPrepare?()
         let totalSteps = min(stepsPerEpoch * model.epochs, options.maxSteps ?? Int.max)
-        let warmupSteps = min(2, max(0, totalSteps - 1))
-        var epochs: [EpochMetrics] = []
-        var trainingSeconds = 0.0
-        var sequencesTrained = 0
-        var stopped = false
-        var globalStep = 0
+        var tally = RunTally(plannedSteps: totalSteps)
         epochLoop: for epoch in 1...model.epochs {
             TrainingSession.shuffle(order, count: windows, using: &generator)
             var lossSum = 0.0
             var epochSeconds = 0.0
             var steps = 0
             for step in 0..<stepsPerEpoch {
-                let started = DispatchTime.now().uptimeNanoseconds
-                meter.stepStarts(steady: globalStep >= warmupSteps)
-                let loss = engine.trainStep(windowStart: step * globalBatch + (ranks?.link.rank ?? 0) * batch)
-                meter.stepEnds()
-                epochSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-                globalStep += 1
+                let (loss, elapsed) = tally.step(meter) {
+                    engine.trainStep(windowStart: step * globalBatch + (ranks?.link.rank ?? 0) * batch)
+                }
+                epochSeconds += elapsed
                 guard loss.isFinite else {
                     throw RunError.diverged(epoch: epoch, step: step + 1, loss: loss, learningRate: model.optimizer.learningRate)
                 }
                 lossSum += loss
                 steps += 1
                 meter.afterFirstStep(arena)
-                if let progress = options.progress, (step + 1) % options.progressInterval == 0 {
-                    progress(
-                        TrainingProgress(
-                            epoch: epoch, epochs: model.epochs, step: step + 1, steps: stepsPerEpoch,
-                            trainLoss: lossSum / Double(steps),
-                            samplesPerSecond: Double(steps * globalBatch) / max(epochSeconds, 1e-9), isEpochEnd: false,
-                            epochMetrics: nil))
-                }
+                options.reportStep(
+                    epoch: epoch, of: model.epochs, step: step + 1, of: stepsPerEpoch, trainLoss: lossSum / Double(steps),
+                    samples: steps * globalBatch, seconds: epochSeconds)
                 if ranks == nil, let shouldStop = options.shouldStop, shouldStop() {
-                    stopped = true
+                    tally.stopped = true
                     break
                 }
-                if let maxSteps = options.maxSteps, globalStep >= maxSteps { break }
+                if let maxSteps = options.maxSteps, tally.globalStep >= maxSteps { break }
             }
             if let ranks { lossSum = ranks.link.sum([lossSum])[0] / Double(rankCount) }  // each rank's mean, averaged
-            trainingSeconds += epochSeconds
-            sequencesTrained += steps * globalBatch
+            tally.trainingSeconds += epochSeconds
+            tally.samplesTrained += steps * globalBatch
             var metrics = EpochMetrics(
                 epoch: epoch, trainLoss: lossSum / Double(max(steps, 1)), trainAccuracy: nil, validationLoss: nil,
                 validationAccuracy: nil, seconds: epochSeconds)
-            if !stopped {
+            if !tally.stopped {
                 // Batches of the global batch's windows; over ranks each rank takes its B of every one, and the mean of
                 // the ranks' means is the mean over all of them.
                 let batches = min(64, max(1, (engine.validationWindowCount + globalBatch - 1) / globalBatch))
@@ -127,33 +111,28 @@ public enum TransformerSession {
                 if let ranks { validation = ranks.link.sum([validation])[0] / Double(rankCount) }
                 metrics.validationLoss = validation / Double(batches)
             }
-            epochs.append(metrics)
+            tally.epochs.append(metrics)
             options.progress?(
                 TrainingProgress(
                     epoch: epoch, epochs: model.epochs, step: steps, steps: stepsPerEpoch, trainLoss: metrics.trainLoss,
                     samplesPerSecond: Double(steps * globalBatch) / max(epochSeconds, 1e-9), isEpochEnd: true,
                     epochMetrics: metrics))
-            if stopped { break epochLoop }
-            if let maxSteps = options.maxSteps, globalStep >= maxSteps { break epochLoop }
+            if tally.stopped { break epochLoop }
+            if let maxSteps = options.maxSteps, tally.globalStep >= maxSteps { break epochLoop }
         }
         let measurement = meter.finish(arena, threadsBound: threadsBound)
         if let path = options.checkpointPath, (ranks?.link.rank ?? 0) == 0 { try engine.saveGPT2Checkpoint(to: path) }
-        let sequencesPerSecond = Double(sequencesTrained) / max(trainingSeconds, 1e-9)
+        let sequencesPerSecond = tally.samplesPerSecond
         return TrainingResult(
             network: .transformer(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
             trainCount: loader.trainCount, validationCount: loader.validationCount, testCount: 0, placement: options.placement,
             isNUMABacked: arena.isNUMABacked, plannedNode: plannedNode, measurement: measurement,
-            lifetimeViolations: engine.lifetimeViolations, epochs: epochs, testLoss: nil, testAccuracy: nil,
+            lifetimeViolations: engine.lifetimeViolations, epochs: tally.epochs, testLoss: nil, testAccuracy: nil,
             samplesPerSecond: sequencesPerSecond, tokensPerSecond: sequencesPerSecond * Double(model.sequenceLength),
-            trainingSeconds: trainingSeconds, blasCore: BLASInfo.coreName,
+            trainingSeconds: tally.trainingSeconds, blasCore: BLASInfo.coreName,
             gemmKernels: engine.mixedProductKernel ?? BLASInfo.gemmKernels,
             blasThreads: threads,
-            isPartial: stopped,
-            rank: ranks.map {
-                RankRun(
-                    rank: $0.link.rank, ranks: rankCount, strategy: $0.strategy, globalBatch: globalBatch,
-                    exchangeSeconds: engine.exchangeSeconds,
-                    exchangeSecondsPerStep: engine.exchangeSeconds / Double(max(globalStep, 1)))
-            })
+            isPartial: tally.stopped,
+            rank: RankRun(ranks, globalBatch: globalBatch, exchangeSeconds: engine.exchangeSeconds, steps: tally.globalStep))
     }
 }
