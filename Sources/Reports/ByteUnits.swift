@@ -31,6 +31,11 @@ public enum ByteUnits {
         return inGigabytes
     }
 
+    /// Named byte counts in decimal units, comma-separated: `"parameters 1.20 MB, gradients 0 B"`.
+    static func decimalList(_ counts: [(name: String, bytes: Int)]) -> String {
+        counts.map { "\($0.name) \(decimal($0.bytes))" }.joined(separator: ", ")
+    }
+
     static func scaled(_ value: Double, base: Double, units: [String]) -> String {
         var scaled = value
         var unit = 0
@@ -57,4 +62,9 @@ extension String {
         let fraction = magnitude % 100
         self = sign + ByteUnits.grouped(Int(magnitude / 100)) + "." + (fraction < 10 ? "0" : "") + String(fraction)
     }
+}
+
+extension Dictionary where Key == String {
+    /// The keys as node numbers in numeric order ("2" before "10"); a key that is no number sorts as node 0.
+    var nodeKeys: [String] { keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) } }
 }

@@ -40,17 +40,15 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         @Nullable public var memorySource: String?
     }
 
-    public struct MaxBatch: Codable, Sendable, Equatable {
+    /// A count for the whole machine and one per node, `{"machine", "per_node": {"0": n}}`: the largest batch that fits
+    /// (`MaxBatch`) or the usable bytes (`Usable`).
+    public struct MachineAndNodes: Codable, Sendable, Equatable {
         public var machine: Int
         public var perNode: [String: Int]
-
     }
 
-    public struct Usable: Codable, Sendable, Equatable {
-        public var machine: Int
-        public var perNode: [String: Int]
-
-    }
+    public typealias MaxBatch = MachineAndNodes
+    public typealias Usable = MachineAndNodes
 
     public struct Point: Codable, Sendable, Equatable {
         public var batch: Int
@@ -127,13 +125,9 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         results = result.results.map { capacity in
             Result(
                 precision: capacity.precision.rawValue,
-                maxBatch: MaxBatch(
-                    machine: capacity.maxBatchMachine,
-                    perNode: Dictionary(uniqueKeysWithValues: capacity.maxBatchPerNode.map { (String($0.key), $0.value) })),
+                maxBatch: MaxBatch(machine: capacity.maxBatchMachine, perNode: Self.byNode(capacity.maxBatchPerNode)),
                 maxScale: capacity.maxScale, arenaBytesAtMaxBatch: capacity.arenaBytesAtMaxBatch,
-                usableBytes: Usable(
-                    machine: capacity.usableMachineBytes,
-                    perNode: Dictionary(uniqueKeysWithValues: capacity.usableNodeBytes.map { (String($0.key), $0.value) })),
+                usableBytes: Usable(machine: capacity.usableMachineBytes, perNode: Self.byNode(capacity.usableNodeBytes)),
                 bytesAtProfileBatch: capacity.bytesAtProfileBatch, machinesNeeded: capacity.machinesNeeded,
                 scaledWidths: capacity.scaledWidths, scaledParameters: capacity.scaledParameters,
                 maxParameters: capacity.maxParameters,
@@ -151,11 +145,15 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
                         }
                         return TransformerLimit(
                             checkpoint: limits.recompute.rawValue, machine: dimensions(limits.machine),
-                            perNode: Dictionary(
-                                uniqueKeysWithValues: limits.perNode.map { (String($0.key), dimensions($0.value)) }))
+                            perNode: Self.byNode(limits.perNode.mapValues(dimensions)))
                     },
                 devices: capacity.deviceAnswers.map(DeviceOption.init))
         }
+    }
+
+    /// A per-node map keyed by node id as text, as JSON object keys are.
+    static func byNode<Value>(_ values: [Int: Value]) -> [String: Value] {
+        Dictionary(uniqueKeysWithValues: values.map { (String($0.key), $0.value) })
     }
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]

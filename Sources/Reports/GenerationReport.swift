@@ -20,100 +20,70 @@ import Foundation
 /// first, and every buffer starts on a page, so its pages are its own); null, with the arrays empty, when the first
 /// window held too few tokens. `heap_allocations_per_token` is null when the binary has no allocation counter.
 /// `buffers` is the decode plan (`first`, `last`: inclusive op indices of one token's ops).
+///
+/// Each part's fields start at zero (empty, false, null) and its `init()` takes nothing, so the CLI fills a part field by
+/// field; decoding still requires every key but the `@Nullable` ones (a synthesized `Decodable` reads a `var` with an
+/// initial value like any other).
 public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
     /// One buffer of the decode plan, as `memplan plan` reports a training step's.
     public typealias Buffer = PlanReport.Buffer
 
     public struct PredictedBytes: Codable, Sendable, Equatable {
-        public var parameters: Int
-        public var kvCache: Int
-        public var activations: Int
-        public var scratch: Int
-        public var inputs: Int
+        public var parameters = 0
+        public var kvCache = 0
+        public var activations = 0
+        public var scratch = 0
+        public var inputs = 0
 
-        public init(parameters: Int, kvCache: Int, activations: Int, scratch: Int, inputs: Int) {
-            (self.parameters, self.kvCache, self.activations, self.scratch, self.inputs) = (
-                parameters, kvCache, activations, scratch, inputs
-            )
-        }
+        public init() {}
     }
 
     public struct Predicted: Codable, Sendable, Equatable {
-        public var arenaBytes: Int
+        public var arenaBytes = 0
         /// The arena rounded up to whole pages: what the kernel must map.
-        public var arenaMappedBytes: Int
+        public var arenaMappedBytes = 0
         /// 2 · L · NKV · HS · element bytes.
-        public var kvBytesPerToken: Int
-        public var kvCacheBytes: Int
-        public var bytes: PredictedBytes
+        public var kvBytesPerToken = 0
+        public var kvCacheBytes = 0
+        public var bytes = PredictedBytes()
 
-        public init(arenaBytes: Int, arenaMappedBytes: Int, kvBytesPerToken: Int, kvCacheBytes: Int, bytes: PredictedBytes) {
-            (self.arenaBytes, self.arenaMappedBytes, self.kvBytesPerToken, self.kvCacheBytes, self.bytes) = (
-                arenaBytes, arenaMappedBytes, kvBytesPerToken, kvCacheBytes, bytes
-            )
-        }
+        public init() {}
     }
 
     public struct Actual: Codable, Sendable, Equatable {
-        public var arenaBytes: Int
-        @Nullable public var kvBytesPerToken: Double?
-        public var kvMeasuredTokens: [Int]
-        public var kvResidentBytes: [Int]
-        public var kvResidentBytesReleased: Int
-        public var kvResidentBytesAtEnd: Int
-        @Nullable public var heapAllocationsPerToken: Double?
-        public var pageBytes: Int
-        public var numaAvailable: Bool
+        public var arenaBytes = 0
+        @Nullable public var kvBytesPerToken: Double? = nil
+        public var kvMeasuredTokens: [Int] = []
+        public var kvResidentBytes: [Int] = []
+        public var kvResidentBytesReleased = 0
+        public var kvResidentBytesAtEnd = 0
+        @Nullable public var heapAllocationsPerToken: Double? = nil
+        public var pageBytes = 0
+        public var numaAvailable = false
 
-        public init(
-            arenaBytes: Int, kvBytesPerToken: Double?, kvMeasuredTokens: [Int], kvResidentBytes: [Int],
-            kvResidentBytesReleased: Int, kvResidentBytesAtEnd: Int, heapAllocationsPerToken: Double?, pageBytes: Int,
-            numaAvailable: Bool
-        ) {
-            self.arenaBytes = arenaBytes
-            self.kvBytesPerToken = kvBytesPerToken
-            self.kvMeasuredTokens = kvMeasuredTokens
-            self.kvResidentBytes = kvResidentBytes
-            self.kvResidentBytesReleased = kvResidentBytesReleased
-            self.kvResidentBytesAtEnd = kvResidentBytesAtEnd
-            self.heapAllocationsPerToken = heapAllocationsPerToken
-            self.pageBytes = pageBytes
-            self.numaAvailable = numaAvailable
-        }
+        public init() {}
     }
 
     public struct Throughput: Codable, Sendable, Equatable {
-        public var tokens: Int
-        public var seconds: Double
-        public var tokensPerSecond: Double
-        public var windowSlides: Int
+        public var tokens = 0
+        public var seconds = 0.0
+        public var tokensPerSecond = 0.0
+        public var windowSlides = 0
 
-        public init(tokens: Int, seconds: Double, tokensPerSecond: Double, windowSlides: Int) {
-            (self.tokens, self.seconds, self.tokensPerSecond, self.windowSlides) = (
-                tokens, seconds, tokensPerSecond, windowSlides
-            )
-        }
+        public init() {}
     }
 
     public struct Run: Codable, Sendable, Equatable {
-        public var profile: String
-        public var checkpoint: String
-        public var context: Int
-        public var temperature: Double
-        public var seed: UInt64
-        public var placement: String
-        public var memplanVersion: String
-        public var date: String
+        public var profile = ""
+        public var checkpoint = ""
+        public var context = 0
+        public var temperature = 0.0
+        public var seed: UInt64 = 0
+        public var placement = ""
+        public var memplanVersion = ""
+        public var date = ""
 
-        public init(
-            profile: String, checkpoint: String, context: Int, temperature: Double, seed: UInt64, placement: String,
-            memplanVersion: String, date: String
-        ) {
-            (self.profile, self.checkpoint, self.context, self.temperature, self.seed, self.placement) = (
-                profile, checkpoint, context, temperature, seed, placement
-            )
-            (self.memplanVersion, self.date) = (memplanVersion, date)
-        }
+        public init() {}
     }
 
     public var prompt: String
@@ -198,11 +168,10 @@ public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
         out += table.renderText()
         let bytes = predicted.bytes
         out += "\nPlanned bytes: "
-        out += [
+        out += ByteUnits.decimalList([
             ("parameters", bytes.parameters), ("KV cache", bytes.kvCache), ("activations", bytes.activations),
             ("scratch", bytes.scratch), ("tokens", bytes.inputs),
-        ]
-        .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
+        ])
         out += "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (every buffer on its own \(actual.pageBytes)-byte page)\n"
         return out
     }

@@ -44,13 +44,9 @@ public enum HTMLPage {
     public static func training(_ record: TrainingRecord) -> String {
         let p = record.predicted
         let a = record.actual
-        let b = p.bytes
-        let categories: [(String, Int)] = [
-            ("parameters", b.parameters), ("gradients", b.gradients), ("optimizer", b.optimizer), ("activations", b.activations),
-            ("deltas", b.deltas), ("inputs", b.inputs), ("data", b.data),
-        ]
+        let categories = p.bytes.categories
         let pageBytes = max(1, a.mappedBytes / max(1, a.pagesByNode.values.saturatingSum().saturatingAdding(a.pagesNotResident)))
-        let resident = a.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.map {
+        let resident = a.pagesByNode.nodeKeys.map {
             (name: "resident on node \($0)", bytes: (a.pagesByNode[$0] ?? 0).saturatingMultiplying(by: pageBytes))
         }
         var body = "<h2>Predicted against measured</h2>"
@@ -85,16 +81,9 @@ public enum HTMLPage {
         let losses = record.metrics.epochs.map { (x: Double($0.epoch), y: $0.trainLoss) }
         body += lossChart(losses)
         var epochRows = [["Epoch", "Train loss", "Train accuracy", "Validation loss", "Validation accuracy", "Seconds"]]
-        for epoch in record.metrics.epochs {
-            epochRows.append([
-                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss),
-                epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
-                epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–",
-                epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–", String(format: "%.2f", epoch.seconds),
-            ])
-        }
+        for epoch in record.metrics.epochs { epochRows.append(TrainingRenderer.epochCells(epoch)) }
         body += table(epochRows)
-        var summary = "Test accuracy " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
+        var summary = "Test accuracy " + TrainingRenderer.accuracy(record.metrics.testAccuracy)
         if let baseline = record.metrics.baselineText { summary += " (\(baseline))" }
         summary += ", \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond))) samples/s"
         body += "<p>\(Markup.html(summary)).</p>"
@@ -192,7 +181,7 @@ public enum HTMLPage {
         var limits: [(label: String, y: Double)] = []
         if let first = report.results.first {
             limits.append(("machine \(ByteUnits.binary(first.usableBytes.machine))", Double(first.usableBytes.machine)))
-            let nodes = first.usableBytes.perNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+            let nodes = first.usableBytes.perNode.nodeKeys
             if nodes.count > 1 || first.usableBytes.perNode.values.first != first.usableBytes.machine {
                 // Identical nodes share one line.
                 var seen = Set<Int>()

@@ -10,7 +10,7 @@ public enum JSONText {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            positiveInfinity: nonFinite.infinity, negativeInfinity: nonFinite.negativeInfinity, nan: nonFinite.nan)
         guard let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) else {
             preconditionFailure("JSONText.encode: \(T.self) failed to encode")
         }
@@ -27,9 +27,12 @@ public enum JSONText {
             return AnyKey(intValue: intValue)
         }
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            positiveInfinity: nonFinite.infinity, negativeInfinity: nonFinite.negativeInfinity, nan: nonFinite.nan)
         return try decoder.decode(type, from: data)
     }
+
+    /// How a non-finite Double is spelled in the JSON: the strings `encode` writes and `decode` reads back.
+    static let nonFinite = (infinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
     /// Words written in capitals inside property names.
     static let acronyms: Set<String> = ["rss", "numa", "cpu", "gemm", "blas", "html", "json", "id", "kv"]

@@ -5,31 +5,40 @@
 public enum Markup {
     /// For HTML and SVG text and attribute values: & < > " ' as entities; other control characters dropped.
     public static func html(_ text: String) -> String {
-        var result = ""
-        for character in text {
+        escaped(text) { character in
             switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            case "\n", "\t": result.append(character)
-            default: if !isControl(character) { result.append(character) }
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&#39;"
+            case "\n", "\t": String(character)
+            default: nil
             }
         }
-        return result
     }
 
     /// For Markdown text and table cells: the characters Markdown (and the HTML it may contain) gives meaning are
     /// backslash-escaped, line breaks become spaces, control characters are dropped.
     public static func markdown(_ text: String) -> String {
+        escaped(text) { character in
+            switch character {
+            case "\\", "`", "*", "_", "[", "]", "#", "|", "<", ">", "~": "\\" + String(character)
+            case "\n", "\r", "\t": " "
+            default: nil
+            }
+        }
+    }
+
+    /// `text` with each character `replacement` gives a string for replaced by it, every other control character
+    /// (`isControl`) dropped and the rest kept: the one loop of `html` and `markdown`.
+    static func escaped(_ text: String, _ replacement: (Character) -> String?) -> String {
         var result = ""
         for character in text {
-            switch character {
-            case "\\", "`", "*", "_", "[", "]", "#", "|", "<", ">", "~":
-                result += "\\" + String(character)
-            case "\n", "\r", "\t": result += " "
-            default: if !isControl(character) { result.append(character) }
+            if let replaced = replacement(character) {
+                result += replaced
+            } else if !isControl(character) {
+                result.append(character)
             }
         }
         return result

@@ -29,10 +29,8 @@ extension TrainingRecord {
             try check.count("actual.\(name)", value)
         }
         try check.count("actual.page_bytes", a.pageBytes, atMost: 1 << 40, atLeast: 1)
-        for (node, pages) in a.pagesByNode { try check.count("actual.pages_by_node.\(node)", pages) }
-        for (node, pages) in a.pagesByNodeAfterFirstStep {
-            try check.count("actual.pages_by_node_after_first_step.\(node)", pages)
-        }
+        try check.counts("actual.pages_by_node", a.pagesByNode)
+        try check.counts("actual.pages_by_node_after_first_step", a.pagesByNodeAfterFirstStep)
         try check.nonNegative("actual.heap_allocations_per_step", a.heapAllocationsPerStep)
         let m = metrics
         try check.fraction("metrics.test_accuracy", m.testAccuracy)
@@ -105,10 +103,8 @@ extension CapacityReport {
         try check.count("results (entries)", results.count, atMost: 64)
         for (index, result) in results.enumerated() {
             let field = "results[\(index)]"
-            try check.count("\(field).max_batch.machine", result.maxBatch.machine)
-            for (node, batch) in result.maxBatch.perNode { try check.count("\(field).max_batch.per_node.\(node)", batch) }
-            try check.count("\(field).usable_bytes.machine", result.usableBytes.machine)
-            for (node, bytes) in result.usableBytes.perNode { try check.count("\(field).usable_bytes.per_node.\(node)", bytes) }
+            try result.maxBatch.validate(check, field: "\(field).max_batch")
+            try result.usableBytes.validate(check, field: "\(field).usable_bytes")
             try check.real("\(field).max_scale", result.maxScale, in: 0...1e15, what: "a scale is a finite number from 0")
             try check.count("\(field).arena_bytes_at_max_batch", result.arenaBytesAtMaxBatch)
             try check.count("\(field).bytes_at_profile_batch", result.bytesAtProfileBatch)
@@ -129,5 +125,20 @@ extension CapacityReport {
                 try check.count("\(field).lecture[\(position)].machines_needed", answer.machinesNeeded)
             }
         }
+    }
+}
+
+extension CapacityReport.MachineAndNodes {
+    /// The machine's count and every node's: counts (non-negative, within the check's limit).
+    func validate(_ check: NumberCheck, field: String) throws(ReportError) {
+        try check.count("\(field).machine", machine)
+        try check.counts("\(field).per_node", perNode)
+    }
+}
+
+extension NumberCheck {
+    /// Every value of a map keyed by node (`field.<node>`) as a count.
+    func counts(_ field: String, _ values: [String: Int]) throws(ReportError) {
+        for (key, value) in values { try count("\(field).\(key)", value) }
     }
 }

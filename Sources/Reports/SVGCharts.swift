@@ -26,6 +26,27 @@ enum Palette {
 enum SVG {
     static func number(_ value: Double) -> String { String(format: "%.1f", value) }
 
+    /// The opening `<svg>` of a `width` × `height` chart, its accessible title and the title drawn at the top left.
+    static func header(width: Double, height: Double, title: String) -> String {
+        "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+            + "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
+    }
+
+    /// A grid line from (x1, y1) to (x2, y2).
+    static func gridLine(x1: Double, y1: Double, x2: Double, y2: Double) -> String {
+        "<line x1=\"\(number(x1))\" y1=\"\(number(y1))\" x2=\"\(number(x2))\" y2=\"\(number(y2))\" class=\"grid\"/>"
+    }
+
+    /// An axis label at (x, y), anchored `start`, `middle` or `end`; `text` is markup (escape what a file supplied).
+    static func tick(x: Double, y: Double, anchor: String, _ text: String) -> String {
+        "<text x=\"\(number(x))\" y=\"\(number(y))\" class=\"tick\" text-anchor=\"\(anchor)\">\(text)</text>"
+    }
+
+    /// The powers of ten, as exponents, from `low` to `high` (log10 values): the decades a log axis labels.
+    static func decades(_ low: Double, _ high: Double) -> [Int] {
+        (Int(low.rounded(.down))...Int(high.rounded(.up))).filter { Double($0) >= low && Double($0) <= high }
+    }
+
     /// Horizontal stacked bars: one bar per group, segments in order, a shared byte axis.
     static func stackedBars(_ groups: [(label: String, segments: [(name: String, bytes: Int)])], title: String) -> String {
         let width = 860.0
@@ -36,16 +57,11 @@ enum SVG {
         let plotWidth = width - labelWidth - 30
         let height = top + Double(groups.count) * (barHeight + gap) + 86
         let maximum = Double(max(1, groups.map { $0.segments.map(\.bytes).saturatingSum() }.max() ?? 1))
-        var out =
-            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        out += "<title>\(Markup.html(title))</title>"
-        out += "<text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
-        for tick in 0...4 {
-            let x = labelWidth + plotWidth * Double(tick) / 4
-            out +=
-                "<line x1=\"\(number(x))\" y1=\"\(number(top - 6))\" x2=\"\(number(x))\" y2=\"\(number(height - 60))\" class=\"grid\"/>"
-            out +=
-                "<text x=\"\(number(x))\" y=\"\(number(height - 44))\" class=\"tick\" text-anchor=\"middle\">\(ByteUnits.decimal(Int(saturating: maximum * Double(tick) / 4)))</text>"
+        var out = header(width: width, height: height, title: title)
+        for quarter in 0...4 {
+            let x = labelWidth + plotWidth * Double(quarter) / 4
+            out += gridLine(x1: x, y1: top - 6, x2: x, y2: height - 60)
+            out += tick(x: x, y: height - 44, anchor: "middle", ByteUnits.decimal(Int(saturating: maximum * Double(quarter) / 4)))
         }
         var legend: [String] = []
         for (row, group) in groups.enumerated() {
@@ -106,22 +122,16 @@ enum SVG {
         let yMax = max(yMin + 1, log10(max(1, (ys.max() ?? 10) * 2)))
         func px(_ x: Double) -> Double { left + (log10(max(x, 1)) - xMin) / (xMax - xMin) * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - (log10(max(y, 1)) - yMin) / (yMax - yMin) * (height - top - bottom) }
-        var out =
-            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        out += "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
-        for decade in Int(xMin.rounded(.down))...Int(xMax.rounded(.up)) where Double(decade) >= xMin && Double(decade) <= xMax {
-            let x = px(pow(10, Double(decade)))
-            out +=
-                "<line x1=\"\(number(x))\" y1=\"\(number(top))\" x2=\"\(number(x))\" y2=\"\(number(height - bottom))\" class=\"grid\"/>"
-            out +=
-                "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 18))\" class=\"tick\" text-anchor=\"middle\">\(ByteUnits.grouped(Int(saturating: pow(10, Double(decade)))))</text>"
+        var out = header(width: width, height: height, title: title)
+        for decade in decades(xMin, xMax) {
+            let value = pow(10, Double(decade))
+            out += gridLine(x1: px(value), y1: top, x2: px(value), y2: height - bottom)
+            out += tick(x: px(value), y: height - bottom + 18, anchor: "middle", ByteUnits.grouped(Int(saturating: value)))
         }
-        for decade in Int(yMin.rounded(.down))...Int(yMax.rounded(.up)) where Double(decade) >= yMin && Double(decade) <= yMax {
-            let y = py(pow(10, Double(decade)))
-            out +=
-                "<line x1=\"\(number(left))\" y1=\"\(number(y))\" x2=\"\(number(width - right))\" y2=\"\(number(y))\" class=\"grid\"/>"
-            out +=
-                "<text x=\"\(number(left - 6))\" y=\"\(number(y + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(Int(saturating: pow(10, Double(decade)))))</text>"
+        for decade in decades(yMin, yMax) {
+            let value = pow(10, Double(decade))
+            out += gridLine(x1: left, y1: py(value), x2: width - right, y2: py(value))
+            out += tick(x: left - 6, y: py(value) + 4, anchor: "end", ByteUnits.decimal(Int(saturating: value)))
         }
         out +=
             "<text x=\"\(number((left + width - right) / 2))\" y=\"\(number(height - 18))\" class=\"label\" text-anchor=\"middle\">\(Markup.html(xLabel))</text>"
@@ -151,8 +161,7 @@ enum SVG {
             out +=
                 "<circle class=\"marker\" cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"5\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>"
             // Labels go left of the point, one row each, so neighbouring maxima do not overlap.
-            out +=
-                "<text x=\"\(number(x - 8))\" y=\"\(number(y + 18 + Double(index) * 14))\" class=\"tick\" text-anchor=\"end\">\(Markup.html(marker.label))</text>"
+            out += tick(x: x - 8, y: y + 18 + Double(index) * 14, anchor: "end", Markup.html(marker.label))
         }
         out += legendRow(legend, y: 22, x: width - right - 140, maxX: width)
         return out + "</svg>"
@@ -173,20 +182,15 @@ enum SVG {
         func py(_ offset: Int) -> Double {
             top + (Double(offset) - Double(low)) / (Double(high) - Double(low)) * (height - top - bottom)
         }
-        var out =
-            "<svg class=\"chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
-        out += "<title>\(Markup.html(title))</title><text x=\"10\" y=\"22\" class=\"title\">\(Markup.html(title))</text>"
+        var out = header(width: width, height: height, title: title)
         for (index, op) in plan.ops.enumerated() {
             let x = left + column * (Double(index) + 0.5)
-            out +=
-                "<text x=\"\(number(x))\" y=\"\(number(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Markup.html(op))</text>"
+            out += tick(x: x, y: height - bottom + 16, anchor: "middle", Markup.html(op))
         }
-        for tick in 0...4 {
-            let offset = low.saturatingAdding(high.saturatingSubtracting(low) / 4 * tick)
-            out +=
-                "<text x=\"\(number(left - 6))\" y=\"\(number(py(offset) + 4))\" class=\"tick\" text-anchor=\"end\">\(ByteUnits.decimal(offset))</text>"
-            out +=
-                "<line x1=\"\(number(left))\" y1=\"\(number(py(offset)))\" x2=\"\(number(width - 20))\" y2=\"\(number(py(offset)))\" class=\"grid\"/>"
+        for quarter in 0...4 {
+            let offset = low.saturatingAdding(high.saturatingSubtracting(low) / 4 * quarter)
+            out += tick(x: left - 6, y: py(offset) + 4, anchor: "end", ByteUnits.decimal(offset))
+            out += gridLine(x1: left, y1: py(offset), x2: width - 20, y2: py(offset))
         }
         var legend: [String] = []
         for buffer in buffers {

@@ -3,18 +3,14 @@
 extension TrainingRecord {
     /// How the run was split: `{"devices", "strategy", "global_batch", "exchange_seconds_per_step"}` (rank 0's exchange).
     public struct Sharding: Codable, Sendable, Equatable {
-        public var devices: Int
-        public var strategy: String
-        public var globalBatch: Int
+        public var devices = 0
+        public var strategy = ""
+        public var globalBatch = 0
         /// Seconds per step rank 0 spent summing gradients over the ranks (and, for zero1, gathering updated chunks).
-        public var exchangeSecondsPerStep: Double
+        public var exchangeSecondsPerStep = 0.0
 
-        public init(devices: Int, strategy: String, globalBatch: Int, exchangeSecondsPerStep: Double) {
-            self.devices = devices
-            self.strategy = strategy
-            self.globalBatch = globalBatch
-            self.exchangeSecondsPerStep = exchangeSecondsPerStep
-        }
+        /// Zero fields, filled one by one, as the record's other parts (`TrainingRecord`).
+        public init() {}
     }
 
     /// One rank: `{"rank", "node", "predicted", "actual", "exchange_seconds_per_step"}`, where predicted and actual are
@@ -47,7 +43,7 @@ extension TrainingRenderer {
             .right("Heap allocs/step"), .right("Training RSS growth"), .right("Exchange s/step"),
         ])
         for entry in ranks {
-            let pages = entry.actual.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+            let pages = entry.actual.pagesByNode.nodeKeys
                 .map { "\($0): \(ByteUnits.grouped(entry.actual.pagesByNode[$0] ?? 0))" }.joined(separator: ", ")
             table.append([
                 String(entry.rank), entry.node.map(String.init) ?? "–",

@@ -17,151 +17,96 @@ import Foundation
 /// `data` are what the plan adds: backward deltas and the dataset decoded into the arena.
 /// `planned_node` is null for interleave; `heap_allocations_per_step` is null when the binary has no
 /// allocation counter; accuracies are null for regression.
+///
+/// Each part's fields start at zero (empty, false, null) and its `init()` takes nothing, so the CLI fills a part field by
+/// field (`var run = TrainingRecord.Run(); run.batch = 32`). Decoding is unchanged: a synthesized `Decodable` reads a
+/// `var` with an initial value like any other, so every key but the `@Nullable` ones must be present.
 public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
     public struct PredictedBytes: Codable, Sendable, Equatable {
-        public var parameters: Int
-        public var gradients: Int
-        public var activations: Int
-        public var inputs: Int
-        public var optimizer: Int
-        public var total: Int
-        public var deltas: Int
-        public var data: Int
+        public var parameters = 0
+        public var gradients = 0
+        public var activations = 0
+        public var inputs = 0
+        public var optimizer = 0
+        public var total = 0
+        public var deltas = 0
+        public var data = 0
         /// Short-lived working memory the plan holds (new key; absent in old records).
-        @Nullable public var scratch: Int?
+        @Nullable public var scratch: Int? = nil
         /// The fp32 master weights of a mixed-precision recipe, 0 without one (new key; absent in old records).
         /// Parameters + master parameters + gradients + optimizer is the model state.
-        @Nullable public var masterParameters: Int?
+        @Nullable public var masterParameters: Int? = nil
 
-        public init(
-            parameters: Int, gradients: Int, activations: Int, inputs: Int, optimizer: Int, total: Int, deltas: Int, data: Int,
-            scratch: Int? = nil, masterParameters: Int? = nil
-        ) {
-            self.parameters = parameters
-            self.gradients = gradients
-            self.activations = activations
-            self.inputs = inputs
-            self.optimizer = optimizer
-            self.total = total
-            self.deltas = deltas
-            self.data = data
-            self.scratch = scratch
-            self.masterParameters = masterParameters
+        public init() {}
+
+        /// The seven planned categories in the order the Markdown and HTML tables list them: parameters, gradients,
+        /// optimizer, activations, deltas, inputs, data.
+        var categories: [(name: String, bytes: Int)] {
+            [
+                ("parameters", parameters), ("gradients", gradients), ("optimizer", optimizer), ("activations", activations),
+                ("deltas", deltas), ("inputs", inputs), ("data", data),
+            ]
         }
     }
 
     public struct Predicted: Codable, Sendable, Equatable {
-        public var arenaBytes: Int
-        public var lowerBoundBytes: Int
-        public var naiveBytes: Int
-        public var bytes: PredictedBytes
+        public var arenaBytes = 0
+        public var lowerBoundBytes = 0
+        public var naiveBytes = 0
+        public var bytes = PredictedBytes()
         /// The planned arena rounded up to whole pages: what the kernel must map for it (new key; absent in old records).
-        @Nullable public var arenaMappedBytes: Int?
+        @Nullable public var arenaMappedBytes: Int? = nil
 
-        public init(arenaBytes: Int, lowerBoundBytes: Int, naiveBytes: Int, bytes: PredictedBytes, arenaMappedBytes: Int? = nil) {
-            self.arenaBytes = arenaBytes
-            self.lowerBoundBytes = lowerBoundBytes
-            self.naiveBytes = naiveBytes
-            self.bytes = bytes
-            self.arenaMappedBytes = arenaMappedBytes
-        }
+        public init() {}
     }
 
     public struct Actual: Codable, Sendable, Equatable {
-        public var arenaBytes: Int
-        public var mappedBytes: Int
-        public var residentBytes: Int
-        public var pagesByNode: [String: Int]
-        public var pagesNotResident: Int
-        public var pagesByNodeAfterFirstStep: [String: Int]
-        @Nullable public var plannedNode: Int?
-        @Nullable public var pagesOnPlannedNode: Int?
-        public var peakRSSGrowthBytes: Int
+        public var arenaBytes = 0
+        public var mappedBytes = 0
+        public var residentBytes = 0
+        public var pagesByNode: [String: Int] = [:]
+        public var pagesNotResident = 0
+        public var pagesByNodeAfterFirstStep: [String: Int] = [:]
+        @Nullable public var plannedNode: Int? = nil
+        @Nullable public var pagesOnPlannedNode: Int? = nil
+        public var peakRSSGrowthBytes = 0
         /// Peak RSS during training − RSS once the data was loaded (new key; absent in old records).
-        @Nullable public var trainingRSSGrowthBytes: Int?
-        @Nullable public var heapAllocationsPerStep: Double?
-        public var measuredSteps: Int
-        public var numaAvailable: Bool
-        @Nullable public var numaMaps: String?
-        public var threadsBound: Int
-        public var pageSource: String
+        @Nullable public var trainingRSSGrowthBytes: Int? = nil
+        @Nullable public var heapAllocationsPerStep: Double? = nil
+        public var measuredSteps = 0
+        public var numaAvailable = false
+        @Nullable public var numaMaps: String? = nil
+        public var threadsBound = 0
+        public var pageSource = ""
         /// The page size the kernel maps in (new key; absent in old records).
-        @Nullable public var pageBytes: Int?
+        @Nullable public var pageBytes: Int? = nil
 
-        public init(
-            arenaBytes: Int, mappedBytes: Int, residentBytes: Int, pagesByNode: [String: Int], pagesNotResident: Int,
-            pagesByNodeAfterFirstStep: [String: Int], plannedNode: Int?, pagesOnPlannedNode: Int?, peakRSSGrowthBytes: Int,
-            trainingRSSGrowthBytes: Int? = nil, heapAllocationsPerStep: Double?, measuredSteps: Int, numaAvailable: Bool,
-            numaMaps: String?, threadsBound: Int,
-            pageSource: String, pageBytes: Int? = nil
-        ) {
-            self.arenaBytes = arenaBytes
-            self.mappedBytes = mappedBytes
-            self.residentBytes = residentBytes
-            self.pagesByNode = pagesByNode
-            self.pagesNotResident = pagesNotResident
-            self.pagesByNodeAfterFirstStep = pagesByNodeAfterFirstStep
-            self.plannedNode = plannedNode
-            self.pagesOnPlannedNode = pagesOnPlannedNode
-            self.peakRSSGrowthBytes = peakRSSGrowthBytes
-            self.trainingRSSGrowthBytes = trainingRSSGrowthBytes
-            self.heapAllocationsPerStep = heapAllocationsPerStep
-            self.measuredSteps = measuredSteps
-            self.numaAvailable = numaAvailable
-            self.numaMaps = numaMaps
-            self.threadsBound = threadsBound
-            self.pageSource = pageSource
-            self.pageBytes = pageBytes
-        }
-
+        public init() {}
     }
 
     public struct Epoch: Codable, Sendable, Equatable {
-        public var epoch: Int
-        public var trainLoss: Double
-        @Nullable public var trainAccuracy: Double?
-        @Nullable public var validationLoss: Double?
-        @Nullable public var validationAccuracy: Double?
-        public var seconds: Double
+        public var epoch = 0
+        public var trainLoss = 0.0
+        @Nullable public var trainAccuracy: Double? = nil
+        @Nullable public var validationLoss: Double? = nil
+        @Nullable public var validationAccuracy: Double? = nil
+        public var seconds = 0.0
 
-        public init(
-            epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?,
-            seconds: Double
-        ) {
-            self.epoch = epoch
-            self.trainLoss = trainLoss
-            self.trainAccuracy = trainAccuracy
-            self.validationLoss = validationLoss
-            self.validationAccuracy = validationAccuracy
-            self.seconds = seconds
-        }
-
+        public init() {}
     }
 
     public struct Metrics: Codable, Sendable, Equatable {
-        @Nullable public var testAccuracy: Double?
-        @Nullable public var testLoss: Double?
-        public var epochs: [Epoch]
-        public var trainSamples: Int
-        public var validationSamples: Int
-        public var testSamples: Int
+        @Nullable public var testAccuracy: Double? = nil
+        @Nullable public var testLoss: Double? = nil
+        public var epochs: [Epoch] = []
+        public var trainSamples = 0
+        public var validationSamples = 0
+        public var testSamples = 0
         /// The test accuracy of always predicting the most frequent class of the training targets (new key; null for
         /// regression and in old records).
-        @Nullable public var majorityBaselineAccuracy: Double?
+        @Nullable public var majorityBaselineAccuracy: Double? = nil
 
-        public init(
-            testAccuracy: Double?, testLoss: Double?, epochs: [Epoch], trainSamples: Int, validationSamples: Int,
-            testSamples: Int,
-            majorityBaselineAccuracy: Double? = nil
-        ) {
-            self.testAccuracy = testAccuracy
-            self.testLoss = testLoss
-            self.epochs = epochs
-            self.trainSamples = trainSamples
-            self.validationSamples = validationSamples
-            self.testSamples = testSamples
-            self.majorityBaselineAccuracy = majorityBaselineAccuracy
-        }
+        public init() {}
 
         /// Whether the test accuracy fails to beat the majority-class baseline (nil when either is unknown).
         public var isAtOrBelowBaseline: Bool? {
@@ -178,64 +123,37 @@ public struct TrainingRecord: Codable, Sendable, Equatable, ReportDocument {
     }
 
     public struct Throughput: Codable, Sendable, Equatable {
-        public var samplesPerSecond: Double
-        public var trainingSeconds: Double
-        public var blasCore: String
-        public var blasThreads: Int
+        public var samplesPerSecond = 0.0
+        public var trainingSeconds = 0.0
+        public var blasCore = ""
+        public var blasThreads = 0
         /// Which code ran the step's large products: `memplan-avx512` (memplan's own kernels) or `blas` (the
         /// library `blas_core` names, which also runs the thin products either way); for bf16-mixed runs
         /// `memplan-amx-bf16` (AMX tiles on bf16, fp32 sums) or `memplan-bf16-fp32` (the same values multiplied in fp32). Absent in records written
         /// before memplan had its own kernels: those ran everything in BLAS.
-        @Nullable public var gemmKernels: String?
+        @Nullable public var gemmKernels: String? = nil
         /// A transformer's training tokens per second (new key; null for MLPs).
-        @Nullable public var tokensPerSecond: Double?
+        @Nullable public var tokensPerSecond: Double? = nil
 
-        public init(
-            samplesPerSecond: Double, trainingSeconds: Double, blasCore: String, blasThreads: Int, gemmKernels: String? = nil,
-            tokensPerSecond: Double? = nil
-        ) {
-            self.samplesPerSecond = samplesPerSecond
-            self.trainingSeconds = trainingSeconds
-            self.blasCore = blasCore
-            self.blasThreads = blasThreads
-            self.gemmKernels = gemmKernels
-            self.tokensPerSecond = tokensPerSecond
-        }
+        public init() {}
     }
 
     public struct Run: Codable, Sendable, Equatable {
-        public var profile: String
-        public var precision: String
-        public var batch: Int
-        public var epochs: Int
-        public var optimizer: String
-        public var learningRate: Double
-        public var loss: String
-        public var placement: String
-        public var seed: UInt64
-        public var data: String
-        public var partial: Bool
-        public var memplanVersion: String
-        public var date: String
+        public var profile = ""
+        public var precision = ""
+        public var batch = 0
+        public var epochs = 0
+        public var optimizer = ""
+        public var learningRate = 0.0
+        public var loss = ""
+        public var placement = ""
+        public var seed: UInt64 = 0
+        public var data = ""
+        public var partial = false
+        public var memplanVersion = ""
+        public var date = ""
 
-        public init(
-            profile: String, precision: String, batch: Int, epochs: Int, optimizer: String, learningRate: Double, loss: String,
-            placement: String, seed: UInt64, data: String, partial: Bool, memplanVersion: String, date: String
-        ) {
-            self.profile = profile
-            self.precision = precision
-            self.batch = batch
-            self.epochs = epochs
-            self.optimizer = optimizer
-            self.learningRate = learningRate
-            self.loss = loss
-            self.placement = placement
-            self.seed = seed
-            self.data = data
-            self.partial = partial
-            self.memplanVersion = memplanVersion
-            self.date = date
-        }
+        public init() {}
     }
 
     public var predicted: Predicted
@@ -300,7 +218,7 @@ public enum TrainingRenderer {
             "arena, resident", ByteUnits.grouped(plannedPages), ByteUnits.grouped(actual.residentBytes),
             actual.pagesNotResident == 0 ? "every page resident" : "\(actual.pagesNotResident) pages not resident",
         ])
-        let nodes = actual.pagesByNode.keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+        let nodes = actual.pagesByNode.nodeKeys
         let totalPages = max(1, actual.pagesByNode.values.saturatingSum().saturatingAdding(actual.pagesNotResident))
         for node in nodes {
             let pages = actual.pagesByNode[node] ?? 0
@@ -328,14 +246,13 @@ public enum TrainingRenderer {
         out += table.renderText()
         out += "\nPlanned bytes by category: "
         let bytes = predicted.bytes
-        out += [
-            ("parameters", bytes.parameters), ("master parameters", bytes.masterParameters ?? 0), ("gradients", bytes.gradients),
-            ("optimizer", bytes.optimizer), ("activations", bytes.activations), ("deltas", bytes.deltas),
-            ("inputs", bytes.inputs),
-            ("data", bytes.data),
+        var categories: [(name: String, bytes: Int)] = [("parameters", bytes.parameters)]
+        if let master = bytes.masterParameters, master > 0 { categories.append(("master parameters", master)) }
+        categories += [
+            ("gradients", bytes.gradients), ("optimizer", bytes.optimizer), ("activations", bytes.activations),
+            ("deltas", bytes.deltas), ("inputs", bytes.inputs), ("data", bytes.data),
         ]
-        .filter { $0.0 != "master parameters" || $0.1 > 0 }
-        .map { "\($0.0) \(ByteUnits.decimal($0.1))" }.joined(separator: ", ")
+        out += ByteUnits.decimalList(categories)
         out +=
             "; arena \(ByteUnits.decimal(predicted.arenaBytes)) (lower bound \(ByteUnits.decimal(predicted.lowerBoundBytes)))\n"
         if let maps = actual.numaMaps { out += "numa_maps: \(Markup.terminal(maps))\n" }
@@ -358,6 +275,19 @@ public enum TrainingRenderer {
 
     static func percent(_ value: Double) -> String { String(format2: value * 100) + "%" }
 
+    /// An accuracy for the Markdown and HTML pages: `"50.00%"` (Foundation's `%.2f`), `"–"` when there is none.
+    static func accuracy(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "–" }
+
+    /// One row of the Markdown and HTML epoch tables: epoch, train loss, train accuracy, validation loss, validation
+    /// accuracy, seconds (losses to 4 decimals, `"–"` for what the run did not measure).
+    static func epochCells(_ epoch: TrainingRecord.Epoch) -> [String] {
+        [
+            String(epoch.epoch), String(format: "%.4f", epoch.trainLoss), accuracy(epoch.trainAccuracy),
+            epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–", accuracy(epoch.validationAccuracy),
+            String(format: "%.2f", epoch.seconds),
+        ]
+    }
+
     static func decimal(_ value: Double) -> String {
         if value.isNaN { return "nan" }
         if abs(value) >= 1 || value == 0 { return String(format2: value) }
@@ -378,11 +308,7 @@ extension TrainingRenderer {
         out += "placement \(escape(run.placement))\(run.partial ? ", **partial** (interrupted)" : ""), \(escape(run.date))*\n\n"
         out += "## Predicted against measured\n\n" + HTMLPage.predictedTable(record).renderMarkdown()
         var categories = TextTable(columns: [.left("Category"), .right("Bytes")])
-        let b = record.predicted.bytes
-        for (name, bytes) in [
-            ("parameters", b.parameters), ("gradients", b.gradients), ("optimizer", b.optimizer), ("activations", b.activations),
-            ("deltas", b.deltas), ("inputs", b.inputs), ("data", b.data),
-        ] { categories.append([name, ByteUnits.grouped(bytes)]) }
+        for (name, bytes) in record.predicted.bytes.categories { categories.append([name, ByteUnits.grouped(bytes)]) }
         out += "\n## Planned bytes by category\n\n" + categories.renderMarkdown()
         if let ranks = rankTable(record) {
             out += "\n## Every rank\n\n" + (shardingLine(record).map { escape($0) + "\n\n" } ?? "") + ranks.renderMarkdown()
@@ -390,17 +316,9 @@ extension TrainingRenderer {
         var epochs = TextTable(columns: [
             .right("Epoch"), .right("Train loss"), .right("Train acc"), .right("Val loss"), .right("Val acc"), .right("Seconds"),
         ])
-        for epoch in record.metrics.epochs {
-            epochs.append([
-                String(epoch.epoch), String(format: "%.4f", epoch.trainLoss),
-                epoch.trainAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
-                epoch.validationLoss.map { String(format: "%.4f", $0) } ?? "–",
-                epoch.validationAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–",
-                String(format: "%.2f", epoch.seconds),
-            ])
-        }
+        for epoch in record.metrics.epochs { epochs.append(epochCells(epoch)) }
         out += "\n## Training\n\n" + epochs.renderMarkdown()
-        out += "\nTest accuracy: " + (record.metrics.testAccuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "–")
+        out += "\nTest accuracy: " + accuracy(record.metrics.testAccuracy)
         if let baseline = record.metrics.baselineText { out += " (\(baseline))" }
         out += "; throughput \(ByteUnits.grouped(Int(saturating: record.throughput.samplesPerSecond))) samples/s.\n"
         return out

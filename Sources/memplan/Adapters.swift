@@ -40,54 +40,98 @@ enum Adapters {
         }
         let pageSize = measured.pageSize
         let plannedPages = (plan.arenaByteCount + pageSize - 1) / pageSize
-        let predicted = TrainingRecord.Predicted(
-            arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: naive,
-            bytes: TrainingRecord.PredictedBytes(
-                parameters: budget.parameterByteCount, gradients: budget.gradientByteCount,
-                activations: budget.activationByteCount,
-                inputs: budget.inputByteCount, optimizer: budget.optimizerByteCount, total: budget.totalByteCount,
-                deltas: plan.bytes(of: .deltas), data: plan.bytes(of: .data), scratch: plan.bytes(of: .scratch),
-                masterParameters: budget.masterParameterByteCount),
-            arenaMappedBytes: max(1, plannedPages) * pageSize)
+        var predicted = TrainingRecord.Predicted()
+        predicted.arenaBytes = plan.arenaByteCount
+        predicted.lowerBoundBytes = plan.lowerBound
+        predicted.naiveBytes = naive
+        predicted.arenaMappedBytes = max(1, plannedPages) * pageSize
+        predicted.bytes.parameters = budget.parameterByteCount
+        predicted.bytes.masterParameters = budget.masterParameterByteCount
+        predicted.bytes.gradients = budget.gradientByteCount
+        predicted.bytes.activations = budget.activationByteCount
+        predicted.bytes.inputs = budget.inputByteCount
+        predicted.bytes.optimizer = budget.optimizerByteCount
+        predicted.bytes.total = budget.totalByteCount
+        predicted.bytes.deltas = plan.bytes(of: .deltas)
+        predicted.bytes.data = plan.bytes(of: .data)
+        predicted.bytes.scratch = plan.bytes(of: .scratch)
+
         let end = measured.censusAtEnd
-        let actual = TrainingRecord.Actual(
-            arenaBytes: measured.arenaMappedBytes, mappedBytes: measured.arenaMappedBytes, residentBytes: end.residentBytes,
-            pagesByNode: byNode(end), pagesNotResident: end.notResident,
-            pagesByNodeAfterFirstStep: byNode(measured.censusAfterFirstStep),
-            plannedNode: result.plannedNode, pagesOnPlannedNode: result.plannedNode.map { end.pagesByNode[$0] ?? 0 },
-            peakRSSGrowthBytes: measured.peakRSSGrowthBytes, trainingRSSGrowthBytes: measured.trainingRSSGrowthBytes,
-            heapAllocationsPerStep: measured.heapAllocationsPerStep, measuredSteps: measured.measuredSteps,
-            numaAvailable: result.isNUMABacked, numaMaps: measured.numaMapsLine, threadsBound: measured.threadsBound,
-            pageSource: end.source, pageBytes: pageSize)
-        let metrics = TrainingRecord.Metrics(
-            testAccuracy: result.testAccuracy, testLoss: result.testLoss,
-            epochs: result.epochs.map {
-                TrainingRecord.Epoch(
-                    epoch: $0.epoch, trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy, validationLoss: $0.validationLoss,
-                    validationAccuracy: $0.validationAccuracy, seconds: $0.seconds)
-            },
-            trainSamples: result.trainCount, validationSamples: result.validationCount, testSamples: result.testCount,
-            majorityBaselineAccuracy: result.majorityBaselineAccuracy)
+        var actual = TrainingRecord.Actual()
+        actual.arenaBytes = measured.arenaMappedBytes
+        actual.mappedBytes = measured.arenaMappedBytes
+        actual.residentBytes = end.residentBytes
+        actual.pagesByNode = byNode(end)
+        actual.pagesNotResident = end.notResident
+        actual.pagesByNodeAfterFirstStep = byNode(measured.censusAfterFirstStep)
+        actual.plannedNode = result.plannedNode
+        actual.pagesOnPlannedNode = result.plannedNode.map { end.pagesByNode[$0] ?? 0 }
+        actual.peakRSSGrowthBytes = measured.peakRSSGrowthBytes
+        actual.trainingRSSGrowthBytes = measured.trainingRSSGrowthBytes
+        actual.heapAllocationsPerStep = measured.heapAllocationsPerStep
+        actual.measuredSteps = measured.measuredSteps
+        actual.numaAvailable = result.isNUMABacked
+        actual.numaMaps = measured.numaMapsLine
+        actual.threadsBound = measured.threadsBound
+        actual.pageSource = end.source
+        actual.pageBytes = pageSize
+
+        var metrics = TrainingRecord.Metrics()
+        metrics.testAccuracy = result.testAccuracy
+        metrics.testLoss = result.testLoss
+        metrics.epochs = result.epochs.map {
+            var epoch = TrainingRecord.Epoch()
+            epoch.epoch = $0.epoch
+            epoch.trainLoss = $0.trainLoss
+            epoch.trainAccuracy = $0.trainAccuracy
+            epoch.validationLoss = $0.validationLoss
+            epoch.validationAccuracy = $0.validationAccuracy
+            epoch.seconds = $0.seconds
+            return epoch
+        }
+        metrics.trainSamples = result.trainCount
+        metrics.validationSamples = result.validationCount
+        metrics.testSamples = result.testCount
+        metrics.majorityBaselineAccuracy = result.majorityBaselineAccuracy
+
+        var throughput = TrainingRecord.Throughput()
+        throughput.samplesPerSecond = result.samplesPerSecond
+        throughput.trainingSeconds = result.trainingSeconds
+        throughput.blasCore = result.blasCore
+        throughput.blasThreads = result.blasThreads
+        throughput.gemmKernels = result.gemmKernels
+        throughput.tokensPerSecond = result.tokensPerSecond
+
         let network = result.network
-        let run = TrainingRecord.Run(
-            profile: network.name, precision: network.precision.rawValue, batch: network.batchSize, epochs: network.epochs,
-            optimizer: network.optimizer.kind.rawValue, learningRate: network.optimizer.learningRate, loss: network.lossName,
-            placement: result.placement.description, seed: network.seed, data: result.dataSummary, partial: result.isPartial,
-            memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date()))
+        var run = TrainingRecord.Run()
+        run.profile = network.name
+        run.precision = network.precision.rawValue
+        run.batch = network.batchSize
+        run.epochs = network.epochs
+        run.optimizer = network.optimizer.kind.rawValue
+        run.learningRate = network.optimizer.learningRate
+        run.loss = network.lossName
+        run.placement = result.placement.description
+        run.seed = network.seed
+        run.data = result.dataSummary
+        run.partial = result.isPartial
+        run.memplanVersion = Memplan.configuration.version
+        run.date = ISO8601DateFormatter().string(from: Date())
+
         var record = TrainingRecord(
-            predicted: predicted, actual: actual, metrics: metrics,
-            throughput: TrainingRecord.Throughput(
-                samplesPerSecond: result.samplesPerSecond, trainingSeconds: result.trainingSeconds, blasCore: result.blasCore,
-                blasThreads: result.blasThreads, gemmKernels: result.gemmKernels, tokensPerSecond: result.tokensPerSecond),
-            run: run, plan: PlanReport(plan: plan, program: result.program, naiveBytes: naive))
+            predicted: predicted, actual: actual, metrics: metrics, throughput: throughput, run: run,
+            plan: PlanReport(plan: plan, program: result.program, naiveBytes: naive))
         if let rank = result.rank {
             // One rank's arena: its sharded state as planned, not the whole model's.
             record.predicted.bytes.optimizer = plan.bytes(of: .optimizer)
             record.predicted.bytes.gradients = plan.bytes(of: .gradients)
             record.predicted.bytes.parameters = plan.bytes(of: .parameters)
-            record.sharding = TrainingRecord.Sharding(
-                devices: rank.ranks, strategy: rank.strategy.rawValue, globalBatch: rank.globalBatch,
-                exchangeSecondsPerStep: rank.exchangeSecondsPerStep)
+            var sharding = TrainingRecord.Sharding()
+            sharding.devices = rank.ranks
+            sharding.strategy = rank.strategy.rawValue
+            sharding.globalBatch = rank.globalBatch
+            sharding.exchangeSecondsPerStep = rank.exchangeSecondsPerStep
+            record.sharding = sharding
             record.plan.devices = rank.ranks
             record.plan.sharding = rank.strategy.rawValue
         }

@@ -96,30 +96,47 @@ extension Adapters {
         let plan = result.plan
         let table = result.program.table
         let pages = (plan.arenaByteCount + result.pageSize - 1) / result.pageSize
-        let predicted = GenerationReport.Predicted(
-            arenaBytes: plan.arenaByteCount, arenaMappedBytes: max(1, pages) * result.pageSize,
-            kvBytesPerToken: table.kvBytesPerToken, kvCacheBytes: table.kvCacheByteCount,
-            bytes: GenerationReport.PredictedBytes(
-                parameters: plan.bytes(of: .parameters), kvCache: plan.bytes(of: .kvCache),
-                activations: plan.bytes(of: .activations), scratch: plan.bytes(of: .scratch), inputs: plan.bytes(of: .inputs)))
+        var predicted = GenerationReport.Predicted()
+        predicted.arenaBytes = plan.arenaByteCount
+        predicted.arenaMappedBytes = max(1, pages) * result.pageSize
+        predicted.kvBytesPerToken = table.kvBytesPerToken
+        predicted.kvCacheBytes = table.kvCacheByteCount
+        predicted.bytes.parameters = plan.bytes(of: .parameters)
+        predicted.bytes.kvCache = plan.bytes(of: .kvCache)
+        predicted.bytes.activations = plan.bytes(of: .activations)
+        predicted.bytes.scratch = plan.bytes(of: .scratch)
+        predicted.bytes.inputs = plan.bytes(of: .inputs)
+
         let kv = result.kvCache
-        let actual = GenerationReport.Actual(
-            arenaBytes: result.arenaMappedBytes, kvBytesPerToken: kv?.bytesPerToken,
-            kvMeasuredTokens: kv.map { [$0.firstTokens, $0.secondTokens] } ?? [],
-            kvResidentBytes: kv.map { [$0.firstResidentBytes, $0.secondResidentBytes] } ?? [],
-            kvResidentBytesReleased: kv?.releasedResidentBytes ?? 0, kvResidentBytesAtEnd: kv?.finalResidentBytes ?? 0,
-            heapAllocationsPerToken: result.heapAllocationsPerToken, pageBytes: result.pageSize,
-            numaAvailable: result.isNUMABacked)
-        let buffers = PlanReport.buffers(of: plan)
+        var actual = GenerationReport.Actual()
+        actual.arenaBytes = result.arenaMappedBytes
+        actual.kvBytesPerToken = kv?.bytesPerToken
+        actual.kvMeasuredTokens = kv.map { [$0.firstTokens, $0.secondTokens] } ?? []
+        actual.kvResidentBytes = kv.map { [$0.firstResidentBytes, $0.secondResidentBytes] } ?? []
+        actual.kvResidentBytesReleased = kv?.releasedResidentBytes ?? 0
+        actual.kvResidentBytesAtEnd = kv?.finalResidentBytes ?? 0
+        actual.heapAllocationsPerToken = result.heapAllocationsPerToken
+        actual.pageBytes = result.pageSize
+        actual.numaAvailable = result.isNUMABacked
+
+        var throughput = GenerationReport.Throughput()
+        throughput.tokens = result.generated.count
+        throughput.seconds = result.generationSeconds
+        throughput.tokensPerSecond = result.tokensPerSecond
+        throughput.windowSlides = result.windowSlides
+
+        var run = GenerationReport.Run()
+        run.profile = result.model.name
+        run.checkpoint = checkpoint
+        run.context = result.model.spec.contextLength
+        run.temperature = temperature
+        run.seed = seed
+        run.placement = result.placement.description
+        run.memplanVersion = Memplan.configuration.version
+        run.date = ISO8601DateFormatter().string(from: Date())
+
         return GenerationReport(
-            prompt: result.prompt, generated: result.generated, predicted: predicted, actual: actual,
-            throughput: GenerationReport.Throughput(
-                tokens: result.generated.count, seconds: result.generationSeconds, tokensPerSecond: result.tokensPerSecond,
-                windowSlides: result.windowSlides),
-            run: GenerationReport.Run(
-                profile: result.model.name, checkpoint: checkpoint, context: result.model.spec.contextLength,
-                temperature: temperature, seed: seed, placement: result.placement.description,
-                memplanVersion: Memplan.configuration.version, date: ISO8601DateFormatter().string(from: Date())),
-            buffers: buffers)
+            prompt: result.prompt, generated: result.generated, predicted: predicted, actual: actual, throughput: throughput,
+            run: run, buffers: PlanReport.buffers(of: plan))
     }
 }

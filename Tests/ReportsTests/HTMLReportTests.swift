@@ -55,29 +55,43 @@ struct HTMLReportTests {
         let program = try StepProgram(model: model, data: DataShape(trainCount: 10, testCount: 2))
         let plan = try BestPlanner().plan(program.buffers, alignment: 64)
         let planReport = PlanReport(plan: plan, program: program, naiveBytes: try program.naiveByteCount())
+        var predicted = TrainingRecord.Predicted()
+        predicted.arenaBytes = plan.arenaByteCount
+        predicted.lowerBoundBytes = plan.lowerBound
+        predicted.naiveBytes = 1000
+        (predicted.bytes.parameters, predicted.bytes.gradients, predicted.bytes.activations) = (1, 1, 1)
+        (predicted.bytes.inputs, predicted.bytes.total, predicted.bytes.deltas, predicted.bytes.data) = (1, 4, 1, 10)
+        var actual = TrainingRecord.Actual()
+        actual.arenaBytes = plan.arenaByteCount
+        actual.mappedBytes = 4096
+        actual.residentBytes = 4096
+        actual.pagesByNode = ["0": 1]
+        actual.pagesByNodeAfterFirstStep = ["0": 1]
+        actual.plannedNode = 0
+        actual.pagesOnPlannedNode = 1
+        actual.peakRSSGrowthBytes = 5000
+        actual.heapAllocationsPerStep = 0
+        actual.measuredSteps = 10
+        actual.numaAvailable = true
+        actual.pageSource = "move_pages"
+        var metrics = TrainingRecord.Metrics()
+        metrics.testAccuracy = 0.5
+        metrics.testLoss = 1
+        metrics.epochs = [(1, 2, 0.4), (2, 1, 0.5)].map { number, loss, accuracy in
+            var epoch = TrainingRecord.Epoch()
+            (epoch.epoch, epoch.trainLoss, epoch.trainAccuracy, epoch.seconds) = (number, loss, accuracy, 1)
+            return epoch
+        }
+        metrics.trainSamples = 10
+        metrics.testSamples = 2
+        var throughput = TrainingRecord.Throughput()
+        (throughput.samplesPerSecond, throughput.trainingSeconds, throughput.blasCore, throughput.blasThreads) = (100, 1, "x", 1)
+        var run = TrainingRecord.Run()
+        (run.profile, run.precision, run.batch, run.epochs, run.optimizer) = ("a<b>&c", "single", 2, 2, "sgd")
+        (run.learningRate, run.loss, run.placement, run.seed) = (0.1, "softmax-cross-entropy", "local", 1)
+        (run.data, run.memplanVersion, run.date) = ("synthetic", "test", "today")
         let record = TrainingRecord(
-            predicted: .init(
-                arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: 1000,
-                bytes: .init(parameters: 1, gradients: 1, activations: 1, inputs: 1, optimizer: 0, total: 4, deltas: 1, data: 10)),
-            actual: .init(
-                arenaBytes: plan.arenaByteCount, mappedBytes: 4096, residentBytes: 4096, pagesByNode: ["0": 1],
-                pagesNotResident: 0,
-                pagesByNodeAfterFirstStep: ["0": 1], plannedNode: 0, pagesOnPlannedNode: 1, peakRSSGrowthBytes: 5000,
-                heapAllocationsPerStep: 0, measuredSteps: 10, numaAvailable: true, numaMaps: nil, threadsBound: 0,
-                pageSource: "move_pages"),
-            metrics: .init(
-                testAccuracy: 0.5, testLoss: 1,
-                epochs: [
-                    .init(epoch: 1, trainLoss: 2, trainAccuracy: 0.4, validationLoss: nil, validationAccuracy: nil, seconds: 1),
-                    .init(epoch: 2, trainLoss: 1, trainAccuracy: 0.5, validationLoss: nil, validationAccuracy: nil, seconds: 1),
-                ],
-                trainSamples: 10, validationSamples: 0, testSamples: 2),
-            throughput: .init(samplesPerSecond: 100, trainingSeconds: 1, blasCore: "x", blasThreads: 1),
-            run: .init(
-                profile: "a<b>&c", precision: "single", batch: 2, epochs: 2, optimizer: "sgd", learningRate: 0.1,
-                loss: "softmax-cross-entropy",
-                placement: "local", seed: 1, data: "synthetic", partial: false, memplanVersion: "test", date: "today"),
-            plan: planReport)
+            predicted: predicted, actual: actual, metrics: metrics, throughput: throughput, run: run, plan: planReport)
         let html = HTMLPage.training(record)
         #expect(html.contains("a&lt;b&gt;&amp;c"))
         #expect(!html.contains("a<b>&c"))
@@ -87,6 +101,18 @@ struct HTMLReportTests {
         let json = TrainingRenderer.json(record)
         #expect(try JSONText.decode(TrainingRecord.self, from: Data(json.utf8)) == record)
         #expect(json.contains("\"validation_accuracy\" : null"))
+        // The fields' zero defaults are for building a record: decoding one still needs every key but the nullable ones.
+        func decodes(without key: String, in part: String) throws -> Bool {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            var inner = try #require(object[part] as? [String: Any])
+            inner[key] = nil
+            object[part] = inner
+            let data = try JSONSerialization.data(withJSONObject: object)
+            return (try? JSONText.decode(TrainingRecord.self, from: data)) != nil
+        }
+        #expect(try !decodes(without: "measured_steps", in: "actual"))
+        #expect(try !decodes(without: "blas_core", in: "throughput"))
+        #expect(try decodes(without: "page_bytes", in: "actual"))
         #expect(TrainingRenderer.markdown(record).contains("| Epoch |"))
     }
 }

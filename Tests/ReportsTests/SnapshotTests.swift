@@ -57,32 +57,64 @@ struct SnapshotTests {
     func training() throws {
         let program = try StepProgram(model: try model(), data: DataShape(trainCount: 10, testCount: 2))
         let plan = try LinearPlanner().plan(program.buffers, alignment: 64)
+        var predicted = TrainingRecord.Predicted()
+        predicted.arenaBytes = plan.arenaByteCount
+        predicted.lowerBoundBytes = plan.lowerBound
+        predicted.naiveBytes = try program.naiveByteCount()
+        predicted.arenaMappedBytes = 4096
+        predicted.bytes.parameters = 132
+        predicted.bytes.activations = 128
+        predicted.bytes.inputs = 144
+        predicted.bytes.total = 404
+        predicted.bytes.deltas = 80
+        predicted.bytes.data = 400
+        var actual = TrainingRecord.Actual()
+        actual.arenaBytes = 4096
+        actual.mappedBytes = 4096
+        actual.residentBytes = 4096
+        actual.pagesByNode = ["0": 1]
+        actual.pagesByNodeAfterFirstStep = ["0": 1]
+        actual.plannedNode = 0
+        actual.pagesOnPlannedNode = 1
+        actual.peakRSSGrowthBytes = 65_536
+        actual.trainingRSSGrowthBytes = 0
+        actual.heapAllocationsPerStep = 0
+        actual.measuredSteps = 3
+        actual.numaAvailable = true
+        actual.numaMaps = "7f00 local anon=1 N0=1 <b>"
+        actual.pageSource = "move_pages"
+        actual.pageBytes = 4096
+        var metrics = TrainingRecord.Metrics()
+        metrics.testAccuracy = 0.5
+        metrics.testLoss = 0.75
+        metrics.epochs = [(1, 1.1, 0.4), (2, 0.9, 0.5)].map { number, loss, accuracy in
+            var epoch = TrainingRecord.Epoch()
+            (epoch.epoch, epoch.trainLoss, epoch.trainAccuracy, epoch.seconds) = (number, loss, accuracy, 0.25)
+            return epoch
+        }
+        metrics.trainSamples = 10
+        metrics.testSamples = 2
+        var throughput = TrainingRecord.Throughput()
+        throughput.samplesPerSecond = 1234.5
+        throughput.trainingSeconds = 0.5
+        throughput.blasCore = "SkylakeX"
+        throughput.blasThreads = 1
+        throughput.gemmKernels = "blas"
+        var run = TrainingRecord.Run()
+        run.profile = "snap<b>|*mlp*"
+        run.precision = "single"
+        run.batch = 4
+        run.epochs = 2
+        run.optimizer = "sgd"
+        run.learningRate = 0.05
+        run.loss = "softmax-cross-entropy"
+        run.placement = "node:0"
+        run.seed = 42
+        run.data = "synthetic <data>"
+        run.memplanVersion = "0.1.0"
+        run.date = "2026-12-02T00:00:00Z"
         let record = TrainingRecord(
-            predicted: .init(
-                arenaBytes: plan.arenaByteCount, lowerBoundBytes: plan.lowerBound, naiveBytes: try program.naiveByteCount(),
-                bytes: .init(
-                    parameters: 132, gradients: 0, activations: 128, inputs: 144, optimizer: 0, total: 404, deltas: 80, data: 400),
-                arenaMappedBytes: 4096),
-            actual: .init(
-                arenaBytes: 4096, mappedBytes: 4096, residentBytes: 4096, pagesByNode: ["0": 1], pagesNotResident: 0,
-                pagesByNodeAfterFirstStep: ["0": 1], plannedNode: 0, pagesOnPlannedNode: 1, peakRSSGrowthBytes: 65_536,
-                trainingRSSGrowthBytes: 0, heapAllocationsPerStep: 0, measuredSteps: 3, numaAvailable: true,
-                numaMaps: "7f00 local anon=1 N0=1 <b>", threadsBound: 0, pageSource: "move_pages", pageBytes: 4096),
-            metrics: .init(
-                testAccuracy: 0.5, testLoss: 0.75,
-                epochs: [
-                    .init(
-                        epoch: 1, trainLoss: 1.1, trainAccuracy: 0.4, validationLoss: nil, validationAccuracy: nil, seconds: 0.25),
-                    .init(
-                        epoch: 2, trainLoss: 0.9, trainAccuracy: 0.5, validationLoss: nil, validationAccuracy: nil, seconds: 0.25),
-                ],
-                trainSamples: 10, validationSamples: 0, testSamples: 2),
-            throughput: .init(
-                samplesPerSecond: 1234.5, trainingSeconds: 0.5, blasCore: "SkylakeX", blasThreads: 1, gemmKernels: "blas"),
-            run: .init(
-                profile: "snap<b>|*mlp*", precision: "single", batch: 4, epochs: 2, optimizer: "sgd", learningRate: 0.05,
-                loss: "softmax-cross-entropy", placement: "node:0", seed: 42, data: "synthetic <data>", partial: false,
-                memplanVersion: "0.1.0", date: "2026-12-02T00:00:00Z"),
+            predicted: predicted, actual: actual, metrics: metrics, throughput: throughput, run: run,
             plan: PlanReport(plan: plan, program: program, naiveBytes: try program.naiveByteCount()))
         check(record, "training")
     }
