@@ -40,6 +40,14 @@ extension Memplan {
             _ = try format.checked(for: CapacityReport.self, command: "report")
         }
 
+        /// Whether both paths name one existing file (same device and inode): a default output must not replace its input.
+        static func isSameFile(_ first: String, _ second: String) -> Bool {
+            var a = stat()
+            var b = stat()
+            guard stat(first, &a) == 0, stat(second, &b) == 0 else { return false }
+            return a.st_dev == b.st_dev && a.st_ino == b.st_ino
+        }
+
         /// Records and capacity results are at most this large (a record of a 100,000-layer plan is about 30 MB).
         static let maximumInputByteCount = 256 << 20
 
@@ -61,6 +69,11 @@ extension Memplan {
                 try output
                 ?? DefaultOutput.reportsPath(
                     "\(PathText.safeComponent(base)).\(format == .markdown ? "md" : format == .table ? "txt" : format.rawValue)")
+            if output == nil, Self.isSameFile(path, input) {
+                throw CLIFailure.badInput(
+                    "\(Markup.terminal(input)): the default output \(Markup.terminal(path)) is the input itself; give --output PATH "
+                        + "(- for standard output)")
+            }
             try RecordFile.write(text, to: path)
             if !RecordFile.isStandardOutput(path) { print("Wrote \(Markup.terminal(path))") }
         }

@@ -51,6 +51,24 @@ struct PathCLITests {
         #expect(names == ["h", "m", "o", "p", "r"])
     }
 
+    @Test("report's default output never replaces its input: reports/r.json rendered as json is refused, the file kept")
+    func reportKeepsItsInput() throws {
+        let directory = try makeTemporaryDirectory("report-input")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try tinyProfile.write(to: directory.appendingPathComponent("p"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("reports"), withIntermediateDirectories: true)
+        #expect(try runMemplan(["train", "p", "--record", "reports/r.json"], directory: directory).status == 0)
+        let before = try Data(contentsOf: directory.appendingPathComponent("reports/r.json"))
+        let result = try runMemplan(["report", "reports/r.json", "--format", "json"], directory: directory)
+        #expect(result.status == 2, "\(result.standardError.prefix(300))")
+        #expect(result.standardError.contains("is the input itself; give --output"))
+        #expect(try Data(contentsOf: directory.appendingPathComponent("reports/r.json")) == before)
+        let explicit = try runMemplan(
+            ["report", "reports/r.json", "--format", "json", "--output", "copy.json"], directory: directory)
+        #expect(explicit.status == 0, "\(explicit.standardError.prefix(300))")
+    }
+
     @Test("- is standard input for a profile and standard output for every --record and --output")
     func dash() throws {
         let directory = try makeTemporaryDirectory("dash")
