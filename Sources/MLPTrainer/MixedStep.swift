@@ -78,45 +78,29 @@ final class MixedTrainer {
 
     // MARK: - Running the program
 
-    func trainStep(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        run(ops: program.ops.indices, batch: batch, rows: rows, training: true)
-    }
-
-    func evaluate(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        run(ops: 0..<(program.index(of: .loss)! + 1), batch: batch, rows: rows, training: false)
-    }
-
-    /// Forward, loss and backward of an unfused program: the bf16 gradients of the mean loss, parameters unchanged.
-    func computeGradients(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        precondition(!program.table.fusesUpdate, "MixedTrainer.computeGradients: the program fuses the update")
-        return run(ops: 0..<(program.index(of: .update) ?? program.ops.count), batch: batch, rows: rows, training: true)
-    }
-
-    private func run(ops: Range<Int>, batch: StepBatch, rows: Int, training: Bool) -> Kernels.LossResult {
+    func load(_ batch: StepBatch, rows: Int) {
         precondition(rows >= 0 && rows <= model.batchSize, "MixedTrainer: \(rows) rows in a batch planned for \(model.batchSize)")
-        var result = Kernels.LossResult(loss: 0, correct: 0, judged: 0)
-        for index in ops {
-            lifetimeGuard?.beforeOp(index)
-            switch program.ops[index] {
-            case .load: dispatch(.gather(batch, rows: rows), measured: rows >= partCount * SplitRules.minimumRowsPerPart)
-            case .forward(let k): dispatch(.forward(layer: k - 1, rows: rows))
-            case .loss:
-                let last = tensors.layers[tensors.layers.count - 1]
-                result = MixedLoss.apply(
-                    logits: last.output, targets: tensors.targets, rows: rows, columns: last.outputWidth, loss: model.loss,
-                    writeGradient: training)
-            case .backward(let k), .backwardUpdate(let k):
-                if k > 1 { dispatch(.backwardDelta(layer: k - 1, rows: rows)) }
-                dispatch(.backwardParameters(layer: k - 1, rows: rows))
-            case .update:
-                optimizerStep += 1
-                dispatch(.update)
-            case .forwardPart, .backwardPart, .recomputePart:
-                preconditionFailure("MixedTrainer: \(program.ops[index]) is a transformer's op")
-            }
-            lifetimeGuard?.afterOp(index)
-        }
-        return result
+        dispatch(.gather(batch, rows: rows), measured: rows >= partCount * SplitRules.minimumRowsPerPart)
+    }
+
+    func forward(layer index: Int, rows: Int) { dispatch(.forward(layer: index, rows: rows)) }
+
+    func loss(rows: Int, training: Bool) -> Kernels.LossResult {
+        let last = tensors.layers[tensors.layers.count - 1]
+        return MixedLoss.apply(
+            logits: last.output, targets: tensors.targets, rows: rows, columns: last.outputWidth, loss: model.loss,
+            writeGradient: training)
+    }
+
+    /// bwd k and bwd+upd k alike: dz_{k−1} (k > 1), then the parameters' gradients (or plain SGD's update).
+    func backward(layer index: Int, rows: Int, updating: Bool) {
+        if index > 0 { dispatch(.backwardDelta(layer: index, rows: rows)) }
+        dispatch(.backwardParameters(layer: index, rows: rows))
+    }
+
+    func update() {
+        optimizerStep += 1
+        dispatch(.update)
     }
 
     private func dispatch(_ job: Job, measured: Bool = true) {

@@ -122,15 +122,13 @@ struct MixedTensors {
                 : .scalars(required(id, Float.self))
         }
         let batchTargets = UnsafeMutableRawPointer(targets).assumingMemoryBound(to: Float.self)
-        let orderIndex = program.index(of: TensorID(.order))
         data = DataTensors(
             trainCount: shape.trainCount, testCount: shape.testCount, featureWidth: model.inputWidth,
             targetWidth: model.outputWidth, trainFeatures: featureRows(TensorID(.trainFeatures)),
             trainTargets: view(TensorID(.trainTargets), Float.self) ?? batchTargets,
             testFeatures: featureRows(TensorID(.testFeatures)),
             testTargets: view(TensorID(.testTargets), Float.self) ?? batchTargets,
-            order: orderIndex.map { arena.pointer(at: plan.offsets[$0], count: shape.trainCount, as: Int32.self) }
-                ?? arena.pointer(at: 0, count: 0, as: Int32.self))
+            order: program.orderView(plan: plan, arena: arena))
     }
 }
 

@@ -22,19 +22,10 @@ public struct StepResult: Sendable {
 ///     try engine.load(loader)
 ///     engine.initializeParameters(seed: 42)
 ///     let result = engine.trainStep(orderStart: 0, rows: 128)
-public final class StepEngine {
-    public let program: StepProgram
-    public let plan: ArenaPlan
-    public let arena: Arena
-    /// Parts each op is split into.
-    public let threads: Int
-    enum Storage {
-        case single(Trainer<Float>)
-        case double(Trainer<Double>)
-        case mixed(MixedTrainer)
-    }
-    let storage: Storage
-    let pool: WorkerPool
+public final class StepEngine: TrainingEngine {
+    let storage: PrecisionTrainer<Trainer<Float>, Trainer<Double>, MixedTrainer>
+    /// The shuffle order (N Int32s in the arena); its tail is the validation set.
+    public let order: UnsafeMutablePointer<Int32>
 
     /// Resolves the program's tensors in `arena` at the plan's offsets and attaches a pool of `threads` parts.
     ///
@@ -47,39 +38,31 @@ public final class StepEngine {
         program: StepProgram, plan: ArenaPlan, arena: Arena, threads: Int, guardsLifetimes: Bool = false,
         ranks: (link: RankLink, strategy: ShardingStrategy)? = nil
     ) throws {
-        self.program = program
-        self.plan = plan
-        self.arena = arena
-        self.threads = max(1, threads)
-        pool = WorkerPool(partCount: self.threads)
-        let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
-        let layout = ranks.map { (strategy: $0.strategy, shards: $0.link.size) }
+        let setup = EngineSetup(
+            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: guardsLifetimes, ranks: ranks)
+        order = program.orderView(plan: plan, arena: arena)
         switch program.model.precision {
-        case .single:
-            let trainer = Trainer<Float>(
-                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena, sharding: layout),
-                lifetimeGuard: lifetimeGuard)
-            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
-            trainer.attach(pool)
-            storage = .single(trainer)
-        case .double:
-            let trainer = Trainer<Double>(
-                program: program, tensors: ModelTensors(program: program, plan: plan, arena: arena, sharding: layout),
-                lifetimeGuard: lifetimeGuard)
-            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
-            trainer.attach(pool)
-            storage = .double(trainer)
+        case .single: storage = .single(StepEngine.trainer(setup))
+        case .double: storage = .double(StepEngine.trainer(setup))
         case .bf16Mixed:
             if let reason = mixedTrainingRefusal(program.model) { throw TrainerError.unsupportedMixed(reason) }
-            guard ranks == nil else { throw TrainerError.unsupportedMixed("one process only (no --strategy over ranks yet)") }
+            try setup.refuseRanksForMixed()
             let trainer = MixedTrainer(
                 program: program, tensors: MixedTensors(program: program, plan: plan, arena: arena),
-                lifetimeGuard: lifetimeGuard)
-            trainer.attach(pool)
+                lifetimeGuard: setup.lifetimeGuard)
+            trainer.attach(setup.pool)
             storage = .mixed(trainer)
         default:  // estimate-only precisions (`Precision.isTrainable`)
             throw TrainerError.unsupportedPrecision(program.model.precision.rawValue)
         }
+        super.init(setup: setup)
+    }
+
+    /// The fp32 or fp64 trainer on this rank's tensors.
+    static func trainer<T: TrainingScalar>(_ setup: EngineSetup) -> Trainer<T> {
+        let program = setup.program
+        let tensors = ModelTensors<T>(program: program, plan: setup.plan, arena: setup.arena, sharding: setup.sharding)
+        return setup.ready(Trainer(program: program, tensors: tensors, lifetimeGuard: setup.lifetimeGuard))
     }
 
     /// Decodes the loader's dataset into the arena's data buffers.
@@ -88,15 +71,6 @@ public final class StepEngine {
         case .single(let trainer): try loader.load(into: trainer.tensors.data)
         case .double(let trainer): try loader.load(into: trainer.tensors.data)
         case .mixed(let trainer): try loader.load(into: trainer.tensors.data)
-        }
-    }
-
-    /// The shuffle order (N Int32s in the arena); its tail is the validation set.
-    public var order: UnsafeMutablePointer<Int32> {
-        switch storage {
-        case .single(let trainer): trainer.tensors.data.order
-        case .double(let trainer): trainer.tensors.data.order
-        case .mixed(let trainer): trainer.tensors.data.order
         }
     }
 
@@ -176,15 +150,6 @@ public final class StepEngine {
             MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
         case .mixed(let trainer):
             MajorityBaseline.accuracy(trainer.tensors.data, order: order, trainCount: trainCount, loss: program.model.loss)
-        }
-    }
-
-    /// What the lifetime guard found: ops that wrote outside every live buffer. Empty without the guard.
-    public var lifetimeViolations: [String] {
-        switch storage {
-        case .single(let trainer): trainer.lifetimeGuard?.violations ?? []
-        case .double(let trainer): trainer.lifetimeGuard?.violations ?? []
-        case .mixed(let trainer): trainer.lifetimeGuard?.violations ?? []
         }
     }
 

@@ -86,15 +86,13 @@ struct ModelTensors<T: TrainingScalar> {
             return shape.featureStorage == .byte
                 ? .bytes(arena.pointer(at: offset, count: plan.requests[index].byteCount, as: UInt8.self)) : .scalars(view(id))
         }
-        let orderIndex = program.index(of: TensorID(.order))
         data = DataTensors(
             trainCount: shape.trainCount, testCount: shape.testCount, featureWidth: model.inputWidth,
             targetWidth: model.outputWidth,
             trainFeatures: featureRows(TensorID(.trainFeatures)),
             trainTargets: optionalView(TensorID(.trainTargets)) ?? batchTargets,
             testFeatures: featureRows(TensorID(.testFeatures)), testTargets: optionalView(TensorID(.testTargets)) ?? batchTargets,
-            order: orderIndex.map { arena.pointer(at: plan.offsets[$0], count: shape.trainCount, as: Int32.self) }
-                ?? arena.pointer(at: 0, count: 0, as: Int32.self))
+            order: program.orderView(plan: plan, arena: arena))
     }
 }
 
@@ -155,4 +153,13 @@ func touchCacheLines(_ base: UnsafeRawPointer, byteCount: Int) -> UInt8 {
         offset += 64
     }
     return touched | base.load(fromByteOffset: byteCount - 1, as: UInt8.self)
+}
+
+extension StepProgram {
+    /// The shuffle order: the training set's N Int32s at their planned offset in `arena` (empty without data).
+    func orderView(plan: ArenaPlan, arena: Arena) -> UnsafeMutablePointer<Int32> {
+        guard let index = index(of: TensorID(.order)) else { return arena.pointer(at: 0, count: 0, as: Int32.self) }
+        return arena.pointer(
+            at: plan.offsets[index], count: (data ?? DataShape(trainCount: 0, testCount: 0)).trainCount, as: Int32.self)
+    }
 }

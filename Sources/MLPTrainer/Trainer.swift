@@ -62,70 +62,41 @@ final class Trainer<T: TrainingScalar> {
 
     // MARK: - Running the program
 
-    /// One training step on `rows` samples: every op of the program, in order. Returns the batch's summed loss
-    /// and its correct predictions.
     @inline(__always)
-    func trainStep(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        run(ops: program.ops.indices, batch: batch, rows: rows, training: true)
+    func loss(rows: Int, training: Bool) -> Kernels.LossResult {
+        let output = tensors.layers[tensors.layers.count - 1]
+        return Kernels.loss(
+            output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
+            outputActivation: output.activation, writeGradient: training, gradientScale: lossGradientScale)
     }
 
-    /// Forward and loss without touching parameters: the program's `load`, forward ops and `loss`.
+    /// bwd k: every phase, then the gradients' exchange over ranks; bwd+upd k: every phase, then the join of the
+    /// deltas staged when the pass split by outputs.
     @inline(__always)
-    func evaluate(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        run(ops: 0..<(program.index(of: .loss)! + 1), batch: batch, rows: rows, training: false)
-    }
-
-    /// Forward, loss and backward of an unfused program: leaves ∂(mean loss)/∂θ in the gradients, parameters
-    /// unchanged (gradient checks).
-    func computeGradients(_ batch: StepBatch, rows: Int) -> Kernels.LossResult {
-        precondition(
-            !program.table.fusesUpdate, "Trainer.computeGradients: the program fuses the update; build it with fusesUpdate: false"
-        )
-        let update = program.index(of: .update) ?? program.ops.count
-        return run(ops: 0..<update, batch: batch, rows: rows, training: true)
-    }
-
-    @inline(__always)
-    func run(ops: Range<Int>, batch: StepBatch, rows: Int, training: Bool) -> Kernels.LossResult {
-        var result = Kernels.LossResult(loss: 0, correct: 0, judged: 0)
-        for index in ops {
-            lifetimeGuard?.beforeOp(index)
-            switch program.ops[index] {
-            case .load: load(batch, rows: rows)
-            case .forward(let k):
-                gatherParameters(ofLayer: k - 1)
-                forward(layer: k - 1, rows: rows)
-            case .loss:
-                let output = tensors.layers[tensors.layers.count - 1]
-                result = Kernels.loss(
-                    output.output, targets: tensors.targets, rows: rows, columns: output.outputWidth, loss: model.loss,
-                    outputActivation: output.activation, writeGradient: training, gradientScale: lossGradientScale)
-            case .backward(let k):
-                gatherParameters(ofLayer: k - 1)
-                for phase in 0..<tensors.layers[k - 1].backwardPhases {
-                    dispatch(.backward(layer: k - 1, rows: rows, phase: phase))
-                }
-                reduceGradients(ofLayer: k - 1)
-            case .backwardUpdate(let k):
-                let layer = tensors.layers[k - 1]
-                for phase in 0..<layer.backwardPhases { dispatch(.backwardUpdate(layer: k - 1, rows: rows, phase: phase)) }
-                if k > 1, layer.fusedSplitsByOutputs(rows: rows, parts: partCount) {
-                    layer.joinStagedDelta(previous: tensors.layers[k - 2], parts: partCount)
-                }
-            case .update:
-                optimizerStep += 1
-                dispatch(.update)
-            case .forwardPart, .backwardPart, .recomputePart:
-                preconditionFailure("Trainer: \(program.ops[index]) is a transformer's op; dense programs have none")
+    func backward(layer index: Int, rows: Int, updating: Bool) {
+        let layer = tensors.layers[index]
+        if updating {
+            for phase in 0..<layer.backwardPhases { dispatch(.backwardUpdate(layer: index, rows: rows, phase: phase)) }
+            if index > 0, layer.fusedSplitsByOutputs(rows: rows, parts: partCount) {
+                layer.joinStagedDelta(previous: tensors.layers[index - 1], parts: partCount)
             }
-            lifetimeGuard?.afterOp(index)
+        } else {
+            gatherParameters(ofLayer: index)
+            for phase in 0..<layer.backwardPhases { dispatch(.backward(layer: index, rows: rows, phase: phase)) }
+            reduceGradients(ofLayer: index)
         }
-        return result
+    }
+
+    @inline(__always)
+    func update() {
+        optimizerStep += 1
+        dispatch(.update)
     }
 
     /// fwd k (0-based `index`) on the first `rows` rows, with softmax after the join when the outputs were split.
     @inline(__always)
-    private func forward(layer index: Int, rows: Int) {
+    func forward(layer index: Int, rows: Int) {
+        gatherParameters(ofLayer: index)
         let layer = tensors.layers[index]
         for phase in 0..<layer.forwardPhases { dispatch(.forward(layer: index, rows: rows, phase: phase)) }
         if layer.needsSoftmaxAfterJoin(rows: rows, parts: partCount) {
@@ -136,7 +107,7 @@ final class Trainer<T: TrainingScalar> {
     // MARK: - load
 
     @inline(__always)
-    private func load(_ batch: StepBatch, rows: Int) {
+    func load(_ batch: StepBatch, rows: Int) {
         switch batch {
         case .training(let first):
             if partCount > 1, rows >= partCount * SplitRules.minimumRowsPerPart {

@@ -75,19 +75,19 @@ final class KernelWorkload<T: TrainingScalar> {
             columns: 0..<C)
         K.residualForward(out: out.p, a: x.p, b: y.p, elements: 0..<(N * C))
         K.residualBackward(da: dx.p, db: out.p, dout: dout.p, elements: 0..<(N * C), accumulate: true)
-        K.layerNormForward(
+        K.normForward(
             out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: 0..<N)
-        K.layerNormBackwardInput(
+        K.normBackwardInput(
             dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: 0..<N,
             accumulate: false)
-        K.layerNormBackwardParameters(
+        K.normBackwardParameters(
             dweight: dweight.p, dbias: dbias.p, dout: dout.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N,
             columns: 0..<C,
             accumulate: true)
-        K.rmsNormForward(out: out.p, rstd: rstd.p, inp: x.p, weight: weight.p, channels: C, rows: 0..<N)
-        K.rmsNormBackwardInput(
+        K.normForward(out: out.p, rstd: rstd.p, inp: x.p, weight: weight.p, channels: C, rows: 0..<N)
+        K.normBackwardInput(
             dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: 0..<N, accumulate: true)
-        K.rmsNormBackwardWeight(
+        K.normBackwardParameters(
             dweight: dweight.p, dout: dout.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: 0..<C, accumulate: false)
         K.linearForward(
             out: linearOut.p, inp: x.p, weight: linearWeight.p, bias: wte.p, inputChannels: C, outputChannels: Vp, rows: 0..<N)

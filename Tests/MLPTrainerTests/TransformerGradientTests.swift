@@ -54,7 +54,7 @@ struct TransformerGradientTests {
         let w = Slab<Double>(normal: N * C, &generator)
         let (out, mean, rstd) = (Slab<Double>(N * C, repeating: 0), Slab<Double>(N, repeating: 0), Slab<Double>(N, repeating: 0))
         func loss() -> Double {
-            K.layerNormForward(
+            K.normForward(
                 out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: 0..<N)
             return weightedSum(out.p, w)
         }
@@ -62,10 +62,10 @@ struct TransformerGradientTests {
         let (dx, dweight, dbias) = (
             Slab<Double>(N * C, repeating: .nan), Slab<Double>(C, repeating: .nan), Slab<Double>(C, repeating: .nan)
         )
-        K.layerNormBackwardInput(
+        K.normBackwardInput(
             dinp: dx.p, dout: w.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: 0..<N,
             accumulate: false)
-        K.layerNormBackwardParameters(
+        K.normBackwardParameters(
             dweight: dweight.p, dbias: dbias.p, dout: w.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N,
             columns: 0..<C, accumulate: false)
         expectGradients(
@@ -82,14 +82,14 @@ struct TransformerGradientTests {
         let w = Slab<Double>(normal: N * C, &generator)
         let (out, rstd) = (Slab<Double>(N * C, repeating: 0), Slab<Double>(N, repeating: 0))
         func loss() -> Double {
-            K.rmsNormForward(out: out.p, rstd: rstd.p, inp: x.p, weight: weight.p, channels: C, rows: 0..<N)
+            K.normForward(out: out.p, rstd: rstd.p, inp: x.p, weight: weight.p, channels: C, rows: 0..<N)
             return weightedSum(out.p, w)
         }
         _ = loss()
         let (dx, dweight) = (Slab<Double>(N * C, repeating: .nan), Slab<Double>(C, repeating: .nan))
-        K.rmsNormBackwardInput(
+        K.normBackwardInput(
             dinp: dx.p, dout: w.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: 0..<N, accumulate: false)
-        K.rmsNormBackwardWeight(
+        K.normBackwardParameters(
             dweight: dweight.p, dout: w.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: 0..<C, accumulate: false)
         expectGradients("RMSNorm C = \(C)", [("inp", x, dx.array), ("weight", weight, dweight.array)], loss: loss)
     }

@@ -139,7 +139,7 @@ struct TransformerKernelTests {
         let out = Slab<Double>(N * C, repeating: .nan)
         let mean = Slab<Double>(N, repeating: .nan)
         let rstd = Slab<Double>(N, repeating: .nan)
-        K.layerNormForward(out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: w.p, bias: b.p, channels: C, rows: 0..<N)
+        K.normForward(out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: w.p, bias: b.p, channels: C, rows: 0..<N)
         var expected = [Double]()
         for r in 0..<N {
             let row = (0..<C).map { x[r * C + $0] }
@@ -149,7 +149,7 @@ struct TransformerKernelTests {
             expected += (0..<C).map { (row[$0] - m) / (v + 1e-5).squareRoot() * w[$0] + b[$0] }
         }
         #expect(worstError(out.array, expected) < 1e-13, "LayerNorm C = \(C)")
-        K.rmsNormForward(out: out.p, rstd: rstd.p, inp: x.p, weight: w.p, channels: C, rows: 0..<N)
+        K.normForward(out: out.p, rstd: rstd.p, inp: x.p, weight: w.p, channels: C, rows: 0..<N)
         expected = []
         for r in 0..<N {
             let row = (0..<C).map { x[r * C + $0] }

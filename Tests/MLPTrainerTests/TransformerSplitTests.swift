@@ -68,7 +68,7 @@ struct TransformerSplitTests {
         let (out, mean, rstd) = (Slab<Float>(N * C, repeating: 0), Slab<Float>(N, repeating: 0), Slab<Float>(N, repeating: 0))
         expectSplitAgrees("layerNormForward", count: N) { ranges in
             for r in ranges {
-                K.layerNormForward(
+                K.normForward(
                     out: out.p, mean: mean.p, rstd: rstd.p, inp: x.p, weight: weight.p, bias: bias.p, channels: C, rows: r)
             }
             return out.array + mean.array + rstd.array
@@ -76,7 +76,7 @@ struct TransformerSplitTests {
         expectSplitAgrees("layerNormBackwardInput", count: N) { ranges in
             let dx = Slab<Float>(N * C, repeating: 0.5)
             for r in ranges {
-                K.layerNormBackwardInput(
+                K.normBackwardInput(
                     dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, mean: mean.p, rstd: rstd.p, channels: C, rows: r,
                     accumulate: true)
             }
@@ -85,20 +85,20 @@ struct TransformerSplitTests {
         expectSplitAgrees("layerNormBackwardParameters", count: C) { ranges in
             let (dw, db) = (Slab<Float>(C, repeating: .nan), Slab<Float>(C, repeating: .nan))
             for c in ranges {
-                K.layerNormBackwardParameters(
+                K.normBackwardParameters(
                     dweight: dw.p, dbias: db.p, dout: dout.p, inp: x.p, mean: mean.p, rstd: rstd.p, channels: C, rowCount: N,
                     columns: c, accumulate: false)
             }
             return dw.array + db.array
         }
         expectSplitAgrees("rmsNormForward", count: N) { ranges in
-            for r in ranges { K.rmsNormForward(out: out.p, rstd: rstd.p, inp: x.p, weight: weight.p, channels: C, rows: r) }
+            for r in ranges { K.normForward(out: out.p, rstd: rstd.p, inp: x.p, weight: weight.p, channels: C, rows: r) }
             return out.array + rstd.array
         }
         expectSplitAgrees("rmsNormBackwardInput", count: N) { ranges in
             let dx = Slab<Float>(N * C, repeating: .nan)
             for r in ranges {
-                K.rmsNormBackwardInput(
+                K.normBackwardInput(
                     dinp: dx.p, dout: dout.p, inp: x.p, weight: weight.p, rstd: rstd.p, channels: C, rows: r, accumulate: false)
             }
             return dx.array
@@ -106,7 +106,7 @@ struct TransformerSplitTests {
         expectSplitAgrees("rmsNormBackwardWeight", count: C) { ranges in
             let dw = Slab<Float>(C, repeating: 0.25)
             for c in ranges {
-                K.rmsNormBackwardWeight(
+                K.normBackwardParameters(
                     dweight: dw.p, dout: dout.p, inp: x.p, rstd: rstd.p, channels: C, rowCount: N, columns: c, accumulate: true)
             }
             return dw.array

@@ -107,7 +107,7 @@ final class TinyLlama<T: TrainingScalar> {
             let (n2, rstd2, gateUp, hidden) = (n2.p + l * N * C, rstd2.p + l * N, gateUp.p + l * N * 2 * I, hidden.p + l * N * I)
             let (ffn, residual3) = (ffn.p + l * N * C, residual3.p + l * N * C)
             for r in split(N) {
-                K.rmsNormForward(out: n1, rstd: rstd1, inp: residual, weight: param(1, l), channels: C, rows: r)
+                K.normForward(out: n1, rstd: rstd1, inp: residual, weight: param(1, l), channels: C, rows: r)
                 K.linearForward(out: qkv, inp: n1, weight: param(2, l), bias: nil, inputChannels: C, outputChannels: R, rows: r)
                 K.rotaryForward(
                     qkv: qkv, table: table.p, sequenceLength: sequence, heads: NH, kvHeads: NKV, headSize: HS, rows: r)
@@ -120,7 +120,7 @@ final class TinyLlama<T: TrainingScalar> {
                 K.linearForward(
                     out: attproj, inp: atty, weight: param(3, l), bias: nil, inputChannels: C, outputChannels: C, rows: r)
                 K.residualForward(out: residual2, a: residual, b: attproj, elements: elements(r, width: C))
-                K.rmsNormForward(out: n2, rstd: rstd2, inp: residual2, weight: param(4, l), channels: C, rows: r)
+                K.normForward(out: n2, rstd: rstd2, inp: residual2, weight: param(4, l), channels: C, rows: r)
                 K.linearForward(
                     out: gateUp, inp: n2, weight: param(5, l), bias: nil, inputChannels: C, outputChannels: 2 * I, rows: r)
                 K.swiGLUForward(out: hidden, inp: gateUp, hidden: I, rows: r)
@@ -131,7 +131,7 @@ final class TinyLlama<T: TrainingScalar> {
         }
         let last = residual3.p + (L - 1) * N * C
         for r in split(N) {
-            K.rmsNormForward(out: nf.p, rstd: rstdf.p, inp: last, weight: param(7), channels: C, rows: r)
+            K.normForward(out: nf.p, rstd: rstdf.p, inp: last, weight: param(7), channels: C, rows: r)
             K.linearForward(out: logits.p, inp: nf.p, weight: param(8), bias: nil, inputChannels: C, outputChannels: Vp, rows: r)
             K.softmaxCrossEntropy(
                 logits: logits.p, losses: losses.p, targets: targets.p, vocabulary: V, paddedVocabulary: Vp, rows: r,
@@ -151,7 +151,7 @@ final class TinyLlama<T: TrainingScalar> {
         for r in split(N) {
             K.linearBackwardInput(
                 dinp: dnf.p, dout: logits.p, weight: param(8), inputChannels: C, outputChannels: Vp, rows: r, accumulate: false)
-            K.rmsNormBackwardInput(
+            K.normBackwardInput(
                 dinp: dlast, dout: dnf.p, inp: last, weight: param(7), rstd: rstdf.p, channels: C, rows: r, accumulate: false)
         }
         for o in split(Vp) {
@@ -160,7 +160,7 @@ final class TinyLlama<T: TrainingScalar> {
                 outputs: o, accumulate: false)
         }
         for c in split(C) {
-            K.rmsNormBackwardWeight(
+            K.normBackwardParameters(
                 dweight: grad(7), dout: dnf.p, inp: last, rstd: rstdf.p, channels: C, rowCount: N, columns: c, accumulate: false)
         }
         for l in (0..<L).reversed() {
@@ -181,7 +181,7 @@ final class TinyLlama<T: TrainingScalar> {
                 K.linearBackwardInput(
                     dinp: dn2.p, dout: dgateUp.p, weight: param(5, l), inputChannels: C, outputChannels: 2 * I, rows: r,
                     accumulate: false)
-                K.rmsNormBackwardInput(
+                K.normBackwardInput(
                     dinp: dresidual2.p, dout: dn2.p, inp: residual2, weight: param(4, l), rstd: rstd2, channels: C, rows: r,
                     accumulate: true)
                 K.residualBackward(
@@ -206,7 +206,7 @@ final class TinyLlama<T: TrainingScalar> {
                     accumulate: false)
             }
             for c in split(C) {
-                K.rmsNormBackwardWeight(
+                K.normBackwardParameters(
                     dweight: grad(4, l), dout: dn2.p, inp: residual2, rstd: rstd2, channels: C, rowCount: N, columns: c,
                     accumulate: false)
             }
@@ -222,7 +222,7 @@ final class TinyLlama<T: TrainingScalar> {
                 K.linearBackwardInput(
                     dinp: dn1.p, dout: dqkv.p, weight: param(2, l), inputChannels: C, outputChannels: R, rows: r,
                     accumulate: false)
-                K.rmsNormBackwardInput(
+                K.normBackwardInput(
                     dinp: dresidual, dout: dn1.p, inp: residual, weight: param(1, l), rstd: rstd1, channels: C, rows: r,
                     accumulate: true)
             }
@@ -232,7 +232,7 @@ final class TinyLlama<T: TrainingScalar> {
                     outputs: o, accumulate: false)
             }
             for c in split(C) {
-                K.rmsNormBackwardWeight(
+                K.normBackwardParameters(
                     dweight: grad(1, l), dout: dn1.p, inp: residual, rstd: rstd1, channels: C, rowCount: N, columns: c,
                     accumulate: false)
             }

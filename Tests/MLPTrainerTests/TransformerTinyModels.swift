@@ -102,7 +102,7 @@ final class TinyGPT2<T: TrainingScalar> {
                 fch.p + l * N * 4 * C, fchGelu.p + l * N * 4 * C, fcproj.p + l * N * C, residual3.p + l * N * C
             )
             for r in split(N) {
-                K.layerNormForward(
+                K.normForward(
                     out: ln1, mean: mean1, rstd: rstd1, inp: residual, weight: param(2, l), bias: param(3, l), channels: C,
                     rows: r)
                 K.linearForward(
@@ -117,7 +117,7 @@ final class TinyGPT2<T: TrainingScalar> {
                 K.linearForward(
                     out: attproj, inp: atty, weight: param(6, l), bias: param(7, l), inputChannels: C, outputChannels: C, rows: r)
                 K.residualForward(out: residual2, a: residual, b: attproj, elements: elements(r, width: C))
-                K.layerNormForward(
+                K.normForward(
                     out: ln2, mean: mean2, rstd: rstd2, inp: residual2, weight: param(8, l), bias: param(9, l), channels: C,
                     rows: r)
                 K.linearForward(
@@ -132,7 +132,7 @@ final class TinyGPT2<T: TrainingScalar> {
         }
         let last = residual3.p + (L - 1) * N * C
         for r in split(N) {
-            K.layerNormForward(
+            K.normForward(
                 out: lnf.p, mean: lnfMean.p, rstd: lnfRstd.p, inp: last, weight: param(14), bias: param(15), channels: C, rows: r)
             K.linearForward(out: logits.p, inp: lnf.p, weight: param(0), bias: nil, inputChannels: C, outputChannels: Vp, rows: r)
             K.softmaxCrossEntropy(
@@ -156,7 +156,7 @@ final class TinyGPT2<T: TrainingScalar> {
         for r in split(N) {
             K.linearBackwardInput(
                 dinp: dlnf.p, dout: logits.p, weight: param(0), inputChannels: C, outputChannels: Vp, rows: r, accumulate: false)
-            K.layerNormBackwardInput(
+            K.normBackwardInput(
                 dinp: dlast, dout: dlnf.p, inp: last, weight: param(14), mean: lnfMean.p, rstd: lnfRstd.p, channels: C, rows: r,
                 accumulate: false)
         }
@@ -166,7 +166,7 @@ final class TinyGPT2<T: TrainingScalar> {
                 outputs: o, accumulate: false)
         }
         for c in split(C) {
-            K.layerNormBackwardParameters(
+            K.normBackwardParameters(
                 dweight: grad(14), dbias: grad(15), dout: dlnf.p, inp: last, mean: lnfMean.p, rstd: lnfRstd.p, channels: C,
                 rowCount: N,
                 columns: c, accumulate: false)
@@ -190,7 +190,7 @@ final class TinyGPT2<T: TrainingScalar> {
                 K.linearBackwardInput(
                     dinp: dln2.p, dout: dfch.p, weight: param(10, l), inputChannels: C, outputChannels: 4 * C, rows: r,
                     accumulate: false)
-                K.layerNormBackwardInput(
+                K.normBackwardInput(
                     dinp: dresidual2.p, dout: dln2.p, inp: residual2, weight: param(8, l), mean: mean2, rstd: rstd2, channels: C,
                     rows: r,
                     accumulate: true)
@@ -208,7 +208,7 @@ final class TinyGPT2<T: TrainingScalar> {
                     outputs: o, accumulate: false)
             }
             for c in split(C) {
-                K.layerNormBackwardParameters(
+                K.normBackwardParameters(
                     dweight: grad(8, l), dbias: grad(9, l), dout: dln2.p, inp: residual2, mean: mean2, rstd: rstd2, channels: C,
                     rowCount: N,
                     columns: c, accumulate: false)
@@ -237,7 +237,7 @@ final class TinyGPT2<T: TrainingScalar> {
                 K.linearBackwardInput(
                     dinp: dln1.p, dout: dqkv.p, weight: param(4, l), inputChannels: C, outputChannels: 3 * C, rows: r,
                     accumulate: false)
-                K.layerNormBackwardInput(
+                K.normBackwardInput(
                     dinp: dresidual, dout: dln1.p, inp: residual, weight: param(2, l), mean: mean1, rstd: rstd1, channels: C,
                     rows: r, accumulate: true)
             }
@@ -248,7 +248,7 @@ final class TinyGPT2<T: TrainingScalar> {
                     outputs: o, accumulate: false)
             }
             for c in split(C) {
-                K.layerNormBackwardParameters(
+                K.normBackwardParameters(
                     dweight: grad(2, l), dbias: grad(3, l), dout: dln1.p, inp: residual, mean: mean1, rstd: rstd1, channels: C,
                     rowCount: N,
                     columns: c, accumulate: false)

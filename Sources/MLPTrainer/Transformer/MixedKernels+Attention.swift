@@ -13,18 +13,12 @@ extension MixedKernels {
         qkv: Source,  // (B, T, R)
         sequenceLength n: Int, heads: Int, kvHeads: Int, headSize: Int, pairs: Range<Int>, work: UnsafeMutablePointer<Float>
     ) {
-        let width = (heads + 2 * kvHeads) * headSize
-        let channels = heads * headSize
-        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
-        let group = heads / kvHeads
-        let scale = 1 / Float(headSize).squareRoot()
+        let layout = AttentionLayout(sequenceLength: n, heads: heads, kvHeads: kvHeads, headSize: headSize)
+        let (width, scale) = (layout.width, layout.scale(Float.self))
         for pair in pairs {
             let (b, h) = (pair / heads, pair % heads)
-            let g = h / group
-            let q = qkv + b * n * width + h * headSize
-            let k = qkv + b * n * width + (heads + g) * headSize
-            let v = qkv + b * n * width + (heads + kvHeads + g) * headSize
-            let a = att + pair * n * n
+            let (q, k, v) = layout.operands(qkv, batch: b, head: h)
+            let a = att + layout.probabilities(b, head: h)
             product(transposeB: true, m: n, n: n, k: headSize, a: q, lda: width, b: k, ldb: width, c: a, ldc: n, scale: scale)
             for t in 0..<n {
                 let row = a + t * n
@@ -43,7 +37,8 @@ extension MixedKernels {
                 (row + t + 1).update(repeating: 0, count: n - t - 1)
             }
             product(
-                m: n, n: headSize, k: n, a: a, lda: n, b: v, ldb: width, c: out + b * n * channels + h * headSize, ldc: channels)
+                m: n, n: headSize, k: n, a: a, lda: n, b: v, ldb: width, c: out + layout.output(b, head: h),
+                ldc: layout.channels)
         }
     }
 
@@ -58,23 +53,17 @@ extension MixedKernels {
         att: Source,  // (B, NH, T, T)
         sequenceLength n: Int, heads: Int, kvHeads: Int, headSize: Int, groups: Range<Int>
     ) {
-        let width = (heads + 2 * kvHeads) * headSize
-        let channels = heads * headSize
-        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
-        let group = heads / kvHeads
-        let scale = 1 / Float(headSize).squareRoot()
+        let layout = AttentionLayout(sequenceLength: n, heads: heads, kvHeads: kvHeads, headSize: headSize)
+        let (width, channels, group, scale) = (layout.width, layout.channels, layout.group, layout.scale(Float.self))
         for unit in groups {
             let (b, g) = (unit / kvHeads, unit % kvHeads)
-            let base = b * n * width
-            let k = qkv + base + (heads + g) * headSize
-            let v = qkv + base + (heads + kvHeads + g) * headSize
-            let dk = dqkv + base + (heads + g) * headSize
-            let dv = dqkv + base + (heads + kvHeads + g) * headSize
+            let (k, dk) = (qkv + layout.key(b, kvHead: g), dqkv + layout.key(b, kvHead: g))
+            let (v, dv) = (qkv + layout.value(b, kvHead: g), dqkv + layout.value(b, kvHead: g))
             for h in (g * group)..<((g + 1) * group) {
                 let adding = h != g * group
-                let q = qkv + base + h * headSize
-                let p = att + (b * heads + h) * n * n
-                let dO = dout + b * n * channels + h * headSize
+                let q = qkv + layout.query(b, head: h)
+                let p = att + layout.probabilities(b, head: h)
+                let dO = dout + layout.output(b, head: h)
                 product(transposeB: true, m: n, n: n, k: headSize, a: dO, lda: channels, b: v, ldb: width, c: scratch, ldc: n)
                 product(
                     transposeA: true, m: n, n: headSize, k: n, a: p, lda: n, b: dO, ldb: channels, c: dv, ldc: width,
@@ -87,7 +76,7 @@ extension MixedKernels {
                     (row + t + 1).update(repeating: 0, count: n - t - 1)
                 }
                 product(
-                    m: n, n: headSize, k: n, a: scratch, lda: n, b: k, ldb: width, c: dqkv + base + h * headSize, ldc: width,
+                    m: n, n: headSize, k: n, a: scratch, lda: n, b: k, ldb: width, c: dqkv + layout.query(b, head: h), ldc: width,
                     scale: scale)
                 product(
                     transposeA: true, m: n, n: headSize, k: n, a: scratch, lda: n, b: q, ldb: width, c: dk, ldc: width,

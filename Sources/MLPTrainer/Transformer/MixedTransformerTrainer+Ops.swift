@@ -6,49 +6,34 @@ import MemoryBudget
 extension MixedTransformerTrainer {
     typealias M = MixedKernels
 
-    /// The residual stream leaving the last block (lnf's input).
-    var lastOutput: UnsafeMutablePointer<UInt16> { tensors.blocks.last?.output ?? tensors.encoded }
-
-    /// Elements of rows `range` in a (rows, width) matrix.
-    @inline(__always)
-    func elements(_ range: Range<Int>, width: Int) -> Range<Int> { (range.lowerBound * width)..<(range.upperBound * width) }
-
     /// Rows of part `part` for row-split sub-ops (in multiples of 8).
     @inline(__always)
     func productRows(_ part: Int) -> Range<Int> { share(part, rows, granule: 8) }
 
     // MARK: - Forward
 
-    func forwardPart(layer: Int, sub: Int, part: Int, recomputing: Bool = false) {
+    func embeddingForward(part: Int) {
+        M.embeddingForward(
+            out: tensors.encoded, tokens: tensors.tokens, wte: tensors.wte, wpe: tensors.wpe, vocabulary: vocabulary,
+            sequenceLength: sequence, channels: channels, rows: productRows(part))
+    }
+
+    func logitsForward(part: Int) {
+        M.linearForward(
+            out: tensors.logits, inp: tensors.lnf, weight: tensors.headWeight, bias: nil, residual: nil,
+            inputChannels: channels, outputChannels: padded, rows: productRows(part))
+    }
+
+    func blockForward(_ index: Int, sub: BlockPart, part: Int, recomputing: Bool) {
         let c = channels
         let r = productRows(part)
         let work = workArea(part)
-        if layer == 1 {
-            M.embeddingForward(
-                out: tensors.encoded, tokens: tensors.tokens, wte: tensors.wte, wpe: tensors.wpe, vocabulary: vocabulary,
-                sequenceLength: sequence, channels: c, rows: r)
-            return
-        }
-        if layer == spec.layerCount + 2 {
-            if sub == 0 {
-                M.normForward(
-                    out: tensors.lnf, mean: tensors.lnfMean, rstd: tensors.lnfRstd, inp: lastOutput, weight: tensors.lnfw,
-                    shift: tensors.lnfb, channels: c, rows: r)
-            } else {
-                M.linearForward(
-                    out: tensors.logits, inp: tensors.lnf, weight: tensors.headWeight, bias: nil, residual: nil,
-                    inputChannels: c, outputChannels: padded, rows: r)
-            }
-            return
-        }
-        let block = recomputing ? tensors.recomputedBlocks[layer - 2] : tensors.blocks[layer - 2]
+        let block = recomputing ? tensors.recomputedBlocks[index] : tensors.blocks[index]
         let inner = spec.feedForwardSize
         let fcWidth = spec.fcWidth
-        switch BlockPart(rawValue: sub)! {
+        switch sub {
         case .norm1:
-            M.normForward(
-                out: block.ln1!, mean: block.ln1Mean, rstd: block.ln1Rstd!, inp: block.input, weight: block.ln1w!,
-                shift: block.ln1b, channels: c, rows: r)
+            norm(block.norm1, inp: block.input, rows: r)
         case .qkv:
             M.linearForward(
                 out: block.qkv!, inp: block.ln1!, weight: block.qkvw!, bias: block.qkvb, residual: nil, inputChannels: c,
@@ -68,9 +53,7 @@ extension MixedTransformerTrainer {
                 out: block.residual2!, inp: block.atty!, weight: block.attprojw!, bias: block.attprojb, residual: block.input,
                 inputChannels: c, outputChannels: c, rows: r)
         case .norm2:
-            M.normForward(
-                out: block.ln2!, mean: block.ln2Mean, rstd: block.ln2Rstd!, inp: block.residual2!, weight: block.ln2w!,
-                shift: block.ln2b, channels: c, rows: r)
+            norm(block.norm2, inp: block.residual2!, rows: r)
         case .fc:
             M.linearForward(
                 out: block.fch!, inp: block.ln2!, weight: block.fcw!, bias: block.fcb, residual: nil, inputChannels: c,
@@ -91,34 +74,27 @@ extension MixedTransformerTrainer {
 
     // MARK: - Backward
 
-    func backwardPart(layer: Int, sub: Int, phase: Int, part: Int) {
+    func embeddingBackward(part: Int) {
+        M.embeddingBackward(
+            dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens,
+            paddedVocabulary: padded, sequenceLength: sequence, contextLength: spec.contextLength, channels: channels,
+            rowCount: rows, columns: share(part, channels), addsToTable: spec.tiedEmbeddings, work: workArea(part))
+    }
+
+    func logitsBackward(phase: Int, part: Int) {
+        linearBackward(
+            phase: phase, part: part, dinp: tensors.dlnf, dout: tensors.logits, inp: tensors.lnf,
+            weight: tensors.headWeight, dweight: tensors.dHeadWeight, dbias: nil, inputs: channels, outputs: padded)
+    }
+
+    func blockBackward(_ index: Int, sub: BlockPart, phase: Int, part: Int) {
         let c = channels
         let work = workArea(part)
-        if layer == 1 {
-            M.embeddingBackward(
-                dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens,
-                paddedVocabulary: padded, sequenceLength: sequence, contextLength: spec.contextLength, channels: c,
-                rowCount: rows, columns: share(part, c),
-                addsToTable: spec.tiedEmbeddings, work: work)
-            return
-        }
-        if layer == spec.layerCount + 2 {
-            if sub == 1 {
-                linearBackward(
-                    phase: phase, part: part, dinp: tensors.dlnf, dout: tensors.logits, inp: tensors.lnf,
-                    weight: tensors.headWeight, dweight: tensors.dHeadWeight, dbias: nil, inputs: c, outputs: padded)
-            } else {
-                normBackward(
-                    phase: phase, part: part, dout: tensors.dlnf, inp: lastOutput, gain: tensors.lnfw, mean: tensors.lnfMean,
-                    rstd: tensors.lnfRstd, dgain: tensors.dlnfw, dshift: tensors.dlnfb, accumulate: false)
-            }
-            return
-        }
-        let block = tensors.recomputedBlocks[layer - 2]
+        let block = tensors.recomputedBlocks[index]
         let inner = spec.feedForwardSize
         let fcWidth = spec.fcWidth
         let r = productRows(part)
-        switch BlockPart(rawValue: sub)! {
+        switch sub {
         case .fcProjection:
             linearBackward(
                 phase: phase, part: part, dinp: block.dfchAct!, dout: tensors.dresidual, inp: block.fchAct!,
@@ -136,9 +112,7 @@ extension MixedTransformerTrainer {
                 phase: phase, part: part, dinp: block.dln2!, dout: block.dfch!, inp: block.ln2!, weight: block.fcw!,
                 dweight: block.dfcw!, dbias: block.dfcb, inputs: c, outputs: fcWidth)
         case .norm2:
-            normBackward(
-                phase: phase, part: part, dout: block.dln2!, inp: block.residual2!, gain: block.ln2w!, mean: block.ln2Mean,
-                rstd: block.ln2Rstd!, dgain: block.dln2w!, dshift: block.dln2b)
+            normBackward(block.norm2, phase: phase, part: part, inp: block.residual2!)
         case .projection:
             linearBackward(
                 phase: phase, part: part, dinp: block.datty!, dout: tensors.dresidual, inp: block.atty!,
@@ -158,9 +132,7 @@ extension MixedTransformerTrainer {
                 phase: phase, part: part, dinp: block.dln1!, dout: block.dqkv!, inp: block.ln1!, weight: block.qkvw!,
                 dweight: block.dqkvw!, dbias: block.dqkvb, inputs: c, outputs: spec.qkvWidth)
         case .norm1:
-            normBackward(
-                phase: phase, part: part, dout: block.dln1!, inp: block.input, gain: block.ln1w!, mean: block.ln1Mean,
-                rstd: block.ln1Rstd!, dgain: block.dln1w!, dshift: block.dln1b)
+            normBackward(block.norm1, phase: phase, part: part, inp: block.input)
         }
     }
 
@@ -181,19 +153,23 @@ extension MixedTransformerTrainer {
     }
 
     /// Phase 0 the norm's input gradient added into the residual stream's, by rows; phase 1 ∂γ (and ∂β) by columns.
-    func normBackward(
-        phase: Int, part: Int, dout: UnsafePointer<UInt16>, inp: UnsafePointer<UInt16>, gain: UnsafePointer<UInt16>,
-        mean: UnsafePointer<UInt16>?, rstd: UnsafePointer<UInt16>, dgain: UnsafeMutablePointer<UInt16>,
-        dshift: UnsafeMutablePointer<UInt16>?, accumulate: Bool = true
-    ) {
+    func normBackward(_ norm: NormTensors<UInt16>, phase: Int, part: Int, inp: UnsafePointer<UInt16>, accumulate: Bool = true) {
         if phase == 0 {
             M.normBackwardInput(
-                dinp: tensors.dresidual, dout: dout, inp: inp, weight: gain, mean: mean, rstd: rstd, channels: channels,
-                rows: share(part, rows, granule: 8), accumulate: accumulate)
+                dinp: tensors.dresidual, dout: norm.dout!, inp: inp, weight: norm.gain!, mean: norm.mean, rstd: norm.rstd!,
+                channels: channels, rows: share(part, rows, granule: 8), accumulate: accumulate)
         } else {
             M.normBackwardParameters(
-                dweight: dgain, dshift: dshift, dout: dout, inp: inp, mean: mean, rstd: rstd, channels: channels,
-                rowCount: rows, columns: share(part, channels), work: workArea(part))
+                dweight: norm.dgain!, dshift: norm.dshift, dout: norm.dout!, inp: inp, mean: norm.mean, rstd: norm.rstd!,
+                channels: channels, rowCount: rows, columns: share(part, channels), work: workArea(part))
         }
+    }
+
+    /// LayerNorm (with mean and shift) or RMSNorm (without), rows `r`.
+    func norm(_ norm: NormTensors<UInt16>, inp: UnsafePointer<UInt16>, rows r: Range<Int>) {
+        M.normForward(
+            out: norm.out!, mean: norm.mean, rstd: norm.rstd!, inp: inp, weight: norm.gain!, shift: norm.shift,
+            channels: channels,
+            rows: r)
     }
 }

@@ -186,14 +186,10 @@ final class TransformerDecoder<T: TrainingScalar> {
 
     /// LayerNorm or RMSNorm of one row into `tensors.norm`.
     private func norm(inp: UnsafePointer<T>, gain: UnsafePointer<T>, shift: UnsafePointer<T>?) {
-        if spec.norm == .layer, let mean = tensors.normMean, let shift {
-            K.layerNormForward(
-                out: tensors.norm, mean: mean, rstd: tensors.normRstd, inp: inp, weight: gain, bias: shift,
-                channels: spec.hiddenSize, rows: 0..<1)
-        } else {
-            K.rmsNormForward(
-                out: tensors.norm, rstd: tensors.normRstd, inp: inp, weight: gain, channels: spec.hiddenSize, rows: 0..<1)
-        }
+        let layer = spec.norm == .layer && tensors.normMean != nil && shift != nil
+        K.normForward(
+            out: tensors.norm, mean: layer ? tensors.normMean : nil, rstd: tensors.normRstd, inp: inp, weight: gain,
+            bias: layer ? shift : nil, channels: spec.hiddenSize, rows: 0..<1)
     }
 }
 

@@ -8,18 +8,10 @@ import NUMAArena
 import TrainingData
 
 /// A transformer's step program running on its planned arena, at the model's precision.
-public final class TransformerEngine {
-    public let program: StepProgram
-    public let plan: ArenaPlan
-    public let arena: Arena
-    public let threads: Int
-    enum Storage {
-        case single(TransformerTrainer<Float>)
-        case double(TransformerTrainer<Double>)
-        case mixed(MixedTransformerTrainer)
-    }
-    let storage: Storage
-    let pool: WorkerPool
+public final class TransformerEngine: TrainingEngine {
+    let storage: PrecisionTrainer<TransformerTrainer<Float>, TransformerTrainer<Double>, MixedTransformerTrainer>
+    /// Where the text and its windows lie in the arena.
+    let text: TextTensors
 
     /// - Throws: `TrainerError.unsupportedPrecision` for precisions without kernels.
     /// - Parameter ranks: this process's link to the other ranks and the strategy (dp, zero1, zero2 or zero3); `plan` is then the
@@ -29,74 +21,44 @@ public final class TransformerEngine {
         ranks: (link: RankLink, strategy: ShardingStrategy)? = nil
     ) throws {
         guard let model = program.table.transformer else { preconditionFailure("TransformerEngine: not a transformer's program") }
-        self.program = program
-        self.plan = plan
-        self.arena = arena
-        self.threads = max(1, threads)
-        pool = WorkerPool(partCount: self.threads)
-        let lifetimeGuard = guardsLifetimes ? LifetimeGuard(program: program, plan: plan, arena: arena) : nil
-        let sharding = ranks.map { (strategy: $0.strategy, shards: $0.link.size) }
+        let setup = EngineSetup(
+            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: guardsLifetimes, ranks: ranks)
         switch model.precision {
         case .single:
-            let trainer = TransformerTrainer<Float>(
-                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, sharding: sharding),
-                lifetimeGuard: lifetimeGuard)
-            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
-            trainer.attach(pool)
-            storage = .single(trainer)
+            let trainer: TransformerTrainer<Float> = TransformerEngine.trainer(setup)
+            (storage, text) = (.single(trainer), trainer.tensors.text)
         case .double:
-            let trainer = TransformerTrainer<Double>(
-                program: program, tensors: TransformerTensors(program: program, plan: plan, arena: arena, sharding: sharding),
-                lifetimeGuard: lifetimeGuard)
-            trainer.ranks = RankSharding(ranks, plan: plan, arena: arena, trained: [.dp, .zero1, .zero2, .zero3])
-            trainer.attach(pool)
-            storage = .double(trainer)
+            let trainer: TransformerTrainer<Double> = TransformerEngine.trainer(setup)
+            (storage, text) = (.double(trainer), trainer.tensors.text)
         case .bf16Mixed:
-            guard ranks == nil else { throw TrainerError.unsupportedMixed("one process only (no --strategy over ranks yet)") }
-            let trainer = MixedTransformerTrainer(program: program, plan: plan, arena: arena, lifetimeGuard: lifetimeGuard)
-            trainer.attach(pool)
-            storage = .mixed(trainer)
+            try setup.refuseRanksForMixed()
+            let trainer = MixedTransformerTrainer(program: program, plan: plan, arena: arena, lifetimeGuard: setup.lifetimeGuard)
+            trainer.attach(setup.pool)
+            (storage, text) = (.mixed(trainer), trainer.tensors.text)
         default:
             throw TrainerError.unsupportedPrecision(model.precision.rawValue)
         }
+        super.init(setup: setup)
+    }
+
+    /// The fp32 or fp64 trainer on this rank's tensors.
+    static func trainer<T: TrainingScalar>(_ setup: EngineSetup) -> TransformerTrainer<T> {
+        let program = setup.program
+        let tensors = TransformerTensors<T>(program: program, plan: setup.plan, arena: setup.arena, sharding: setup.sharding)
+        return setup.ready(TransformerTrainer(program: program, tensors: tensors, lifetimeGuard: setup.lifetimeGuard))
     }
 
     /// Reads the loader's text into the arena.
-    public func load(_ loader: TextLoader) throws {
-        switch storage {
-        case .single(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
-        case .double(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
-        case .mixed(let trainer): try loader.load(train: trainer.tensors.trainText, validation: trainer.tensors.validationText)
-        }
-    }
+    public func load(_ loader: TextLoader) throws { try loader.load(train: text.train, validation: text.validation) }
 
     /// The training windows' order (`windowCount` Int32s in the arena).
-    public var order: UnsafeMutablePointer<Int32> {
-        switch storage {
-        case .single(let trainer): trainer.tensors.order
-        case .double(let trainer): trainer.tensors.order
-        case .mixed(let trainer): trainer.tensors.order
-        }
-    }
+    public var order: UnsafeMutablePointer<Int32> { text.order }
 
     /// Training windows (T + 1 tokens every T), and whole validation windows.
-    public var windowCount: Int {
-        switch storage {
-        case .single(let trainer): trainer.tensors.windowCount
-        case .double(let trainer): trainer.tensors.windowCount
-        case .mixed(let trainer): trainer.tensors.windowCount
-        }
-    }
+    public var windowCount: Int { text.windowCount }
 
     public var validationWindowCount: Int {
-        let t = program.table.transformer!.sequenceLength
-        let count: Int
-        switch storage {
-        case .single(let trainer): count = trainer.tensors.validationCount
-        case .double(let trainer): count = trainer.tensors.validationCount
-        case .mixed(let trainer): count = trainer.tensors.validationCount
-        }
-        return StepTable.windowCount(count, sequence: t)
+        StepTable.windowCount(text.validationCount, sequence: program.table.transformer!.sequenceLength)
     }
 
     public func initializeParameters(seed: UInt64) {
@@ -139,14 +101,5 @@ public final class TransformerEngine {
     public var mixedProductKernel: String? {
         guard case .mixed = storage else { return nil }
         return BF16.productKernels(amx: BF16.amxEnabled)
-    }
-
-    /// What the lifetime guard found (empty without it).
-    public var lifetimeViolations: [String] {
-        switch storage {
-        case .single(let trainer): trainer.lifetimeGuard?.violations ?? []
-        case .double(let trainer): trainer.lifetimeGuard?.violations ?? []
-        case .mixed(let trainer): trainer.lifetimeGuard?.violations ?? []
-        }
     }
 }

@@ -7,6 +7,73 @@
 
 import Foundation
 
+/// Where attention's operands lie: a qkv row is [q (NH·HS) | k (NKV·HS) | v (NKV·HS)], R = (NH + 2·NKV)·HS wide; an
+/// output row C = NH·HS; query head h reads key/value head g = h / (NH/NKV); the probabilities att are (B, NH, T, T).
+/// Offsets in elements, so the fp32/fp64 kernels and the bf16-mixed ones (`MixedKernels`) read the same places.
+struct AttentionLayout {
+    /// T
+    let sequenceLength: Int
+    /// NH, NKV, HS
+    let heads: Int
+    let kvHeads: Int
+    let headSize: Int
+    /// R = (NH + 2·NKV)·HS, a qkv row.
+    let width: Int
+    /// C = NH·HS, an output row.
+    let channels: Int
+    /// NH/NKV, the query heads reading one key/value head.
+    let group: Int
+
+    /// - Precondition: NKV divides NH.
+    init(sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int) {
+        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
+        self.sequenceLength = sequenceLength
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headSize = headSize
+        width = (heads + 2 * kvHeads) * headSize
+        channels = heads * headSize
+        group = heads / kvHeads
+    }
+
+    /// The scores' scale, 1/√HS.
+    @inline(__always)
+    func scale<S: BinaryFloatingPoint>(_: S.Type) -> S { 1 / S(headSize).squareRoot() }
+
+    /// Batch b's first qkv row: b·T·R.
+    @inline(__always)
+    func base(_ b: Int) -> Int { b * sequenceLength * width }
+
+    /// Query head h of batch b's first row: b·T·R + h·HS.
+    @inline(__always)
+    func query(_ b: Int, head h: Int) -> Int { base(b) + h * headSize }
+
+    /// Key head g of batch b's first row: b·T·R + (NH + g)·HS.
+    @inline(__always)
+    func key(_ b: Int, kvHead g: Int) -> Int { base(b) + (heads + g) * headSize }
+
+    /// Value head g of batch b's first row: b·T·R + (NH + NKV + g)·HS.
+    @inline(__always)
+    func value(_ b: Int, kvHead g: Int) -> Int { base(b) + (heads + kvHeads + g) * headSize }
+
+    /// Head h's columns of batch b's first output row: b·T·C + h·HS.
+    @inline(__always)
+    func output(_ b: Int, head h: Int) -> Int { b * sequenceLength * channels + h * headSize }
+
+    /// Query head h's q in batch b's qkv rows, and k and v of the key/value head it reads.
+    @inline(__always)
+    func operands<E>(
+        _ qkv: UnsafePointer<E>, batch b: Int, head h: Int
+    ) -> (q: UnsafePointer<E>, k: UnsafePointer<E>, v: UnsafePointer<E>) {
+        let g = h / group
+        return (qkv + query(b, head: h), qkv + key(b, kvHead: g), qkv + value(b, kvHead: g))
+    }
+
+    /// att[b, h], a (T, T) matrix: (b·NH + h)·T·T.
+    @inline(__always)
+    func probabilities(_ b: Int, head h: Int) -> Int { (b * heads + h) * sequenceLength * sequenceLength }
+}
+
 extension TransformerKernels {
     // MARK: - Attention
 
@@ -33,22 +100,14 @@ extension TransformerKernels {
         qkv: UnsafePointer<T>,  // (B, T, R)
         sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, pairs: Range<Int>
     ) {
-        let n = sequenceLength
-        let width = (heads + 2 * kvHeads) * headSize
-        let channels = heads * headSize
-        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
-        let group = heads / kvHeads
-        let scale = 1 / T(headSize).squareRoot()
+        let layout = AttentionLayout(sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize)
+        let (n, width, channels) = (sequenceLength, layout.width, layout.channels)
+        let scale = layout.scale(T.self)
         let useGEMM = attentionUsesGEMM(sequenceLength: n, headSize: headSize)
         for pair in pairs {
-            let b = pair / heads
-            let h = pair % heads
-            let g = h / group
-            let q = qkv + b * n * width + h * headSize
-            let k = qkv + b * n * width + (heads + g) * headSize
-            let v = qkv + b * n * width + (heads + kvHeads + g) * headSize
-            let a = att + pair * n * n
-            let o = out + b * n * channels + h * headSize
+            let (b, h) = (pair / heads, pair % heads)
+            let (q, k, v) = layout.operands(qkv, batch: b, head: h)
+            let (a, o) = (att + layout.probabilities(b, head: h), out + layout.output(b, head: h))
             // scores: a[t, t2] = scale·q_t·k_t2
             if useGEMM {
                 T.gemm(
@@ -115,21 +174,15 @@ extension TransformerKernels {
         att: UnsafePointer<T>,  // (B, NH, T, T)
         sequenceLength: Int, heads: Int, kvHeads: Int, headSize: Int, groups: Range<Int>, accumulate: Bool
     ) {
-        let n = sequenceLength
-        let width = (heads + 2 * kvHeads) * headSize
-        let channels = heads * headSize
-        precondition(kvHeads > 0 && heads % kvHeads == 0, "attention: \(kvHeads) key/value heads do not divide \(heads) heads")
-        let group = heads / kvHeads
-        let scale = 1 / T(headSize).squareRoot()
+        let layout = AttentionLayout(sequenceLength: sequenceLength, heads: heads, kvHeads: kvHeads, headSize: headSize)
+        let (n, width, channels, group) = (sequenceLength, layout.width, layout.channels, layout.group)
+        let scale = layout.scale(T.self)
         let useGEMM = attentionUsesGEMM(sequenceLength: n, headSize: headSize)
         for unit in groups {
-            let b = unit / kvHeads
-            let g = unit % kvHeads
-            let base = b * n * width
-            let k = qkv + base + (heads + g) * headSize
-            let v = qkv + base + (heads + kvHeads + g) * headSize
-            let dk = dqkv + base + (heads + g) * headSize
-            let dv = dqkv + base + (heads + kvHeads + g) * headSize
+            let (b, g) = (unit / kvHeads, unit % kvHeads)
+            let base = layout.base(b)
+            let (k, dk) = (qkv + layout.key(b, kvHead: g), dqkv + layout.key(b, kvHead: g))
+            let (v, dv) = (qkv + layout.value(b, kvHead: g), dqkv + layout.value(b, kvHead: g))
             if !accumulate {
                 // Overwrite = zero this group's bytes, then accumulate every head into them.
                 for t in 0..<n {
@@ -140,10 +193,9 @@ extension TransformerKernels {
                 }
             }
             for h in (g * group)..<((g + 1) * group) {
-                let q = qkv + base + h * headSize
-                let dq = dqkv + base + h * headSize
-                let p = att + (b * heads + h) * n * n
-                let dO = dout + b * n * channels + h * headSize
+                let (q, dq) = (qkv + layout.query(b, head: h), dqkv + layout.query(b, head: h))
+                let p = att + layout.probabilities(b, head: h)
+                let dO = dout + layout.output(b, head: h)
                 // dP = dO·Vᵀ, and dV += Pᵀ·dO
                 if useGEMM {
                     T.gemm(

@@ -39,6 +39,36 @@ struct BlockTensors<T> {
     let dfchAct, dfch, dln2, datty, dqkv, dln1, attScratch: UnsafeMutablePointer<T>?
 }
 
+/// One norm's tensors (a block's ln1 or ln2, or the final lnf), as the block stores them: absent ones nil (no mean nor
+/// shift for RMSNorm).
+struct NormTensors<T> {
+    /// (B·T, C) the normalised output n and ∂L/∂n
+    let out, dout: UnsafeMutablePointer<T>?
+    /// (B·T) μ (LayerNorm) and s = 1/σ
+    let mean, rstd: UnsafeMutablePointer<T>?
+    /// (C) γ and β, and their gradients
+    let gain, shift, dgain, dshift: UnsafeMutablePointer<T>?
+}
+
+extension BlockTensors {
+    var norm1: NormTensors<T> {
+        NormTensors(out: ln1, dout: dln1, mean: ln1Mean, rstd: ln1Rstd, gain: ln1w, shift: ln1b, dgain: dln1w, dshift: dln1b)
+    }
+
+    var norm2: NormTensors<T> {
+        NormTensors(out: ln2, dout: dln2, mean: ln2Mean, rstd: ln2Rstd, gain: ln2w, shift: ln2b, dgain: dln2w, dshift: dln2b)
+    }
+}
+
+/// The text in the arena (bytes), its windows' shuffled order and counts: the same whatever a transformer trainer's
+/// element type, so the engine reads them without switching over the precision.
+struct TextTensors {
+    let train, validation: UnsafeMutablePointer<UInt8>
+    let order: UnsafeMutablePointer<Int32>
+    /// Bytes of validation text, and training windows.
+    let validationCount, windowCount: Int
+}
+
 /// Every tensor of a transformer's step at its planned offset, as elements of T (Float, Double, or bf16 patterns
 /// `UInt16` for bf16-mixed, whose masters and fp32 state `MixedTransformerTrainer` resolves itself).
 struct TransformerTensors<T> {
@@ -62,6 +92,20 @@ struct TransformerTensors<T> {
     let order: UnsafeMutablePointer<Int32>
     let trainCount, validationCount, windowCount: Int
     let parameters: [TransformerParameter<T>]
+
+    /// The residual stream leaving the last block (lnf's input).
+    var lastOutput: UnsafeMutablePointer<T> { blocks.last?.output ?? encoded }
+
+    /// The final norm, lnf.
+    var finalNorm: NormTensors<T> {
+        NormTensors(out: lnf, dout: dlnf, mean: lnfMean, rstd: lnfRstd, gain: lnfw, shift: lnfb, dgain: dlnfw, dshift: dlnfb)
+    }
+
+    var text: TextTensors {
+        TextTensors(
+            train: trainText, validation: validationText, order: order, validationCount: validationCount,
+            windowCount: windowCount)
+    }
 
     /// Resolves every tensor at its planned offset. A rank's plan (`StepProgram.rankBuffers`) places the program's
     /// buffers first, sharded as `sharding` says over its `shards` ranks, then the exchange's: the ops then use the

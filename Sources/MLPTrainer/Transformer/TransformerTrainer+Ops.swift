@@ -6,46 +6,28 @@ import ModelProfile
 extension TransformerTrainer {
     typealias K = TransformerKernels
 
-    /// The residual stream leaving the last block (lnf's input).
-    var lastOutput: UnsafeMutablePointer<T> { tensors.blocks.last?.output ?? tensors.encoded }
-
-    /// Elements of rows `range` in a (rows, width) matrix.
-    @inline(__always)
-    func elements(_ range: Range<Int>, width: Int) -> Range<Int> { (range.lowerBound * width)..<(range.upperBound * width) }
-
     // MARK: - Forward
 
-    /// Forward sub-op `sub` of layer `layer`, part `part`'s share; `recomputing`: run again in the backward pass, on
-    /// the recomputed buffers (gradient checkpointing).
-    func forwardPart(layer: Int, sub: Int, part: Int, recomputing: Bool = false) {
-        let (c, n) = (channels, rows)
+    func embeddingForward(part: Int) {
+        K.embeddingForward(
+            out: tensors.encoded, tokens: tensors.tokens, wte: tensors.wte, wpe: tensors.wpe, vocabulary: vocabulary,
+            sequenceLength: sequence, channels: channels, rows: productRows(part))
+    }
+
+    func logitsForward(part: Int) {
+        K.linearForward(
+            out: tensors.logits, inp: tensors.lnf, weight: tensors.headWeight, bias: nil, inputChannels: channels,
+            outputChannels: padded, rows: productRows(part))
+    }
+
+    func blockForward(_ index: Int, sub: BlockPart, part: Int, recomputing: Bool) {
+        let c = channels
         let r = productRows(part)
-        if layer == 1 {
-            K.embeddingForward(
-                out: tensors.encoded, tokens: tensors.tokens, wte: tensors.wte, wpe: tensors.wpe, vocabulary: vocabulary,
-                sequenceLength: sequence, channels: c, rows: r)
-            return
-        }
-        if layer == spec.layerCount + 2 {
-            if sub == 0 {
-                norm(
-                    out: tensors.lnf, mean: tensors.lnfMean, rstd: tensors.lnfRstd, inp: lastOutput, gain: tensors.lnfw,
-                    shift: tensors.lnfb, rows: r)
-            } else {
-                K.linearForward(
-                    out: tensors.logits, inp: tensors.lnf, weight: tensors.headWeight, bias: nil, inputChannels: c,
-                    outputChannels: padded,
-                    rows: r)
-            }
-            return
-        }
-        let block = recomputing ? tensors.recomputedBlocks[layer - 2] : tensors.blocks[layer - 2]
+        let block = recomputing ? tensors.recomputedBlocks[index] : tensors.blocks[index]
         let (qkvWidth, inner, fcWidth) = (spec.qkvWidth, spec.feedForwardSize, spec.fcWidth)
-        switch BlockPart(rawValue: sub)! {
+        switch sub {
         case .norm1:
-            norm(
-                out: block.ln1!, mean: block.ln1Mean, rstd: block.ln1Rstd!, inp: block.input, gain: block.ln1w!,
-                shift: block.ln1b, rows: r)
+            norm(block.norm1, inp: block.input, rows: r)
         case .qkv:
             K.linearForward(
                 out: block.qkv!, inp: block.ln1!, weight: block.qkvw!, bias: block.qkvb, inputChannels: c,
@@ -66,9 +48,7 @@ extension TransformerTrainer {
                 outputChannels: c, rows: r)
             K.residualForward(out: block.residual2!, a: block.residual2!, b: block.input, elements: elements(r, width: c))
         case .norm2:
-            norm(
-                out: block.ln2!, mean: block.ln2Mean, rstd: block.ln2Rstd!, inp: block.residual2!, gain: block.ln2w!,
-                shift: block.ln2b, rows: r)
+            norm(block.norm2, inp: block.residual2!, rows: r)
         case .fc:
             K.linearForward(
                 out: block.fch!, inp: block.ln2!, weight: block.fcw!, bias: block.fcb, inputChannels: c, outputChannels: fcWidth,
@@ -87,61 +67,51 @@ extension TransformerTrainer {
         }
     }
 
-    /// LayerNorm (with mean) or RMSNorm (without), rows `r`.
+    /// LayerNorm (with mean and shift) or RMSNorm (without), rows `r`.
     @inline(__always)
-    func norm(
-        out: UnsafeMutablePointer<T>, mean: UnsafeMutablePointer<T>?, rstd: UnsafeMutablePointer<T>, inp: UnsafePointer<T>,
-        gain: UnsafePointer<T>, shift: UnsafePointer<T>?, rows r: Range<Int>
-    ) {
-        if spec.norm == .layer, let mean, let shift {
-            K.layerNormForward(out: out, mean: mean, rstd: rstd, inp: inp, weight: gain, bias: shift, channels: channels, rows: r)
-        } else {
-            K.rmsNormForward(out: out, rstd: rstd, inp: inp, weight: gain, channels: channels, rows: r)
-        }
+    func norm(_ norm: NormTensors<T>, inp: UnsafePointer<T>, rows r: Range<Int>) {
+        let layer = spec.norm == .layer && norm.mean != nil && norm.shift != nil
+        K.normForward(
+            out: norm.out!, mean: layer ? norm.mean : nil, rstd: norm.rstd!, inp: inp, weight: norm.gain!,
+            bias: layer ? norm.shift : nil, channels: channels, rows: r)
     }
 
     // MARK: - Backward
 
-    func backwardPart(layer: Int, sub: Int, phase: Int, part: Int) {
+    func embeddingBackward(part: Int) {
+        // Untied: nothing else writes dwte, so it starts from zero; tied, bwd logits wrote the head's share of it.
+        let columns = share(part, channels)
+        // Sharded gradients: the head's share was reduced already, so the bucket starts from zero here too.
+        if !spec.tiedEmbeddings || ranks?.shardsGradients == true {
+            zeroColumns(tensors.dwte, rows: padded, columns: columns)
+        }
+        if let dwpe = tensors.dwpe { zeroColumns(dwpe, rows: spec.contextLength, columns: columns) }
+        K.embeddingBackward(
+            dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens, vocabulary: vocabulary,
+            sequenceLength: sequence, channels: channels, rowCount: rows, columns: columns)
+    }
+
+    func logitsBackward(phase: Int, part: Int) {
         let (c, n) = (channels, rows)
+        if phase == 0 {
+            K.linearBackwardInput(
+                dinp: tensors.dlnf, dout: tensors.logits, weight: tensors.headWeight, inputChannels: c, outputChannels: padded,
+                rows: productRows(part), accumulate: false)
+        } else {
+            K.linearBackwardWeight(
+                dweight: tensors.dHeadWeight, dbias: nil, dout: tensors.logits, inp: tensors.lnf, inputChannels: c,
+                outputChannels: padded, rowCount: n, outputs: productShare(part, padded, granule: 16, edges: (c, n)),
+                accumulate: false)
+        }
+    }
+
+    func blockBackward(_ index: Int, sub: BlockPart, phase: Int, part: Int) {
+        let c = channels
         let r = productRows(part)
-        if layer == 1 {
-            // Untied: nothing else writes dwte, so it starts from zero; tied, bwd logits wrote the head's share of it.
-            let columns = share(part, c)
-            // Sharded gradients: the head's share was reduced already, so the bucket starts from zero here too.
-            if !spec.tiedEmbeddings || ranks?.shardsGradients == true {
-                zeroColumns(tensors.dwte, rows: padded, columns: columns)
-            }
-            if let dwpe = tensors.dwpe { zeroColumns(dwpe, rows: spec.contextLength, columns: columns) }
-            K.embeddingBackward(
-                dwte: tensors.dwte, dwpe: tensors.dwpe, dout: tensors.dresidual, tokens: tensors.tokens, vocabulary: vocabulary,
-                sequenceLength: sequence, channels: c, rowCount: n, columns: columns)
-            return
-        }
-        if layer == spec.layerCount + 2 {
-            if sub == 1 {
-                if phase == 0 {
-                    K.linearBackwardInput(
-                        dinp: tensors.dlnf, dout: tensors.logits, weight: tensors.headWeight, inputChannels: c,
-                        outputChannels: padded,
-                        rows: r, accumulate: false)
-                } else {
-                    K.linearBackwardWeight(
-                        dweight: tensors.dHeadWeight, dbias: nil, dout: tensors.logits, inp: tensors.lnf, inputChannels: c,
-                        outputChannels: padded, rowCount: n, outputs: productShare(part, padded, granule: 16, edges: (c, n)),
-                        accumulate: false)
-                }
-            } else {
-                normBackward(
-                    phase: phase, part: part, dinp: tensors.dresidual, dout: tensors.dlnf, inp: lastOutput, gain: tensors.lnfw,
-                    mean: tensors.lnfMean, rstd: tensors.lnfRstd, dgain: tensors.dlnfw, dshift: tensors.dlnfb, accumulate: false)
-            }
-            return
-        }
-        let block = tensors.recomputedBlocks[layer - 2]
+        let block = tensors.recomputedBlocks[index]
         let (qkvWidth, inner) = (spec.qkvWidth, spec.feedForwardSize)
         let fcWidth = spec.fcWidth
-        switch BlockPart(rawValue: sub)! {
+        switch sub {
         case .fcProjection:
             linearBackward(
                 phase: phase, part: part, dinp: block.dfchAct!, dout: tensors.dresidual, inp: block.fchAct!,
@@ -162,9 +132,7 @@ extension TransformerTrainer {
                 dweight: block.dfcw!,
                 dbias: block.dfcb, inputs: c, outputs: fcWidth)
         case .norm2:
-            normBackward(
-                phase: phase, part: part, dinp: tensors.dresidual, dout: block.dln2!, inp: block.residual2!, gain: block.ln2w!,
-                mean: block.ln2Mean, rstd: block.ln2Rstd!, dgain: block.dln2w!, dshift: block.dln2b, accumulate: true)
+            normBackward(block.norm2, phase: phase, part: part, inp: block.residual2!, accumulate: true)
         case .projection:
             linearBackward(
                 phase: phase, part: part, dinp: block.datty!, dout: tensors.dresidual, inp: block.atty!, weight: block.attprojw!,
@@ -188,9 +156,7 @@ extension TransformerTrainer {
                 dweight: block.dqkvw!,
                 dbias: block.dqkvb, inputs: c, outputs: qkvWidth)
         case .norm1:
-            normBackward(
-                phase: phase, part: part, dinp: tensors.dresidual, dout: block.dln1!, inp: block.input, gain: block.ln1w!,
-                mean: block.ln1Mean, rstd: block.ln1Rstd!, dgain: block.dln1w!, dshift: block.dln1b, accumulate: true)
+            normBackward(block.norm1, phase: phase, part: part, inp: block.input, accumulate: true)
         }
     }
 
@@ -213,37 +179,19 @@ extension TransformerTrainer {
         }
     }
 
-    /// A norm's backward: phase 0 ∂input by rows (added into the residual stream's gradient when `accumulate`),
+    /// A norm's backward: phase 0 ∂input by rows into the residual stream's gradient (added when `accumulate`),
     /// phase 1 ∂γ (and ∂β) by columns.
-    func normBackward(
-        phase: Int, part: Int, dinp: UnsafeMutablePointer<T>, dout: UnsafePointer<T>, inp: UnsafePointer<T>,
-        gain: UnsafePointer<T>,
-        mean: UnsafePointer<T>?, rstd: UnsafePointer<T>, dgain: UnsafeMutablePointer<T>, dshift: UnsafeMutablePointer<T>?,
-        accumulate: Bool
-    ) {
+    func normBackward(_ norm: NormTensors<T>, phase: Int, part: Int, inp: UnsafePointer<T>, accumulate: Bool) {
         let c = channels
+        let mean = spec.norm == .layer ? norm.mean : nil
         if phase == 0 {
-            let r = share(part, rows, granule: 8)
-            if spec.norm == .layer, let mean {
-                K.layerNormBackwardInput(
-                    dinp: dinp, dout: dout, inp: inp, weight: gain, mean: mean, rstd: rstd, channels: c, rows: r,
-                    accumulate: accumulate)
-            } else {
-                K.rmsNormBackwardInput(
-                    dinp: dinp, dout: dout, inp: inp, weight: gain, rstd: rstd, channels: c, rows: r, accumulate: accumulate)
-            }
+            K.normBackwardInput(
+                dinp: tensors.dresidual, dout: norm.dout!, inp: inp, weight: norm.gain!, mean: mean, rstd: norm.rstd!,
+                channels: c, rows: share(part, rows, granule: 8), accumulate: accumulate)
         } else {
-            let columns = share(part, c)
-            if spec.norm == .layer, let mean {
-                K.layerNormBackwardParameters(
-                    dweight: dgain, dbias: dshift, dout: dout, inp: inp, mean: mean, rstd: rstd, channels: c, rowCount: rows,
-                    columns: columns,
-                    accumulate: false)
-            } else {
-                K.rmsNormBackwardWeight(
-                    dweight: dgain, dout: dout, inp: inp, rstd: rstd, channels: c, rowCount: rows, columns: columns,
-                    accumulate: false)
-            }
+            K.normBackwardParameters(
+                dweight: norm.dgain!, dbias: mean == nil ? nil : norm.dshift, dout: norm.dout!, inp: inp, mean: mean,
+                rstd: norm.rstd!, channels: c, rowCount: rows, columns: share(part, c), accumulate: false)
         }
     }
 
