@@ -21,11 +21,11 @@ public final class PreparedRun {
     let loader: DatasetLoader
     let program: StepProgram
     let budget: Budget
-    let meter: RunMeter
-    let arena: Arena
+    /// The arena with its meter, bound threads and planned node.
+    let placed: RunArena
+    var arena: Arena { placed.arena }
+    var meter: RunMeter { placed.meter }
     let engine: StepEngine
-    let threadsBound: Int
-    let plannedNode: Int?
     let trainCount: Int
     let validationCount: Int
     var generator: SplitMix64
@@ -33,8 +33,8 @@ public final class PreparedRun {
 
     init(
         model: Model, options: TrainingOptions, warnings: [String], loader: DatasetLoader, program: StepProgram,
-        plan: ArenaPlan, budget: Budget, meter: RunMeter, arena: Arena, engine: StepEngine, threads: Int, threadsBound: Int,
-        plannedNode: Int?, trainCount: Int, validationCount: Int, generator: SplitMix64, majorityBaselineAccuracy: Double?
+        plan: ArenaPlan, budget: Budget, placed: RunArena, engine: StepEngine, threads: Int, trainCount: Int,
+        validationCount: Int, generator: SplitMix64, majorityBaselineAccuracy: Double?
     ) {
         self.model = model
         self.options = options
@@ -43,12 +43,9 @@ public final class PreparedRun {
         self.program = program
         self.plan = plan
         self.budget = budget
-        self.meter = meter
-        self.arena = arena
+        self.placed = placed
         self.engine = engine
         self.threads = threads
-        self.threadsBound = threadsBound
-        self.plannedNode = plannedNode
         self.trainCount = trainCount
         self.validationCount = validationCount
         self.generator = generator
@@ -165,13 +162,13 @@ public final class PreparedRun {
             testLoss = evaluation.loss
             testAccuracy = evaluation.accuracy
         }
-        let measurement = meter.finish(arena, threadsBound: threadsBound)
+        let measurement = meter.finish(arena, threadsBound: placed.threadsBound)
         return TrainingResult(
             network: .mlp(model), program: program, plan: plan, budget: budget, dataSummary: loader.summary,
             trainCount: trainCount,
             validationCount: validationCount, testCount: shape.testCount, placement: options.placement,
             isNUMABacked: arena.isNUMABacked,
-            plannedNode: plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
+            plannedNode: placed.plannedNode, measurement: measurement, lifetimeViolations: engine.lifetimeViolations,
             epochs: tally.epochs, testLoss: testLoss, testAccuracy: testAccuracy,
             majorityBaselineAccuracy: testAccuracy == nil ? nil : majorityBaselineAccuracy,
             samplesPerSecond: tally.samplesPerSecond, trainingSeconds: tally.trainingSeconds,

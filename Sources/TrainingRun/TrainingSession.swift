@@ -238,9 +238,8 @@ public enum TrainingSession {
         let budget = try MemoryBudget.estimate(program.table)
 
         let placed = try RunArena(plan, options: options)
-        let (arena, meter, threadsBound, plannedNode) = (placed.arena, placed.meter, placed.threadsBound, placed.plannedNode)
         let engine = try StepEngine(
-            program: program, plan: plan, arena: arena, threads: threads, guardsLifetimes: options.guardsLifetimes,
+            program: program, plan: plan, arena: placed.arena, threads: threads, guardsLifetimes: options.guardsLifetimes,
             ranks: options.ranks)
         try engine.load(loader)
         engine.initializeParameters(seed: model.seed)
@@ -253,12 +252,12 @@ public enum TrainingSession {
             let held = WorkerPool.range(of: fold, parts: folds, count: shape.trainCount)
             rotateToEnd(order, range: held, count: shape.trainCount)
         }
-        meter.afterLoad()
+        placed.meter.afterLoad()
         try AddressSpace.check(threads: threads)
         return PreparedRun(
             model: model, options: options, warnings: warnings, loader: loader, program: program, plan: plan, budget: budget,
-            meter: meter, arena: arena, engine: engine, threads: threads, threadsBound: threadsBound, plannedNode: plannedNode,
-            trainCount: trainCount, validationCount: validationCount, generator: generator,
+            placed: placed, engine: engine, threads: threads, trainCount: trainCount, validationCount: validationCount,
+            generator: generator,
             majorityBaselineAccuracy: engine.majorityBaselineAccuracy(trainCount: trainCount))
     }
 

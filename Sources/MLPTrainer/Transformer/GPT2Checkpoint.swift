@@ -26,17 +26,6 @@ public struct GPT2Config: Sendable, Hashable {
     /// Vp ≥ V: rows of wte, padded (llm.c: to a multiple of 128) so the head's product has a friendly width.
     public var paddedVocabularySize: Int
 
-    public init(
-        maxSequenceLength: Int, vocabularySize: Int, layerCount: Int, headCount: Int, channels: Int, paddedVocabularySize: Int
-    ) {
-        self.maxSequenceLength = maxSequenceLength
-        self.vocabularySize = vocabularySize
-        self.layerCount = layerCount
-        self.headCount = headCount
-        self.channels = channels
-        self.paddedVocabularySize = paddedVocabularySize
-    }
-
     /// The 16 parameter tensors in llm.c's order (`ParameterTensors` in train_gpt2.c).
     public static let parameterNames = [
         "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
