@@ -89,3 +89,15 @@ void memplan_gelu_backward_f32(float *dinp, const float *inp, const float *dout,
 }
 
 float memplan_tanh_f32(float x) { return rational_tanh(x); }
+
+#define T float
+#define F(name) name##_f32
+#include "elementwise_impl.inc"
+#undef T
+#undef F
+
+#define T double
+#define F(name) name##_f64
+#include "elementwise_impl.inc"
+#undef T
+#undef F

@@ -196,7 +196,6 @@ public enum CapacityAnalysis {
             data: mode == .exact ? data : nil, dataBytes: dataBytes, scalingRule: scalingRule, results: results)
     }
 
-    /// `search` of each node's limit, run once per distinct limit: a machine of 4,096 identical nodes is one search.
     /// An exactly sized model's batch answers: the largest batch whose planned arena fits the machine and each node,
     /// the arena at that batch and at the profile's, the machines the profile's batch needs, and the batch curve.
     static func sizeBatches(
@@ -214,6 +213,7 @@ public enum CapacityAnalysis {
         }
     }
 
+    /// `search` of each node's limit, run once per distinct limit: a machine of 4,096 identical nodes is one search.
     static func perDistinctLimit(_ limits: [Int: Int], _ search: (Int) -> Int) -> [Int: Int] {
         var answers: [Int: Int] = [:]
         return limits.mapValues { limit in

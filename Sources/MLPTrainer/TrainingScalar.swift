@@ -17,16 +17,9 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     /// `ger` call them.
     static var products: ProductFunctions<Self> { get }
 
-    /// d[i] = 0 where out[i] ≤ 0, with explicit SIMD lanes. Float and Double each spell the loop
-    /// out with their concrete vector type: a generic helper over `V: SIMD` was measured to run
-    /// unvectorised (21% of a step's cycles instead of under 1%).
-    static func reluMask(_ d: UnsafeMutablePointer<Self>, output out: UnsafePointer<Self>, count: Int)
-
-    /// z[i] = max(z[i] + b[i], 0): a forward layer's bias and ReLU in one pass, SIMD as `reluMask` is.
-    static func addBiasRelu(_ z: UnsafeMutablePointer<Self>, bias b: UnsafePointer<Self>, count: Int)
-
-    /// d[i] = Self(bytes[i]) · scale, SIMD as `reluMask` is; bit-identical to the scalar expression.
-    static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Self, count: Int, into d: UnsafeMutablePointer<Self>)
+    /// The C functions behind this type's elementwise kernels (`ElementwiseFunctions`); `reluMask`, `addBiasRelu` and
+    /// `scaleBytes` call them.
+    static var elementwise: ElementwiseFunctions<Self> { get }
 
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
@@ -74,52 +67,8 @@ extension Float: TrainingScalar {
     public static let products = ProductFunctions<Float>(
         own: memplan_gemm_f32, fused: memplan_gemm_fused_f32, blas: memplan_sgemm, gemv: memplan_sgemv, ger: memplan_sger)
 
-    @inline(__always)
-    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Float, count: Int, into d: UnsafeMutablePointer<Float>)
-    {
-        var index = 0
-        while index + 16 <= count {
-            let values = SIMD16<Float>(UnsafeRawPointer(bytes + index).loadUnaligned(as: SIMD16<UInt8>.self)) * scale
-            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD16<Float>.self)
-            index += 16
-        }
-        while index < count {
-            d[index] = Float(bytes[index]) * scale
-            index += 1
-        }
-    }
-
-    @inline(__always)
-    public static func addBiasRelu(_ z: UnsafeMutablePointer<Float>, bias b: UnsafePointer<Float>, count: Int) {
-        var index = 0
-        while index + 16 <= count {
-            var values = UnsafeRawPointer(z + index).loadUnaligned(as: SIMD16<Float>.self)
-            values += UnsafeRawPointer(b + index).loadUnaligned(as: SIMD16<Float>.self)
-            values.replace(with: 0, where: values .< 0)
-            UnsafeMutableRawPointer(z + index).storeBytes(of: values, as: SIMD16<Float>.self)
-            index += 16
-        }
-        while index < count {
-            z[index] = max(z[index] + b[index], 0)
-            index += 1
-        }
-    }
-
-    @inline(__always)
-    public static func reluMask(_ d: UnsafeMutablePointer<Float>, output out: UnsafePointer<Float>, count: Int) {
-        var index = 0
-        while index + 16 <= count {
-            let a = UnsafeRawPointer(out + index).loadUnaligned(as: SIMD16<Float>.self)
-            var values = UnsafeRawPointer(d + index).loadUnaligned(as: SIMD16<Float>.self)
-            values.replace(with: 0, where: a .<= 0)
-            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD16<Float>.self)
-            index += 16
-        }
-        while index < count {
-            if out[index] <= 0 { d[index] = 0 }
-            index += 1
-        }
-    }
+    public static let elementwise = ElementwiseFunctions<Float>(
+        reluMask: memplan_relu_mask_f32, addBiasRelu: memplan_add_bias_relu_f32, scaleBytes: memplan_scale_bytes_f32)
 
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
@@ -143,53 +92,8 @@ extension Double: TrainingScalar {
     public static let products = ProductFunctions<Double>(
         own: memplan_gemm_f64, fused: memplan_gemm_fused_f64, blas: memplan_dgemm, gemv: memplan_dgemv, ger: memplan_dger)
 
-    @inline(__always)
-    public static func scaleBytes(
-        _ bytes: UnsafePointer<UInt8>, by scale: Double, count: Int, into d: UnsafeMutablePointer<Double>
-    ) {
-        var index = 0
-        while index + 8 <= count {
-            let values = SIMD8<Double>(UnsafeRawPointer(bytes + index).loadUnaligned(as: SIMD8<UInt8>.self)) * scale
-            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD8<Double>.self)
-            index += 8
-        }
-        while index < count {
-            d[index] = Double(bytes[index]) * scale
-            index += 1
-        }
-    }
-
-    @inline(__always)
-    public static func addBiasRelu(_ z: UnsafeMutablePointer<Double>, bias b: UnsafePointer<Double>, count: Int) {
-        var index = 0
-        while index + 8 <= count {
-            var values = UnsafeRawPointer(z + index).loadUnaligned(as: SIMD8<Double>.self)
-            values += UnsafeRawPointer(b + index).loadUnaligned(as: SIMD8<Double>.self)
-            values.replace(with: 0, where: values .< 0)
-            UnsafeMutableRawPointer(z + index).storeBytes(of: values, as: SIMD8<Double>.self)
-            index += 8
-        }
-        while index < count {
-            z[index] = max(z[index] + b[index], 0)
-            index += 1
-        }
-    }
-
-    @inline(__always)
-    public static func reluMask(_ d: UnsafeMutablePointer<Double>, output out: UnsafePointer<Double>, count: Int) {
-        var index = 0
-        while index + 8 <= count {
-            let a = UnsafeRawPointer(out + index).loadUnaligned(as: SIMD8<Double>.self)
-            var values = UnsafeRawPointer(d + index).loadUnaligned(as: SIMD8<Double>.self)
-            values.replace(with: 0, where: a .<= 0)
-            UnsafeMutableRawPointer(d + index).storeBytes(of: values, as: SIMD8<Double>.self)
-            index += 8
-        }
-        while index < count {
-            if out[index] <= 0 { d[index] = 0 }
-            index += 1
-        }
-    }
+    public static let elementwise = ElementwiseFunctions<Double>(
+        reluMask: memplan_relu_mask_f64, addBiasRelu: memplan_add_bias_relu_f64, scaleBytes: memplan_scale_bytes_f64)
 
     @inline(__always) public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inline(__always) public static func log(_ x: Double) -> Double { Glibc.log(x) }
@@ -204,6 +108,34 @@ extension Double: TrainingScalar {
         accumulate: Bool
     ) {
         scalarGELUBackward(dinp, inp, dout, count: count, accumulate: accumulate)
+    }
+}
+
+/// One element type's elementwise kernels in CGEMM (`memplan_relu_mask_f32`/`_f64`, `memplan_add_bias_relu_*`,
+/// `memplan_scale_bytes_*`): exact operations, so their AVX-512 loops give the bits of the scalar expressions.
+public struct ElementwiseFunctions<T>: Sendable {
+    let reluMask: @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int) -> Void
+    let addBiasRelu: @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int) -> Void
+    let scaleBytes: @Sendable (UnsafePointer<UInt8>, T, Int, UnsafeMutablePointer<T>) -> Void
+}
+
+extension TrainingScalar {
+    /// d[i] = 0 where out[i] ≤ 0 (ReLU's backward mask), i < count.
+    @inline(__always)
+    public static func reluMask(_ d: UnsafeMutablePointer<Self>, output out: UnsafePointer<Self>, count: Int) {
+        elementwise.reluMask(d, out, count)
+    }
+
+    /// z[i] = max(z[i] + b[i], 0): a forward layer's bias and ReLU in one pass.
+    @inline(__always)
+    public static func addBiasRelu(_ z: UnsafeMutablePointer<Self>, bias b: UnsafePointer<Self>, count: Int) {
+        elementwise.addBiasRelu(z, b, count)
+    }
+
+    /// d[i] = Self(bytes[i]) · scale; bit-identical to the scalar expression.
+    @inline(__always)
+    public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Self, count: Int, into d: UnsafeMutablePointer<Self>) {
+        elementwise.scaleBytes(bytes, scale, count, d)
     }
 }
 

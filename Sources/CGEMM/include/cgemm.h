@@ -40,6 +40,17 @@ void memplan_gelu_backward_f32(float *dinp, const float *inp, const float *dout,
 /// The rational tanh itself (for tests).
 float memplan_tanh_f32(float x);
 
+/// The MLP's elementwise kernels (exact operations: every vector width gives the same bits; AVX-512 when the CPU has
+/// it). ReLU's backward mask: d[i] = 0 where out[i] ≤ 0, for i < count.
+void memplan_relu_mask_f32(float *d, const float *out, long count);
+void memplan_relu_mask_f64(double *d, const double *out, long count);
+/// A forward layer's bias and ReLU in one pass: z[i] = max(z[i] + b[i], 0) (a NaN stays NaN).
+void memplan_add_bias_relu_f32(float *z, const float *b, long count);
+void memplan_add_bias_relu_f64(double *z, const double *b, long count);
+/// Bytes to reals: d[i] = (T)bytes[i] · scale (pixels / 255).
+void memplan_scale_bytes_f32(const unsigned char *bytes, float scale, long count, float *d);
+void memplan_scale_bytes_f64(const unsigned char *bytes, double scale, long count, double *d);
+
 /// fp32 → bf16 without special instructions: round to nearest even; NaN stays a (quiet) NaN. (The CPU's conversion
 /// also flushes subnormal inputs to zero; this does not: their bf16 values are subnormal too, below 1.2e-38.)
 static inline uint16_t memplan_bf16_narrow(float value) {
