@@ -21,16 +21,32 @@ public protocol MemoryPlanner: Sendable {
     func plan(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> ArenaPlan
 }
 
+/// A planner that places the requests itself. Its plan is assembled here, once: the requests and alignment are
+/// validated before `place` sees them, and the plan carries the planner's `name` as its strategy.
+public protocol PlacementStrategy: MemoryPlanner {
+    /// Offsets for valid `requests` (in order), every one a multiple of `alignment`, and the arena's size: the end
+    /// of the highest placed buffer.
+    func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int)
+}
+
+extension PlacementStrategy {
+    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
+        try validate(requests, alignment: alignment)
+        let (offsets, arenaByteCount) = try place(requests, alignment: alignment)
+        return ArenaPlan(
+            requests: requests, offsets: offsets, arenaByteCount: arenaByteCount, alignment: alignment, strategy: name)
+    }
+}
+
 // MARK: - No reuse
 
 /// The baseline: every buffer gets its own range, in request order (TFLM's `LinearMemoryPlanner`).
 /// The arena is the sum of the aligned sizes.
-public struct LinearPlanner: MemoryPlanner {
+public struct LinearPlanner: PlacementStrategy {
     public let name = "linear"
     public init() {}
 
-    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
-        try validate(requests, alignment: alignment)
+    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
         var offsets: [Int] = []
         offsets.reserveCapacity(requests.count)
         var top = 0
@@ -41,7 +57,7 @@ public struct LinearPlanner: MemoryPlanner {
             offsets.append(start)
             top = end
         }
-        return ArenaPlan(requests: requests, offsets: offsets, arenaByteCount: top, alignment: alignment, strategy: name)
+        return (offsets, top)
     }
 }
 
@@ -60,7 +76,7 @@ public struct LinearPlanner: MemoryPlanner {
 /// Not optimal — the general problem is NP-hard — but close on real schedules. Each placement
 /// scans the placed buffers, so planning n buffers costs O(n² + K log K) for K overlapping pairs;
 /// `BestPlanner` falls back to `SweepPlanner` when that is too much.
-public struct GreedyPlanner: MemoryPlanner {
+public struct GreedyPlanner: PlacementStrategy {
     /// The order in which buffers are placed.
     public enum Ordering: String, Sendable, CaseIterable {
         /// Persistent first, then size descending, then first use (TFLite).
@@ -73,6 +89,16 @@ public struct GreedyPlanner: MemoryPlanner {
         case startAscending = "greedy-by-start"
         /// Latest end first, larger first at equal ends.
         case endDescending = "greedy-by-end"
+
+        var keys: [PlacementKey] {
+            switch self {
+            case .sizeDescending: [.persistentFirst, .largest, .earliestStart]
+            case .lifetimeDescending: [.longest, .largest]
+            case .areaDescending: [.largestArea]
+            case .startAscending: [.earliestStart, .largest]
+            case .endDescending: [.latestEnd, .largest]
+            }
+        }
     }
 
     public let ordering: Ordering
@@ -82,49 +108,8 @@ public struct GreedyPlanner: MemoryPlanner {
         self.ordering = ordering
     }
 
-    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
-        try validate(requests, alignment: alignment)
-        let order = Self.order(requests, by: ordering)
-        let (offsets, arena) = try GreedyPlacement.place(requests, order: order, alignment: alignment)
-        return ArenaPlan(requests: requests, offsets: offsets, arenaByteCount: arena, alignment: alignment, strategy: name)
-    }
-
-    static func order(_ requests: [BufferRequest], by ordering: Ordering) -> [Int] {
-        let lastOp = requests.map(\.lifetime.upperBound).max() ?? 0
-        func isPersistent(_ r: BufferRequest) -> Bool { r.lifetime.lowerBound == 0 && r.lifetime.upperBound == lastOp }
-        func length(_ r: BufferRequest) -> Int { r.lifetime.upperBound - r.lifetime.lowerBound + 1 }
-        return requests.indices.sorted { i, j in
-            let (a, b) = (requests[i], requests[j])
-            switch ordering {
-            case .sizeDescending:
-                if isPersistent(a) != isPersistent(b) { return isPersistent(a) }
-                if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-                if a.lifetime.lowerBound != b.lifetime.lowerBound { return a.lifetime.lowerBound < b.lifetime.lowerBound }
-            case .lifetimeDescending:
-                if length(a) != length(b) { return length(a) > length(b) }
-                if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-            case .areaDescending:
-                let areaA = a.byteCount.multipliedReportingOverflow(by: length(a))
-                let areaB = b.byteCount.multipliedReportingOverflow(by: length(b))
-                let valueA = areaA.overflow ? Int.max : areaA.partialValue
-                let valueB = areaB.overflow ? Int.max : areaB.partialValue
-                if valueA != valueB { return valueA > valueB }
-            case .startAscending:
-                if a.lifetime.lowerBound != b.lifetime.lowerBound { return a.lifetime.lowerBound < b.lifetime.lowerBound }
-                if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-            case .endDescending:
-                if a.lifetime.upperBound != b.lifetime.upperBound { return a.lifetime.upperBound > b.lifetime.upperBound }
-                if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-            }
-            return i < j
-        }
-    }
-}
-
-/// Best-fit placement of buffers in a given order (the inner loop of `GreedyPlanner`).
-enum GreedyPlacement {
-    static func place(_ requests: [BufferRequest], order: [Int], alignment: Int) throws(PlanError) -> (offsets: [Int], arena: Int)
-    {
+    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
+        let order = PlacementKey.order(requests, by: ordering.keys)
         var offsets = [Int](repeating: 0, count: requests.count)
         var placed: [Int] = []
         placed.reserveCapacity(requests.count)
@@ -177,18 +162,12 @@ enum GreedyPlacement {
 /// activations freed in reverse by the backward pass) pack without waste.
 ///
 /// O(n log n + n·F) for F free blocks; used where the greedy's O(n²) scan is too slow.
-public struct SweepPlanner: MemoryPlanner {
+public struct SweepPlanner: PlacementStrategy {
     public let name = "sweep"
     public init() {}
 
-    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
-        try validate(requests, alignment: alignment)
-        let order = requests.indices.filter { requests[$0].byteCount > 0 }.sorted { i, j in
-            let (a, b) = (requests[i], requests[j])
-            if a.lifetime.lowerBound != b.lifetime.lowerBound { return a.lifetime.lowerBound < b.lifetime.lowerBound }
-            if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-            return i < j
-        }
+    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
+        let order = PlacementKey.order(requests, by: [.earliestStart, .largest], skippingEmpty: true)
         var offsets = [Int](repeating: 0, count: requests.count)
         var free = FreeList()
         var ending = MinHeap()  // (last op, index) of allocated buffers
@@ -206,7 +185,7 @@ public struct SweepPlanner: MemoryPlanner {
             offsets[index] = offset
             ending.push(key: request.lifetime.upperBound, value: index)
         }
-        return ArenaPlan(requests: requests, offsets: offsets, arenaByteCount: high, alignment: alignment, strategy: name)
+        return (offsets, high)
     }
 }
 
@@ -323,13 +302,15 @@ struct MinHeap {
 ///
 /// O(n·(n + S)) for S segments; the portfolio uses it on small and medium plans, where it often
 /// reaches the lower bound where the greedy leaves holes.
-public struct SkylinePlanner: MemoryPlanner {
+public struct SkylinePlanner: PlacementStrategy {
     /// Which fitting buffer goes first.
     public enum Preference: String, Sendable, CaseIterable {
         /// Longest lifetime, then largest (Sekiyama et al.).
         case longest = "skyline"
         /// Largest, then longest.
         case largest = "skyline-by-size"
+
+        var keys: [PlacementKey] { self == .longest ? [.longest, .largest] : [.largest, .longest] }
     }
 
     public let preference: Preference
@@ -339,27 +320,11 @@ public struct SkylinePlanner: MemoryPlanner {
         self.preference = preference
     }
 
-    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
-        try validate(requests, alignment: alignment)
+    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
         var offsets = [Int](repeating: 0, count: requests.count)
-        // Unplaced buffers, longest lifetime first, then largest: the first that fits is the best.
-        var unplaced = requests.indices.filter { requests[$0].byteCount > 0 }.sorted { i, j in
-            let (a, b) = (requests[i], requests[j])
-            let lengthA = a.lifetime.upperBound - a.lifetime.lowerBound
-            let lengthB = b.lifetime.upperBound - b.lifetime.lowerBound
-            switch preference {
-            case .longest:
-                if lengthA != lengthB { return lengthA > lengthB }
-                if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-            case .largest:
-                if a.byteCount != b.byteCount { return a.byteCount > b.byteCount }
-                if lengthA != lengthB { return lengthA > lengthB }
-            }
-            return i < j
-        }
-        guard !unplaced.isEmpty else {
-            return ArenaPlan(requests: requests, offsets: offsets, arenaByteCount: 0, alignment: alignment, strategy: name)
-        }
+        // Unplaced buffers in the preference's order: the first that fits is the best.
+        var unplaced = PlacementKey.order(requests, by: preference.keys, skippingEmpty: true)
+        guard !unplaced.isEmpty else { return (offsets, 0) }
         let opCount = (unplaced.map { requests[$0].lifetime.upperBound }.max() ?? 0) + 1
         // Segments (first op, last op, height), contiguous over 0 ..< opCount.
         var segments: [(first: Int, last: Int, height: Int)] = [(0, opCount - 1, 0)]
@@ -408,7 +373,7 @@ public struct SkylinePlanner: MemoryPlanner {
             }
             segments = merged
         }
-        return ArenaPlan(requests: requests, offsets: offsets, arenaByteCount: arena, alignment: alignment, strategy: name)
+        return (offsets, arena)
     }
 }
 

@@ -17,19 +17,13 @@ public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
     /// `ger` call them.
     static var products: ProductFunctions<Self> { get }
 
-    /// The C functions behind this type's elementwise kernels (`ElementwiseFunctions`); `reluMask`, `addBiasRelu` and
-    /// `scaleBytes` call them.
+    /// The functions behind this type's elementwise kernels (`ElementwiseFunctions`); `reluMask`, `addBiasRelu`,
+    /// `scaleBytes`, `gelu` and `geluBackward` call them.
     static var elementwise: ElementwiseFunctions<Self> { get }
 
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
-
-    /// GELU's tanh approximation over `count` elements, forward and backward (`TransformerKernels.geluForward`):
-    /// Float runs memplan's vectorised C loop (a rational tanh within 3e-7), Double the scalar loop on libm's tanh.
-    static func gelu(_ out: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, count: Int)
-    static func geluBackward(
-        _ dinp: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, _ dout: UnsafePointer<Self>, count: Int, accumulate: Bool)
 }
 
 /// √(2/π), GELU's tanh-approximation constant.
@@ -67,23 +61,14 @@ extension Float: TrainingScalar {
     public static let products = ProductFunctions<Float>(
         own: memplan_gemm_f32, fused: memplan_gemm_fused_f32, blas: memplan_sgemm, gemv: memplan_sgemv, ger: memplan_sger)
 
+    /// GELU is memplan's vectorised C loop (a rational tanh within 3e-7).
     public static let elementwise = ElementwiseFunctions<Float>(
-        reluMask: memplan_relu_mask_f32, addBiasRelu: memplan_add_bias_relu_f32, scaleBytes: memplan_scale_bytes_f32)
+        reluMask: memplan_relu_mask_f32, addBiasRelu: memplan_add_bias_relu_f32, scaleBytes: memplan_scale_bytes_f32,
+        gelu: memplan_gelu_forward_f32, geluBackward: memplan_gelu_backward_f32)
 
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
-
-    public static func gelu(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
-        memplan_gelu_forward_f32(out, inp, count)
-    }
-
-    public static func geluBackward(
-        _ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>, count: Int,
-        accumulate: Bool
-    ) {
-        memplan_gelu_backward_f32(dinp, inp, dout, count, accumulate ? 1 : 0)
-    }
 }
 
 extension Double: TrainingScalar {
@@ -92,31 +77,28 @@ extension Double: TrainingScalar {
     public static let products = ProductFunctions<Double>(
         own: memplan_gemm_f64, fused: memplan_gemm_fused_f64, blas: memplan_dgemm, gemv: memplan_dgemv, ger: memplan_dger)
 
+    /// GELU is the scalar loop on libm's tanh.
     public static let elementwise = ElementwiseFunctions<Double>(
-        reluMask: memplan_relu_mask_f64, addBiasRelu: memplan_add_bias_relu_f64, scaleBytes: memplan_scale_bytes_f64)
+        reluMask: memplan_relu_mask_f64, addBiasRelu: memplan_add_bias_relu_f64, scaleBytes: memplan_scale_bytes_f64,
+        gelu: { scalarGELU($0, $1, count: $2) },
+        geluBackward: { scalarGELUBackward($0, $1, $2, count: $3, accumulate: $4 != 0) })
 
     @inline(__always) public static func exp(_ x: Double) -> Double { Glibc.exp(x) }
     @inline(__always) public static func log(_ x: Double) -> Double { Glibc.log(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { Glibc.tanh(x) }
-
-    public static func gelu(_ out: UnsafeMutablePointer<Double>, _ inp: UnsafePointer<Double>, count: Int) {
-        scalarGELU(out, inp, count: count)
-    }
-
-    public static func geluBackward(
-        _ dinp: UnsafeMutablePointer<Double>, _ inp: UnsafePointer<Double>, _ dout: UnsafePointer<Double>, count: Int,
-        accumulate: Bool
-    ) {
-        scalarGELUBackward(dinp, inp, dout, count: count, accumulate: accumulate)
-    }
 }
 
-/// One element type's elementwise kernels in CGEMM (`memplan_relu_mask_f32`/`_f64`, `memplan_add_bias_relu_*`,
-/// `memplan_scale_bytes_*`): exact operations, so their AVX-512 loops give the bits of the scalar expressions.
+/// One element type's elementwise kernels. The ReLU and byte-scaling ones are CGEMM's (`memplan_relu_mask_f32`/`_f64`,
+/// `memplan_add_bias_relu_*`, `memplan_scale_bytes_*`): exact operations, so their AVX-512 loops give the bits of the
+/// scalar expressions. GELU's tanh approximation (`TransformerKernels.geluForward`) is whatever the type states.
 public struct ElementwiseFunctions<T>: Sendable {
     let reluMask: @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int) -> Void
     let addBiasRelu: @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int) -> Void
     let scaleBytes: @Sendable (UnsafePointer<UInt8>, T, Int, UnsafeMutablePointer<T>) -> Void
+    /// (out, inp, count).
+    let gelu: @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, Int) -> Void
+    /// (dinp, inp, dout, count, accumulate: 0 overwrites dinp, 1 adds to it).
+    let geluBackward: @Sendable (UnsafeMutablePointer<T>, UnsafePointer<T>, UnsafePointer<T>, Int, Int32) -> Void
 }
 
 extension TrainingScalar {
@@ -136,6 +118,20 @@ extension TrainingScalar {
     @inline(__always)
     public static func scaleBytes(_ bytes: UnsafePointer<UInt8>, by scale: Self, count: Int, into d: UnsafeMutablePointer<Self>) {
         elementwise.scaleBytes(bytes, scale, count, d)
+    }
+
+    /// out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), x = inp[i], i < count: GELU's tanh approximation.
+    @inline(__always)
+    public static func gelu(_ out: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, count: Int) {
+        elementwise.gelu(out, inp, count)
+    }
+
+    /// GELU's backward over `count` elements: dinp = (or +=, with `accumulate`) dout · GELU′(inp).
+    @inline(__always)
+    public static func geluBackward(
+        _ dinp: UnsafeMutablePointer<Self>, _ inp: UnsafePointer<Self>, _ dout: UnsafePointer<Self>, count: Int, accumulate: Bool
+    ) {
+        elementwise.geluBackward(dinp, inp, dout, count, accumulate ? 1 : 0)
     }
 }
 
