@@ -51,7 +51,7 @@ extension Memplan {
                     throw CLIFailure.badInput(
                         "the estimate of a \(kind.rawValue) file renders \(ModelFileReport.formatList), not \(format.rawValue)")
                 }
-                let report = try ModelFiles.report(path, kind: kind, batch: overrides.batch?.value ?? 1)
+                let report = try ModelFiles.report(path, kind: kind, batch: overrides.batch.value ?? 1)
                 print(report.render(format), terminator: "")
                 return
             }

@@ -62,18 +62,6 @@ extension Activation: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.filter { $0 != .softmax }.map(\.rawValue) }
 }
 
-/// A hidden layer's activation for `--mlp` (softmax is refused by the model's own check, with its reason).
-struct HiddenActivation: ExpressibleByArgument {
-    var value: Activation
-    init(value: Activation) { self.value = value }
-    init?(argument: String) {
-        guard let value = Activation(argument: argument) else { return nil }
-        self.value = value
-    }
-    static var allValueStrings: [String] { Activation.allValueStrings }
-    var defaultValueDescription: String { value.rawValue }
-}
-
 /// `train --precision`: its help lists the precisions training runs at; half and bfloat16 are parsed, then refused
 /// with the reason (they are for estimates only).
 struct TrainPrecision: ExpressibleByArgument {
@@ -200,6 +188,21 @@ struct ModelSource: ParsableArguments {
     }
 }
 
+/// --batch: the samples of one step, in place of the profile's; declared and checked here for every command that takes it.
+struct BatchOption: ParsableArguments {
+    @Option(
+        parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
+        transform: CountArgument.parse)
+    var batch: CountArgument?
+
+    /// The batch given, or nil for the profile's.
+    var value: Int? { batch?.value }
+
+    func validate() throws {
+        if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
+    }
+}
+
 /// --precision, --batch, --optimizer, --threads, and a transformer's --sequence and --checkpoint: overrides of what the
 /// profile says.
 struct StepOverrides: ParsableArguments {
@@ -208,10 +211,7 @@ struct StepOverrides: ParsableArguments {
             "Element precision (default: the profile's).", valueName: Precision.allCases.map(\.rawValue).joined(separator: "|")))
     var precision: Precision?
 
-    @Option(
-        parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
-        transform: CountArgument.parse)
-    var batch: CountArgument?
+    @OptionGroup var batch: BatchOption
 
     @Option(
         help: ArgumentHelp(
@@ -241,7 +241,6 @@ struct StepOverrides: ParsableArguments {
     var recompute: Recompute?
 
     func validate() throws {
-        if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
         if let sequence, sequence.value < 1 { throw ValidationError("--sequence must be at least 1, got \(sequence.value)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
     }
@@ -253,7 +252,7 @@ struct StepOverrides: ParsableArguments {
         if case .transformer(let model) = profile {
             return .transformer(
                 try model.with(
-                    precision: precision, batchSize: batch?.value, optimizer: optimizer, sequenceLength: sequence?.value,
+                    precision: precision, batchSize: batch.value, optimizer: optimizer, sequenceLength: sequence?.value,
                     recompute: recompute))
         }
         if sequence != nil || recompute != nil {
@@ -261,7 +260,7 @@ struct StepOverrides: ParsableArguments {
                 "--\(sequence != nil ? "sequence" : "checkpoint") applies to transformer profiles (kind: transformer); "
                     + "\(profile.name) is not one")
         }
-        return try profile.with(precision: precision, batchSize: batch?.value, optimizer: optimizer)
+        return try profile.with(precision: precision, batchSize: batch.value, optimizer: optimizer)
     }
 }
 

@@ -55,7 +55,7 @@ extension Memplan {
         var mlp: String?
 
         @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
-        var activation: HiddenActivation = HiddenActivation(value: .relu)
+        var activation: Activation = .relu
 
         @Option(
             help: ArgumentHelp("Loss for --mlp; it also picks the output activation and the synthetic task.", valueName: "name"))
@@ -66,10 +66,7 @@ extension Memplan {
             transform: CountArgument.parse)
         var epochs: CountArgument?
 
-        @Option(
-            parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
-            transform: CountArgument.parse)
-        var batch: CountArgument?
+        @OptionGroup var batch: BatchOption
 
         @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double|bf16-mixed"))
         var precision: TrainPrecision?
@@ -162,7 +159,6 @@ extension Memplan {
             if let epochs, epochs.value > ProfileParser.maximumEpochs {
                 throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)")
             }
-            if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
             if let steps, steps.value < 1 { throw ValidationError("--steps must be at least 1, got \(steps.value)") }
             if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
                 throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
@@ -194,13 +190,13 @@ extension Memplan {
                             + "frozen: true, which is for estimate and plan — remove frozen to train the full model")
                 }
             } else {
-                guard case .exact(let exact) = try MLPWidths.model(mlp ?? "", activation: activation.value, loss: loss) else {
+                guard case .exact(let exact) = try MLPWidths.model(mlp ?? "", activation: activation, loss: loss) else {
                     throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")
                 }
                 model = exact
                 model.data = MLPWidths.syntheticData(for: model)
             }
-            model = try model.with(precision: precision?.value, batchSize: batch?.value, optimizer: optimizer)
+            model = try model.with(precision: precision?.value, batchSize: batch.value, optimizer: optimizer)
             if let epochs { model.epochs = epochs.value }
             if let seed { model.seed = UInt64(seed.value) }
             if let learningRate { model.optimizer.learningRate = learningRate }
@@ -220,7 +216,7 @@ extension Memplan {
                         + "estimate, plan and capacity — remove the lora key to train the full model")
             }
             var model = try profileModel.with(
-                precision: precision?.value, batchSize: batch?.value, optimizer: optimizer, recompute: recompute)
+                precision: precision?.value, batchSize: batch.value, optimizer: optimizer, recompute: recompute)
             if let epochs { model.epochs = epochs.value }
             if let seed { model.seed = UInt64(seed.value) }
             if let learningRate { model.optimizer.learningRate = learningRate }

@@ -109,19 +109,9 @@ extension TransformerKernels {
             let (q, k, v) = layout.operands(qkv, batch: b, head: h)
             let (a, o) = (att + layout.probabilities(b, head: h), out + layout.output(b, head: h))
             // scores: a[t, t2] = scale·q_t·k_t2
-            if useGEMM {
-                T.gemm(
-                    transposeA: false, transposeB: true, m: n, n: n, k: headSize, alpha: scale, a: q, lda: width,
-                    b: k, ldb: width, beta: 0, c: a, ldc: n)
-            } else {
-                for t in 0..<n {
-                    for t2 in 0...t {
-                        var dot: T = 0
-                        for i in 0..<headSize { dot += q[t * width + i] * k[t2 * width + i] }
-                        a[t * n + t2] = dot * scale
-                    }
-                }
-            }
+            causalProduct(
+                .scores, gemm: useGEMM, sequenceLength: n, headSize: headSize, alpha: scale, a: q, lda: width, b: k,
+                ldb: width, c: a, ldc: n)
             // causal softmax in place
             for t in 0..<n {
                 let row = a + t * n
@@ -137,21 +127,9 @@ extension TransformerKernels {
                 for t2 in (t + 1)..<n { row[t2] = 0 }
             }
             // out_t = Σ_t2 a[t, t2]·v_t2 (the zeros above the diagonal add nothing)
-            if useGEMM {
-                T.gemm(
-                    transposeA: false, transposeB: false, m: n, n: headSize, k: n, alpha: 1, a: a, lda: n,
-                    b: v, ldb: width, beta: 0, c: o, ldc: channels)
-            } else {
-                for t in 0..<n {
-                    let target = o + t * channels
-                    for i in 0..<headSize { target[i] = 0 }
-                    for t2 in 0...t {
-                        let weight = a[t * n + t2]
-                        let value = v + t2 * width
-                        for i in 0..<headSize { target[i] += weight * value[i] }
-                    }
-                }
-            }
+            causalProduct(
+                .weighted, gemm: useGEMM, sequenceLength: n, headSize: headSize, alpha: 1, a: a, lda: n, b: v, ldb: width,
+                c: o, ldc: channels)
         }
     }
 
@@ -197,24 +175,12 @@ extension TransformerKernels {
                 let p = att + layout.probabilities(b, head: h)
                 let dO = dout + layout.output(b, head: h)
                 // dP = dO·Vᵀ, and dV += Pᵀ·dO
-                if useGEMM {
-                    T.gemm(
-                        transposeA: false, transposeB: true, m: n, n: n, k: headSize, alpha: 1, a: dO, lda: channels,
-                        b: v, ldb: width, beta: 0, c: scratch, ldc: n)
-                    T.gemm(
-                        transposeA: true, transposeB: false, m: n, n: headSize, k: n, alpha: 1, a: p, lda: n,
-                        b: dO, ldb: channels, beta: 1, c: dv, ldc: width)
-                } else {
-                    for t in 0..<n {
-                        for t2 in 0...t {
-                            var dot: T = 0
-                            for i in 0..<headSize { dot += dO[t * channels + i] * v[t2 * width + i] }
-                            scratch[t * n + t2] = dot
-                            let weight = p[t * n + t2]
-                            for i in 0..<headSize { dv[t2 * width + i] += weight * dO[t * channels + i] }
-                        }
-                    }
-                }
+                causalProduct(
+                    .scores, gemm: useGEMM, sequenceLength: n, headSize: headSize, alpha: 1, a: dO, lda: channels, b: v,
+                    ldb: width, c: scratch, ldc: n)
+                causalProduct(
+                    .weightedTransposed, gemm: useGEMM, sequenceLength: n, headSize: headSize, alpha: 1, a: p, lda: n,
+                    b: dO, ldb: channels, c: dv, ldc: width, adding: true)
                 // dS = P ⊙ (dP − rowsum(P ⊙ dP)), zero above the diagonal
                 for t in 0..<n {
                     let row = scratch + t * n
@@ -225,23 +191,65 @@ extension TransformerKernels {
                     for t2 in (t + 1)..<n { row[t2] = 0 }
                 }
                 // dQ += dS·K·scale, dK += dSᵀ·Q·scale
-                if useGEMM {
-                    T.gemm(
-                        transposeA: false, transposeB: false, m: n, n: headSize, k: n, alpha: scale, a: scratch, lda: n,
-                        b: k, ldb: width, beta: 1, c: dq, ldc: width)
-                    T.gemm(
-                        transposeA: true, transposeB: false, m: n, n: headSize, k: n, alpha: scale, a: scratch, lda: n,
-                        b: q, ldb: width, beta: 1, c: dk, ldc: width)
-                } else {
-                    for t in 0..<n {
-                        for t2 in 0...t {
-                            let d = scratch[t * n + t2] * scale
-                            for i in 0..<headSize {
-                                dq[t * width + i] += d * k[t2 * width + i]
-                                dk[t2 * width + i] += d * q[t * width + i]
-                            }
-                        }
-                    }
+                causalProduct(
+                    .weighted, gemm: useGEMM, sequenceLength: n, headSize: headSize, alpha: scale, a: scratch, lda: n,
+                    b: k, ldb: width, c: dq, ldc: width, adding: true)
+                causalProduct(
+                    .weightedTransposed, gemm: useGEMM, sequenceLength: n, headSize: headSize, alpha: scale, a: scratch,
+                    lda: n, b: q, ldb: width, c: dk, ldc: width, adding: true)
+            }
+        }
+    }
+
+    /// The three products of one head's attention, each with one causal (T, T) operand, zero above the diagonal.
+    enum CausalProduct {
+        /// c[t, t2] = α·a_t·b_t2 for t2 ≤ t, a and b (T, HS): the (T, T) result; above the diagonal c is not written.
+        case scores
+        /// c_t (+)= α·Σ_{t2 ≤ t} a[t, t2]·b_t2, a (T, T) and b, c (T, HS).
+        case weighted
+        /// c_t2 (+)= α·Σ_{t ≥ t2} a[t, t2]·b_t, a (T, T) read transposed, and b, c (T, HS).
+        case weightedTransposed
+    }
+
+    /// One causal product of attention (`CausalProduct`), c = α·op(a)·op(b), added to c when `adding`: through
+    /// `T.gemm` when `gemm`, else plain loops over the causal triangle that skip its zeros. Each element of c sums
+    /// its terms in the order of the loops below (t2, then t, ascending), the fallback's one rounding order.
+    @inline(__always)
+    static func causalProduct<T: TrainingScalar>(
+        _ product: CausalProduct, gemm: Bool, sequenceLength n: Int, headSize: Int, alpha: T,
+        a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, c: UnsafeMutablePointer<T>, ldc: Int,
+        adding: Bool = false
+    ) {
+        let beta: T = adding ? 1 : 0
+        if gemm {
+            switch product {
+            case .scores:
+                T.gemm(
+                    transposeA: false, transposeB: true, m: n, n: n, k: headSize, alpha: alpha, a: a, lda: lda, b: b,
+                    ldb: ldb, beta: beta, c: c, ldc: ldc)
+            case .weighted, .weightedTransposed:
+                T.gemm(
+                    transposeA: product == .weightedTransposed, transposeB: false, m: n, n: headSize, k: n, alpha: alpha,
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            }
+            return
+        }
+        if product != .scores, !adding {
+            for t in 0..<n { (c + t * ldc).update(repeating: 0, count: headSize) }
+        }
+        for t in 0..<n {
+            for t2 in 0...t {
+                switch product {
+                case .scores:
+                    var dot: T = 0
+                    for i in 0..<headSize { dot += a[t * lda + i] * b[t2 * ldb + i] }
+                    c[t * ldc + t2] = adding ? c[t * ldc + t2] + dot * alpha : dot * alpha
+                case .weighted:
+                    let weight = a[t * lda + t2] * alpha
+                    for i in 0..<headSize { c[t * ldc + i] += weight * b[t2 * ldb + i] }
+                case .weightedTransposed:
+                    let weight = a[t * lda + t2] * alpha
+                    for i in 0..<headSize { c[t2 * ldc + i] += weight * b[t * ldb + i] }
                 }
             }
         }
