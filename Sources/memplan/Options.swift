@@ -79,9 +79,27 @@ extension Loss: ExpressibleByArgument {
     public var defaultValueDescription: String { self == .softmaxCrossEntropy ? "softmax-ce" : rawValue }
 }
 
-/// `--mlp 784,256,128,10`: the widths of an MLP given on the command line.
-enum MLPWidths {
-    static func model(_ text: String, activation: Activation, loss: Loss) throws -> Profile {
+/// `--mlp 784,256,128,10 [--activation relu] [--loss softmax-ce]`: an MLP given on the command line instead of a
+/// profile, declared once for estimate, plan and train.
+struct MLPFlags: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Without a profile: an MLP's layer widths from input to output, e.g. 784,256,128,10 (exact mode; train fits it "
+                + "to synthetic teacher data).", valueName: "widths"))
+    var mlp: String?
+
+    @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
+    var activation: Activation = .relu
+
+    @Option(
+        help: ArgumentHelp(
+            "Loss for --mlp; it also picks the output activation and, for train, the synthetic task.", valueName: "name")
+    )
+    var loss: Loss = .softmaxCrossEntropy
+
+    /// The network --mlp describes, named mlp-784-256-128-10.
+    func model() throws -> Model {
+        let text = mlp ?? ""
         var widths: [Int] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             do {
@@ -94,10 +112,9 @@ enum MLPWidths {
         guard widths.count >= 2 else {
             throw CLIFailure.badInput("--mlp \(text): give at least an input and an output width, e.g. 784,10")
         }
-        return .exact(
-            try Model(
-                name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation,
-                loss: loss))
+        return try Model(
+            name: "mlp-" + widths.map(String.init).joined(separator: "-"), widths: widths, hiddenActivation: activation,
+            loss: loss)
     }
 
     /// What `train --mlp` trains on: a random teacher network of the same shape, its task set by the loss
@@ -129,19 +146,10 @@ struct ModelSource: ParsableArguments {
         transform: ByteCountArgument.parse)
     var sampleBytes: ByteCountArgument?
 
-    @Option(
-        help: ArgumentHelp(
-            "Exact mode without a profile: layer widths from input to output, e.g. 784,256,128,10.", valueName: "widths"))
-    var mlp: String?
-
-    @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
-    var activation: Activation = .relu
-
-    @Option(help: ArgumentHelp("Loss for --mlp; it also picks the output activation.", valueName: "name"))
-    var loss: Loss = .softmaxCrossEntropy
+    @OptionGroup var network: MLPFlags
 
     func validate() throws {
-        let sources = [profile != nil, parameters != nil || sampleBytes != nil, mlp != nil].filter { $0 }.count
+        let sources = [profile != nil, parameters != nil || sampleBytes != nil, network.mlp != nil].filter { $0 }.count
         guard sources == 1 else {
             throw ValidationError(
                 sources == 0
@@ -184,7 +192,7 @@ struct ModelSource: ParsableArguments {
             return .bound(
                 try BoundModel(name: "bound", parameterCount: parameters.value, sampleByteCount: sampleBytes?.value ?? 0))
         }
-        return try MLPWidths.model(mlp ?? "", activation: activation, loss: loss)
+        return .exact(try network.model())
     }
 }
 

@@ -49,17 +49,7 @@ extension Memplan {
         @Argument(help: "A model profile with a data source, e.g. profiles/fashion-mnist-mlp.yaml; - reads standard input.")
         var profile: String?
 
-        @Option(
-            help: ArgumentHelp(
-                "Without a profile: layer widths from input to output, trained on synthetic teacher data.", valueName: "widths"))
-        var mlp: String?
-
-        @Option(help: ArgumentHelp("Hidden-layer activation for --mlp.", valueName: "name"))
-        var activation: Activation = .relu
-
-        @Option(
-            help: ArgumentHelp("Loss for --mlp; it also picks the output activation and the synthetic task.", valueName: "name"))
-        var loss: Loss = .softmaxCrossEntropy
+        @OptionGroup var network: MLPFlags
 
         @Option(
             parsing: .unconditional, help: ArgumentHelp("Epochs (default: the profile's).", valueName: "n"),
@@ -146,7 +136,7 @@ extension Memplan {
 
         func validate() throws {
             _ = try format.checked(for: TrainingRecord.self, command: "train")
-            guard (profile == nil) != (mlp == nil) else {
+            guard (profile == nil) != (network.mlp == nil) else {
                 throw ValidationError(
                     profile == nil
                         ? "give a profile file, or --mlp widths (trained on synthetic data)" : "give a profile or --mlp, not both"
@@ -190,11 +180,8 @@ extension Memplan {
                             + "frozen: true, which is for estimate and plan — remove frozen to train the full model")
                 }
             } else {
-                guard case .exact(let exact) = try MLPWidths.model(mlp ?? "", activation: activation, loss: loss) else {
-                    throw CLIFailure.badInput("--mlp: give widths like 784,256,128,10")
-                }
-                model = exact
-                model.data = MLPWidths.syntheticData(for: model)
+                model = try network.model()
+                model.data = MLPFlags.syntheticData(for: model)
             }
             model = try model.with(precision: precision?.value, batchSize: batch.value, optimizer: optimizer)
             if let epochs { model.epochs = epochs.value }
