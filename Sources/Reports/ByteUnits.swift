@@ -68,3 +68,10 @@ extension Dictionary where Key == String {
     /// The keys as node numbers in numeric order ("2" before "10"); a key that is no number sorts as node 0.
     var nodeKeys: [String] { keys.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) } }
 }
+
+extension Dictionary where Key == Int {
+    /// The same map keyed by node id as text, as a record's per-node maps are (JSON object keys are strings).
+    public var keyedByNodeText: [String: Value] {
+        Dictionary<String, Value>(uniqueKeysWithValues: map { (String($0.key), $0.value) })
+    }
+}

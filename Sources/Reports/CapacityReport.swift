@@ -125,9 +125,9 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
         results = result.results.map { capacity in
             Result(
                 precision: capacity.precision.rawValue,
-                maxBatch: MaxBatch(machine: capacity.maxBatchMachine, perNode: Self.byNode(capacity.maxBatchPerNode)),
+                maxBatch: MaxBatch(machine: capacity.maxBatchMachine, perNode: capacity.maxBatchPerNode.keyedByNodeText),
                 maxScale: capacity.maxScale, arenaBytesAtMaxBatch: capacity.arenaBytesAtMaxBatch,
-                usableBytes: Usable(machine: capacity.usableMachineBytes, perNode: Self.byNode(capacity.usableNodeBytes)),
+                usableBytes: Usable(machine: capacity.usableMachineBytes, perNode: capacity.usableNodeBytes.keyedByNodeText),
                 bytesAtProfileBatch: capacity.bytesAtProfileBatch, machinesNeeded: capacity.machinesNeeded,
                 scaledWidths: capacity.scaledWidths, scaledParameters: capacity.scaledParameters,
                 maxParameters: capacity.maxParameters,
@@ -145,15 +145,10 @@ public struct CapacityReport: Codable, Sendable, Equatable, ReportDocument {
                         }
                         return TransformerLimit(
                             checkpoint: limits.recompute.rawValue, machine: dimensions(limits.machine),
-                            perNode: Self.byNode(limits.perNode.mapValues(dimensions)))
+                            perNode: limits.perNode.mapValues(dimensions).keyedByNodeText)
                     },
                 devices: capacity.deviceAnswers.map(DeviceOption.init))
         }
-    }
-
-    /// A per-node map keyed by node id as text, as JSON object keys are.
-    static func byNode<Value>(_ values: [Int: Value]) -> [String: Value] {
-        Dictionary(uniqueKeysWithValues: values.map { (String($0.key), $0.value) })
     }
 
     public static let formats: [ReportFormat] = [.table, .json, .markdown, .html]

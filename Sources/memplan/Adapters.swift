@@ -35,9 +35,6 @@ enum Adapters {
         let plan = result.plan
         let measured = result.measurement
         let naive = try result.program.naiveByteCount()
-        func byNode(_ census: PageCensus) -> [String: Int] {
-            Dictionary(uniqueKeysWithValues: census.pagesByNode.map { (String($0.key), $0.value) })
-        }
         let pageSize = measured.pageSize
         let plannedPages = (plan.arenaByteCount + pageSize - 1) / pageSize
         var predicted = TrainingRecord.Predicted()
@@ -61,9 +58,9 @@ enum Adapters {
         actual.arenaBytes = measured.arenaMappedBytes
         actual.mappedBytes = measured.arenaMappedBytes
         actual.residentBytes = end.residentBytes
-        actual.pagesByNode = byNode(end)
+        actual.pagesByNode = end.pagesByNode.keyedByNodeText
         actual.pagesNotResident = end.notResident
-        actual.pagesByNodeAfterFirstStep = byNode(measured.censusAfterFirstStep)
+        actual.pagesByNodeAfterFirstStep = measured.censusAfterFirstStep.pagesByNode.keyedByNodeText
         actual.plannedNode = result.plannedNode
         actual.pagesOnPlannedNode = result.plannedNode.map { end.pagesByNode[$0] ?? 0 }
         actual.peakRSSGrowthBytes = measured.peakRSSGrowthBytes

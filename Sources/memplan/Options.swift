@@ -211,6 +211,19 @@ struct BatchOption: ParsableArguments {
     }
 }
 
+/// --optimizer: the optimizer, in place of the profile's; declared here for every command that takes it.
+struct OptimizerOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Optimizer, which sets the state kept per parameter (default: the profile's); to train, a kind with another "
+                + "default learning rate brings it along.",
+            valueName: OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
+    var optimizer: OptimizerKind?
+
+    /// The optimizer given, or nil for the profile's.
+    var kind: OptimizerKind? { optimizer }
+}
+
 /// --precision, --batch, --optimizer, --threads, and a transformer's --sequence and --checkpoint: overrides of what the
 /// profile says.
 struct StepOverrides: ParsableArguments {
@@ -221,11 +234,7 @@ struct StepOverrides: ParsableArguments {
 
     @OptionGroup var batch: BatchOption
 
-    @Option(
-        help: ArgumentHelp(
-            "Optimizer, which sets the state kept per parameter (default: the profile's).",
-            valueName: OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
-    var optimizer: OptimizerKind?
+    @OptionGroup var optimizer: OptimizerOption
 
     @Option(
         parsing: .unconditional,
@@ -260,7 +269,7 @@ struct StepOverrides: ParsableArguments {
         if case .transformer(let model) = profile {
             return .transformer(
                 try model.with(
-                    precision: precision, batchSize: batch.value, optimizer: optimizer, sequenceLength: sequence?.value,
+                    precision: precision, batchSize: batch.value, optimizer: optimizer.kind, sequenceLength: sequence?.value,
                     recompute: recompute))
         }
         if sequence != nil || recompute != nil {
@@ -268,7 +277,7 @@ struct StepOverrides: ParsableArguments {
                 "--\(sequence != nil ? "sequence" : "checkpoint") applies to transformer profiles (kind: transformer); "
                     + "\(profile.name) is not one")
         }
-        return try profile.with(precision: precision, batchSize: batch.value, optimizer: optimizer)
+        return try profile.with(precision: precision, batchSize: batch.value, optimizer: optimizer.kind)
     }
 }
 

@@ -61,11 +61,7 @@ extension Memplan {
         @Option(help: ArgumentHelp("Element precision (default: the profile's).", valueName: "single|double|bf16-mixed"))
         var precision: TrainPrecision?
 
-        @Option(
-            help: ArgumentHelp(
-                "Optimizer (default: the profile's); a kind with another default learning rate brings it along.",
-                valueName: OptimizerKind.allCases.map(\.rawValue).joined(separator: "|")))
-        var optimizer: OptimizerKind?
+        @OptionGroup var optimizer: OptimizerOption
 
         @Option(
             name: .customLong("learning-rate"), parsing: .unconditional,
@@ -183,7 +179,7 @@ extension Memplan {
                 model = try network.model()
                 model.data = MLPFlags.syntheticData(for: model)
             }
-            model = try model.with(precision: precision?.value, batchSize: batch.value, optimizer: optimizer)
+            model = try model.with(precision: precision?.value, batchSize: batch.value, optimizer: optimizer.kind)
             if let epochs { model.epochs = epochs.value }
             if let seed { model.seed = UInt64(seed.value) }
             if let learningRate { model.optimizer.learningRate = learningRate }
@@ -203,7 +199,7 @@ extension Memplan {
                         + "estimate, plan and capacity — remove the lora key to train the full model")
             }
             var model = try profileModel.with(
-                precision: precision?.value, batchSize: batch.value, optimizer: optimizer, recompute: recompute)
+                precision: precision?.value, batchSize: batch.value, optimizer: optimizer.kind, recompute: recompute)
             if let epochs { model.epochs = epochs.value }
             if let seed { model.seed = UInt64(seed.value) }
             if let learningRate { model.optimizer.learningRate = learningRate }
