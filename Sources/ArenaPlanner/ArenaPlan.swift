@@ -102,6 +102,15 @@ public struct ArenaPlan: Sendable {
     public func bytes(of category: BufferCategory) -> Int {
         requests.reduce(0) { $1.category == category ? $0 + $1.byteCount : $0 }
     }
+
+    /// What the kernel must map for the arena: ⌈arenaByteCount / pageSize⌉ pages, at least one, × pageSize (`Arena`
+    /// maps exactly that). An arena within a page of `Int.max` saturates at its last whole page.
+    public func mappedByteCount(pageSize: Int) -> Int {
+        precondition(pageSize > 0, "a page has bytes")
+        let pages = arenaByteCount / pageSize + (arenaByteCount % pageSize == 0 ? 0 : 1)
+        let (bytes, overflow) = max(1, pages).multipliedReportingOverflow(by: pageSize)
+        return overflow ? Int.max / pageSize * pageSize : bytes
+    }
 }
 
 /// The lower bound of any plan: the largest sum of bytes live at one op.

@@ -35,16 +35,25 @@ enum PlacementKey: Sendable {
     }
 
     /// Indices of `requests` sorted by `keys` in turn, then by index; with `skippingEmpty`, only those with bytes.
-    /// The requests must be valid (`validate`: sizes ≥ 0, first op ≥ 0), so no rank overflows.
+    /// The requests must be valid (`validate`: sizes ≥ 0, first op ≥ 0), so no rank overflows. Each request's ranks
+    /// are computed once, before the sort.
     static func order(_ requests: [BufferRequest], by keys: [PlacementKey], skippingEmpty: Bool = false) -> [Int] {
         let lastOp = keys.contains(.persistentFirst) ? requests.map(\.lifetime.upperBound).max() ?? 0 : 0
         let indices = skippingEmpty ? requests.indices.filter { requests[$0].byteCount > 0 } : Array(requests.indices)
-        return indices.sorted { i, j in
-            for key in keys {
-                let (a, b) = (key.rank(requests[i], lastOp: lastOp), key.rank(requests[j], lastOp: lastOp))
-                if a != b { return a < b }
+        let width = keys.count
+        var ranks = [Int](repeating: 0, count: requests.count * width)  // (request, key)
+        for index in indices {
+            for (position, key) in keys.enumerated() {
+                ranks[index * width + position] = key.rank(requests[index], lastOp: lastOp)
             }
-            return i < j
+        }
+        return ranks.withUnsafeBufferPointer { ranks in
+            indices.sorted { i, j in
+                for position in 0..<width where ranks[i * width + position] != ranks[j * width + position] {
+                    return ranks[i * width + position] < ranks[j * width + position]
+                }
+                return i < j
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 // `memplan generate` output: the text, then the decode arena and KV cache predicted against what the kernel shows.
 
+import ArenaPlanner
 import Foundation
 
 /// The `--format json` contract of `memplan generate` (stable; keys may be added):
@@ -36,6 +37,15 @@ public struct GenerationReport: Codable, Sendable, Equatable, ReportDocument {
         public var inputs = 0
 
         public init() {}
+
+        /// Each field the bytes of the plan's buffers of its category (the keys are the categories' names).
+        public init(plan: ArenaPlan) {
+            parameters = plan.bytes(of: .parameters)
+            kvCache = plan.bytes(of: .kvCache)
+            activations = plan.bytes(of: .activations)
+            scratch = plan.bytes(of: .scratch)
+            inputs = plan.bytes(of: .inputs)
+        }
     }
 
     public struct Predicted: Codable, Sendable, Equatable {

@@ -36,12 +36,11 @@ enum Adapters {
         let measured = result.measurement
         let naive = try result.program.naiveByteCount()
         let pageSize = measured.pageSize
-        let plannedPages = (plan.arenaByteCount + pageSize - 1) / pageSize
         var predicted = TrainingRecord.Predicted()
         predicted.arenaBytes = plan.arenaByteCount
         predicted.lowerBoundBytes = plan.lowerBound
         predicted.naiveBytes = naive
-        predicted.arenaMappedBytes = max(1, plannedPages) * pageSize
+        predicted.arenaMappedBytes = plan.mappedByteCount(pageSize: pageSize)
         predicted.bytes.parameters = budget.parameterByteCount
         predicted.bytes.masterParameters = budget.masterParameterByteCount
         predicted.bytes.gradients = budget.gradientByteCount

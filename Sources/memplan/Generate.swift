@@ -95,17 +95,12 @@ extension Adapters {
     {
         let plan = result.plan
         let table = result.program.table
-        let pages = (plan.arenaByteCount + result.pageSize - 1) / result.pageSize
         var predicted = GenerationReport.Predicted()
         predicted.arenaBytes = plan.arenaByteCount
-        predicted.arenaMappedBytes = max(1, pages) * result.pageSize
+        predicted.arenaMappedBytes = plan.mappedByteCount(pageSize: result.pageSize)
         predicted.kvBytesPerToken = table.kvBytesPerToken
         predicted.kvCacheBytes = table.kvCacheByteCount
-        predicted.bytes.parameters = plan.bytes(of: .parameters)
-        predicted.bytes.kvCache = plan.bytes(of: .kvCache)
-        predicted.bytes.activations = plan.bytes(of: .activations)
-        predicted.bytes.scratch = plan.bytes(of: .scratch)
-        predicted.bytes.inputs = plan.bytes(of: .inputs)
+        predicted.bytes = GenerationReport.PredictedBytes(plan: plan)
 
         let kv = result.kvCache
         var actual = GenerationReport.Actual()

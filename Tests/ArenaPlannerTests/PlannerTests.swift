@@ -124,6 +124,21 @@ struct PlannerTests {
             #expect(throws: PlanError.self, "\(planner.name)") { try planner.plan(huge, alignment: 64) }
         }
     }
+
+    @Test("the mapped size is whole pages, at least one, saturating at the last whole page below Int.max")
+    func mappedBytes() {
+        func mapped(_ arenaByteCount: Int, pageSize: Int = 4096) -> Int {
+            ArenaPlan(requests: [], offsets: [], arenaByteCount: arenaByteCount, alignment: 64, strategy: "test")
+                .mappedByteCount(pageSize: pageSize)
+        }
+        #expect(mapped(0) == 4096)
+        #expect(mapped(1) == 4096)
+        #expect(mapped(4096) == 4096)
+        #expect(mapped(4097) == 8192)
+        #expect(mapped(10_000, pageSize: 1000) == 10_000)
+        #expect(mapped(Int.max) == Int.max / 4096 * 4096)
+        #expect(mapped(Int.max - 5000) == Int.max / 4096 * 4096)
+    }
 }
 
 @Suite("Planner quality on random buffer sets")
