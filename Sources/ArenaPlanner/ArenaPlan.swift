@@ -104,7 +104,8 @@ public struct ArenaPlan: Sendable {
     }
 
     /// What the kernel must map for the arena: ⌈arenaByteCount / pageSize⌉ pages, at least one, × pageSize (`Arena`
-    /// maps exactly that). An arena within a page of `Int.max` saturates at its last whole page.
+    /// maps exactly that). An arena within a page of `Int.max` has no such size: the result saturates at the last
+    /// whole page, below the arena, and `Arena` refuses to allocate it.
     public func mappedByteCount(pageSize: Int) -> Int {
         precondition(pageSize > 0, "a page has bytes")
         let pages = arenaByteCount / pageSize + (arenaByteCount % pageSize == 0 ? 0 : 1)

@@ -21,16 +21,22 @@ public protocol MemoryPlanner: Sendable {
     func plan(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> ArenaPlan
 }
 
+extension MemoryPlanner {
+    /// The plan at 64-byte alignment (a cache line).
+    public func plan(_ requests: [BufferRequest]) throws(PlanError) -> ArenaPlan { try plan(requests, alignment: 64) }
+}
+
 /// A planner that places the requests itself. Its plan is assembled here, once: the requests and alignment are
-/// validated before `place` sees them, and the plan carries the planner's `name` as its strategy.
-public protocol PlacementStrategy: MemoryPlanner {
-    /// Offsets for valid `requests` (in order), every one a multiple of `alignment`, and the arena's size: the end
-    /// of the highest placed buffer.
+/// validated before `place` sees them, and the plan carries the planner's `name` as its strategy. Internal, so that
+/// nothing outside this module can call `place` on requests that were not validated.
+protocol PlacementStrategy: MemoryPlanner {
+    /// Offsets for validated `requests` (in order), every one a multiple of `alignment`, and the arena's size: the
+    /// end of the highest placed buffer.
     func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int)
 }
 
 extension PlacementStrategy {
-    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
+    public func plan(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> ArenaPlan {
         try validate(requests, alignment: alignment)
         let (offsets, arenaByteCount) = try place(requests, alignment: alignment)
         return ArenaPlan(
@@ -46,7 +52,7 @@ public struct LinearPlanner: PlacementStrategy {
     public let name = "linear"
     public init() {}
 
-    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
+    func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
         var offsets: [Int] = []
         offsets.reserveCapacity(requests.count)
         var top = 0
@@ -108,7 +114,7 @@ public struct GreedyPlanner: PlacementStrategy {
         self.ordering = ordering
     }
 
-    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
+    func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
         let order = PlacementKey.order(requests, by: ordering.keys)
         var offsets = [Int](repeating: 0, count: requests.count)
         var placed: [Int] = []
@@ -166,7 +172,7 @@ public struct SweepPlanner: PlacementStrategy {
     public let name = "sweep"
     public init() {}
 
-    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
+    func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
         let order = PlacementKey.order(requests, by: [.earliestStart, .largest], skippingEmpty: true)
         var offsets = [Int](repeating: 0, count: requests.count)
         var free = FreeList()
@@ -320,7 +326,7 @@ public struct SkylinePlanner: PlacementStrategy {
         self.preference = preference
     }
 
-    public func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
+    func place(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> (offsets: [Int], arenaByteCount: Int) {
         var offsets = [Int](repeating: 0, count: requests.count)
         // Unplaced buffers in the preference's order: the first that fits is the best.
         var unplaced = PlacementKey.order(requests, by: preference.keys, skippingEmpty: true)
@@ -396,7 +402,7 @@ public struct BestPlanner: MemoryPlanner {
         self.greedyWorkLimit = greedyWorkLimit
     }
 
-    public func plan(_ requests: [BufferRequest], alignment: Int = 64) throws(PlanError) -> ArenaPlan {
+    public func plan(_ requests: [BufferRequest], alignment: Int) throws(PlanError) -> ArenaPlan {
         try validate(requests, alignment: alignment)
         // No reuse is a candidate too: with tiny buffers, request order can beat size order on padding.
         var best = try LinearPlanner().plan(requests, alignment: alignment)

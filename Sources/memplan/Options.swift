@@ -196,7 +196,7 @@ struct ModelSource: ParsableArguments {
     }
 }
 
-/// --batch: the samples of one step, in place of the profile's; declared and checked here for every command that takes it.
+/// --batch: the samples of one step, in place of the profile's; declared and checked here for estimate, plan and train.
 struct BatchOption: ParsableArguments {
     @Option(
         parsing: .unconditional, help: ArgumentHelp("Samples per step (default: the profile's).", valueName: "n"),
@@ -206,12 +206,14 @@ struct BatchOption: ParsableArguments {
     /// The batch given, or nil for the profile's.
     var value: Int? { batch?.value }
 
-    func validate() throws {
+    /// Called from each command's `validate`, where the flags are checked in order (a group's own `validate` would
+    /// run before the command's other checks).
+    func check() throws {
         if let batch, batch.value < 1 { throw ValidationError("--batch must be at least 1, got \(batch.value)") }
     }
 }
 
-/// --optimizer: the optimizer, in place of the profile's; declared here for every command that takes it.
+/// --optimizer: the optimizer, in place of the profile's; declared here for estimate, plan and train.
 struct OptimizerOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(
@@ -258,6 +260,7 @@ struct StepOverrides: ParsableArguments {
     var recompute: Recompute?
 
     func validate() throws {
+        try batch.check()
         if let sequence, sequence.value < 1 { throw ValidationError("--sequence must be at least 1, got \(sequence.value)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
     }

@@ -145,6 +145,7 @@ extension Memplan {
             if let epochs, epochs.value > ProfileParser.maximumEpochs {
                 throw ValidationError("--epochs must be at most 1,000,000, got \(epochs.value)")
             }
+            try batch.check()
             if let steps, steps.value < 1 { throw ValidationError("--steps must be at least 1, got \(steps.value)") }
             if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
                 throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")

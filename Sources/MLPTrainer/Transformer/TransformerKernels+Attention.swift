@@ -203,7 +203,7 @@ extension TransformerKernels {
 
     /// The three products of one head's attention, each with one causal (T, T) operand, zero above the diagonal.
     enum CausalProduct {
-        /// c[t, t2] = α·a_t·b_t2 for t2 ≤ t, a and b (T, HS): the (T, T) result; above the diagonal c is not written.
+        /// c[t, t2] = α·a_t·b_t2 for t2 ≤ t, a and b (T, HS): the (T, T) result; above the diagonal the loops leave c as it was (the GEMM writes it).
         case scores
         /// c_t (+)= α·Σ_{t2 ≤ t} a[t, t2]·b_t2, a (T, T) and b, c (T, HS).
         case weighted
